@@ -1,0 +1,345 @@
+//! The client builder every provider shares: credentials, base URL, user agent, timeouts,
+//! retry policy, and an optional caller-supplied `reqwest::Client`.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+use url::{Host, Url};
+
+use crate::engine::sleep::{Sleeper, TokioSleeper};
+use crate::engine::{Engine, DEFAULT_MAX_BODY_BYTES};
+use crate::{Error, RetryPolicy};
+
+/// The user agent sent unless the caller sets one.
+pub(crate) const DEFAULT_USER_AGENT: &str = concat!("orginvite/", env!("CARGO_PKG_VERSION"));
+
+/// Builds a provider client. Each provider adds its own settings: see
+/// [`GitHub::builder`](crate::GitHub::builder).
+///
+/// Defaults: the vendor's public base URL, a 10 s connect timeout, a 30 s timeout per
+/// attempt, [`RetryPolicy::default`], a 4 MiB cap on response bodies, redirects not followed.
+#[must_use]
+pub struct ClientBuilder<V> {
+    pub(crate) common: CommonSettings,
+    pub(crate) vendor: V,
+}
+
+#[derive(Clone)]
+pub(crate) struct CommonSettings {
+    token: Option<SecretString>,
+    base_url: Option<String>,
+    user_agent: Option<String>,
+    connect_timeout: Duration,
+    attempt_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    http: Option<reqwest::Client>,
+    sleeper: Option<Arc<dyn Sleeper>>,
+    max_body_bytes: usize,
+}
+
+impl fmt::Debug for CommonSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("base_url", &self.base_url)
+            .field("user_agent", &self.user_agent)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("retry", &self.retry)
+            .field("custom_http_client", &self.http.is_some())
+            .field("sleeper", &self.sleeper)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+impl<V: fmt::Debug> fmt::Debug for ClientBuilder<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("common", &self.common)
+            .field("vendor", &self.vendor)
+            .finish()
+    }
+}
+
+impl<V> ClientBuilder<V> {
+    pub(crate) fn with_vendor(vendor: V) -> ClientBuilder<V> {
+        ClientBuilder {
+            common: CommonSettings {
+                token: None,
+                base_url: None,
+                user_agent: None,
+                connect_timeout: Duration::from_secs(10),
+                attempt_timeout: Some(Duration::from_secs(30)),
+                retry: RetryPolicy::default(),
+                http: None,
+                sleeper: None,
+                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            },
+            vendor,
+        }
+    }
+
+    /// The credential: GitHub token, Clerk secret key, Elastic Cloud API key. Required.
+    ///
+    /// It stays a [`SecretString`] until it becomes a header value marked sensitive; no
+    /// `Debug`, `Display`, error or log line shows it.
+    pub fn token(mut self, token: impl Into<SecretString>) -> Self {
+        self.common.token = Some(token.into());
+        self
+    }
+
+    /// The API's base URL, for GitHub Enterprise Server, GovCloud, a proxy or a test server.
+    /// Its path is kept: `https://ghe.example.com/api/v3` gives
+    /// `https://ghe.example.com/api/v3/orgs/...`. Plain `http://` is refused except for
+    /// loopback hosts.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.common.base_url = Some(url.into());
+        self
+    }
+
+    /// The `User-Agent` header. Defaults to `orginvite/<version>`.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.common.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// How long to wait for a connection. Applies to the client this builder creates, not to
+    /// one passed in with [`ClientBuilder::http_client`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.common.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one attempt may take, from connecting to the last byte of the answer; `None`
+    /// for no limit. A timeout after the request was sent is never retried and is reported
+    /// as "may have been created".
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.common.attempt_timeout = timeout;
+        self
+    }
+
+    /// Which failures are retried, and how long the client may wait.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.common.retry = policy;
+        self
+    }
+
+    /// Sends through this `reqwest::Client` (for a proxy, custom roots, a shared pool).
+    /// Configure its redirect policy yourself: the crate's own client follows no redirects.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.common.http = Some(client);
+        self
+    }
+
+    /// The clock and sleep used between attempts; see [`RecordingSleeper`](crate::RecordingSleeper)
+    /// for tests.
+    pub fn sleeper(mut self, sleeper: impl Sleeper + 'static) -> Self {
+        self.common.sleeper = Some(Arc::new(sleeper));
+        self
+    }
+
+    /// The largest response body read, in bytes; a larger answer is a
+    /// [`Decode`](crate::ErrorKind::Decode) error. Defaults to 4 MiB.
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.common.max_body_bytes = limit;
+        self
+    }
+}
+
+/// What every provider gets out of the shared settings.
+pub(crate) struct Built {
+    pub engine: Engine,
+    pub base_url: Url,
+    pub user_agent: HeaderValue,
+    pub token: SecretString,
+}
+
+impl CommonSettings {
+    /// Checks the settings and builds the engine. `vendor` names the provider in messages.
+    pub(crate) fn build(self, vendor: &str, default_base_url: &str) -> Result<Built, Error> {
+        let token = self.token.ok_or_else(|| {
+            Error::config(format!("{vendor} needs a credential: call `.token(...)`"))
+        })?;
+        check_token(vendor, &token)?;
+        let base_url = parse_base_url(self.base_url.as_deref().unwrap_or(default_base_url))?;
+        let user_agent = self.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
+        let user_agent = header_text(user_agent)
+            .ok_or_else(|| Error::config("the user agent must be printable text on one line"))?;
+        let http = match self.http {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?,
+        };
+        Ok(Built {
+            engine: Engine {
+                http,
+                sleeper: self.sleeper.unwrap_or_else(|| Arc::new(TokioSleeper)),
+                policy: self.retry,
+                attempt_timeout: self.attempt_timeout,
+                max_body_bytes: self.max_body_bytes,
+            },
+            base_url,
+            user_agent,
+            token,
+        })
+    }
+}
+
+/// A header value from text: printable, on one line.
+pub(crate) fn header_text(text: &str) -> Option<HeaderValue> {
+    if text.is_empty() || text.chars().any(char::is_control) {
+        return None;
+    }
+    HeaderValue::from_str(text).ok()
+}
+
+fn check_token(vendor: &str, token: &SecretString) -> Result<(), Error> {
+    let token = token.expose_secret();
+    if token.trim().is_empty() {
+        return Err(Error::config(format!("the {vendor} credential is empty")));
+    }
+    if token.chars().any(|c| c.is_control() || c.is_whitespace()) || !token.is_ascii() {
+        return Err(Error::config(format!(
+            "the {vendor} credential contains white space, control or non-ASCII characters"
+        )));
+    }
+    Ok(())
+}
+
+/// `Authorization: <scheme> <token>`, marked sensitive so that `Debug` of the headers hides it.
+pub(crate) fn authorization(scheme: &str, token: &SecretString) -> HeaderValue {
+    let mut value = HeaderValue::from_str(&format!("{scheme} {}", token.expose_secret()))
+        .expect("a checked token makes a valid header value");
+    value.set_sensitive(true);
+    value
+}
+
+/// Parses and checks a base URL: `https`, or `http` on a loopback host; no credentials, query
+/// or fragment. The path is kept, without a trailing slash.
+pub(crate) fn parse_base_url(text: &str) -> Result<Url, Error> {
+    let mut url = Url::parse(text.trim())
+        .map_err(|e| Error::config(format!("the base URL is not a URL ({e})")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config("the base URL must not contain credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::config(format!(
+            "the base URL must not have a query or fragment: {url}"
+        )));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(Error::config(format!(
+                "plain http is only allowed for loopback hosts, not {url}"
+            )))
+        }
+        other => {
+            return Err(Error::config(format!(
+                "the base URL must use https, not {other}"
+            )))
+        }
+    }
+    if url.host().is_none() {
+        return Err(Error::config(format!("the base URL has no host: {url}")));
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&path);
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// `base` + `/` + each segment, every segment percent-encoded whole: a `/`, `?`, `#`, `%` or
+/// space inside one cannot change the route.
+pub(crate) fn endpoint(base: &Url, segments: &[&str]) -> Url {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    /// Everything but RFC 3986's unreserved characters.
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let mut path = base.path().trim_end_matches('/').to_owned();
+    for segment in segments {
+        path.push('/');
+        path.extend(utf8_percent_encode(segment, SEGMENT));
+    }
+    let mut url = base.clone();
+    url.set_path(&path);
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls() {
+        let ok = |s: &str| parse_base_url(s).unwrap().to_string();
+        assert_eq!(ok("https://api.github.com"), "https://api.github.com/");
+        assert_eq!(
+            ok("https://ghe.example.com/api/v3/"),
+            "https://ghe.example.com/api/v3"
+        );
+        assert_eq!(ok("http://127.0.0.1:8080/v1"), "http://127.0.0.1:8080/v1");
+        assert_eq!(ok("http://localhost:1"), "http://localhost:1/");
+        assert_eq!(ok("http://[::1]:9/x"), "http://[::1]:9/x");
+        for bad in [
+            "http://api.github.com",
+            "http://10.0.0.1",
+            "ftp://example.com",
+            "https://user:pw@example.com",
+            "https://example.com/?q=1",
+            "https://example.com/#x",
+            "not a url",
+        ] {
+            let err = parse_base_url(bad).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidConfig, "{bad}");
+            assert!(!err.to_string().contains("pw@"), "{err}");
+        }
+    }
+
+    #[test]
+    fn segments_cannot_change_the_route() {
+        let base = parse_base_url("https://ghe.example.com/api/v3").unwrap();
+        let cases = [
+            ("acme", "/api/v3/orgs/acme/invitations"),
+            ("a/b", "/api/v3/orgs/a%2Fb/invitations"),
+            ("../../admin", "/api/v3/orgs/..%2F..%2Fadmin/invitations"),
+            ("x?y#z", "/api/v3/orgs/x%3Fy%23z/invitations"),
+            ("100%", "/api/v3/orgs/100%25/invitations"),
+            ("a b", "/api/v3/orgs/a%20b/invitations"),
+            ("ünï", "/api/v3/orgs/%C3%BCn%C3%AF/invitations"),
+        ];
+        for (org, path) in cases {
+            let url = endpoint(&base, &["orgs", org, "invitations"]);
+            assert_eq!(url.path(), path, "{org}");
+            assert_eq!(url.query(), None);
+            assert_eq!(url.fragment(), None);
+        }
+    }
+
+    #[test]
+    fn header_text_refuses_line_breaks() {
+        assert!(header_text("orginvite-test/1.0").is_some());
+        assert!(header_text("evil\r\nX-Injected: 1").is_none());
+        assert!(header_text("").is_none());
+    }
+}

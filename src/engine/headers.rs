@@ -1,0 +1,173 @@
+//! Reading the response headers vendors use for rate limits and request ids.
+//!
+//! Pure functions, shared by every vendor mapping. Each reads by the rule documented on
+//! [`RetryPolicy`](crate::RetryPolicy): the first readable value of a header counts, and an
+//! unreadable value counts as absent.
+
+use std::time::{Duration, SystemTime};
+
+use jiff::Timestamp;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+use super::retry::Wait;
+use crate::RateLimitInfo;
+
+/// The first value of `name` that is valid UTF-8 text, trimmed and non-empty.
+pub(crate) fn text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .map(str::trim)
+        .find(|value| !value.is_empty())
+        .map(str::to_owned)
+}
+
+/// The first value of `name` that is a whole non-negative number.
+pub(crate) fn number(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|value| value.trim().parse::<u64>().ok())
+}
+
+/// The first value of `name` that is a Unix time in whole seconds, as a timestamp.
+pub(crate) fn epoch_seconds(headers: &HeaderMap, name: &str) -> Option<Timestamp> {
+    let seconds = i64::try_from(number(headers, name)?).ok()?;
+    Timestamp::from_second(seconds).ok()
+}
+
+/// `Retry-After`: delta-seconds, or an HTTP date (RFC 9110's IMF-fixdate).
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Wait> {
+    headers
+        .get_all(RETRY_AFTER)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(parse_retry_after)
+}
+
+/// One `Retry-After` value.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Wait> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits only: seconds. More seconds than fit in a u64 still mean "very long".
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Wait::For(Duration::from_secs(seconds)));
+    }
+    let at = jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(value)
+        .ok()?;
+    Some(Wait::Until(SystemTime::from(at)))
+}
+
+/// Resolves a wait to a duration from `now`, for reporting.
+pub(crate) fn wait_from(wait: Wait, now: SystemTime) -> Option<Duration> {
+    match wait {
+        Wait::For(duration) => Some(duration),
+        Wait::Until(at) => Some(at.duration_since(now).unwrap_or(Duration::ZERO)),
+        Wait::Backoff { .. } => None,
+    }
+}
+
+/// The common `x-ratelimit-*` headers and `Retry-After`, as far as they are present.
+pub(crate) fn rate_limit_info(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
+    RateLimitInfo {
+        limit: number(headers, "x-ratelimit-limit"),
+        remaining: number(headers, "x-ratelimit-remaining"),
+        used: number(headers, "x-ratelimit-used"),
+        reset: epoch_seconds(headers, "x-ratelimit-reset"),
+        interval: None,
+        resource: text(headers, "x-ratelimit-resource"),
+        retry_after: retry_after(headers).and_then(|wait| wait_from(wait, now)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+    use std::time::UNIX_EPOCH;
+
+    fn map(pairs: &[(&'static str, &[u8])]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, HeaderValue::from_bytes(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(
+            parse_retry_after("120"),
+            Some(Wait::For(Duration::from_secs(120)))
+        );
+        assert_eq!(parse_retry_after(" 0 "), Some(Wait::For(Duration::ZERO)));
+        assert_eq!(
+            parse_retry_after("99999999999999999999999"),
+            Some(Wait::For(Duration::from_secs(u64::MAX)))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Wait::Until(UNIX_EPOCH + Duration::from_secs(784_111_777)))
+        );
+        for garbage in [
+            "",
+            "-5",
+            "1.5",
+            "soon",
+            "Sun, 99 Nov 1994 08:49:37 GMT",
+            "12abc",
+        ] {
+            assert_eq!(parse_retry_after(garbage), None, "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn first_readable_value_counts() {
+        let headers = map(&[
+            ("retry-after", b"soon"),
+            ("retry-after", b"30"),
+            ("retry-after", b"90"),
+        ]);
+        assert_eq!(
+            retry_after(&headers),
+            Some(Wait::For(Duration::from_secs(30)))
+        );
+        let headers = map(&[
+            ("x-ratelimit-remaining", b"\xff"),
+            ("x-ratelimit-remaining", b"0"),
+        ]);
+        assert_eq!(number(&headers, "x-ratelimit-remaining"), Some(0));
+        let headers = map(&[("x-ratelimit-remaining", b"-1")]);
+        assert_eq!(number(&headers, "x-ratelimit-remaining"), None);
+    }
+
+    #[test]
+    fn rate_limit_headers() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        let headers = map(&[
+            ("x-ratelimit-limit", b"5000"),
+            ("x-ratelimit-remaining", b"0"),
+            ("x-ratelimit-used", b"5000"),
+            ("x-ratelimit-reset", b"1060"),
+            ("x-ratelimit-resource", b"core"),
+            ("retry-after", b"Thu, 01 Jan 1970 00:16:50 GMT"),
+        ]);
+        let info = rate_limit_info(&headers, now);
+        assert_eq!(info.limit, Some(5000));
+        assert_eq!(info.remaining, Some(0));
+        assert_eq!(info.used, Some(5000));
+        assert_eq!(info.reset, Some(Timestamp::from_second(1060).unwrap()));
+        assert_eq!(info.resource.as_deref(), Some("core"));
+        assert_eq!(info.retry_after, Some(Duration::from_secs(10)));
+        assert!(rate_limit_info(&HeaderMap::new(), now).is_empty());
+    }
+
+    #[test]
+    fn absurd_reset_is_ignored() {
+        let headers = map(&[("x-ratelimit-reset", b"18446744073709551615")]);
+        assert_eq!(epoch_seconds(&headers, "x-ratelimit-reset"), None);
+    }
+}

@@ -1,0 +1,290 @@
+//! The one engine every vendor goes through: sending, bounded reading, timeouts, tracing,
+//! retry decisions and sleeping. Vendors only map requests and answers (see [`Mapping`]).
+
+pub(crate) mod headers;
+pub(crate) mod retry;
+pub(crate) mod sleep;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use tracing::Instrument;
+use url::Url;
+
+use crate::{CreateInvitation, DecodeError, Error, Invitation, ProviderKind, TransportError};
+use retry::{Decision, RetryHint, RetryPolicy, Wait};
+use sleep::Sleeper;
+
+/// The default cap on a response body.
+pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// One HTTP request, fully built by a vendor mapping: the engine sends it as it is.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpPlan {
+    pub method: Method,
+    pub url: Url,
+    /// Headers, the `Authorization` value marked sensitive.
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// One answer, read whole (up to the body cap) before a vendor mapping decodes it.
+#[derive(Debug, Clone)]
+pub(crate) struct RawResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// A failed attempt: the error to return, and whether and when it may be tried again.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub error: Error,
+    pub retry: RetryHint,
+}
+
+/// What a vendor is, as far as the engine is concerned: a pure mapping from the unified
+/// request to an [`HttpPlan`], and from a [`RawResponse`] to an [`Invitation`] or a classified
+/// [`Failure`]. No IO, no sleeping, no clock of its own (`now` is passed in).
+pub(crate) trait Mapping: Send + Sync {
+    /// The vendor.
+    const PROVIDER: ProviderKind;
+
+    /// Validates the request (the shared rules and the vendor's own) and builds the HTTP
+    /// request. An error here means nothing is sent.
+    fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error>;
+
+    /// Decodes a success, or classifies a failure with its retry hint.
+    fn decode(
+        &self,
+        request: &CreateInvitation,
+        response: &RawResponse,
+        now: SystemTime,
+    ) -> Result<Invitation, Failure>;
+}
+
+/// IO and retries, shared by every clone of a client.
+#[derive(Debug, Clone)]
+pub(crate) struct Engine {
+    pub http: reqwest::Client,
+    pub sleeper: Arc<dyn Sleeper>,
+    pub policy: RetryPolicy,
+    pub attempt_timeout: Option<Duration>,
+    pub max_body_bytes: usize,
+}
+
+impl Engine {
+    /// Encodes, sends, decodes and retries: the whole life of one call.
+    pub(crate) async fn execute<M: Mapping>(
+        &self,
+        mapping: &M,
+        request: &CreateInvitation,
+    ) -> Result<Invitation, Error> {
+        let plan = mapping.encode(request)?;
+        let provider = M::PROVIDER;
+        let span = tracing::info_span!(
+            "orginvite.create_invitation",
+            provider = provider.as_str(),
+            organization = %request.organization,
+        );
+        async move {
+            let started = self.sleeper.now();
+            let mut attempt: u32 = 0;
+            loop {
+                attempt += 1;
+                let outcome = self
+                    .attempt(provider, &plan)
+                    .instrument(tracing::debug_span!("orginvite.attempt", attempt))
+                    .await;
+                let failure = match outcome {
+                    Ok(response) => {
+                        let now = self.sleeper.now();
+                        match mapping.decode(request, &response, now) {
+                            Ok(invitation) => {
+                                tracing::debug!(attempt, status = response.status.as_u16(), "invitation created");
+                                return Ok(invitation);
+                            }
+                            Err(failure) => failure,
+                        }
+                    }
+                    Err(failure) => failure,
+                };
+                let now = self.sleeper.now();
+                let elapsed = now.duration_since(started).unwrap_or(Duration::ZERO);
+                let status = failure.error.status().map(|s| s.as_u16());
+                let kind = failure.error.kind().as_str();
+                match self
+                    .policy
+                    .decide(failure.retry, attempt, elapsed, now, fastrand::f64())
+                {
+                    Decision::RetryAfter(wait) => {
+                        tracing::warn!(
+                            attempt,
+                            status,
+                            kind,
+                            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                            "attempt not processed by the vendor; retrying after a wait"
+                        );
+                        self.sleeper.sleep(wait).await;
+                    }
+                    Decision::Stop { retry_after } => {
+                        let mut error = failure.error;
+                        error.set_attempts(attempt);
+                        if let (Error::Api(api), Some(wait)) = (&mut error, retry_after) {
+                            api.retry_after = Some(wait);
+                        }
+                        if failure.retry != RetryHint::Never {
+                            tracing::warn!(
+                                attempt,
+                                status,
+                                kind,
+                                retry_after_ms = retry_after
+                                    .map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
+                                "giving up: the wait is over the policy's limits or attempts are spent"
+                            );
+                        }
+                        return Err(error);
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Sends the plan once and reads the answer, up to the body cap.
+    async fn attempt(
+        &self,
+        provider: ProviderKind,
+        plan: &HttpPlan,
+    ) -> Result<RawResponse, Failure> {
+        let mut builder = self
+            .http
+            .request(plan.method.clone(), plan.url.clone())
+            .headers(plan.headers.clone())
+            .body(plan.body.clone());
+        if let Some(timeout) = self.attempt_timeout {
+            builder = builder.timeout(timeout);
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|error| transport_failure(provider, error, None))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        tracing::debug!(status = status.as_u16(), "answer received");
+        let body =
+            read_capped(response, self.max_body_bytes)
+                .await
+                .map_err(|problem| match problem {
+                    BodyProblem::Read(error) => transport_failure(provider, error, Some(status)),
+                    BodyProblem::TooLarge => Failure {
+                        error: Error::Decode(Box::new(DecodeError {
+                            provider,
+                            status,
+                            reason: format!(
+                                "the body is larger than the {} byte limit",
+                                self.max_body_bytes
+                            ),
+                            may_have_been_created: status.is_success() || status.is_server_error(),
+                            request_id: None,
+                            source: None,
+                        })),
+                        retry: RetryHint::Never,
+                    },
+                })?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// A transport failure: retried only when the request certainly did not leave.
+fn transport_failure(
+    provider: ProviderKind,
+    error: reqwest::Error,
+    status: Option<StatusCode>,
+) -> Failure {
+    let not_sent = status.is_none() && error.is_connect();
+    let may_have_been_created = match status {
+        // The answer's status was read: the vendor decided, and only a success or a 5xx can
+        // have left an invitation behind.
+        Some(status) => status.is_success() || status.is_server_error(),
+        None => !not_sent,
+    };
+    let retry = if not_sent {
+        RetryHint::After(Wait::Backoff {
+            floor: Duration::ZERO,
+        })
+    } else {
+        RetryHint::Never
+    };
+    Failure {
+        error: Error::Transport(Box::new(TransportError {
+            provider,
+            timed_out: error.is_timeout(),
+            may_have_been_created,
+            attempts: 1,
+            source: error,
+        })),
+        retry,
+    }
+}
+
+enum BodyProblem {
+    Read(reqwest::Error),
+    TooLarge,
+}
+
+/// Reads a body chunk by chunk, refusing it as soon as it passes `cap` bytes.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, BodyProblem> {
+    let announced = response.content_length().unwrap_or(0);
+    if announced > cap as u64 {
+        return Err(BodyProblem::TooLarge);
+    }
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0).min(cap));
+    while let Some(chunk) = response.chunk().await.map_err(BodyProblem::Read)? {
+        if body.len().saturating_add(chunk.len()) > cap {
+            return Err(BodyProblem::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
+}
+
+/// A short description of a body that is not what was expected.
+pub(crate) fn describe_unreadable(body: &[u8], expected: &str) -> String {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        format!("the body is empty, expected {expected}")
+    } else if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+        format!(
+            "the body ({} bytes) is not JSON, expected {expected}",
+            body.len()
+        )
+    } else {
+        format!("the JSON body is not {expected}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_bodies_are_described() {
+        assert_eq!(
+            describe_unreadable(b"", "x"),
+            "the body is empty, expected x"
+        );
+        assert_eq!(
+            describe_unreadable(b"<html>", "x"),
+            "the body (6 bytes) is not JSON, expected x"
+        );
+        assert_eq!(describe_unreadable(b"[]", "x"), "the JSON body is not x");
+    }
+}

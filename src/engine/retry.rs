@@ -1,0 +1,387 @@
+//! The retry policy: which failed attempts are tried again, and after how long.
+//!
+//! The decision is a pure function of the classified failure, the attempt number, the time
+//! spent so far and the policy, so it is table-tested below without any IO.
+
+use std::time::{Duration, SystemTime};
+
+/// What a vendor mapping (or the engine, for transport failures) says about retrying a
+/// failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RetryHint {
+    /// The vendor may have acted on the request, or trying again cannot help.
+    Never,
+    /// The vendor did not act on the request; it may be sent again after `Wait`.
+    After(Wait),
+}
+
+/// How long a retryable failure asks to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Exactly this long (`Retry-After` in seconds).
+    For(Duration),
+    /// Not before this time (`Retry-After` as a date, a rate-limit reset).
+    Until(SystemTime),
+    /// No instruction from the vendor: the policy's backoff, and at least `floor` doubled on
+    /// every attempt after the first (GitHub's secondary limit without `retry-after`).
+    Backoff {
+        /// The least wait after the first attempt.
+        floor: Duration,
+    },
+}
+
+/// What the engine does after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Sleep this long, then send again.
+    RetryAfter(Duration),
+    /// Return the error; `retry_after` is the wait that would have been needed, if known.
+    Stop {
+        /// How long the caller should wait before trying again.
+        retry_after: Option<Duration>,
+    },
+}
+
+/// How often and how long a client retries attempts the vendor did not act on.
+///
+/// Only answers that mean "not processed" are retried: rate limits (429, GitHub's primary and
+/// secondary limits), Clerk's 409 conflict, a 503 with `Retry-After`, and connections that
+/// failed before the request was sent. A timeout or 5xx after the request was sent is never
+/// retried, because the invitation may exist.
+///
+/// Waits come from the vendor when it gives one (`Retry-After` as seconds or an HTTP date, a
+/// rate-limit reset time), else from capped exponential backoff with full jitter. A wait the
+/// vendor asks for is never shortened: if it is longer than [`RetryPolicy::max_wait`], or would
+/// overrun [`RetryPolicy::max_elapsed`], the call returns a
+/// [`RateLimited`](crate::ErrorKind::RateLimited) error carrying
+/// [`retry_after`](crate::Error::retry_after) at once, without sleeping.
+///
+/// Header values are read by rule: `Retry-After` must be a whole number of seconds or an HTTP
+/// date; anything else (negative, fractional, garbage) is ignored as if absent. When a header
+/// appears more than once, the first readable value counts. A date or reset time in the past
+/// means "no wait". A far-future value is not an error: it makes the wait exceed `max_wait`, so
+/// the call returns at once with that `retry_after`.
+///
+/// ```
+/// use std::time::Duration;
+/// use orginvite::RetryPolicy;
+///
+/// let patient = RetryPolicy::default()
+///     .max_attempts(6)
+///     .max_wait(Duration::from_secs(15 * 60))
+///     .max_elapsed(Duration::from_secs(30 * 60));
+/// assert_eq!(patient.attempts(), 6);
+/// let never = RetryPolicy::never();
+/// assert_eq!(never.attempts(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    max_wait: Duration,
+    max_elapsed: Option<Duration>,
+    jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    /// Four attempts; backoff from 1 s doubling up to 30 s with full jitter; waits up to
+    /// 2 minutes are slept, longer ones returned; no overall limit beyond that.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            max_wait: Duration::from_secs(120),
+            max_elapsed: None,
+            jitter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries: every failure is returned as it is, with its
+    /// `retry_after` when the vendor gave one.
+    pub fn never() -> RetryPolicy {
+        RetryPolicy::default().max_attempts(1)
+    }
+
+    /// How many attempts at most, the first included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> RetryPolicy {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The first backoff step when the vendor names no wait; it doubles on every attempt.
+    pub fn initial_backoff(mut self, backoff: Duration) -> RetryPolicy {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// The largest backoff step when the vendor names no wait.
+    pub fn max_backoff(mut self, backoff: Duration) -> RetryPolicy {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// The longest single wait the client sleeps; a longer one is returned to the caller as
+    /// a `rate_limited` error with `retry_after`.
+    pub fn max_wait(mut self, wait: Duration) -> RetryPolicy {
+        self.max_wait = wait;
+        self
+    }
+
+    /// A limit on the time one call may spend, attempts and waits included: a wait that would
+    /// overrun it is returned instead of slept.
+    pub fn max_elapsed(mut self, limit: Duration) -> RetryPolicy {
+        self.max_elapsed = Some(limit);
+        self
+    }
+
+    /// Whether backoff steps are randomized ("full jitter": anywhere from zero to the step).
+    /// On by default, so that many clients do not retry in step; off gives exact steps.
+    pub fn jitter(mut self, jitter: bool) -> RetryPolicy {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The number of attempts at most, the first included.
+    pub fn attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The backoff step after attempt number `attempt` (1-based), before jitter.
+    fn backoff_step(&self, attempt: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+
+    /// How long `wait` is after attempt number `attempt`, at time `now`; `unit` is a random
+    /// number in `[0, 1)` used for jitter.
+    pub(crate) fn resolve(&self, wait: Wait, attempt: u32, now: SystemTime, unit: f64) -> Duration {
+        match wait {
+            Wait::For(duration) => duration,
+            Wait::Until(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
+            Wait::Backoff { floor } => {
+                let step = self.backoff_step(attempt);
+                let jittered = if self.jitter {
+                    step.mul_f64(unit.clamp(0.0, 1.0))
+                } else {
+                    step
+                };
+                let factor = 1u32
+                    .checked_shl(attempt.saturating_sub(1))
+                    .unwrap_or(u32::MAX);
+                jittered.max(floor.saturating_mul(factor))
+            }
+        }
+    }
+
+    /// Decides what to do after attempt number `attempt` (1-based) failed with `hint`,
+    /// `elapsed` into the call.
+    pub(crate) fn decide(
+        &self,
+        hint: RetryHint,
+        attempt: u32,
+        elapsed: Duration,
+        now: SystemTime,
+        unit: f64,
+    ) -> Decision {
+        let RetryHint::After(wait) = hint else {
+            return Decision::Stop { retry_after: None };
+        };
+        let duration = self.resolve(wait, attempt, now, unit);
+        let over_budget = self
+            .max_elapsed
+            .is_some_and(|limit| elapsed.saturating_add(duration) > limit);
+        if attempt >= self.max_attempts || duration > self.max_wait || over_budget {
+            Decision::Stop {
+                retry_after: Some(duration),
+            }
+        } else {
+            Decision::RetryAfter(duration)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + S(1_700_000_000)
+    }
+
+    #[test]
+    fn decision_table() {
+        let policy = RetryPolicy::default().jitter(false);
+        let backoff = RetryHint::After(Wait::Backoff { floor: S(0) });
+        let secondary = RetryHint::After(Wait::Backoff { floor: S(60) });
+        let cases: Vec<(&str, RetryHint, u32, Duration, Decision)> = vec![
+            (
+                "never",
+                RetryHint::Never,
+                1,
+                S(0),
+                Decision::Stop { retry_after: None },
+            ),
+            (
+                "retry-after",
+                RetryHint::After(Wait::For(S(7))),
+                1,
+                S(0),
+                Decision::RetryAfter(S(7)),
+            ),
+            (
+                "until",
+                RetryHint::After(Wait::Until(now() + S(31))),
+                1,
+                S(0),
+                Decision::RetryAfter(S(31)),
+            ),
+            (
+                "until in the past",
+                RetryHint::After(Wait::Until(now() - S(5))),
+                1,
+                S(0),
+                Decision::RetryAfter(S(0)),
+            ),
+            ("backoff 1", backoff, 1, S(0), Decision::RetryAfter(S(1))),
+            ("backoff 2", backoff, 2, S(0), Decision::RetryAfter(S(2))),
+            ("backoff 3", backoff, 3, S(0), Decision::RetryAfter(S(4))),
+            (
+                "attempts spent",
+                backoff,
+                4,
+                S(0),
+                Decision::Stop {
+                    retry_after: Some(S(8)),
+                },
+            ),
+            (
+                "secondary 1",
+                secondary,
+                1,
+                S(0),
+                Decision::RetryAfter(S(60)),
+            ),
+            (
+                "secondary 2",
+                secondary,
+                2,
+                S(0),
+                Decision::RetryAfter(S(120)),
+            ),
+            (
+                "secondary 3 over max_wait",
+                secondary,
+                3,
+                S(0),
+                Decision::Stop {
+                    retry_after: Some(S(240)),
+                },
+            ),
+            (
+                "wait over max_wait",
+                RetryHint::After(Wait::For(S(121))),
+                1,
+                S(0),
+                Decision::Stop {
+                    retry_after: Some(S(121)),
+                },
+            ),
+            (
+                "wait at max_wait",
+                RetryHint::After(Wait::For(S(120))),
+                1,
+                S(0),
+                Decision::RetryAfter(S(120)),
+            ),
+            (
+                "far future",
+                RetryHint::After(Wait::For(S(u64::MAX))),
+                1,
+                S(0),
+                Decision::Stop {
+                    retry_after: Some(S(u64::MAX)),
+                },
+            ),
+        ];
+        for (name, hint, attempt, elapsed, expected) in cases {
+            assert_eq!(
+                policy.decide(hint, attempt, elapsed, now(), 0.5),
+                expected,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn elapsed_budget_stops_before_sleeping() {
+        let policy = RetryPolicy::default().max_elapsed(S(10));
+        let hint = RetryHint::After(Wait::For(S(6)));
+        assert_eq!(
+            policy.decide(hint, 1, S(3), now(), 0.0),
+            Decision::RetryAfter(S(6))
+        );
+        assert_eq!(
+            policy.decide(hint, 1, S(5), now(), 0.0),
+            Decision::Stop {
+                retry_after: Some(S(6))
+            }
+        );
+    }
+
+    #[test]
+    fn full_jitter_stays_within_the_step() {
+        let policy = RetryPolicy::default();
+        let hint = RetryHint::After(Wait::Backoff { floor: S(0) });
+        for unit in [0.0, 0.25, 0.999] {
+            let Decision::RetryAfter(wait) = policy.decide(hint, 3, S(0), now(), unit) else {
+                panic!("expected a retry");
+            };
+            assert!(wait <= S(4), "{wait:?}");
+            assert_eq!(wait, S(4).mul_f64(unit));
+        }
+    }
+
+    #[test]
+    fn backoff_is_capped_and_never_overflows() {
+        let policy = RetryPolicy::default()
+            .jitter(false)
+            .max_attempts(u32::MAX)
+            .max_wait(Duration::MAX);
+        let hint = RetryHint::After(Wait::Backoff { floor: S(0) });
+        assert_eq!(
+            policy.decide(hint, 6, S(0), now(), 0.0),
+            Decision::RetryAfter(S(30))
+        );
+        assert_eq!(
+            policy.decide(hint, 500, S(0), now(), 0.0),
+            Decision::RetryAfter(S(30))
+        );
+        let secondary = RetryHint::After(Wait::Backoff { floor: S(60) });
+        assert!(matches!(
+            policy.decide(secondary, 500, S(0), now(), 0.0),
+            Decision::RetryAfter(_)
+        ));
+    }
+
+    #[test]
+    fn never_policy_reports_the_wait() {
+        let policy = RetryPolicy::never();
+        assert_eq!(
+            policy.decide(RetryHint::After(Wait::For(S(3))), 1, S(0), now(), 0.0),
+            Decision::Stop {
+                retry_after: Some(S(3))
+            }
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! Waiting, behind a trait so tests (ours and yours) never really sleep.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use crate::BoxFuture;
+
+/// The clock and the sleep the engine uses between attempts.
+///
+/// The default, [`TokioSleeper`], really waits. [`RecordingSleeper`] returns at once and
+/// records each wait, so a test can assert the exact waits a rate limit asked for without
+/// spending them.
+pub trait Sleeper: Send + Sync + fmt::Debug {
+    /// Waits for `duration`.
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
+
+    /// The current time, used to turn `Retry-After` dates and rate-limit reset times into
+    /// waits. Defaults to the system clock.
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// The real sleeper: `tokio::time::sleep` and the system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioSleeper;
+
+impl Sleeper for TokioSleeper {
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// A sleeper for tests: it returns at once, records every requested wait, and moves a
+/// virtual clock forward by it.
+///
+/// Clones share the same record and clock, so keep one clone and hand the other to the
+/// client builder.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use orginvite::{RecordingSleeper, Sleeper};
+///
+/// # tokio_test_block_on(async {
+/// let sleeper = RecordingSleeper::starting_at(UNIX_EPOCH + Duration::from_secs(1_000));
+/// sleeper.sleep(Duration::from_secs(60)).await;
+/// assert_eq!(sleeper.waits(), [Duration::from_secs(60)]);
+/// assert_eq!(sleeper.now(), UNIX_EPOCH + Duration::from_secs(1_060));
+/// # });
+/// # fn tokio_test_block_on(f: impl std::future::Future<Output = ()>) {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RecordingSleeper {
+    state: Arc<Mutex<Recorded>>,
+}
+
+#[derive(Debug)]
+struct Recorded {
+    now: SystemTime,
+    waits: Vec<Duration>,
+}
+
+impl RecordingSleeper {
+    /// A recording sleeper whose virtual clock starts at the current system time.
+    pub fn new() -> RecordingSleeper {
+        RecordingSleeper::starting_at(SystemTime::now())
+    }
+
+    /// A recording sleeper whose virtual clock starts at `now`.
+    pub fn starting_at(now: SystemTime) -> RecordingSleeper {
+        RecordingSleeper {
+            state: Arc::new(Mutex::new(Recorded {
+                now,
+                waits: Vec::new(),
+            })),
+        }
+    }
+
+    /// Every wait requested so far, in order.
+    pub fn waits(&self) -> Vec<Duration> {
+        self.lock().waits.clone()
+    }
+
+    /// The sum of every wait requested so far.
+    pub fn total(&self) -> Duration {
+        self.lock().waits.iter().sum()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recorded> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Default for RecordingSleeper {
+    fn default() -> Self {
+        RecordingSleeper::new()
+    }
+}
+
+impl Sleeper for RecordingSleeper {
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        let mut state = self.lock();
+        state.waits.push(duration);
+        state.now = state.now.checked_add(duration).unwrap_or(state.now);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn now(&self) -> SystemTime {
+        self.lock().now
+    }
+}

@@ -1,0 +1,573 @@
+//! GitHub: `POST {base}/orgs/{org}/invitations`.
+//!
+//! | unified | GitHub |
+//! |---|---|
+//! | [`Role::Admin`] | `admin` (organization owner) |
+//! | [`Role::Member`] | `direct_member` |
+//! | [`Role::BillingManager`] | `billing_manager` |
+//! | [`Role::Custom`] | sent as it is |
+//! | [`GitHubOptions::reinstate`] | `reinstate` (the role a former member had) |
+//! | [`Invitee::Email`] / [`Invitee::UserId`] | `email` / `invitee_id` (a positive integer) |
+//! | [`CreateInvitation::expires_in`] | unsupported: GitHub invitations last 7 days |
+//!
+//! Success is `201 Created`. Failures are classified as: 401 `unauthenticated`; 403
+//! `permission_denied` unless it is a rate limit; 404 `not_found` (GitHub also answers 404
+//! when the token cannot see the organization); 422 `already_member` (both message forms),
+//! `quota_exceeded` for the 24-hour invitation cap ("Over invitation rate limit", never
+//! retried), `invalid_email`, else `validation`; 5xx `server_error` (may have been created).
+//!
+//! Rate limits (403 or 429): a secondary limit ("secondary rate limit", formerly "abuse")
+//! waits for `retry-after`, else for `x-ratelimit-reset` when `x-ratelimit-remaining` is 0,
+//! else 60 s doubling on every repeat; a primary limit (`x-ratelimit-remaining: 0`) waits
+//! until `x-ratelimit-reset` + 1 s; a 429 without either waits for `retry-after` or backs off.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
+};
+use reqwest::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::builder::{authorization, endpoint, header_text, ClientBuilder};
+use crate::engine::headers;
+use crate::engine::retry::{RetryHint, Wait};
+use crate::engine::{describe_unreadable, Engine, Failure, HttpPlan, Mapping, RawResponse};
+use crate::invitation::VendorPayload;
+use crate::{
+    ApiError, BoxFuture, CreateInvitation, DecodeError, Error, ErrorKind, Invitation,
+    InvitationStatus, Invitee, Inviter, Provider, ProviderKind, Role,
+};
+
+/// GitHub's public API.
+pub const DEFAULT_BASE_URL: &str = "https://api.github.com";
+/// The REST API version sent in `X-GitHub-Api-Version` unless the caller sets another.
+pub const DEFAULT_API_VERSION: &str = "2022-11-28";
+/// How long GitHub keeps an invitation open.
+pub const INVITATION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// How long to wait after a secondary rate limit that names no wait, doubled on every repeat.
+const SECONDARY_LIMIT_WAIT: Duration = Duration::from_secs(60);
+/// Margin added to `x-ratelimit-reset`, as GitHub's own clients do.
+const RESET_MARGIN: Duration = Duration::from_secs(1);
+
+/// Options only GitHub has; other providers ignore them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GitHubOptions {
+    /// Teams of the organization the person joins on accepting (`team_ids`).
+    pub team_ids: Vec<u64>,
+    /// Restore the role a former member had (`role: reinstate`). Cannot be combined with teams
+    /// or with a role other than the default [`Role::Member`].
+    pub reinstate: bool,
+}
+
+impl GitHubOptions {
+    /// No options.
+    pub fn new() -> GitHubOptions {
+        GitHubOptions::default()
+    }
+
+    /// Adds a team.
+    pub fn team_id(mut self, team_id: u64) -> GitHubOptions {
+        self.team_ids.push(team_id);
+        self
+    }
+
+    /// Adds teams.
+    pub fn team_ids(mut self, team_ids: impl IntoIterator<Item = u64>) -> GitHubOptions {
+        self.team_ids.extend(team_ids);
+        self
+    }
+
+    /// Restores the role a former member had.
+    pub fn reinstate(mut self, reinstate: bool) -> GitHubOptions {
+        self.reinstate = reinstate;
+        self
+    }
+}
+
+/// GitHub-only builder settings; see [`GitHub::builder`].
+#[derive(Clone, Debug)]
+pub struct GitHubSettings {
+    api_version: String,
+}
+
+/// Builds a [`GitHub`] client.
+pub type GitHubBuilder = ClientBuilder<GitHubSettings>;
+
+impl ClientBuilder<GitHubSettings> {
+    /// The REST API version sent in `X-GitHub-Api-Version`. Defaults to `2022-11-28`.
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.vendor.api_version = version.into();
+        self
+    }
+
+    /// Checks the settings and builds the client. Nothing is sent.
+    pub fn build(self) -> Result<GitHub, Error> {
+        let built = self.common.build("GitHub", DEFAULT_BASE_URL)?;
+        let api_version = header_text(&self.vendor.api_version).ok_or_else(|| {
+            Error::config("the GitHub API version must be printable text on one line")
+        })?;
+        Ok(GitHub {
+            engine: built.engine,
+            mapping: GitHubMapping {
+                base_url: built.base_url,
+                authorization: authorization("Bearer", &built.token),
+                user_agent: built.user_agent,
+                api_version,
+            },
+        })
+    }
+}
+
+/// A GitHub client. Cheap to clone; clones share the connection pool.
+///
+/// ```no_run
+/// use orginvite::{CreateInvitation, GitHub, GitHubOptions, Role};
+///
+/// # async fn run() -> Result<(), orginvite::Error> {
+/// let github = GitHub::builder()
+///     .token(std::env::var("GITHUB_TOKEN").unwrap_or_default())
+///     .build()?;
+/// let invitation = github
+///     .create_invitation(
+///         &CreateInvitation::email("acme", "jane@example.com")
+///             .role(Role::Admin)
+///             .github(GitHubOptions::new().team_id(12)),
+///     )
+///     .await?;
+/// println!("invitation {} expires {:?}", invitation.id, invitation.expires_at);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct GitHub {
+    engine: Engine,
+    mapping: GitHubMapping,
+}
+
+impl GitHub {
+    /// A builder with GitHub's defaults: `https://api.github.com`, API version `2022-11-28`.
+    /// GitHub Enterprise Server: `.base_url("https://HOST/api/v3")`.
+    pub fn builder() -> GitHubBuilder {
+        ClientBuilder::with_vendor(GitHubSettings {
+            api_version: DEFAULT_API_VERSION.to_owned(),
+        })
+    }
+
+    /// Invites one person; see [`Provider::create_invitation`].
+    pub async fn create_invitation(&self, request: &CreateInvitation) -> Result<Invitation, Error> {
+        self.engine.execute(&self.mapping, request).await
+    }
+}
+
+impl fmt::Debug for GitHub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GitHub")
+            .field("base_url", &self.mapping.base_url.as_str())
+            .field("api_version", &self.mapping.api_version)
+            .field("user_agent", &self.mapping.user_agent)
+            .field("token", &"[redacted]")
+            .field("retry_policy", &self.engine.policy)
+            .finish()
+    }
+}
+
+impl Provider for GitHub {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::GitHub
+    }
+
+    fn create_invitation<'a>(
+        &'a self,
+        request: &'a CreateInvitation,
+    ) -> BoxFuture<'a, Result<Invitation, Error>> {
+        Box::pin(GitHub::create_invitation(self, request))
+    }
+}
+
+#[derive(Clone)]
+struct GitHubMapping {
+    base_url: Url,
+    authorization: HeaderValue,
+    user_agent: HeaderValue,
+    api_version: HeaderValue,
+}
+
+/// The JSON body of the request: only the fields that are set.
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invitee_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    role: &'a str,
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    team_ids: &'a [u64],
+}
+
+fn invalid(field: &'static str, reason: &str) -> Error {
+    Error::invalid(Some(ProviderKind::GitHub), field, reason)
+}
+
+impl GitHubMapping {
+    fn body<'a>(&self, request: &'a CreateInvitation) -> Result<Body<'a>, Error> {
+        request.validate()?;
+        if request.expires_in.is_some() {
+            return Err(Error::unsupported(
+                ProviderKind::GitHub,
+                "choosing an expiry (GitHub invitations always last 7 days)",
+            ));
+        }
+        let options = &request.github;
+        let role = if options.reinstate {
+            if request.role != Role::Member {
+                return Err(invalid(
+                    "role",
+                    "cannot be set together with `reinstate`, which restores the former role",
+                ));
+            }
+            "reinstate"
+        } else {
+            match &request.role {
+                Role::Admin => "admin",
+                Role::Member => "direct_member",
+                Role::BillingManager => "billing_manager",
+                Role::Custom(role) => role,
+            }
+        };
+        if role == "reinstate" && !options.team_ids.is_empty() {
+            return Err(invalid("team_ids", "cannot be combined with `reinstate`"));
+        }
+        if options.team_ids.contains(&0) {
+            return Err(invalid("team_ids", "must be positive team ids"));
+        }
+        let (invitee_id, email) = match &request.invitee {
+            Invitee::Email(email) => (None, Some(email.as_str())),
+            Invitee::UserId(id) => match id.parse::<u64>() {
+                Ok(id) if id > 0 => (Some(id), None),
+                _ => {
+                    return Err(invalid(
+                        "user_id",
+                        "must be a GitHub user id: a positive integer",
+                    ))
+                }
+            },
+        };
+        Ok(Body {
+            invitee_id,
+            email,
+            role,
+            team_ids: &options.team_ids,
+        })
+    }
+}
+
+impl Mapping for GitHubMapping {
+    const PROVIDER: ProviderKind = ProviderKind::GitHub;
+
+    fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error> {
+        let body = self.body(request)?;
+        let body = serde_json::to_vec(&body).map_err(|e| invalid("request", &e.to_string()))?;
+        let mut headers = HeaderMap::with_capacity(5);
+        headers.insert(AUTHORIZATION, self.authorization.clone());
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/vnd.github+json"),
+        );
+        headers.insert(
+            HeaderName::from_static("x-github-api-version"),
+            self.api_version.clone(),
+        );
+        headers.insert(USER_AGENT, self.user_agent.clone());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(HttpPlan {
+            method: Method::POST,
+            url: endpoint(
+                &self.base_url,
+                &["orgs", &request.organization, "invitations"],
+            ),
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+
+    fn decode(
+        &self,
+        _request: &CreateInvitation,
+        response: &RawResponse,
+        now: SystemTime,
+    ) -> Result<Invitation, Failure> {
+        if response.status.is_success() {
+            return decode_invitation(response.status, &response.body).map_err(|error| Failure {
+                error: Error::Decode(Box::new(DecodeError {
+                    request_id: request_id(&response.headers),
+                    ..*error
+                })),
+                retry: RetryHint::Never,
+            });
+        }
+        Err(classify(response, now))
+    }
+}
+
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers::text(headers, "x-github-request-id")
+}
+
+/// GitHub's `organization-invitation`, decoded leniently: unknown fields are kept in
+/// [`GitHubInvitation::extra`], missing optional ones default, empty-string timestamps read as
+/// absent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GitHubInvitation {
+    /// The invitation id.
+    pub id: u64,
+    /// The invitee's login; `None` when the invitee has no GitHub account yet.
+    #[serde(default)]
+    pub login: Option<String>,
+    /// The invited email; `None` when invited by user id.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// GitHub's role name (`direct_member`, `admin`, `billing_manager`, ...).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// When it was created, as GitHub wrote it (RFC 3339 with offset).
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// When delivery failed, if it did.
+    #[serde(
+        default,
+        deserialize_with = "empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub failed_at: Option<String>,
+    /// Why delivery failed, if it did.
+    #[serde(
+        default,
+        deserialize_with = "empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub failed_reason: Option<String>,
+    /// Who sent it.
+    #[serde(default)]
+    pub inviter: Option<GitHubUser>,
+    /// How many teams it adds the person to.
+    #[serde(default)]
+    pub team_count: Option<u64>,
+    /// The GraphQL node id.
+    #[serde(default)]
+    pub node_id: Option<String>,
+    /// The API URL listing its teams.
+    #[serde(default)]
+    pub invitation_teams_url: Option<String>,
+    /// Where it came from (`member`, `scim`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_source: Option<String>,
+    /// Every other field GitHub sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A GitHub `simple-user`: the fields this crate reads, the rest in `extra`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GitHubUser {
+    /// The login.
+    #[serde(default)]
+    pub login: Option<String>,
+    /// The user id.
+    #[serde(default)]
+    pub id: Option<u64>,
+    /// Every other field GitHub sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(d)?;
+    Ok(value.filter(|s| !s.is_empty()))
+}
+
+/// GitHub's role name onto the shared roles.
+fn role_from_github(role: &str) -> Role {
+    match role {
+        "admin" => Role::Admin,
+        "direct_member" => Role::Member,
+        "billing_manager" => Role::BillingManager,
+        other => Role::Custom(other.to_owned()),
+    }
+}
+
+fn decode_invitation(status: StatusCode, body: &[u8]) -> Result<Invitation, Box<DecodeError>> {
+    let raw: GitHubInvitation = serde_json::from_slice(body).map_err(|e| {
+        Box::new(DecodeError {
+            provider: ProviderKind::GitHub,
+            status,
+            reason: describe_unreadable(body, "an organization invitation"),
+            may_have_been_created: true,
+            request_id: None,
+            source: Some(Box::new(e)),
+        })
+    })?;
+    let created_at = raw
+        .created_at
+        .as_deref()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    let expires_at = created_at.and_then(|t| t.checked_add(INVITATION_LIFETIME).ok());
+    let status = if raw.failed_at.is_some() {
+        InvitationStatus::Failed
+    } else {
+        InvitationStatus::Pending
+    };
+    let inviter = raw.inviter.as_ref().map(|user| Inviter {
+        id: user.id.map(|id| id.to_string()),
+        name: user.login.clone(),
+    });
+    Ok(Invitation {
+        provider: ProviderKind::GitHub,
+        id: raw.id.to_string(),
+        email: raw.email.clone(),
+        role: raw
+            .role
+            .as_deref()
+            .map(role_from_github)
+            .unwrap_or_default(),
+        status,
+        created_at,
+        expires_at,
+        inviter,
+        accept_url: None,
+        payload: VendorPayload::GitHub(Box::new(raw)),
+    })
+}
+
+/// GitHub's error bodies: `basic-error` and `validation-error`, read leniently.
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    errors: Vec<ErrorDetail>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ErrorDetail {
+    code: Option<String>,
+    field: Option<String>,
+    message: Option<String>,
+}
+
+fn classify(response: &RawResponse, now: SystemTime) -> Failure {
+    let status = response.status;
+    let body: ErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
+    let rate_limit = headers::rate_limit_info(&response.headers, now);
+    let detail_messages: Vec<&str> = body
+        .errors
+        .iter()
+        .filter_map(|detail| detail.message.as_deref())
+        .collect();
+    let all_text = std::iter::once(body.message.as_deref().unwrap_or(""))
+        .chain(detail_messages.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" | ")
+        .to_lowercase();
+    let retry_after = headers::retry_after(&response.headers);
+    let reset = rate_limit
+        .reset
+        .map(|reset| SystemTime::from(reset) + RESET_MARGIN);
+    let primary = rate_limit.remaining == Some(0);
+
+    let (kind, retry) = match status.as_u16() {
+        403 | 429 if all_text.contains("secondary rate limit") || all_text.contains("abuse") => {
+            let wait = match (retry_after, reset) {
+                (Some(wait), _) => wait,
+                (None, Some(reset)) if primary => Wait::Until(reset),
+                _ => Wait::Backoff {
+                    floor: SECONDARY_LIMIT_WAIT,
+                },
+            };
+            (ErrorKind::RateLimited, RetryHint::After(wait))
+        }
+        403 | 429 if primary || status == StatusCode::TOO_MANY_REQUESTS => {
+            let wait = match (retry_after, reset) {
+                (Some(wait), _) => wait,
+                (None, Some(reset)) if primary => Wait::Until(reset),
+                _ => Wait::Backoff {
+                    floor: Duration::ZERO,
+                },
+            };
+            (ErrorKind::RateLimited, RetryHint::After(wait))
+        }
+        422 => {
+            let kind = if all_text.contains("already a part of this organization")
+                || all_text.contains("already a member")
+            {
+                ErrorKind::AlreadyMember
+            } else if all_text.contains("over invitation rate limit") {
+                ErrorKind::QuotaExceeded
+            } else if all_text.contains("valid email")
+                || body.errors.iter().any(|d| {
+                    d.field.as_deref() == Some("email") && d.code.as_deref() == Some("invalid")
+                })
+            {
+                ErrorKind::InvalidEmail
+            } else {
+                ErrorKind::Validation
+            };
+            (kind, RetryHint::Never)
+        }
+        503 if retry_after.is_some() => (
+            ErrorKind::ServerError,
+            RetryHint::After(retry_after.expect("checked")),
+        ),
+        _ => (ErrorKind::from_status(status), RetryHint::Never),
+    };
+
+    let message = match (body.message.as_deref(), detail_messages.as_slice()) {
+        (Some(top), []) => Some(top.to_owned()),
+        (Some(top), details) => Some(format!("{top}: {}", details.join("; "))),
+        (None, []) => None,
+        (None, details) => Some(details.join("; ")),
+    };
+    let mut error = ApiError::new(ProviderKind::GitHub, status, kind);
+    error.codes = body
+        .errors
+        .iter()
+        .filter_map(|detail| detail.code.clone())
+        .collect();
+    error.message = message;
+    error.request_id = request_id(&response.headers);
+    error.retry_after = match retry {
+        RetryHint::After(wait) => headers::wait_from(wait, now),
+        RetryHint::Never => None,
+    };
+    error.rate_limit = rate_limit;
+    error.may_have_been_created = status.is_server_error() && retry == RetryHint::Never;
+    Failure {
+        error: error.into(),
+        retry,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_map_back() {
+        assert_eq!(role_from_github("admin"), Role::Admin);
+        assert_eq!(role_from_github("direct_member"), Role::Member);
+        assert_eq!(role_from_github("billing_manager"), Role::BillingManager);
+        assert_eq!(
+            role_from_github("hiring_manager"),
+            Role::Custom("hiring_manager".into())
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! Invite a person to an organization on GitHub, Clerk or Elastic Cloud, from Rust.
+//!
+//! One [`CreateInvitation`] goes to any [`Provider`]; one [`Invitation`] or one typed
+//! [`Error`] comes back. Every provider:
+//!
+//! - validates the request before anything is sent ([`ErrorKind::InvalidRequest`],
+//!   [`ErrorKind::Unsupported`]);
+//! - maps it onto the vendor's route, headers and exact JSON body;
+//! - decodes the vendor's answer, keeping the vendor's whole payload
+//!   ([`Invitation::payload`]);
+//! - classifies every documented vendor error into one [`ErrorKind`], keeping the vendor's
+//!   code, message, request id and rate-limit headers;
+//! - honours rate limits (`Retry-After` as seconds or a date, GitHub's primary and secondary
+//!   limits) with a [`RetryPolicy`], and never retries an attempt that may already have created
+//!   the invitation: [`Error::may_have_been_created`] says when that is in doubt.
+//!
+//! ```no_run
+//! use orginvite::{CreateInvitation, ErrorKind, GitHub, Role};
+//!
+//! # async fn run() -> Result<(), orginvite::Error> {
+//! let github = GitHub::builder()
+//!     .token(std::env::var("GITHUB_TOKEN").unwrap_or_default())
+//!     .build()?;
+//! let request = CreateInvitation::email("acme", "jane@example.com").role(Role::Admin);
+//! match github.create_invitation(&request).await {
+//!     Ok(invitation) => println!("invited: {}", invitation.id),
+//!     Err(e) if e.kind() == ErrorKind::AlreadyMember => println!("nothing to do"),
+//!     Err(e) if e.kind() == ErrorKind::RateLimited => {
+//!         println!("try again in {:?}", e.retry_after())
+//!     }
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Architecture
+//!
+//! Vendors are pure mappings: they build the HTTP request from the unified one and decode the
+//! answer, with no IO. One engine sends, reads bounded bodies, applies timeouts, decides on
+//! retries with a pure function of the failure and the policy, and sleeps through an
+//! injectable [`Sleeper`] so tests see exact waits without waiting.
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod builder;
+mod engine;
+mod error;
+pub mod github;
+mod invitation;
+mod provider;
+mod request;
+
+pub use builder::ClientBuilder;
+pub use engine::retry::RetryPolicy;
+pub use engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
+pub use error::{
+    ApiError, DecodeError, Error, ErrorKind, InvalidRequestError, RateLimitInfo, TransportError,
+};
+pub use github::{GitHub, GitHubOptions};
+pub use invitation::{Invitation, InvitationStatus, Inviter, VendorPayload};
+pub use provider::{BoxFuture, Provider, ProviderKind};
+pub use request::{CreateInvitation, Invitee, Role};
+
+/// The date-time crate whose [`Timestamp`](jiff::Timestamp) this crate's timestamps use.
+pub use jiff;
+/// The credential type the builders take.
+pub use secrecy::SecretString;

@@ -1,0 +1,411 @@
+//! The unified request: [`CreateInvitation`], [`Invitee`] and [`Role`], and the checks every
+//! provider makes before anything is sent.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::github::GitHubOptions;
+use crate::Error;
+
+/// Who is invited: an email address, or a user id in the vendor's own user directory.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Invitee {
+    /// An email address. The person may or may not have an account with the vendor yet.
+    Email(String),
+    /// The vendor's id of an existing user (GitHub: the numeric user id).
+    UserId(String),
+}
+
+impl Invitee {
+    /// Invite by email address.
+    pub fn email(address: impl Into<String>) -> Invitee {
+        Invitee::Email(address.into())
+    }
+
+    /// Invite an existing user by the vendor's user id.
+    pub fn user_id(id: impl Into<String>) -> Invitee {
+        Invitee::UserId(id.into())
+    }
+
+    /// Builds an invitee from two optional inputs (a form, command-line flags, a config file).
+    ///
+    /// Exactly one of them must be given: both or neither is an
+    /// [`ErrorKind::InvalidRequest`](crate::ErrorKind::InvalidRequest).
+    ///
+    /// ```
+    /// use orginvite::{ErrorKind, Invitee};
+    ///
+    /// let invitee = Invitee::from_parts(Some("jane@example.com".into()), None).unwrap();
+    /// assert_eq!(invitee.as_email(), Some("jane@example.com"));
+    /// let both = Invitee::from_parts(Some("jane@example.com".into()), Some("42".into()));
+    /// assert_eq!(both.unwrap_err().kind(), ErrorKind::InvalidRequest);
+    /// ```
+    pub fn from_parts(email: Option<String>, user_id: Option<String>) -> Result<Invitee, Error> {
+        match (email, user_id) {
+            (Some(email), None) => Ok(Invitee::Email(email)),
+            (None, Some(id)) => Ok(Invitee::UserId(id)),
+            (Some(_), Some(_)) => Err(Error::invalid(
+                None,
+                "invitee",
+                "takes an email or a user id, not both",
+            )),
+            (None, None) => Err(Error::invalid(
+                None,
+                "invitee",
+                "needs an email or a user id",
+            )),
+        }
+    }
+
+    /// The email address, when inviting by email.
+    pub fn as_email(&self) -> Option<&str> {
+        match self {
+            Invitee::Email(email) => Some(email),
+            Invitee::UserId(_) => None,
+        }
+    }
+}
+
+/// The role the person gets in the organization.
+///
+/// Each provider maps the three shared roles onto its own names (see the provider's docs);
+/// [`Role::Custom`] passes a vendor's own role string through unchanged. Parsing with
+/// [`str::parse`] accepts `admin`, `member`, `billing_manager` (or `billing-manager`) and treats
+/// anything else as a custom role.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Role {
+    /// An owner or administrator of the organization.
+    Admin,
+    /// An ordinary member. The default.
+    #[default]
+    Member,
+    /// Someone who manages billing without being an administrator.
+    BillingManager,
+    /// A vendor's own role string, sent as it is (for example Clerk's `org:viewer`).
+    Custom(String),
+}
+
+impl Role {
+    /// The role's name: `admin`, `member`, `billing_manager`, or the custom string.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::BillingManager => "billing_manager",
+            Role::Custom(role) => role,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Role, Self::Err> {
+        Ok(match s {
+            "admin" => Role::Admin,
+            "member" => Role::Member,
+            "billing_manager" | "billing-manager" => Role::BillingManager,
+            other => Role::Custom(other.to_owned()),
+        })
+    }
+}
+
+impl serde::Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// One invitation to create: the same request for every provider.
+///
+/// Build it with [`CreateInvitation::email`] (or [`CreateInvitation::new`]) and chained
+/// setters. Options only some vendors have live in per-vendor sections
+/// ([`CreateInvitation::github`], ...): each provider reads its own section and ignores the
+/// others', so one request can carry options for several vendors. Shared options a provider
+/// cannot honour, such as an expiry on GitHub, are refused with
+/// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) before anything is sent.
+///
+/// ```
+/// use std::time::Duration;
+/// use orginvite::{CreateInvitation, GitHubOptions, Role};
+///
+/// let request = CreateInvitation::email("acme", "jane@example.com")
+///     .role(Role::Admin)
+///     .github(GitHubOptions::new().team_id(12).team_id(34));
+/// assert_eq!(request.organization, "acme");
+/// assert_eq!(request.github.team_ids, [12, 34]);
+/// assert!(request.validate().is_ok());
+///
+/// let bad = CreateInvitation::email("acme", "not an email");
+/// assert!(bad.validate().is_err());
+/// # let _ = Duration::ZERO;
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct CreateInvitation {
+    /// The organization: GitHub's login (`acme`), Clerk's `org_...` id, Elastic Cloud's id.
+    pub organization: String,
+    /// Who is invited.
+    pub invitee: Invitee,
+    /// The role to give. Defaults to [`Role::Member`].
+    pub role: Role,
+    /// How long the invitation stays valid, where the vendor lets the caller choose.
+    pub expires_in: Option<Duration>,
+    /// Options only GitHub has.
+    pub github: GitHubOptions,
+}
+
+impl CreateInvitation {
+    /// An invitation of `invitee` to `organization`, as a [`Role::Member`].
+    pub fn new(organization: impl Into<String>, invitee: Invitee) -> CreateInvitation {
+        CreateInvitation {
+            organization: organization.into(),
+            invitee,
+            role: Role::Member,
+            expires_in: None,
+            github: GitHubOptions::default(),
+        }
+    }
+
+    /// An invitation of the person with this email address to `organization`.
+    pub fn email(organization: impl Into<String>, email: impl Into<String>) -> CreateInvitation {
+        CreateInvitation::new(organization, Invitee::email(email))
+    }
+
+    /// An invitation of an existing user, by the vendor's user id, to `organization`.
+    pub fn user_id(organization: impl Into<String>, id: impl Into<String>) -> CreateInvitation {
+        CreateInvitation::new(organization, Invitee::user_id(id))
+    }
+
+    /// Sets the role.
+    pub fn role(mut self, role: Role) -> CreateInvitation {
+        self.role = role;
+        self
+    }
+
+    /// Sets how long the invitation stays valid (Clerk: whole days, Elastic Cloud: whole hours
+    /// or days; GitHub's invitations always last 7 days and refuse this option).
+    pub fn expires_in(mut self, expires_in: Duration) -> CreateInvitation {
+        self.expires_in = Some(expires_in);
+        self
+    }
+
+    /// Sets the GitHub-only options.
+    pub fn github(mut self, options: GitHubOptions) -> CreateInvitation {
+        self.github = options;
+        self
+    }
+
+    /// Checks the rules every provider shares: a plain organization, a well-formed email or a
+    /// non-empty user id, a role name without control characters.
+    ///
+    /// Providers run this, and their own checks, before sending anything; call it yourself to
+    /// reject bad input early.
+    pub fn validate(&self) -> Result<(), Error> {
+        validate_organization(&self.organization)?;
+        match &self.invitee {
+            Invitee::Email(email) => validate_email(email)?,
+            Invitee::UserId(id) => {
+                if id.trim().is_empty() {
+                    return Err(Error::invalid(None, "user_id", "must not be empty"));
+                }
+                if has_control_or_space(id) {
+                    return Err(Error::invalid(
+                        None,
+                        "user_id",
+                        "must not contain spaces or control characters",
+                    ));
+                }
+            }
+        }
+        if let Role::Custom(role) = &self.role {
+            if role.trim().is_empty() {
+                return Err(Error::invalid(None, "role", "must not be empty"));
+            }
+            if role.chars().any(char::is_control) {
+                return Err(Error::invalid(
+                    None,
+                    "role",
+                    "must not contain control characters",
+                ));
+            }
+        }
+        if self.expires_in == Some(Duration::ZERO) {
+            return Err(Error::invalid(
+                None,
+                "expires_in",
+                "must be longer than zero",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn has_control_or_space(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+/// The longest organization name or id accepted.
+const MAX_ORGANIZATION_LEN: usize = 256;
+
+fn validate_organization(organization: &str) -> Result<(), Error> {
+    let reason = if organization.is_empty() {
+        "must not be empty"
+    } else if organization.len() > MAX_ORGANIZATION_LEN {
+        "is longer than 256 bytes"
+    } else if organization.chars().any(char::is_control) {
+        "must not contain control characters"
+    } else if organization.trim() != organization {
+        "must not start or end with white space"
+    } else if organization == "." || organization == ".." {
+        "must not be `.` or `..`"
+    } else {
+        return Ok(());
+    };
+    Err(Error::invalid(None, "organization", reason))
+}
+
+/// Checks that `email` has the shape `local@domain`; the vendor has the last word.
+pub(crate) fn validate_email(email: &str) -> Result<(), Error> {
+    let malformed = |why: &str| Err(Error::invalid(None, "email", format!("{why}: {email:?}")));
+    if email.len() > 254 {
+        return malformed("is longer than 254 bytes");
+    }
+    if has_control_or_space(email) {
+        return malformed("contains spaces or control characters");
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return malformed("has no `@`");
+    };
+    if local.is_empty() || local.len() > 64 || local.contains('@') {
+        return malformed("has a malformed part before the `@`");
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return malformed("has a misplaced `.` before the `@`");
+    }
+    let domain_ok = !domain.is_empty()
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    if !domain_ok {
+        return malformed("has a malformed domain");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn emails() {
+        for good in [
+            "jane@example.com",
+            "jane.doe+onboarding@sub.example.co.uk",
+            "x@localhost",
+            "jöran@exämple.de",
+        ] {
+            assert!(validate_email(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "jane",
+            "@example.com",
+            "jane@",
+            "jane@@example.com",
+            "ja ne@example.com",
+            "jane@exa mple.com",
+            "jane@example..com",
+            "jane@.example.com",
+            "jane@example.com.",
+            ".jane@example.com",
+            "jane.@example.com",
+            "jane@-example.com",
+            "jane\n@example.com",
+            "jane@example.com\r\nBcc: x@y.z",
+        ] {
+            let err = validate_email(bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{bad}");
+        }
+    }
+
+    #[test]
+    fn organizations() {
+        for bad in ["", " acme", "acme ", "ac\nme", "ac\u{0}me", ".", ".."] {
+            let err = CreateInvitation::email(bad, "a@b.c")
+                .validate()
+                .unwrap_err();
+            match err {
+                Error::InvalidRequest(e) => assert_eq!(e.field, "organization", "{bad:?}"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+        let long = "a".repeat(257);
+        assert!(CreateInvitation::email(long, "a@b.c").validate().is_err());
+        for good in [
+            "acme",
+            "my-org",
+            "org_2g7np7Hrk0SN6kj5EDMLDaKNL0S",
+            "a/b",
+            "ünï",
+        ] {
+            assert!(
+                CreateInvitation::email(good, "a@b.c").validate().is_ok(),
+                "{good}"
+            );
+        }
+    }
+
+    #[test]
+    fn user_ids_and_roles() {
+        assert!(CreateInvitation::user_id("acme", "").validate().is_err());
+        assert!(CreateInvitation::user_id("acme", "4 2").validate().is_err());
+        assert!(CreateInvitation::user_id("acme", "42").validate().is_ok());
+        let custom =
+            |r: &str| CreateInvitation::email("acme", "a@b.c").role(Role::Custom(r.into()));
+        assert!(custom("").validate().is_err());
+        assert!(custom("org:x\r\n").validate().is_err());
+        assert!(custom("org:viewer").validate().is_ok());
+    }
+
+    #[test]
+    fn zero_expiry_is_refused() {
+        let req = CreateInvitation::email("acme", "a@b.c").expires_in(Duration::ZERO);
+        assert_eq!(
+            req.validate().unwrap_err().kind(),
+            ErrorKind::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn roles_parse_and_print() {
+        assert_eq!("admin".parse::<Role>().unwrap(), Role::Admin);
+        assert_eq!("member".parse::<Role>().unwrap(), Role::Member);
+        assert_eq!(
+            "billing-manager".parse::<Role>().unwrap(),
+            Role::BillingManager
+        );
+        assert_eq!(
+            "billing_manager".parse::<Role>().unwrap(),
+            Role::BillingManager
+        );
+        assert_eq!(
+            "org:viewer".parse::<Role>().unwrap(),
+            Role::Custom("org:viewer".into())
+        );
+        assert_eq!(Role::BillingManager.to_string(), "billing_manager");
+    }
+}

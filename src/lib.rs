@@ -67,3 +67,7 @@ pub use request::{CreateInvitation, Invitee, Role};
 pub use jiff;
 /// The credential type the builders take.
 pub use secrecy::SecretString;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

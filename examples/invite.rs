@@ -1,0 +1,152 @@
+//! A small command-line tool: invite one person with any provider.
+//!
+//! ```text
+//! cargo run --example invite -- --provider github --org ORG --email EMAIL \
+//!     [--user-id ID] [--role admin|member|billing-manager|<vendor role>] \
+//!     [--team-id N]... [--reinstate] [--base-url URL]
+//! ```
+//!
+//! The credential comes from the environment: `GITHUB_TOKEN` for GitHub.
+//! On success the invitation is printed as one JSON object and the exit code is 0. On failure
+//! one line `error: <kind>: <message>` goes to stderr and the exit code is 1 (2 for usage).
+
+use std::process::ExitCode;
+
+use orginvite::{CreateInvitation, Error, GitHub, GitHubOptions, Invitee, Provider, Role};
+
+const USAGE: &str = "usage: invite --provider github --org ORG (--email EMAIL | --user-id ID) \
+[--role admin|member|billing-manager|ROLE] [--team-id N]... [--reinstate] [--base-url URL]";
+
+#[derive(Debug, Default)]
+struct Args {
+    provider: Option<String>,
+    org: Option<String>,
+    email: Option<String>,
+    user_id: Option<String>,
+    role: Option<String>,
+    team_ids: Vec<u64>,
+    reinstate: bool,
+    base_url: Option<String>,
+}
+
+fn parse(mut raw: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut args = Args::default();
+    while let Some(flag) = raw.next() {
+        let mut value = |name: &str| raw.next().ok_or_else(|| format!("{name} needs a value"));
+        match flag.as_str() {
+            "--provider" => args.provider = Some(value("--provider")?),
+            "--org" => args.org = Some(value("--org")?),
+            "--email" => args.email = Some(value("--email")?),
+            "--user-id" => args.user_id = Some(value("--user-id")?),
+            "--role" => args.role = Some(value("--role")?),
+            "--team-id" => {
+                let id = value("--team-id")?;
+                let id = id
+                    .parse()
+                    .map_err(|_| format!("--team-id takes a number, not {id:?}"))?;
+                args.team_ids.push(id);
+            }
+            "--reinstate" => args.reinstate = true,
+            "--base-url" => args.base_url = Some(value("--base-url")?),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
+/// Reads a credential from the environment, explaining what is needed when it is missing.
+fn credential(variable: &str, what: &str) -> Result<String, String> {
+    match std::env::var(variable) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(format!(
+            "invalid_config: {variable} is not set; export {what} as {variable} (nothing was sent)"
+        )),
+    }
+}
+
+fn provider(args: &Args) -> Result<Box<dyn Provider>, String> {
+    match args.provider.as_deref() {
+        Some("github") => {
+            let token = credential(
+                "GITHUB_TOKEN",
+                "a GitHub token that can administer the organization",
+            )?;
+            let mut builder = GitHub::builder().token(token);
+            if let Some(url) = &args.base_url {
+                builder = builder.base_url(url);
+            }
+            Ok(Box::new(builder.build().map_err(|e| describe(&e))?))
+        }
+        Some(other) => Err(format!(
+            "invalid_request: unknown provider {other:?} (known: github)"
+        )),
+        None => Err(format!("invalid_request: --provider is required\n{USAGE}")),
+    }
+}
+
+fn request(args: &Args) -> Result<CreateInvitation, String> {
+    let org = args
+        .org
+        .clone()
+        .ok_or_else(|| "invalid_request: --org is required".to_owned())?;
+    let invitee =
+        Invitee::from_parts(args.email.clone(), args.user_id.clone()).map_err(|e| describe(&e))?;
+    let mut request = CreateInvitation::new(org, invitee);
+    if let Some(role) = &args.role {
+        let role: Role = role.parse().unwrap_or_else(|never| match never {});
+        request = request.role(role);
+    }
+    Ok(request.github(
+        GitHubOptions::new()
+            .team_ids(args.team_ids.iter().copied())
+            .reinstate(args.reinstate),
+    ))
+}
+
+/// `<kind>: <message>`, with the chain of causes.
+fn describe(error: &Error) -> String {
+    let mut line = format!("{}: {error}", error.kind());
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        line.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    line
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(problem) if problem.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(problem) => {
+            eprintln!("error: invalid_request: {problem}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let prepared = request(&args).and_then(|request| Ok((provider(&args)?, request)));
+    let (provider, request) = match prepared {
+        Ok(prepared) => prepared,
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            return ExitCode::from(2);
+        }
+    };
+    match provider.create_invitation(&request).await {
+        Ok(invitation) => {
+            println!(
+                "{}",
+                serde_json::to_string(&invitation).expect("an invitation serializes")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! GitHub's answers decode into the unified `Invitation`, losslessly.
+
+mod common;
+
+use common::*;
+use orginvite::github::GitHubInvitation;
+use orginvite::{CreateInvitation, ErrorKind, InvitationStatus, ProviderKind, Role};
+use serde_json::json;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn create_with(answer: ResponseTemplate) -> Result<orginvite::Invitation, orginvite::Error> {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    let (github, _) = github(&server);
+    github
+        .create_invitation(&CreateInvitation::email("acme", "octocat@github.com"))
+        .await
+}
+
+#[tokio::test]
+async fn official_201_example_decodes() {
+    let invitation = create_with(github_created()).await.unwrap();
+    assert_eq!(invitation.provider, ProviderKind::GitHub);
+    assert_eq!(invitation.id, "1");
+    assert_eq!(invitation.email.as_deref(), Some("octocat@github.com"));
+    assert_eq!(invitation.role, Role::Member);
+    assert_eq!(invitation.status, InvitationStatus::Pending);
+    assert_eq!(
+        invitation.created_at.unwrap().to_string(),
+        "2016-11-30T14:46:10Z"
+    );
+    assert_eq!(
+        invitation.expires_at.unwrap().to_string(),
+        "2016-12-07T14:46:10Z"
+    );
+    let inviter = invitation.inviter.clone().unwrap();
+    assert_eq!(inviter.id.as_deref(), Some("1"));
+    assert_eq!(inviter.name.as_deref(), Some("other_user"));
+    assert_eq!(invitation.accept_url, None);
+
+    let raw = invitation.github().unwrap();
+    assert_eq!(raw.login.as_deref(), Some("monalisa"));
+    assert_eq!(raw.node_id.as_deref(), Some("MDQ6VXNlcjE="));
+    assert_eq!(raw.team_count, Some(2));
+    assert_eq!(raw.invitation_source.as_deref(), Some("member"));
+    assert_eq!(
+        raw.invitation_teams_url.as_deref(),
+        Some("https://api.github.com/organizations/2/invitations/1/teams")
+    );
+    let inviter = raw.inviter.as_ref().unwrap();
+    assert_eq!(inviter.extra["type"], json!("User"));
+    assert_eq!(inviter.extra["site_admin"], json!(false));
+}
+
+#[test]
+fn list_example_with_empty_string_failures_decodes() {
+    let list: Vec<GitHubInvitation> =
+        serde_json::from_str(&fixture("github/list-200.json")).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].id, 1);
+    assert_eq!(list[0].failed_at, None);
+    assert_eq!(list[0].failed_reason, None);
+}
+
+#[tokio::test]
+async fn a_list_entry_served_as_the_answer_is_pending() {
+    let list: serde_json::Value = serde_json::from_str(&fixture("github/list-200.json")).unwrap();
+    let invitation = create_with(ResponseTemplate::new(201).set_body_json(&list[0]))
+        .await
+        .unwrap();
+    assert_eq!(invitation.status, InvitationStatus::Pending);
+}
+
+#[tokio::test]
+async fn unknown_fields_are_kept_and_sparse_bodies_decode() {
+    let body = json!({
+        "id": 99,
+        "login": null,
+        "email": "new@example.com",
+        "role": "hiring_manager",
+        "created_at": "2026-01-02T03:04:05Z",
+        "brand_new_field": {"nested": [1, 2, 3]},
+        "failed_at": "2026-01-03T00:00:00Z",
+        "failed_reason": "bounced"
+    });
+    let invitation = create_with(ResponseTemplate::new(201).set_body_json(&body))
+        .await
+        .unwrap();
+    assert_eq!(invitation.id, "99");
+    assert_eq!(invitation.role, Role::Custom("hiring_manager".into()));
+    assert_eq!(invitation.status, InvitationStatus::Failed);
+    assert_eq!(invitation.inviter, None);
+    let raw = invitation.github().unwrap();
+    assert_eq!(raw.extra["brand_new_field"], json!({"nested": [1, 2, 3]}));
+    assert_eq!(raw.failed_reason.as_deref(), Some("bounced"));
+    // Serializing gives the vendor's fields back, unknown ones included.
+    let out = serde_json::to_value(&invitation).unwrap();
+    assert_eq!(
+        out["payload"]["brand_new_field"],
+        json!({"nested": [1, 2, 3]})
+    );
+    assert_eq!(out["provider"], json!("github"));
+    assert_eq!(out["role"], json!("hiring_manager"));
+    assert_eq!(out["created_at"], json!("2026-01-02T03:04:05Z"));
+}
+
+#[tokio::test]
+async fn unreadable_success_bodies_are_decode_errors_that_may_have_created() {
+    let cases = [
+        (ResponseTemplate::new(201), "the body is empty"),
+        (
+            ResponseTemplate::new(201).set_body_string("<html>ok</html>"),
+            "is not JSON",
+        ),
+        (
+            ResponseTemplate::new(201).set_body_string("{\"id\": 1, \"login\""),
+            "is not JSON",
+        ),
+        (
+            ResponseTemplate::new(201).set_body_json(json!({"login": "x"})),
+            "JSON body is not an organization invitation",
+        ),
+    ];
+    for (answer, reason) in cases {
+        let error = create_with(answer).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Decode);
+        assert_eq!(error.status().map(|s| s.as_u16()), Some(201));
+        assert!(error.may_have_been_created());
+        assert!(error.to_string().contains(reason), "{error}");
+        let orginvite::Error::Decode(decode) = &error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(decode.provider, ProviderKind::GitHub);
+    }
+}

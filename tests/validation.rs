@@ -1,0 +1,184 @@
+//! Bad input is refused with a typed error before anything is sent.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use orginvite::{CreateInvitation, Error, ErrorKind, GitHub, GitHubOptions, Invitee, Role};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer};
+
+/// Runs `request` against a server that must receive nothing; returns the error.
+async fn refused(request: CreateInvitation) -> Error {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(github_created())
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (github, sleeper) = github(&server);
+    let error = github
+        .create_invitation(&request)
+        .await
+        .expect_err("refused before sending");
+    assert_eq!(
+        request_count(&server).await,
+        0,
+        "nothing may reach the server"
+    );
+    assert!(sleeper.waits().is_empty());
+    assert!(!error.may_have_been_created());
+    error
+}
+
+fn field(error: &Error) -> &'static str {
+    match error {
+        Error::InvalidRequest(e) => e.field,
+        other => panic!("not an invalid request: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn organization_must_be_plain() {
+    for org in ["", "   ", "acme\n", "ac\u{7}me", "..", "."] {
+        let error = refused(CreateInvitation::email(org, "octocat@github.com")).await;
+        assert_eq!(error.kind(), ErrorKind::InvalidRequest, "{org:?}");
+        assert_eq!(field(&error), "organization", "{org:?}");
+    }
+}
+
+#[tokio::test]
+async fn email_must_be_well_formed() {
+    for email in [
+        "",
+        "octocat",
+        "octocat@",
+        "@github.com",
+        "octo cat@github.com",
+        "a@b@c",
+        "x@y..z",
+    ] {
+        let error = refused(CreateInvitation::email("acme", email)).await;
+        assert_eq!(error.kind(), ErrorKind::InvalidRequest, "{email:?}");
+        assert_eq!(field(&error), "email");
+    }
+}
+
+#[tokio::test]
+async fn email_and_user_id_both_or_neither() {
+    let both = Invitee::from_parts(Some("a@b.c".into()), Some("1".into())).unwrap_err();
+    assert_eq!(both.kind(), ErrorKind::InvalidRequest);
+    assert_eq!(field(&both), "invitee");
+    let neither = Invitee::from_parts(None, None).unwrap_err();
+    assert_eq!(neither.kind(), ErrorKind::InvalidRequest);
+}
+
+#[tokio::test]
+async fn github_user_ids_are_positive_integers() {
+    for id in ["abc", "0", "-1", "1.5", "99999999999999999999999"] {
+        let error = refused(CreateInvitation::user_id("acme", id)).await;
+        assert_eq!(field(&error), "user_id", "{id:?}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid request: GitHub: `user_id`"),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn expiry_is_unsupported_on_github() {
+    let error = refused(
+        CreateInvitation::email("acme", "octocat@github.com")
+            .expires_in(Duration::from_secs(86_400)),
+    )
+    .await;
+    assert_eq!(error.kind(), ErrorKind::Unsupported);
+    assert_eq!(error.provider(), Some(orginvite::ProviderKind::GitHub));
+    assert_eq!(
+        error.to_string(),
+        "GitHub does not support choosing an expiry (GitHub invitations always last 7 days)"
+    );
+}
+
+#[tokio::test]
+async fn reinstate_excludes_teams_and_roles() {
+    let error = refused(
+        CreateInvitation::user_id("acme", "1")
+            .github(GitHubOptions::new().reinstate(true).team_id(5)),
+    )
+    .await;
+    assert_eq!(field(&error), "team_ids");
+    let error = refused(
+        CreateInvitation::user_id("acme", "1")
+            .role(Role::Admin)
+            .github(GitHubOptions::new().reinstate(true)),
+    )
+    .await;
+    assert_eq!(field(&error), "role");
+    let error = refused(
+        CreateInvitation::user_id("acme", "1")
+            .role(Role::Custom("reinstate".into()))
+            .github(GitHubOptions::new().team_id(5)),
+    )
+    .await;
+    assert_eq!(field(&error), "team_ids");
+}
+
+#[tokio::test]
+async fn team_ids_must_be_positive() {
+    let error = refused(
+        CreateInvitation::email("acme", "octocat@github.com")
+            .github(GitHubOptions::new().team_id(0)),
+    )
+    .await;
+    assert_eq!(field(&error), "team_ids");
+}
+
+#[tokio::test]
+async fn custom_roles_cannot_smuggle_control_characters() {
+    let error = refused(
+        CreateInvitation::email("acme", "octocat@github.com")
+            .role(Role::Custom("admin\r\n".into())),
+    )
+    .await;
+    assert_eq!(field(&error), "role");
+}
+
+#[test]
+fn configuration_is_checked_at_build() {
+    let kind = |b: orginvite::github::GitHubBuilder| b.build().unwrap_err().kind();
+    assert_eq!(kind(GitHub::builder()), ErrorKind::InvalidConfig);
+    assert_eq!(kind(GitHub::builder().token("")), ErrorKind::InvalidConfig);
+    assert_eq!(
+        kind(GitHub::builder().token("ghp_a\r\nX-Evil: 1")),
+        ErrorKind::InvalidConfig
+    );
+    assert_eq!(
+        kind(
+            GitHub::builder()
+                .token("ghp_x")
+                .user_agent("ua\r\nX-Evil: 1")
+        ),
+        ErrorKind::InvalidConfig
+    );
+    assert_eq!(
+        kind(GitHub::builder().token("ghp_x").api_version("2022-11-28\n")),
+        ErrorKind::InvalidConfig
+    );
+    assert_eq!(
+        kind(
+            GitHub::builder()
+                .token("ghp_x")
+                .base_url("http://api.github.com")
+        ),
+        ErrorKind::InvalidConfig
+    );
+    assert!(GitHub::builder()
+        .token("ghp_x")
+        .base_url("https://ghe.example.com/api/v3")
+        .build()
+        .is_ok());
+}

@@ -36,11 +36,11 @@ use url::Url;
 use crate::builder::{authorization, endpoint, header_text, ClientBuilder};
 use crate::engine::headers;
 use crate::engine::retry::{RetryHint, Wait};
-use crate::engine::{describe_unreadable, Engine, Failure, HttpPlan, Mapping, RawResponse};
+use crate::engine::{status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, VendorDetails};
 use crate::invitation::VendorPayload;
 use crate::{
-    ApiError, BoxFuture, CreateInvitation, DecodeError, Error, ErrorKind, Invitation,
-    InvitationStatus, Invitee, Inviter, Provider, ProviderKind, Role,
+    BoxFuture, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter,
+    Provider, ProviderKind, Role,
 };
 
 /// GitHub's public API.
@@ -304,12 +304,14 @@ impl Mapping for GitHubMapping {
         now: SystemTime,
     ) -> Result<Invitation, Failure> {
         if response.status.is_success() {
-            return decode_invitation(response.status, &response.body).map_err(|error| Failure {
-                error: Error::Decode(Box::new(DecodeError {
-                    request_id: request_id(&response.headers),
-                    ..*error
-                })),
-                retry: RetryHint::Never,
+            return decode_invitation(&response.body).map_err(|source| {
+                Failure::undecodable(
+                    ProviderKind::GitHub,
+                    response,
+                    "an organization invitation",
+                    Some(Box::new(source)),
+                    request_id(&response.headers),
+                )
             });
         }
         Err(classify(response, now))
@@ -404,17 +406,8 @@ fn role_from_github(role: &str) -> Role {
     }
 }
 
-fn decode_invitation(status: StatusCode, body: &[u8]) -> Result<Invitation, Box<DecodeError>> {
-    let raw: GitHubInvitation = serde_json::from_slice(body).map_err(|e| {
-        Box::new(DecodeError {
-            provider: ProviderKind::GitHub,
-            status,
-            reason: describe_unreadable(body, "an organization invitation"),
-            may_have_been_created: true,
-            request_id: None,
-            source: Some(Box::new(e)),
-        })
-    })?;
+fn decode_invitation(body: &[u8]) -> Result<Invitation, serde_json::Error> {
+    let raw: GitHubInvitation = serde_json::from_slice(body)?;
     let created_at = raw
         .created_at
         .as_deref()
@@ -523,11 +516,10 @@ fn classify(response: &RawResponse, now: SystemTime) -> Failure {
             };
             (kind, RetryHint::Never)
         }
-        503 if retry_after.is_some() => (
-            ErrorKind::ServerError,
-            RetryHint::After(retry_after.expect("checked")),
+        _ => (
+            ErrorKind::from_status(status),
+            status_retry(status, &response.headers),
         ),
-        _ => (ErrorKind::from_status(status), RetryHint::Never),
     };
 
     let message = match (body.message.as_deref(), detail_messages.as_slice()) {
@@ -536,24 +528,12 @@ fn classify(response: &RawResponse, now: SystemTime) -> Failure {
         (None, []) => None,
         (None, details) => Some(details.join("; ")),
     };
-    let mut error = ApiError::new(ProviderKind::GitHub, status, kind);
-    error.codes = body
-        .errors
-        .iter()
-        .filter_map(|detail| detail.code.clone())
-        .collect();
-    error.message = message;
-    error.request_id = request_id(&response.headers);
-    error.retry_after = match retry {
-        RetryHint::After(wait) => headers::wait_from(wait, now),
-        RetryHint::Never => None,
+    let details = VendorDetails {
+        codes: body.errors.iter().filter_map(|d| d.code.clone()).collect(),
+        message,
+        request_id: request_id(&response.headers),
     };
-    error.rate_limit = rate_limit;
-    error.may_have_been_created = status.is_server_error() && retry == RetryHint::Never;
-    Failure {
-        error: error.into(),
-        retry,
-    }
+    Failure::answer(ProviderKind::GitHub, response, now, kind, retry, details)
 }
 
 #[cfg(test)]

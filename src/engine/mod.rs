@@ -46,6 +46,84 @@ pub(crate) struct Failure {
     pub retry: RetryHint,
 }
 
+/// What a vendor's error body said, for [`Failure::answer`].
+#[derive(Debug, Default)]
+pub(crate) struct VendorDetails {
+    /// Vendor error codes, most specific first.
+    pub codes: Vec<String>,
+    /// The vendor's message.
+    pub message: Option<String>,
+    /// The request or trace id.
+    pub request_id: Option<String>,
+}
+
+impl Failure {
+    /// A classified error answer. Adds what every vendor's answer shares: the status, the
+    /// rate-limit headers, the wait to report, and "may have been created" (true for a 5xx
+    /// that is not retried: the vendor may have acted before failing).
+    pub(crate) fn answer(
+        provider: ProviderKind,
+        response: &RawResponse,
+        now: SystemTime,
+        kind: crate::ErrorKind,
+        retry: RetryHint,
+        details: VendorDetails,
+    ) -> Failure {
+        let mut error = crate::ApiError::new(provider, response.status, kind);
+        error.codes = details.codes;
+        error.message = details.message;
+        error.request_id = details.request_id;
+        error.rate_limit = headers::rate_limit_info(&response.headers, now);
+        error.retry_after = match retry {
+            RetryHint::After(wait) => headers::wait_from(wait, now),
+            RetryHint::Never => None,
+        };
+        error.may_have_been_created =
+            response.status.is_server_error() && retry == RetryHint::Never;
+        Failure {
+            error: error.into(),
+            retry,
+        }
+    }
+
+    /// A success status whose body is not the `expected` thing: the invitation was probably
+    /// created, so this is never retried.
+    pub(crate) fn undecodable(
+        provider: ProviderKind,
+        response: &RawResponse,
+        expected: &str,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        request_id: Option<String>,
+    ) -> Failure {
+        Failure {
+            error: Error::Decode(Box::new(DecodeError {
+                provider,
+                status: response.status,
+                reason: describe_unreadable(&response.body, expected),
+                may_have_been_created: response.status.is_success()
+                    || response.status.is_server_error(),
+                request_id,
+                source,
+            })),
+            retry: RetryHint::Never,
+        }
+    }
+}
+
+/// The retry hint a bare status gives when the vendor says nothing more specific: a 429 waits
+/// for `Retry-After` or backs off, a 503 with `Retry-After` waits for it, anything else is
+/// final.
+pub(crate) fn status_retry(status: StatusCode, response_headers: &HeaderMap) -> RetryHint {
+    let retry_after = headers::retry_after(response_headers);
+    match (status.as_u16(), retry_after) {
+        (429, Some(wait)) | (503, Some(wait)) => RetryHint::After(wait),
+        (429, None) => RetryHint::After(Wait::Backoff {
+            floor: Duration::ZERO,
+        }),
+        _ => RetryHint::Never,
+    }
+}
+
 /// What a vendor is, as far as the engine is concerned: a pure mapping from the unified
 /// request to an [`HttpPlan`], and from a [`RawResponse`] to an [`Invitation`] or a classified
 /// [`Failure`]. No IO, no sleeping, no clock of its own (`now` is passed in).

@@ -13,6 +13,8 @@
 //! Success is `201 Created`. Failures are classified as: 401 `unauthenticated`; 403
 //! `permission_denied` unless it is a rate limit; 404 `not_found` (GitHub also answers 404
 //! when the token cannot see the organization); 422 `already_member` (both message forms),
+//! `already_invited` (GitHub documents no message for a pending invitation, so this matches
+//! "already been invited", "already invited" or "pending invitation" as a best effort),
 //! `quota_exceeded` for the 24-hour invitation cap ("Over invitation rate limit", never
 //! retried), `invalid_email`, else `validation`; 5xx `server_error` (may have been created).
 //!
@@ -503,6 +505,11 @@ fn classify(response: &RawResponse, now: SystemTime) -> Failure {
                 || all_text.contains("already a member")
             {
                 ErrorKind::AlreadyMember
+            } else if all_text.contains("already been invited")
+                || all_text.contains("already invited")
+                || all_text.contains("pending invitation")
+            {
+                ErrorKind::AlreadyInvited
             } else if all_text.contains("over invitation rate limit") {
                 ErrorKind::QuotaExceeded
             } else if all_text.contains("valid email")

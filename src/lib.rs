@@ -51,6 +51,9 @@ pub mod github;
 mod invitation;
 mod provider;
 mod request;
+#[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
+pub mod testkit;
 
 pub use builder::ClientBuilder;
 pub use engine::retry::RetryPolicy;
@@ -58,7 +61,7 @@ pub use engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
 pub use error::{
     ApiError, DecodeError, Error, ErrorKind, InvalidRequestError, RateLimitInfo, TransportError,
 };
-pub use github::{GitHub, GitHubOptions};
+pub use github::{GitHub, GitHubBuilder, GitHubOptions};
 pub use invitation::{Invitation, InvitationStatus, Inviter, VendorPayload};
 pub use provider::{BoxFuture, Provider, ProviderKind};
 pub use request::{CreateInvitation, Invitee, Role};

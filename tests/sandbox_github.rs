@@ -1,0 +1,369 @@
+//! The fake GitHub keeps GitHub's contract: success shape, its own errors, state, rate limits
+//! and faults.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orginvite::testkit::{FakeGitHub, Fault, GitHubLimit, Sandbox};
+use orginvite::{CreateInvitation, ErrorKind, RecordingSleeper, RetryPolicy, Sleeper};
+use serde_json::{json, Value};
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+/// A raw POST to the fake, so wrong requests can be sent on purpose.
+async fn raw(
+    fake: &FakeGitHub,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/orgs/acme/invitations", fake.uri()))
+        .body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap())
+}
+
+fn good_headers(token: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("authorization", format!("Bearer {token}")),
+        ("accept", "application/vnd.github+json".into()),
+        ("x-github-api-version", "2022-11-28".into()),
+        ("user-agent", "test".into()),
+        ("content-type", "application/json".into()),
+    ]
+}
+
+async fn raw_with(
+    fake: &FakeGitHub,
+    drop: &str,
+    replace: Option<(&str, &str)>,
+    body: &str,
+) -> (u16, Value) {
+    let token = fake.token().to_owned();
+    let mut headers: Vec<(&str, String)> = good_headers(&token)
+        .into_iter()
+        .filter(|(name, _)| *name != drop)
+        .collect();
+    if let Some((name, value)) = replace {
+        headers.retain(|(n, _)| *n != name);
+        headers.push((name, value.to_owned()));
+    }
+    let refs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let (status, _, text) = raw(fake, &refs, body).await;
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[tokio::test]
+async fn a_correct_request_gets_201_and_githubs_invitation_shape() {
+    let fake = FakeGitHub::start().await;
+    let token = fake.token().to_owned();
+    let headers = good_headers(&token);
+    let refs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let (status, headers, text) = raw(
+        &fake,
+        &refs,
+        r#"{"email":"jane@example.com","role":"admin"}"#,
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert!(headers.contains_key("x-github-request-id"));
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["id"], json!(1));
+    assert_eq!(body["email"], json!("jane@example.com"));
+    assert_eq!(body["role"], json!("admin"));
+    assert_eq!(body["login"], Value::Null);
+    assert!(body["created_at"].is_string());
+    assert_eq!(body["inviter"]["login"], json!("sandbox-owner"));
+    let created = fake.invitations();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].organization, "acme");
+    assert_eq!(created[0].role, "admin");
+}
+
+#[tokio::test]
+async fn the_client_round_trips_through_the_sandbox() {
+    let (fake, github) = Sandbox::github().await;
+    let invitation = github
+        .create_invitation(&CreateInvitation::user_id("ACME", "583231"))
+        .await
+        .unwrap();
+    assert_eq!(invitation.id, "1");
+    assert_eq!(
+        invitation.github().unwrap().login.as_deref(),
+        Some("user583231")
+    );
+    assert_eq!(fake.invitations()[0].user_id.as_deref(), Some("583231"));
+}
+
+#[tokio::test]
+async fn wrong_headers_get_githubs_own_errors() {
+    let fake = FakeGitHub::start().await;
+    let body = r#"{"email":"jane@example.com"}"#;
+    let (status, answer) = raw_with(&fake, "authorization", None, body).await;
+    assert_eq!(
+        (status, answer["message"].as_str()),
+        (401, Some("Requires authentication"))
+    );
+    let (status, answer) = raw_with(&fake, "", Some(("authorization", "Bearer nope")), body).await;
+    assert_eq!(
+        (status, answer["message"].as_str()),
+        (401, Some("Bad credentials"))
+    );
+    let (status, answer) = raw_with(&fake, "", Some(("authorization", "Basic abc")), body).await;
+    assert_eq!(
+        (status, answer["message"].as_str()),
+        (401, Some("Bad credentials"))
+    );
+    let token_form = format!("token {}", fake.token());
+    let (status, _) = raw_with(&fake, "", Some(("authorization", &token_form)), body).await;
+    assert_eq!(status, 201, "the `token` scheme is accepted too");
+    let (status, answer) = raw_with(&fake, "user-agent", None, body).await;
+    assert_eq!(status, 403);
+    assert!(answer.as_str().unwrap().contains("User-Agent"));
+    let (status, answer) = raw_with(
+        &fake,
+        "",
+        Some(("x-github-api-version", "1999-01-01")),
+        body,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(answer["message"]
+        .as_str()
+        .unwrap()
+        .contains("X-GitHub-Api-Version"));
+    assert_eq!(
+        fake.invitations().len(),
+        1,
+        "only the valid request created one"
+    );
+}
+
+#[tokio::test]
+async fn wrong_bodies_get_githubs_own_errors() {
+    let fake = FakeGitHub::start().await;
+    let cases = [
+        ("not json", 400, "Problems parsing JSON"),
+        ("[1,2]", 400, "Problems parsing JSON"),
+        ("{}", 422, "Invite requires either user or email"),
+        (
+            r#"{"email":"a@example.com","invitee_id":5}"#,
+            422,
+            "Invite can only be delivered to either user or email",
+        ),
+        (
+            r#"{"invitee_id":5,"role":"reinstate","team_ids":[1]}"#,
+            422,
+            "Invite may not specify teams while reinstating",
+        ),
+    ];
+    for (body, status, message) in cases {
+        let (got, answer) = raw_with(&fake, "", None, body).await;
+        assert_eq!(got, status, "{body}");
+        let text = answer.to_string();
+        assert!(text.contains(message), "{body}: {text}");
+    }
+    let (status, answer) = raw_with(
+        &fake,
+        "",
+        None,
+        r#"{"email":"a@example.com","role":"owner"}"#,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(answer["message"]
+        .as_str()
+        .unwrap()
+        .contains("properties/role"));
+    assert!(fake.invitations().is_empty());
+}
+
+#[tokio::test]
+async fn duplicates_members_bad_addresses_and_unknown_orgs() {
+    let (fake, github) = Sandbox::github().await;
+    fake.add_member("acme", "member@example.com");
+    let invite = |email: &str| CreateInvitation::email("acme", email);
+    github
+        .create_invitation(&invite("jane@example.com"))
+        .await
+        .unwrap();
+
+    let again = github
+        .create_invitation(&invite("JANE@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::AlreadyInvited);
+    assert_eq!(again.status().unwrap().as_u16(), 422);
+
+    let member = github
+        .create_invitation(&invite("member@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(member.kind(), ErrorKind::AlreadyMember);
+    assert_eq!(
+        member.vendor_message(),
+        Some("Validation Failed: A user with this email addresss is already a part of this organization")
+    );
+
+    let invalid = github
+        .create_invitation(&invite("jane@example.invalid"))
+        .await
+        .unwrap_err();
+    assert_eq!(invalid.kind(), ErrorKind::InvalidEmail);
+
+    let nowhere = github
+        .create_invitation(&CreateInvitation::email("no-such-org", "jane@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(nowhere.kind(), ErrorKind::NotFound);
+    assert!(nowhere.request_id().unwrap().starts_with("SANDBOX:"));
+    assert_eq!(fake.invitations().len(), 1);
+}
+
+/// A fake and a client sharing one virtual clock: waits take no time, windows still pass.
+async fn virtual_sandbox(policy: RetryPolicy) -> (FakeGitHub, orginvite::GitHub, RecordingSleeper) {
+    let clock = RecordingSleeper::starting_at(std::time::UNIX_EPOCH + SECS(1_800_000_000));
+    let fake = FakeGitHub::start_with_clock(Arc::new(clock.clone())).await;
+    let github = fake.client_builder().retry_policy(policy).build().unwrap();
+    (fake, github, clock)
+}
+
+#[tokio::test]
+async fn secondary_limit_answers_403_with_retry_after_then_recovers() {
+    let (fake, github, clock) = virtual_sandbox(RetryPolicy::never()).await;
+    fake.rate_limit(2, SECS(10));
+    for n in 0..2 {
+        github
+            .create_invitation(&CreateInvitation::email(
+                "acme",
+                format!("u{n}@example.com"),
+            ))
+            .await
+            .unwrap();
+    }
+    let limited = github
+        .create_invitation(&CreateInvitation::email("acme", "u2@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(limited.kind(), ErrorKind::RateLimited);
+    assert_eq!(limited.status().unwrap().as_u16(), 403);
+    assert_eq!(limited.retry_after(), Some(SECS(10)));
+    assert!(limited
+        .vendor_message()
+        .unwrap()
+        .contains("secondary rate limit"));
+    assert_eq!(fake.rate_limited_count(), 1);
+
+    clock.sleep(SECS(10)).await;
+    github
+        .create_invitation(&CreateInvitation::email("acme", "u2@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(fake.invitations().len(), 3);
+}
+
+#[tokio::test]
+async fn the_client_honours_the_sandbox_limit_by_itself() {
+    let (fake, github, clock) = virtual_sandbox(RetryPolicy::default().jitter(false)).await;
+    fake.rate_limit(1, SECS(5));
+    for n in 0..3 {
+        github
+            .create_invitation(&CreateInvitation::email(
+                "acme",
+                format!("u{n}@example.com"),
+            ))
+            .await
+            .unwrap();
+    }
+    assert_eq!(clock.waits(), [SECS(5), SECS(5)]);
+    assert_eq!(fake.rate_limited_count(), 2);
+    assert_eq!(fake.invitations().len(), 3);
+}
+
+#[tokio::test]
+async fn primary_limit_shape_and_header_less_secondary_shape() {
+    let (fake, github, clock) = virtual_sandbox(RetryPolicy::default().jitter(false)).await;
+    fake.rate_limit(1, SECS(30))
+        .limit_shape(GitHubLimit::Primary);
+    github
+        .create_invitation(&CreateInvitation::email("acme", "a@example.com"))
+        .await
+        .unwrap();
+    github
+        .create_invitation(&CreateInvitation::email("acme", "b@example.com"))
+        .await
+        .unwrap();
+    // Reset is announced at the window's end (30 s); the client adds GitHub's 1 s margin.
+    assert_eq!(clock.waits(), [SECS(31)]);
+
+    let (fake, github, clock) = virtual_sandbox(RetryPolicy::default().jitter(false)).await;
+    fake.rate_limit(1, SECS(30))
+        .limit_shape(GitHubLimit::SecondaryWithoutRetryAfter);
+    github
+        .create_invitation(&CreateInvitation::email("acme", "a@example.com"))
+        .await
+        .unwrap();
+    github
+        .create_invitation(&CreateInvitation::email("acme", "b@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(clock.waits(), [SECS(60)]);
+}
+
+#[tokio::test]
+async fn faults_are_injected_in_order() {
+    let (fake, github) = Sandbox::github().await;
+    fake.inject(Fault::ServerError).inject(Fault::HtmlGateway);
+    let first = github
+        .create_invitation(&CreateInvitation::email("acme", "a@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (first.kind(), first.status().unwrap().as_u16()),
+        (ErrorKind::ServerError, 500)
+    );
+    let second = github
+        .create_invitation(&CreateInvitation::email("acme", "a@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (second.kind(), second.status().unwrap().as_u16()),
+        (ErrorKind::ServerError, 502)
+    );
+    assert_eq!(second.vendor_message(), None);
+    github
+        .create_invitation(&CreateInvitation::email("acme", "a@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(fake.requests().await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_delay_past_the_timeout_creates_the_invitation_anyway() {
+    let fake = FakeGitHub::start().await;
+    let github = fake
+        .client_builder()
+        .timeout(Some(Duration::from_millis(100)))
+        .build()
+        .unwrap();
+    fake.inject(Fault::Delay(SECS(2)));
+    let error = github
+        .create_invitation(&CreateInvitation::email("acme", "slow@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Timeout);
+    assert!(error.may_have_been_created());
+    assert_eq!(
+        fake.invitations().len(),
+        1,
+        "the vendor acted before the client gave up"
+    );
+}

@@ -10,6 +10,8 @@ use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use url::{Host, Url};
 
+use crate::engine::observe::Observer;
+use crate::engine::pacer::{Pacer, Pacing};
 use crate::engine::sleep::{Sleeper, TokioSleeper};
 use crate::engine::{Engine, DEFAULT_MAX_BODY_BYTES};
 use crate::{Error, RetryPolicy};
@@ -39,6 +41,10 @@ pub(crate) struct CommonSettings {
     http: Option<reqwest::Client>,
     sleeper: Option<Arc<dyn Sleeper>>,
     max_body_bytes: usize,
+    pacing: Option<Pacing>,
+    pacer: Option<Pacer>,
+    observer: Option<Arc<dyn Observer>>,
+    trace_emails: bool,
 }
 
 impl fmt::Debug for CommonSettings {
@@ -53,6 +59,10 @@ impl fmt::Debug for CommonSettings {
             .field("custom_http_client", &self.http.is_some())
             .field("sleeper", &self.sleeper)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("pacing", &self.pacing)
+            .field("pacer", &self.pacer)
+            .field("observer", &self.observer)
+            .field("trace_emails", &self.trace_emails)
             .finish()
     }
 }
@@ -79,6 +89,10 @@ impl<V> ClientBuilder<V> {
                 http: None,
                 sleeper: None,
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+                pacing: None,
+                pacer: None,
+                observer: None,
+                trace_emails: false,
             },
             vendor,
         }
@@ -143,6 +157,34 @@ impl<V> ClientBuilder<V> {
         self
     }
 
+    /// How this client paces its requests (its own [`Pacer`], shared by its clones). Each
+    /// provider documents its default.
+    pub fn pacing(mut self, pacing: Pacing) -> Self {
+        self.common.pacing = Some(pacing);
+        self
+    }
+
+    /// Paces through `pacer`, shared with every other client given the same one: use it
+    /// when several clients spend one vendor account's budget. Overrides
+    /// [`ClientBuilder::pacing`].
+    pub fn pacer(mut self, pacer: Pacer) -> Self {
+        self.common.pacer = Some(pacer);
+        self
+    }
+
+    /// Reports waits, retries and give-ups to `observer` (for metrics).
+    pub fn observer(mut self, observer: impl Observer + 'static) -> Self {
+        self.common.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Whether `tracing` spans show the invitee's full email. Off by default: spans show only
+    /// its first character and domain (`j***@example.com`). Tokens are never shown.
+    pub fn trace_emails(mut self, full: bool) -> Self {
+        self.common.trace_emails = full;
+        self
+    }
+
     /// The largest response body read, in bytes; a larger answer is a
     /// [`Decode`](crate::ErrorKind::Decode) error. Defaults to 4 MiB.
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
@@ -161,7 +203,12 @@ pub(crate) struct Built {
 
 impl CommonSettings {
     /// Checks the settings and builds the engine. `vendor` names the provider in messages.
-    pub(crate) fn build(self, vendor: &str, default_base_url: &str) -> Result<Built, Error> {
+    pub(crate) fn build(
+        self,
+        vendor: &str,
+        default_base_url: &str,
+        default_pacing: Pacing,
+    ) -> Result<Built, Error> {
         let token = self.token.ok_or_else(|| {
             Error::config(format!("{vendor} needs a credential: call `.token(...)`"))
         })?;
@@ -183,8 +230,13 @@ impl CommonSettings {
                 http,
                 sleeper: self.sleeper.unwrap_or_else(|| Arc::new(TokioSleeper)),
                 policy: self.retry,
+                pacer: self
+                    .pacer
+                    .unwrap_or_else(|| Pacer::new(self.pacing.unwrap_or(default_pacing))),
+                observer: self.observer,
                 attempt_timeout: self.attempt_timeout,
                 max_body_bytes: self.max_body_bytes,
+                trace_emails: self.trace_emails,
             },
             base_url,
             user_agent,

@@ -345,6 +345,15 @@ pub enum Error {
     /// The vendor answered with an error.
     #[error(transparent)]
     Api(Box<ApiError>),
+    /// The client's own pacing (a rate-limit hold, spacing or token bucket) would make the
+    /// call wait past its time budget; nothing was sent.
+    #[error("{provider}: the next request may start in {}s, after the call's time budget", retry_after.as_secs_f64())]
+    Throttled {
+        /// The provider that was asked.
+        provider: ProviderKind,
+        /// How long until a request may start.
+        retry_after: Duration,
+    },
     /// The connection failed, broke or timed out.
     #[error(transparent)]
     Transport(Box<TransportError>),
@@ -386,6 +395,7 @@ impl Error {
             Error::Unsupported { .. } => ErrorKind::Unsupported,
             Error::InvalidConfig { .. } => ErrorKind::InvalidConfig,
             Error::Api(e) => e.kind,
+            Error::Throttled { .. } => ErrorKind::RateLimited,
             Error::Transport(e) if e.timed_out => ErrorKind::Timeout,
             Error::Transport(_) => ErrorKind::Transport,
             Error::Decode(_) => ErrorKind::Decode,
@@ -399,6 +409,7 @@ impl Error {
             Error::Unsupported { provider, .. } => Some(*provider),
             Error::InvalidConfig { .. } => None,
             Error::Api(e) => Some(e.provider),
+            Error::Throttled { provider, .. } => Some(*provider),
             Error::Transport(e) => Some(e.provider),
             Error::Decode(e) => Some(e.provider),
         }
@@ -434,7 +445,10 @@ impl Error {
 
     /// How long to wait before trying again, when the vendor or the retry policy knows.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.as_api().and_then(|e| e.retry_after)
+        match self {
+            Error::Throttled { retry_after, .. } => Some(*retry_after),
+            _ => self.as_api().and_then(|e| e.retry_after),
+        }
     }
 
     /// The rate-limit headers of the vendor's answer.

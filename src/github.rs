@@ -42,7 +42,7 @@ use crate::engine::{status_retry, Engine, Failure, HttpPlan, Mapping, RawRespons
 use crate::invitation::VendorPayload;
 use crate::{
     BoxFuture, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter,
-    Provider, ProviderKind, Role,
+    Pacing, Provider, ProviderKind, Role,
 };
 
 /// GitHub's public API.
@@ -93,6 +93,11 @@ impl GitHubOptions {
     }
 }
 
+/// GitHub's guidance for requests that notify people: one at a time, at least 1 s apart.
+pub fn default_pacing() -> Pacing {
+    Pacing::serial(Duration::from_secs(1))
+}
+
 /// GitHub-only builder settings; see [`GitHub::builder`].
 #[derive(Clone, Debug)]
 pub struct GitHubSettings {
@@ -111,7 +116,9 @@ impl ClientBuilder<GitHubSettings> {
 
     /// Checks the settings and builds the client. Nothing is sent.
     pub fn build(self) -> Result<GitHub, Error> {
-        let built = self.common.build("GitHub", DEFAULT_BASE_URL)?;
+        let built = self
+            .common
+            .build("GitHub", DEFAULT_BASE_URL, default_pacing())?;
         let api_version = header_text(&self.vendor.api_version).ok_or_else(|| {
             Error::config("the GitHub API version must be printable text on one line")
         })?;
@@ -154,7 +161,9 @@ pub struct GitHub {
 }
 
 impl GitHub {
-    /// A builder with GitHub's defaults: `https://api.github.com`, API version `2022-11-28`.
+    /// A builder with GitHub's defaults: `https://api.github.com`, API version `2022-11-28`,
+    /// and [`default_pacing`]: invitations one at a time, at least 1 s apart (GitHub asks for
+    /// serial, spaced writes to endpoints that send notifications).
     /// GitHub Enterprise Server: `.base_url("https://HOST/api/v3")`.
     pub fn builder() -> GitHubBuilder {
         ClientBuilder::with_vendor(GitHubSettings {

@@ -56,6 +56,8 @@ mod request;
 pub mod testkit;
 
 pub use builder::ClientBuilder;
+pub use engine::observe::{Observer, RateLimitEvent, WaitCause};
+pub use engine::pacer::{Pacer, Pacing};
 pub use engine::retry::RetryPolicy;
 pub use engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
 pub use error::{

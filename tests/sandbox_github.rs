@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orginvite::testkit::{FakeGitHub, Fault, GitHubLimit, Sandbox};
-use orginvite::{CreateInvitation, ErrorKind, RecordingSleeper, RetryPolicy, Sleeper};
+use orginvite::{CreateInvitation, ErrorKind, Pacing, RecordingSleeper, RetryPolicy};
 use serde_json::{json, Value};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -249,24 +249,27 @@ async fn secondary_limit_answers_403_with_retry_after_then_recovers() {
             .await
             .unwrap();
     }
+    // GitHub's pacing spaced the first two 1 s apart; the third starts at 2 s.
     let limited = github
         .create_invitation(&CreateInvitation::email("acme", "u2@example.com"))
         .await
         .unwrap_err();
     assert_eq!(limited.kind(), ErrorKind::RateLimited);
     assert_eq!(limited.status().unwrap().as_u16(), 403);
-    assert_eq!(limited.retry_after(), Some(SECS(10)));
+    assert_eq!(limited.retry_after(), Some(SECS(8)));
     assert!(limited
         .vendor_message()
         .unwrap()
         .contains("secondary rate limit"));
     assert_eq!(fake.rate_limited_count(), 1);
 
-    clock.sleep(SECS(10)).await;
+    // The client holds its next request until the announced wait is over, then succeeds.
     github
         .create_invitation(&CreateInvitation::email("acme", "u2@example.com"))
         .await
         .unwrap();
+    assert_eq!(clock.waits(), [SECS(1), SECS(1), SECS(8)]);
+    assert_eq!(fake.rate_limited_count(), 1);
     assert_eq!(fake.invitations().len(), 3);
 }
 
@@ -283,13 +286,14 @@ async fn the_client_honours_the_sandbox_limit_by_itself() {
             .await
             .unwrap();
     }
-    assert_eq!(clock.waits(), [SECS(5), SECS(5)]);
+    // Secondary limits are invisible until hit: 1 s pacing, a 403 with retry-after 4, a wait.
+    assert_eq!(clock.waits(), [SECS(1), SECS(4), SECS(1), SECS(4)]);
     assert_eq!(fake.rate_limited_count(), 2);
     assert_eq!(fake.invitations().len(), 3);
 }
 
 #[tokio::test]
-async fn primary_limit_shape_and_header_less_secondary_shape() {
+async fn primary_limit_headers_are_heeded_before_a_403() {
     let (fake, github, clock) = virtual_sandbox(RetryPolicy::default().jitter(false)).await;
     fake.rate_limit(1, SECS(30))
         .limit_shape(GitHubLimit::Primary);
@@ -301,9 +305,39 @@ async fn primary_limit_shape_and_header_less_secondary_shape() {
         .create_invitation(&CreateInvitation::email("acme", "b@example.com"))
         .await
         .unwrap();
-    // Reset is announced at the window's end (30 s); the client adds GitHub's 1 s margin.
+    // The first answer said `remaining: 0` and the reset (30 s): the pacer waited for it
+    // (+1 s margin) and the vendor never had to refuse.
     assert_eq!(clock.waits(), [SECS(31)]);
+    assert_eq!(fake.rate_limited_count(), 0);
+}
 
+#[tokio::test]
+async fn primary_limit_answer_when_learning_is_off() {
+    let (fake, github, clock) = virtual_sandbox(RetryPolicy::default().jitter(false)).await;
+    let github = github;
+    drop(github);
+    let github = fake
+        .client_builder()
+        .retry_policy(RetryPolicy::default().jitter(false))
+        .pacing(Pacing::off().learn_from_headers(false))
+        .build()
+        .unwrap();
+    fake.rate_limit(1, SECS(30))
+        .limit_shape(GitHubLimit::Primary);
+    github
+        .create_invitation(&CreateInvitation::email("acme", "a@example.com"))
+        .await
+        .unwrap();
+    github
+        .create_invitation(&CreateInvitation::email("acme", "b@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(clock.waits(), [SECS(31)]);
+    assert_eq!(fake.rate_limited_count(), 1);
+}
+
+#[tokio::test]
+async fn header_less_secondary_limit_waits_60s() {
     let (fake, github, clock) = virtual_sandbox(RetryPolicy::default().jitter(false)).await;
     fake.rate_limit(1, SECS(30))
         .limit_shape(GitHubLimit::SecondaryWithoutRetryAfter);
@@ -315,7 +349,8 @@ async fn primary_limit_shape_and_header_less_secondary_shape() {
         .create_invitation(&CreateInvitation::email("acme", "b@example.com"))
         .await
         .unwrap();
-    assert_eq!(clock.waits(), [SECS(60)]);
+    assert_eq!(clock.waits(), [SECS(1), SECS(60)]);
+    assert_eq!(fake.rate_limited_count(), 1);
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! retry decisions and sleeping. Vendors only map requests and answers (see [`Mapping`]).
 
 pub(crate) mod headers;
+pub(crate) mod observe;
+pub(crate) mod pacer;
 pub(crate) mod retry;
 pub(crate) mod sleep;
 
@@ -15,6 +17,8 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::{CreateInvitation, DecodeError, Error, Invitation, ProviderKind, TransportError};
+use observe::{Observer, RateLimitEvent};
+use pacer::{millis, Pacer};
 use retry::{Decision, RetryHint, RetryPolicy, Wait};
 use sleep::Sleeper;
 
@@ -144,18 +148,43 @@ pub(crate) trait Mapping: Send + Sync {
     ) -> Result<Invitation, Failure>;
 }
 
-/// IO and retries, shared by every clone of a client.
+/// IO, pacing and retries, shared by every clone of a client.
 #[derive(Debug, Clone)]
 pub(crate) struct Engine {
     pub http: reqwest::Client,
     pub sleeper: Arc<dyn Sleeper>,
     pub policy: RetryPolicy,
+    pub pacer: Pacer,
+    pub observer: Option<Arc<dyn Observer>>,
     pub attempt_timeout: Option<Duration>,
     pub max_body_bytes: usize,
+    pub trace_emails: bool,
+}
+
+/// An email for logs: the first character of the local part and the domain, unless the caller
+/// opted in to full addresses.
+fn loggable_invitee(request: &CreateInvitation, full: bool) -> String {
+    match &request.invitee {
+        crate::Invitee::Email(email) if full => email.clone(),
+        crate::Invitee::Email(email) => match email.rsplit_once('@') {
+            Some((local, domain)) => {
+                let first: String = local.chars().take(1).collect();
+                format!("{first}***@{domain}")
+            }
+            None => "***".to_owned(),
+        },
+        crate::Invitee::UserId(id) => format!("user id {id}"),
+    }
 }
 
 impl Engine {
-    /// Encodes, sends, decodes and retries: the whole life of one call.
+    fn emit(&self, event: RateLimitEvent) {
+        if let Some(observer) = &self.observer {
+            observer.on_event(&event);
+        }
+    }
+
+    /// Encodes, paces, sends, decodes and retries: the whole life of one call.
     pub(crate) async fn execute<M: Mapping>(
         &self,
         mapping: &M,
@@ -167,46 +196,111 @@ impl Engine {
             "orginvite.create_invitation",
             provider = provider.as_str(),
             organization = %request.organization,
+            invitee = %loggable_invitee(request, self.trace_emails),
         );
         async move {
             let started = self.sleeper.now();
+            let deadline = self.policy.budget().map(|budget| started + budget);
+            let mut not_before = None;
+            let mut previous: Option<Error> = None;
             let mut attempt: u32 = 0;
             loop {
                 attempt += 1;
+                let turn = self
+                    .pacer
+                    .acquire(
+                        provider,
+                        &*self.sleeper,
+                        self.observer.as_deref(),
+                        not_before,
+                        deadline,
+                        self.policy.longest_wait(),
+                    )
+                    .await;
+                let turn = match turn {
+                    Ok(turn) => turn,
+                    Err(needed) => {
+                        let error = match previous.take() {
+                            Some(mut error) => {
+                                error.set_attempts(attempt - 1);
+                                if let Error::Api(api) = &mut error {
+                                    api.retry_after = Some(needed);
+                                }
+                                error
+                            }
+                            None => Error::Throttled {
+                                provider,
+                                retry_after: needed,
+                            },
+                        };
+                        tracing::warn!(
+                            retry_after_ms = millis(needed),
+                            "giving up: the next turn comes after the call's time budget"
+                        );
+                        self.emit(RateLimitEvent::GaveUp {
+                            provider,
+                            attempts: attempt - 1,
+                            kind: error.kind(),
+                            retry_after: Some(needed),
+                        });
+                        return Err(error);
+                    }
+                };
                 let outcome = self
                     .attempt(provider, &plan)
-                    .instrument(tracing::debug_span!("orginvite.attempt", attempt))
+                    .instrument(tracing::info_span!("orginvite.attempt", attempt, status = tracing::field::Empty))
                     .await;
+                let now = self.sleeper.now();
+                if let Ok(response) = &outcome {
+                    self.pacer
+                        .observe(&headers::rate_limit_info(&response.headers, now), now);
+                }
+                drop(turn);
                 let failure = match outcome {
-                    Ok(response) => {
-                        let now = self.sleeper.now();
-                        match mapping.decode(request, &response, now) {
-                            Ok(invitation) => {
-                                tracing::debug!(attempt, status = response.status.as_u16(), "invitation created");
-                                return Ok(invitation);
-                            }
-                            Err(failure) => failure,
+                    Ok(response) => match mapping.decode(request, &response, now) {
+                        Ok(invitation) => {
+                            tracing::info!(attempt, status = response.status.as_u16(), "invitation created");
+                            return Ok(invitation);
                         }
-                    }
+                        Err(failure) => failure,
+                    },
                     Err(failure) => failure,
                 };
-                let now = self.sleeper.now();
                 let elapsed = now.duration_since(started).unwrap_or(Duration::ZERO);
                 let status = failure.error.status().map(|s| s.as_u16());
-                let kind = failure.error.kind().as_str();
-                match self
-                    .policy
-                    .decide(failure.retry, attempt, elapsed, now, fastrand::f64())
-                {
+                let kind = failure.error.kind();
+                let decision =
+                    self.policy
+                        .decide(failure.retry, attempt, elapsed, now, fastrand::f64());
+                if kind == crate::ErrorKind::RateLimited {
+                    // The whole client is over the limit: hold every request until the wait is
+                    // over, whether or not this call waits for it.
+                    let wait = match decision {
+                        Decision::RetryAfter(wait) => Some(wait),
+                        Decision::Stop { retry_after } => retry_after,
+                    };
+                    if let Some(wait) = wait {
+                        self.pacer.hold_until(now + wait);
+                    }
+                }
+                match decision {
                     Decision::RetryAfter(wait) => {
                         tracing::warn!(
                             attempt,
                             status,
-                            kind,
-                            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                            kind = kind.as_str(),
+                            wait_ms = millis(wait),
                             "attempt not processed by the vendor; retrying after a wait"
                         );
-                        self.sleeper.sleep(wait).await;
+                        self.emit(RateLimitEvent::Retried {
+                            provider,
+                            attempt,
+                            kind,
+                            status,
+                            wait,
+                        });
+                        not_before = Some(now + wait);
+                        previous = Some(failure.error);
                     }
                     Decision::Stop { retry_after } => {
                         let mut error = failure.error;
@@ -218,11 +312,16 @@ impl Engine {
                             tracing::warn!(
                                 attempt,
                                 status,
-                                kind,
-                                retry_after_ms = retry_after
-                                    .map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
+                                kind = kind.as_str(),
+                                retry_after_ms = retry_after.map(millis),
                                 "giving up: the wait is over the policy's limits or attempts are spent"
                             );
+                            self.emit(RateLimitEvent::GaveUp {
+                                provider,
+                                attempts: attempt,
+                                kind,
+                                retry_after,
+                            });
                         }
                         return Err(error);
                     }
@@ -253,6 +352,7 @@ impl Engine {
             .map_err(|error| transport_failure(provider, error, None))?;
         let status = response.status();
         let headers = response.headers().clone();
+        tracing::Span::current().record("status", status.as_u16());
         tracing::debug!(status = status.as_u16(), "answer received");
         let body =
             read_capped(response, self.max_body_bytes)

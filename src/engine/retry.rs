@@ -131,8 +131,9 @@ impl RetryPolicy {
         self
     }
 
-    /// A limit on the time one call may spend, attempts and waits included: a wait that would
-    /// overrun it is returned instead of slept.
+    /// A deadline for one call, counted from its start: pacing waits, attempts and retry waits
+    /// included. A wait that would overrun it is not slept: the call fails at once with
+    /// [`RateLimited`](crate::ErrorKind::RateLimited) and the wait as `retry_after`.
     pub fn max_elapsed(mut self, limit: Duration) -> RetryPolicy {
         self.max_elapsed = Some(limit);
         self
@@ -148,6 +149,16 @@ impl RetryPolicy {
     /// The number of attempts at most, the first included.
     pub fn attempts(&self) -> u32 {
         self.max_attempts
+    }
+
+    /// The longest single wait a call sleeps.
+    pub fn longest_wait(&self) -> Duration {
+        self.max_wait
+    }
+
+    /// The time budget of one call, when there is one.
+    pub fn budget(&self) -> Option<Duration> {
+        self.max_elapsed
     }
 
     /// The backoff step after attempt number `attempt` (1-based), before jitter.

@@ -20,6 +20,11 @@ pub trait Sleeper: Send + Sync + fmt::Debug {
     fn now(&self) -> SystemTime {
         SystemTime::now()
     }
+
+    /// Waits until `at`. Defaults to sleeping from [`Sleeper::now`] until then.
+    fn sleep_until(&self, at: SystemTime) -> BoxFuture<'static, ()> {
+        self.sleep(at.duration_since(self.now()).unwrap_or(Duration::ZERO))
+    }
 }
 
 /// The real sleeper: `tokio::time::sleep` and the system clock.
@@ -33,7 +38,12 @@ impl Sleeper for TokioSleeper {
 }
 
 /// A sleeper for tests: it returns at once, records every requested wait, and moves a
-/// virtual clock forward by it.
+/// virtual clock to the end of that wait.
+///
+/// [`Sleeper::sleep`] moves the clock forward by the wait, so one task's waits add up
+/// exactly. [`Sleeper::sleep_until`] (what the client's pacer uses) moves it to at least the
+/// given time, so concurrent tasks waiting for the same moment leave the clock there, not at
+/// the sum of their waits.
 ///
 /// Clones share the same record and clock, so keep one clone and hand the other to the
 /// client builder.
@@ -105,6 +115,14 @@ impl Sleeper for RecordingSleeper {
         let mut state = self.lock();
         state.waits.push(duration);
         state.now = state.now.checked_add(duration).unwrap_or(state.now);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn sleep_until(&self, at: SystemTime) -> BoxFuture<'static, ()> {
+        let mut state = self.lock();
+        let wait = at.duration_since(state.now).unwrap_or(Duration::ZERO);
+        state.waits.push(wait);
+        state.now = state.now.max(at);
         Box::pin(std::future::ready(()))
     }
 

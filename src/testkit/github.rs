@@ -1,13 +1,14 @@
 //! The fake GitHub: `POST /orgs/{org}/invitations` as GitHub's contract describes it.
 
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use wiremock::{Request, ResponseTemplate};
 
 use super::{
-    ceil_secs, epoch_secs, system_clock, Ask, Counters, FakeInvitation, FakeServer, Refusal, Vendor,
+    ceil_secs, epoch_secs, system_clock, Ask, ClockRef, Counters, FakeInvitation, FakeServer,
+    Refusal, Vendor,
 };
 use crate::{GitHubBuilder, RetryPolicy, Sleeper};
 
@@ -72,20 +73,6 @@ impl FakeServer<GitHubSim> {
     }
 }
 
-/// Lends a shared clock to a client builder.
-#[derive(Debug)]
-pub(crate) struct ClockRef(pub std::sync::Arc<dyn Sleeper>);
-
-impl Sleeper for ClockRef {
-    fn sleep(&self, duration: Duration) -> crate::BoxFuture<'static, ()> {
-        self.0.sleep(duration)
-    }
-
-    fn now(&self) -> SystemTime {
-        self.0.now()
-    }
-}
-
 fn json_answer(status: u16, body: Value) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(
         serde_json::to_vec(&body).expect("JSON serializes"),
@@ -126,25 +113,49 @@ fn organization_from_path(path: &str) -> Option<String> {
 }
 
 impl GitHubSim {
+    fn shape(&self) -> GitHubLimit {
+        *self
+            .limit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds the request id and the `x-ratelimit-*` headers. Those describe the primary limit:
+    /// the sandbox's window when it plays the primary limit, else a roomy hourly budget
+    /// (secondary limits are invisible until hit, as on GitHub).
     fn with_headers(&self, template: ResponseTemplate, counters: &Counters) -> ResponseTemplate {
-        let mut template = template.insert_header(
+        let now = counters.now;
+        let template = template.insert_header(
             "x-github-request-id",
             format!("SANDBOX:{:04X}", counters.request_number),
         );
-        if let (Some(limit), Some(remaining), Some(reset)) =
-            (counters.limit, counters.remaining, counters.reset_at)
-        {
-            template = template
-                .insert_header("x-ratelimit-limit", limit.to_string())
-                .insert_header("x-ratelimit-remaining", remaining.to_string())
-                .insert_header("x-ratelimit-used", (limit - remaining).to_string())
-                .insert_header(
-                    "x-ratelimit-reset",
-                    epoch_secs(reset + Duration::from_millis(999)).to_string(),
+        let (limit, remaining, reset) = match (
+            self.shape(),
+            counters.limit,
+            counters.remaining,
+            counters.reset_at,
+        ) {
+            (GitHubLimit::Primary, Some(limit), Some(remaining), Some(reset)) => {
+                (limit, remaining, reset)
+            }
+            _ => {
+                let used = u32::try_from(counters.request_number).unwrap_or(u32::MAX);
+                (
+                    5000,
+                    5000u32.saturating_sub(used),
+                    now + Duration::from_secs(3600),
                 )
-                .insert_header("x-ratelimit-resource", "core");
-        }
+            }
+        };
         template
+            .insert_header("x-ratelimit-limit", limit.to_string())
+            .insert_header("x-ratelimit-remaining", remaining.to_string())
+            .insert_header("x-ratelimit-used", (limit - remaining).to_string())
+            .insert_header(
+                "x-ratelimit-reset",
+                epoch_secs(reset + Duration::from_millis(999)).to_string(),
+            )
+            .insert_header("x-ratelimit-resource", "core")
     }
 
     fn check(&self, request: &Request, token: &str) -> Result<Ask, ResponseTemplate> {
@@ -255,11 +266,15 @@ impl GitHubSim {
 }
 
 impl Vendor for GitHubSim {
-    fn parse(&self, request: &Request, token: &str) -> Result<Vec<Ask>, ResponseTemplate> {
-        let counters = Counters::default();
+    fn parse(
+        &self,
+        request: &Request,
+        token: &str,
+        counters: &Counters,
+    ) -> Result<Vec<Ask>, ResponseTemplate> {
         self.check(request, token)
             .map(|ask| vec![ask])
-            .map_err(|answer| self.with_headers(answer, &counters))
+            .map_err(|answer| self.with_headers(answer, counters))
     }
 
     fn same_organization(&self, a: &str, b: &str) -> bool {
@@ -286,7 +301,7 @@ impl Vendor for GitHubSim {
         self.with_headers(json_answer(201, body), counters)
     }
 
-    fn refuse(&self, refusal: &Refusal, counters: &Counters, now: SystemTime) -> ResponseTemplate {
+    fn refuse(&self, refusal: &Refusal, counters: &Counters) -> ResponseTemplate {
         let answer = match refusal {
             Refusal::OrganizationNotFound => error(404, "Not Found"),
             Refusal::AlreadyMember(email) if email.contains('@') => {
@@ -311,10 +326,10 @@ impl Vendor for GitHubSim {
                 });
                 return match shape {
                     GitHubLimit::Secondary => self
-                        .with_headers(json_answer(403, secondary), &Counters { remaining: Some(1), ..*counters })
+                        .with_headers(json_answer(403, secondary), counters)
                         .insert_header("retry-after", ceil_secs(limited.retry_after).max(1).to_string()),
                     GitHubLimit::SecondaryWithoutRetryAfter => {
-                        self.with_headers(json_answer(403, secondary), &Counters { remaining: Some(1), ..*counters })
+                        self.with_headers(json_answer(403, secondary), counters)
                     }
                     GitHubLimit::Primary => self.with_headers(
                         json_answer(
@@ -334,7 +349,6 @@ impl Vendor for GitHubSim {
                 };
             }
         };
-        let _ = now;
         self.with_headers(answer, counters)
     }
 

@@ -65,7 +65,7 @@ use std::time::{Duration, SystemTime};
 use jiff::Timestamp;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::{Sleeper, TokioSleeper};
+use crate::{RecordingSleeper, Sleeper, TokioSleeper};
 
 pub use github::{GitHubLimit, GitHubSim};
 /// The mock-server crate the fakes are built on, for custom matchers and request types.
@@ -137,7 +137,12 @@ pub(crate) enum Refusal {
 /// What makes one fake vendor: its contract checks and its answer shapes.
 pub(crate) trait Vendor: Send + Sync + 'static {
     /// Checks route, credential, headers and body; an `Err` is the vendor's own answer.
-    fn parse(&self, request: &Request, token: &str) -> Result<Vec<Ask>, ResponseTemplate>;
+    fn parse(
+        &self,
+        request: &Request,
+        token: &str,
+        counters: &Counters,
+    ) -> Result<Vec<Ask>, ResponseTemplate>;
     /// Whether two organization names are the same one.
     fn same_organization(&self, a: &str, b: &str) -> bool {
         a == b
@@ -145,20 +150,21 @@ pub(crate) trait Vendor: Send + Sync + 'static {
     /// The success answer for what was created.
     fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate;
     /// The vendor's answer for a refusal.
-    fn refuse(&self, refusal: &Refusal, counters: &Counters, now: SystemTime) -> ResponseTemplate;
+    fn refuse(&self, refusal: &Refusal, counters: &Counters) -> ResponseTemplate;
     /// Makes an id for invitation number `n` (1-based).
     fn invitation_id(&self, n: u64) -> String;
     /// How long an invitation lasts when the request does not say.
     fn default_lifetime(&self) -> Duration;
 }
 
-/// Numbers the answers' rate-limit headers report.
-#[derive(Clone, Copy, Debug, Default)]
+/// What an answer may report: the request's number, the time, and the rate-limit window.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Counters {
+    pub now: SystemTime,
+    pub request_number: u64,
     pub limit: Option<u32>,
     pub remaining: Option<u32>,
     pub reset_at: Option<SystemTime>,
-    pub request_number: u64,
 }
 
 #[derive(Debug)]
@@ -233,16 +239,17 @@ impl<V: Vendor> Respond for Responder<V> {
         let mut state = lock(&self.state);
         state.requests += 1;
         let mut counters = Counters {
+            now,
             request_number: state.requests,
-            ..Counters::default()
+            limit: None,
+            remaining: None,
+            reset_at: None,
         };
         let vendor = &*self.vendor;
 
         let mut delay = None;
         match state.faults.pop_front() {
-            Some(Fault::ServerError) => {
-                return vendor.refuse(&Refusal::ServerError, &counters, now)
-            }
+            Some(Fault::ServerError) => return vendor.refuse(&Refusal::ServerError, &counters),
             Some(Fault::HtmlGateway) => return gateway_page(),
             Some(Fault::Delay(d)) => delay = Some(d),
             None => {}
@@ -252,7 +259,7 @@ impl<V: Vendor> Respond for Responder<V> {
             None => template,
         };
 
-        let asks = match vendor.parse(request, &self.token) {
+        let asks = match vendor.parse(request, &self.token, &counters) {
             Ok(asks) => asks,
             Err(answer_) => return answer(answer_),
         };
@@ -270,7 +277,7 @@ impl<V: Vendor> Respond for Responder<V> {
                     retry_after: reset_at.duration_since(now).unwrap_or(Duration::ZERO),
                 };
                 state.rate_limited += 1;
-                return answer(vendor.refuse(&Refusal::RateLimited(limited), &counters, now));
+                return answer(vendor.refuse(&Refusal::RateLimited(limited), &counters));
             }
             window.used += 1;
             counters.remaining = Some(window.budget - window.used);
@@ -304,7 +311,7 @@ impl<V: Vendor> Respond for Responder<V> {
                 None
             };
             if let Some(refusal) = refusal {
-                return answer(vendor.refuse(&refusal, &counters, now));
+                return answer(vendor.refuse(&refusal, &counters));
             }
         }
 
@@ -344,6 +351,7 @@ pub struct FakeServer<V> {
     token: String,
     organization: String,
     clock: Arc<dyn Sleeper>,
+    virtual_clock: Option<RecordingSleeper>,
 }
 
 impl<V> fmt::Debug for FakeServer<V> {
@@ -392,6 +400,7 @@ impl<V> FakeServer<V> {
             token: token.to_owned(),
             organization: organization.to_owned(),
             clock,
+            virtual_clock: None,
         }
     }
 }
@@ -469,6 +478,17 @@ impl<V> FakeServer<V> {
     pub fn vendor(&self) -> &V {
         &self.vendor
     }
+
+    /// The virtual clock the fake and its [`Sandbox`] client share, when it has one: its
+    /// [`RecordingSleeper::waits`] are the waits the client asked for.
+    pub fn virtual_clock(&self) -> Option<&RecordingSleeper> {
+        self.virtual_clock.as_ref()
+    }
+
+    /// The clock the fake's rate-limit windows follow.
+    pub fn clock(&self) -> Arc<dyn Sleeper> {
+        self.clock.clone()
+    }
 }
 
 /// One-call constructors: a fake vendor and a client pointed at it.
@@ -477,9 +497,18 @@ impl<V> FakeServer<V> {
 pub struct Sandbox;
 
 impl Sandbox {
+    fn virtual_clock() -> RecordingSleeper {
+        RecordingSleeper::new()
+    }
+
     /// A fake GitHub with the organization `acme`, and a [`GitHub`](crate::GitHub) client for it.
+    ///
+    /// The two share a virtual clock ([`FakeServer::virtual_clock`]): the client's pacing and
+    /// rate-limit waits take no real time, and the fake's windows still pass.
     pub async fn github() -> (FakeGitHub, crate::GitHub) {
-        let fake = FakeGitHub::start().await;
+        let clock = Sandbox::virtual_clock();
+        let mut fake = FakeGitHub::start_with_clock(Arc::new(clock.clone())).await;
+        fake.virtual_clock = Some(clock);
         let client = fake
             .client_builder()
             .build()
@@ -490,6 +519,24 @@ impl Sandbox {
 
 /// A fake GitHub.
 pub type FakeGitHub = FakeServer<GitHubSim>;
+
+/// Lends a shared clock to a client builder.
+#[derive(Debug)]
+pub(crate) struct ClockRef(pub Arc<dyn Sleeper>);
+
+impl Sleeper for ClockRef {
+    fn sleep(&self, duration: Duration) -> crate::BoxFuture<'static, ()> {
+        self.0.sleep(duration)
+    }
+
+    fn now(&self) -> SystemTime {
+        self.0.now()
+    }
+
+    fn sleep_until(&self, at: SystemTime) -> crate::BoxFuture<'static, ()> {
+        self.0.sleep_until(at)
+    }
+}
 
 pub(crate) fn system_clock() -> Arc<dyn Sleeper> {
     Arc::new(TokioSleeper)

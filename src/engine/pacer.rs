@@ -1,0 +1,450 @@
+//! Proactive pacing: spacing, serializing and rate-limiting requests before the vendor has to
+//! say no, and holding every request after it did.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::observe::{Observer, RateLimitEvent, WaitCause};
+use super::sleep::Sleeper;
+use crate::{ProviderKind, RateLimitInfo};
+
+/// Reset times come in whole seconds: wait this much past them.
+const RESET_MARGIN: Duration = Duration::from_secs(1);
+
+/// How a client paces its requests. Applied by a [`Pacer`], shared by every clone of a client.
+///
+/// ```
+/// use std::time::Duration;
+/// use orginvite::Pacing;
+///
+/// // GitHub's guidance for requests that notify people: one at a time, 1 s apart.
+/// let github = Pacing::serial(Duration::from_secs(1));
+/// // Clerk's documented limit for this endpoint: 250 per hour.
+/// let clerk = Pacing::rate(250, Duration::from_secs(3600));
+/// // No pacing beyond what the vendor's headers say.
+/// let elastic = Pacing::off();
+/// # let _ = (github, clerk, elastic);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Pacing {
+    /// The least time between the starts of two requests.
+    pub min_interval: Option<Duration>,
+    /// Whether only one request may be in flight at a time.
+    pub serialize: bool,
+    /// A token bucket: at most `.0` requests per `.1`, bursts up to `.0`.
+    pub rate: Option<(u32, Duration)>,
+    /// Whether rate-limit headers (`x-ratelimit-remaining` with `x-ratelimit-reset` or
+    /// `x-ratelimit-interval`) slow the pacer before the limit is hit.
+    pub learn_from_headers: bool,
+}
+
+impl Pacing {
+    /// No spacing and no bucket; rate-limit headers and rate-limit answers still hold
+    /// requests back.
+    pub fn off() -> Pacing {
+        Pacing {
+            min_interval: None,
+            serialize: false,
+            rate: None,
+            learn_from_headers: true,
+        }
+    }
+
+    /// One request at a time, starts at least `interval` apart.
+    pub fn serial(interval: Duration) -> Pacing {
+        Pacing {
+            min_interval: Some(interval),
+            serialize: true,
+            ..Pacing::off()
+        }
+    }
+
+    /// At most `requests` per `period`, in bursts of up to `requests`.
+    pub fn rate(requests: u32, period: Duration) -> Pacing {
+        Pacing {
+            rate: Some((requests.max(1), period)),
+            ..Pacing::off()
+        }
+    }
+
+    /// Adds a token bucket to these settings.
+    pub fn with_rate(mut self, requests: u32, period: Duration) -> Pacing {
+        self.rate = Some((requests.max(1), period));
+        self
+    }
+
+    /// Turns learning from rate-limit headers on or off.
+    pub fn learn_from_headers(mut self, learn: bool) -> Pacing {
+        self.learn_from_headers = learn;
+        self
+    }
+}
+
+impl Default for Pacing {
+    fn default() -> Pacing {
+        Pacing::off()
+    }
+}
+
+/// The shared state behind [`Pacing`]. Every clone of a client uses its client's pacer; pass
+/// one pacer to several builders ([`ClientBuilder::pacer`](crate::ClientBuilder::pacer)) to
+/// make clients that share a vendor account share one budget.
+///
+/// After a rate-limit answer the pacer holds every request until the vendor's wait is over, so
+/// concurrent tasks wait for the one announced wait instead of each collecting a 429.
+#[derive(Clone)]
+pub struct Pacer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pacing: Pacing,
+    turn: Arc<Semaphore>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The earliest start of the next request (spacing).
+    next_start: Option<SystemTime>,
+    /// No request starts before this (a rate-limit answer, an exhausted window).
+    held_until: Option<SystemTime>,
+    /// Spacing learned from headers, and until when it applies.
+    learned: Option<(Duration, SystemTime)>,
+    bucket: Option<Bucket>,
+    /// Requests waiting for their turn when serialized.
+    queued: u32,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    capacity: f64,
+    per_token: Duration,
+    tokens: f64,
+    at: SystemTime,
+}
+
+impl Bucket {
+    fn refill(&mut self, now: SystemTime) {
+        if let Ok(elapsed) = now.duration_since(self.at) {
+            let gained =
+                elapsed.as_secs_f64() / self.per_token.as_secs_f64().max(f64::MIN_POSITIVE);
+            self.tokens = (self.tokens + gained).min(self.capacity);
+            self.at = now;
+        }
+    }
+
+    /// When the next token is there.
+    fn ready_at(&self) -> SystemTime {
+        if self.tokens >= 1.0 {
+            self.at
+        } else {
+            self.at + self.per_token.mul_f64(1.0 - self.tokens)
+        }
+    }
+}
+
+impl fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pacer")
+            .field("pacing", &self.inner.pacing)
+            .field("state", &*self.lock())
+            .finish()
+    }
+}
+
+/// The right to send one request; dropping it lets the next serialized request go.
+pub(crate) struct Turn {
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Pacer {
+    /// A pacer applying `pacing`.
+    pub fn new(pacing: Pacing) -> Pacer {
+        Pacer {
+            inner: Arc::new(Inner {
+                turn: Arc::new(Semaphore::new(1)),
+                state: Mutex::new(State::default()),
+                pacing,
+            }),
+        }
+    }
+
+    /// The settings this pacer applies.
+    pub fn pacing(&self) -> &Pacing {
+        &self.inner.pacing
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn spacing(&self, state: &State, now: SystemTime) -> Duration {
+        let configured = self.inner.pacing.min_interval.unwrap_or(Duration::ZERO);
+        match state.learned {
+            Some((learned, until)) if until > now => configured.max(learned),
+            _ => configured,
+        }
+    }
+
+    /// The earliest time a request may start, `now` and the call's own `not_before` given.
+    fn earliest(
+        &self,
+        state: &mut State,
+        now: SystemTime,
+        not_before: Option<SystemTime>,
+    ) -> (SystemTime, WaitCause) {
+        let mut earliest = now;
+        let mut cause = WaitCause::Pacing;
+        let mut later = |at: Option<SystemTime>, why: WaitCause| {
+            if let Some(at) = at {
+                if at > earliest {
+                    earliest = at;
+                    cause = why;
+                }
+            }
+        };
+        later(state.next_start, WaitCause::Pacing);
+        if let (None, Some((requests, period))) = (&state.bucket, self.inner.pacing.rate) {
+            state.bucket = Some(Bucket {
+                capacity: f64::from(requests),
+                per_token: period / requests,
+                tokens: f64::from(requests),
+                at: now,
+            });
+        }
+        if let Some(bucket) = state.bucket.as_mut() {
+            bucket.refill(now);
+            later(Some(bucket.ready_at()), WaitCause::Pacing);
+        }
+        later(not_before, WaitCause::Backoff);
+        later(state.held_until, WaitCause::RateLimit);
+        (earliest, cause)
+    }
+
+    /// Waits for this request's turn. `Err(wait)` when the turn would come after `deadline`,
+    /// or needs a single wait longer than `max_wait`: nothing was slept in that case (a
+    /// serialized request may have waited in the queue for the requests before it).
+    pub(crate) async fn acquire(
+        &self,
+        provider: ProviderKind,
+        sleeper: &dyn Sleeper,
+        observer: Option<&dyn Observer>,
+        not_before: Option<SystemTime>,
+        deadline: Option<SystemTime>,
+        max_wait: Duration,
+    ) -> Result<Turn, Duration> {
+        let serialize = self.inner.pacing.serialize;
+        if serialize {
+            // Predict the queue's wait, so a call that cannot make its deadline fails now.
+            let now = sleeper.now();
+            let mut state = self.lock();
+            let (earliest, _) = self.earliest(&mut state, now, not_before);
+            let queue = self.spacing(&state, now).saturating_mul(state.queued);
+            let predicted = earliest.duration_since(now).unwrap_or(Duration::ZERO) + queue;
+            if deadline.is_some_and(|deadline| now + predicted > deadline) {
+                return Err(predicted);
+            }
+            state.queued += 1;
+        }
+        let permit = if serialize {
+            let permit = self.inner.turn.clone().acquire_owned().await;
+            self.lock().queued -= 1;
+            permit.ok()
+        } else {
+            None
+        };
+        loop {
+            let now = sleeper.now();
+            let (wait, cause, earliest) = {
+                let mut state = self.lock();
+                let (earliest, cause) = self.earliest(&mut state, now, not_before);
+                if earliest <= now {
+                    let spacing = self.spacing(&state, now);
+                    state.next_start = Some(now + spacing);
+                    if let Some(bucket) = state.bucket.as_mut() {
+                        bucket.tokens = (bucket.tokens - 1.0).max(0.0);
+                    }
+                    return Ok(Turn { _permit: permit });
+                }
+                let wait = earliest.duration_since(now).unwrap_or(Duration::ZERO);
+                (wait, cause, earliest)
+            };
+            if wait > max_wait || deadline.is_some_and(|deadline| now + wait > deadline) {
+                return Err(wait);
+            }
+            tracing::debug!(
+                wait_ms = millis(wait),
+                cause = cause.as_str(),
+                "waiting for a turn"
+            );
+            if let Some(observer) = observer {
+                observer.on_event(&RateLimitEvent::Waited {
+                    provider,
+                    wait,
+                    cause,
+                });
+            }
+            sleeper.sleep_until(earliest).await;
+        }
+    }
+
+    /// Holds every request until `until` (after a rate-limit answer).
+    pub(crate) fn hold_until(&self, until: SystemTime) {
+        let mut state = self.lock();
+        if state.held_until.is_none_or(|held| held < until) {
+            state.held_until = Some(until);
+        }
+    }
+
+    /// Learns from an answer's rate-limit headers.
+    pub(crate) fn observe(&self, info: &RateLimitInfo, now: SystemTime) {
+        if !self.inner.pacing.learn_from_headers {
+            return;
+        }
+        let Some(remaining) = info.remaining else {
+            return;
+        };
+        let window_end = match (info.reset, info.interval) {
+            (Some(reset), _) => SystemTime::from(reset) + RESET_MARGIN,
+            (None, Some(interval)) => now + interval,
+            (None, None) => return,
+        };
+        if window_end <= now {
+            return;
+        }
+        let mut state = self.lock();
+        if remaining == 0 {
+            if state.held_until.is_none_or(|held| held < window_end) {
+                state.held_until = Some(window_end);
+            }
+        } else {
+            let left = window_end.duration_since(now).unwrap_or(Duration::ZERO);
+            let spacing = left / u32::try_from(remaining).unwrap_or(u32::MAX);
+            state.learned = Some((spacing, window_end));
+        }
+    }
+}
+
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RecordingSleeper;
+    use std::time::UNIX_EPOCH;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    fn t0() -> SystemTime {
+        UNIX_EPOCH + S(1_800_000_000)
+    }
+
+    async fn starts(pacer: &Pacer, clock: &RecordingSleeper, n: usize) -> Vec<Duration> {
+        let mut starts = Vec::new();
+        for _ in 0..n {
+            let turn = pacer
+                .acquire(ProviderKind::GitHub, clock, None, None, None, Duration::MAX)
+                .await
+                .unwrap();
+            starts.push(clock.now().duration_since(t0()).unwrap());
+            drop(turn);
+        }
+        starts
+    }
+
+    #[tokio::test]
+    async fn serial_spacing() {
+        let clock = RecordingSleeper::starting_at(t0());
+        let pacer = Pacer::new(Pacing::serial(S(1)));
+        assert_eq!(starts(&pacer, &clock, 4).await, [S(0), S(1), S(2), S(3)]);
+    }
+
+    #[tokio::test]
+    async fn token_bucket_bursts_then_paces() {
+        let clock = RecordingSleeper::starting_at(t0());
+        let pacer = Pacer::new(Pacing::rate(3, S(30)));
+        assert_eq!(
+            starts(&pacer, &clock, 5).await,
+            [S(0), S(0), S(0), S(10), S(20)]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hold_delays_everyone_once() {
+        let clock = RecordingSleeper::starting_at(t0());
+        let pacer = Pacer::new(Pacing::off());
+        pacer.hold_until(t0() + S(42));
+        assert_eq!(starts(&pacer, &clock, 2).await, [S(42), S(42)]);
+    }
+
+    #[tokio::test]
+    async fn headers_slow_the_pacer_before_the_limit() {
+        let clock = RecordingSleeper::starting_at(t0());
+        let pacer = Pacer::new(Pacing::off());
+        let info = RateLimitInfo {
+            remaining: Some(4),
+            reset: Some(jiff::Timestamp::from_second(1_800_000_019).unwrap()),
+            ..RateLimitInfo::default()
+        };
+        // 4 requests left for the 20 s until the reset (+1 s margin): one every 5 s.
+        pacer.observe(&info, t0());
+        assert_eq!(starts(&pacer, &clock, 3).await, [S(0), S(5), S(10)]);
+
+        let exhausted = RateLimitInfo {
+            remaining: Some(0),
+            interval: Some(S(60)),
+            ..RateLimitInfo::default()
+        };
+        let pacer = Pacer::new(Pacing::off());
+        pacer.observe(&exhausted, clock.now());
+        let before = clock.now();
+        starts(&pacer, &clock, 1).await;
+        assert_eq!(clock.now().duration_since(before).unwrap(), S(60));
+    }
+
+    #[tokio::test]
+    async fn learning_can_be_turned_off() {
+        let clock = RecordingSleeper::starting_at(t0());
+        let pacer = Pacer::new(Pacing::off().learn_from_headers(false));
+        let exhausted = RateLimitInfo {
+            remaining: Some(0),
+            interval: Some(S(60)),
+            ..RateLimitInfo::default()
+        };
+        pacer.observe(&exhausted, t0());
+        assert_eq!(starts(&pacer, &clock, 1).await, [S(0)]);
+    }
+
+    #[tokio::test]
+    async fn a_deadline_fails_at_once() {
+        let clock = RecordingSleeper::starting_at(t0());
+        let pacer = Pacer::new(Pacing::serial(S(1)));
+        pacer.hold_until(t0() + S(30));
+        let result = pacer
+            .acquire(
+                ProviderKind::GitHub,
+                &clock,
+                None,
+                None,
+                Some(t0() + S(10)),
+                Duration::MAX,
+            )
+            .await;
+        assert_eq!(result.err(), Some(S(30)));
+        let result = pacer
+            .acquire(ProviderKind::GitHub, &clock, None, None, None, S(29))
+            .await;
+        assert_eq!(result.err(), Some(S(30)));
+        assert!(clock.waits().is_empty());
+    }
+}

@@ -45,6 +45,7 @@
 #![forbid(unsafe_code)]
 
 mod builder;
+pub mod elastic;
 mod engine;
 mod error;
 pub mod github;
@@ -53,6 +54,10 @@ mod provider;
 mod request;
 
 pub use builder::ClientBuilder;
+pub use elastic::{
+    DeploymentRole, ElasticCloud, ElasticOptions, OrganizationRole, PlatformRole, ProjectRole,
+    ProjectRoles, RoleAssignments,
+};
 pub use engine::retry::RetryPolicy;
 pub use engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
 pub use error::{

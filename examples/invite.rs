@@ -1,21 +1,26 @@
 //! A small command-line tool: invite one person with any provider.
 //!
 //! ```text
-//! cargo run --example invite -- --provider github --org ORG --email EMAIL \
+//! cargo run --example invite -- --provider github|elastic --org ORG --email EMAIL \
 //!     [--user-id ID] [--role admin|member|billing-manager|<vendor role>] \
-//!     [--team-id N]... [--reinstate] [--base-url URL]
+//!     [--team-id N]... [--reinstate] [--expires-in Nd|Nh] [--base-url URL]
 //! ```
 //!
-//! The credential comes from the environment: `GITHUB_TOKEN` for GitHub.
+//! The credential comes from the environment: `GITHUB_TOKEN` for GitHub, `EC_API_KEY` for
+//! Elastic Cloud. `--expires-in` takes whole days (`7d`) or hours (`72h`).
 //! On success the invitation is printed as one JSON object and the exit code is 0. On failure
 //! one line `error: <kind>: <message>` goes to stderr and the exit code is 1 (2 for usage).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use orginvite::{CreateInvitation, Error, GitHub, GitHubOptions, Invitee, Provider, Role};
+use orginvite::{
+    CreateInvitation, ElasticCloud, Error, GitHub, GitHubOptions, Invitee, Provider, Role,
+};
 
-const USAGE: &str = "usage: invite --provider github --org ORG (--email EMAIL | --user-id ID) \
-[--role admin|member|billing-manager|ROLE] [--team-id N]... [--reinstate] [--base-url URL]";
+const USAGE: &str = "usage: invite --provider github|elastic --org ORG \
+(--email EMAIL | --user-id ID) [--role admin|member|billing-manager|ROLE] [--team-id N]... \
+[--reinstate] [--expires-in Nd|Nh] [--base-url URL]";
 
 #[derive(Debug, Default)]
 struct Args {
@@ -26,7 +31,28 @@ struct Args {
     role: Option<String>,
     team_ids: Vec<u64>,
     reinstate: bool,
+    expires_in: Option<Duration>,
     base_url: Option<String>,
+}
+
+/// `7d` or `72h`: a whole number of days or hours.
+fn parse_expiry(text: &str) -> Result<Duration, String> {
+    let bad = || format!("--expires-in takes whole days or hours such as 7d or 72h, not {text:?}");
+    let (number, unit_seconds) = if let Some(days) = text.strip_suffix('d') {
+        (days, 24 * 60 * 60)
+    } else if let Some(hours) = text.strip_suffix('h') {
+        (hours, 60 * 60)
+    } else {
+        return Err(bad());
+    };
+    if !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    number
+        .checked_mul(unit_seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(bad)
 }
 
 fn parse(mut raw: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -47,6 +73,7 @@ fn parse(mut raw: impl Iterator<Item = String>) -> Result<Args, String> {
                 args.team_ids.push(id);
             }
             "--reinstate" => args.reinstate = true,
+            "--expires-in" => args.expires_in = Some(parse_expiry(&value("--expires-in")?)?),
             "--base-url" => args.base_url = Some(value("--base-url")?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -78,8 +105,19 @@ fn provider(args: &Args) -> Result<Box<dyn Provider>, String> {
             }
             Ok(Box::new(builder.build().map_err(|e| describe(&e))?))
         }
+        Some("elastic") => {
+            let key = credential(
+                "EC_API_KEY",
+                "an Elastic Cloud API key with the organization owner role",
+            )?;
+            let mut builder = ElasticCloud::builder().token(key);
+            if let Some(url) = &args.base_url {
+                builder = builder.base_url(url);
+            }
+            Ok(Box::new(builder.build().map_err(|e| describe(&e))?))
+        }
         Some(other) => Err(format!(
-            "invalid_request: unknown provider {other:?} (known: github)"
+            "invalid_request: unknown provider {other:?} (known: github, elastic)"
         )),
         None => Err(format!("invalid_request: --provider is required\n{USAGE}")),
     }
@@ -96,6 +134,9 @@ fn request(args: &Args) -> Result<CreateInvitation, String> {
     if let Some(role) = &args.role {
         let role: Role = role.parse().unwrap_or_else(|never| match never {});
         request = request.role(role);
+    }
+    if let Some(expires_in) = args.expires_in {
+        request = request.expires_in(expires_in);
     }
     Ok(request.github(
         GitHubOptions::new()

@@ -5,6 +5,7 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::elastic::ElasticInvitation;
 use crate::github::GitHubInvitation;
 use crate::{ProviderKind, Role};
 
@@ -81,6 +82,8 @@ pub struct Inviter {
 pub enum VendorPayload {
     /// GitHub's `organization-invitation`.
     GitHub(Box<GitHubInvitation>),
+    /// Elastic Cloud's `OrganizationInvitation`.
+    ElasticCloud(Box<ElasticInvitation>),
 }
 
 /// An invitation a vendor created, in one shape for every vendor.
@@ -119,6 +122,15 @@ impl Invitation {
     pub fn github(&self) -> Option<&GitHubInvitation> {
         match &self.payload {
             VendorPayload::GitHub(invitation) => Some(invitation),
+            _ => None,
+        }
+    }
+
+    /// Elastic Cloud's own invitation, when this one came from Elastic Cloud.
+    pub fn elastic(&self) -> Option<&ElasticInvitation> {
+        match &self.payload {
+            VendorPayload::ElasticCloud(invitation) => Some(invitation),
+            _ => None,
         }
     }
 }

@@ -45,6 +45,7 @@
 #![forbid(unsafe_code)]
 
 mod builder;
+pub mod elastic;
 mod engine;
 mod error;
 pub mod github;
@@ -56,6 +57,10 @@ mod request;
 pub mod testkit;
 
 pub use builder::ClientBuilder;
+pub use elastic::{
+    DeploymentRole, ElasticCloud, ElasticOptions, OrganizationRole, PlatformRole, ProjectRole,
+    ProjectRoles, RoleAssignments,
+};
 pub use engine::observe::{Observer, RateLimitEvent, WaitCause};
 pub use engine::pacer::{Pacer, Pacing};
 pub use engine::retry::RetryPolicy;

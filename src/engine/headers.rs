@@ -6,7 +6,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use super::retry::Wait;
@@ -61,6 +61,22 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Wait> {
     Some(Wait::Until(SystemTime::from(at)))
 }
 
+/// The first value of `name` that is a non-negative duration such as `1m`, `60s`, `1h0m0s` or
+/// `PT1M` (jiff's friendly or ISO 8601 format). Unreadable or negative values count as absent.
+pub(crate) fn duration(headers: &HeaderMap, name: &str) -> Option<Duration> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(parse_duration)
+}
+
+/// One duration value; see [`duration`].
+pub(crate) fn parse_duration(value: &str) -> Option<Duration> {
+    let signed = value.trim().parse::<SignedDuration>().ok()?;
+    Duration::try_from(signed).ok()
+}
+
 /// Resolves a wait to a duration from `now`, for reporting.
 pub(crate) fn wait_from(wait: Wait, now: SystemTime) -> Option<Duration> {
     match wait {
@@ -77,7 +93,7 @@ pub(crate) fn rate_limit_info(headers: &HeaderMap, now: SystemTime) -> RateLimit
         remaining: number(headers, "x-ratelimit-remaining"),
         used: number(headers, "x-ratelimit-used"),
         reset: epoch_seconds(headers, "x-ratelimit-reset"),
-        interval: None,
+        interval: duration(headers, "x-ratelimit-interval"),
         resource: text(headers, "x-ratelimit-resource"),
         retry_after: retry_after(headers).and_then(|wait| wait_from(wait, now)),
     }
@@ -163,6 +179,57 @@ mod tests {
         assert_eq!(info.resource.as_deref(), Some("core"));
         assert_eq!(info.retry_after, Some(Duration::from_secs(10)));
         assert!(rate_limit_info(&HeaderMap::new(), now).is_empty());
+    }
+
+    #[test]
+    fn durations() {
+        let cases = [
+            ("1m", 60),
+            ("60s", 60),
+            (" 1h0m0s ", 3_600),
+            ("1h", 3_600),
+            ("1m30s", 90),
+            ("PT1M", 60),
+            ("0s", 0),
+        ];
+        for (text, seconds) in cases {
+            assert_eq!(
+                parse_duration(text),
+                Some(Duration::from_secs(seconds)),
+                "{text:?}"
+            );
+        }
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1_500)));
+        for garbage in [
+            "",
+            "soon",
+            "60",
+            "-1m",
+            "1x",
+            "m1",
+            "1h0m0s0",
+            "99999999999999999999999h",
+            "\u{0}",
+        ] {
+            assert_eq!(parse_duration(garbage), None, "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn interval_header() {
+        let now = UNIX_EPOCH;
+        let headers = map(&[
+            ("x-ratelimit-interval", b"\xff"),
+            ("x-ratelimit-interval", b"later"),
+            ("x-ratelimit-interval", b"1h0m0s"),
+        ]);
+        assert_eq!(
+            rate_limit_info(&headers, now).interval,
+            Some(Duration::from_secs(3_600))
+        );
+        let headers = map(&[("x-ratelimit-interval", b"-5s")]);
+        assert_eq!(rate_limit_info(&headers, now).interval, None);
+        assert!(rate_limit_info(&headers, now).is_empty());
     }
 
     #[test]

@@ -313,19 +313,23 @@ impl Pacer {
             return;
         };
         let window_end = match (info.reset, info.interval) {
-            (Some(reset), _) => SystemTime::from(reset) + RESET_MARGIN,
-            (None, Some(interval)) => now + interval,
-            (None, None) => return,
+            (Some(reset), _) => Some(SystemTime::from(reset) + RESET_MARGIN),
+            (None, Some(interval)) => Some(now + interval),
+            (None, None) => None,
         };
-        if window_end <= now {
-            return;
-        }
         let mut state = self.lock();
         if remaining == 0 {
-            if state.held_until.is_none_or(|held| held < window_end) {
-                state.held_until = Some(window_end);
+            // `Retry-After`, when the answer has one, says exactly when: it wins.
+            let until = match info.retry_after {
+                Some(wait) => Some(now + wait),
+                None => window_end,
+            };
+            if let Some(until) = until.filter(|until| *until > now) {
+                if state.held_until.is_none_or(|held| held < until) {
+                    state.held_until = Some(until);
+                }
             }
-        } else {
+        } else if let Some(window_end) = window_end.filter(|end| *end > now) {
             let left = window_end.duration_since(now).unwrap_or(Duration::ZERO);
             let spacing = left / u32::try_from(remaining).unwrap_or(u32::MAX);
             state.learned = Some((spacing, window_end));

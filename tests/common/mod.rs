@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use orginvite::{GitHub, RecordingSleeper, RetryPolicy};
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
+pub mod elastic;
+
 /// A token that must never show up in any output.
 pub const GITHUB_TOKEN: &str = "ghp_SECRETtoken0123456789abcdefNEVERSHOWN";
 /// The user agent the tests configure.

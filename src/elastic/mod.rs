@@ -1,0 +1,592 @@
+//! Elastic Cloud: `POST {base}/organizations/{organization_id}/invitations`.
+//!
+//! | unified | Elastic Cloud |
+//! |---|---|
+//! | [`Invitee::Email`] | `emails: [email]` |
+//! | [`Invitee::UserId`] | unsupported: Elastic Cloud invites by email only |
+//! | [`Role::Member`] | no role assignment (a plain member) |
+//! | [`Role::Admin`] | organization role `organization-admin` |
+//! | [`Role::BillingManager`] | organization role `billing-admin` |
+//! | [`Role::Custom`] | organization role with that role id |
+//! | [`ElasticOptions::role_assignments`] | `role_assignments`, merged with the role above |
+//! | [`CreateInvitation::expires_in`] | `expires_in`: whole days `Nd`, else whole hours `Nh`, else refused |
+//!
+//! The role from [`CreateInvitation::role`] is added to the organization roles of
+//! [`ElasticOptions::role_assignments`], unless an organization entry with the same role id is
+//! already there: the same role is never sent twice. Every entry scoped to an organization
+//! gets the request's organization as `organization_id`.
+//!
+//! Success is `201 Created` with a list of invitations; the one for the invited email (compared
+//! case-insensitively) becomes the [`Invitation`]. A success that lists no invitation for that
+//! email is a [`Decode`](crate::ErrorKind::Decode) error that may have created the invitation.
+//!
+//! Failures are classified by the codes in the body (`errors[].code`) and in the
+//! `x-cloud-error-codes` header (comma-separated; the only source when the body is not JSON):
+//!
+//! | code | kind |
+//! |---|---|
+//! | `organization.invitation_invalid_email` | `invalid_email` |
+//! | `organization.invitation_already_exists` | `already_invited` |
+//! | `organization.user_organization_already_belongs` | `already_member` |
+//! | `organization.invitations_pending_limit_exceeded` | `quota_exceeded` |
+//! | `root.invalid_authentication` | `unauthenticated` |
+//! | `organization.not_found`, `user.not_found` | `not_found` |
+//! | `organization.user_organization_does_not_belong` | `permission_denied` |
+//! | `organization.invitations_rate_limit_exceeded`, or status 429 | `rate_limited` (retried) |
+//! | status 449 (elevated permissions required) | `permission_denied` |
+//!
+//! Other answers are classified by status. A rate limit waits for `Retry-After` when present,
+//! else for `x-ratelimit-interval` when `x-ratelimit-remaining` is 0, else backs off with the
+//! policy's capped, jittered backoff. Elastic Cloud documents no request-id header; when an
+//! answer carries `x-request-id`, it becomes the error's request id.
+
+mod roles;
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::builder::{authorization, endpoint, ClientBuilder};
+use crate::engine::headers;
+use crate::engine::retry::{RetryHint, Wait};
+use crate::engine::{status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, VendorDetails};
+use crate::invitation::VendorPayload;
+use crate::{
+    BoxFuture, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Pacing,
+    Provider, ProviderKind, Role,
+};
+
+pub use roles::{
+    DeploymentRole, OrganizationRole, PlatformRole, ProjectRole, ProjectRoles, RoleAssignments,
+    BILLING_ADMIN, ORGANIZATION_ADMIN,
+};
+
+/// Elastic Cloud's public API. GovCloud:
+/// `https://api.us-gov-east-1.aws.elastic-cloud.com/api/v1`.
+pub const DEFAULT_BASE_URL: &str = "https://api.elastic-cloud.com/api/v1";
+
+const DAY: u64 = 24 * 60 * 60;
+const HOUR: u64 = 60 * 60;
+
+/// Options only Elastic Cloud has; other providers ignore them.
+///
+/// ```
+/// use orginvite::{CreateInvitation, DeploymentRole, ElasticOptions, RoleAssignments};
+///
+/// let roles = RoleAssignments::new().deployment(DeploymentRole::all("deployment-viewer"));
+/// let request = CreateInvitation::email("1234567890", "jane@example.com")
+///     .elastic(ElasticOptions::new().role_assignments(roles));
+/// assert!(request.elastic.role_assignments.is_some());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ElasticOptions {
+    /// The roles the person gets on accepting, beyond the one from
+    /// [`CreateInvitation::role`]. Leave `organization_id` unset in the entries: the request's
+    /// organization is filled in.
+    pub role_assignments: Option<RoleAssignments>,
+}
+
+impl ElasticOptions {
+    /// No options.
+    pub fn new() -> ElasticOptions {
+        ElasticOptions::default()
+    }
+
+    /// Sets the role assignments.
+    pub fn role_assignments(mut self, role_assignments: RoleAssignments) -> ElasticOptions {
+        self.role_assignments = Some(role_assignments);
+        self
+    }
+}
+
+/// Elastic Cloud-only builder settings; see [`ElasticCloud::builder`]. There are none yet.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ElasticSettings {}
+
+/// Builds an [`ElasticCloud`] client.
+pub type ElasticCloudBuilder = ClientBuilder<ElasticSettings>;
+
+impl ClientBuilder<ElasticSettings> {
+    /// Checks the settings and builds the client. Nothing is sent.
+    pub fn build(self) -> Result<ElasticCloud, Error> {
+        // Elastic Cloud publishes no number: pace by what its rate-limit headers say.
+        let built = self
+            .common
+            .build("Elastic Cloud", DEFAULT_BASE_URL, Pacing::off())?;
+        Ok(ElasticCloud {
+            engine: built.engine,
+            mapping: ElasticMapping {
+                base_url: built.base_url,
+                authorization: authorization("ApiKey", &built.token),
+                user_agent: built.user_agent,
+            },
+        })
+    }
+}
+
+/// An Elastic Cloud client. Cheap to clone; clones share the connection pool.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use orginvite::{
+///     CreateInvitation, DeploymentRole, ElasticCloud, ElasticOptions, Role, RoleAssignments,
+/// };
+///
+/// # async fn run() -> Result<(), orginvite::Error> {
+/// let elastic = ElasticCloud::builder()
+///     .token(std::env::var("EC_API_KEY").unwrap_or_default())
+///     .build()?;
+/// let roles = RoleAssignments::new().deployment(DeploymentRole::ids("deployment-editor", ["abc123"]));
+/// let request = CreateInvitation::email("1234567890", "jane@example.com")
+///     .role(Role::BillingManager)
+///     .expires_in(Duration::from_secs(7 * 24 * 60 * 60))
+///     .elastic(ElasticOptions::new().role_assignments(roles));
+/// let invitation = elastic.create_invitation(&request).await?;
+/// println!("invitation {} expires {:?}", invitation.id, invitation.expires_at);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ElasticCloud {
+    engine: Engine,
+    mapping: ElasticMapping,
+}
+
+impl ElasticCloud {
+    /// A builder with Elastic Cloud's defaults: `https://api.elastic-cloud.com/api/v1`.
+    /// GovCloud: `.base_url("https://api.us-gov-east-1.aws.elastic-cloud.com/api/v1")`.
+    /// The credential is an Elastic Cloud API key, sent as `Authorization: ApiKey <key>`.
+    pub fn builder() -> ElasticCloudBuilder {
+        ClientBuilder::with_vendor(ElasticSettings::default())
+    }
+
+    /// Invites one person; see [`Provider::create_invitation`].
+    pub async fn create_invitation(&self, request: &CreateInvitation) -> Result<Invitation, Error> {
+        self.engine.execute(&self.mapping, request).await
+    }
+}
+
+impl fmt::Debug for ElasticCloud {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ElasticCloud")
+            .field("base_url", &self.mapping.base_url.as_str())
+            .field("user_agent", &self.mapping.user_agent)
+            .field("token", &"[redacted]")
+            .field("retry_policy", &self.engine.policy)
+            .finish()
+    }
+}
+
+impl Provider for ElasticCloud {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::ElasticCloud
+    }
+
+    fn create_invitation<'a>(
+        &'a self,
+        request: &'a CreateInvitation,
+    ) -> BoxFuture<'a, Result<Invitation, Error>> {
+        Box::pin(ElasticCloud::create_invitation(self, request))
+    }
+}
+
+#[derive(Clone)]
+struct ElasticMapping {
+    base_url: Url,
+    authorization: HeaderValue,
+    user_agent: HeaderValue,
+}
+
+/// The JSON body of the request (`OrganizationInvitationRequest`): only the fields that are set.
+#[derive(Serialize)]
+struct Body<'a> {
+    emails: [&'a str; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role_assignments: Option<RoleAssignments>,
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+    Error::invalid(Some(ProviderKind::ElasticCloud), field, reason)
+}
+
+/// A unified expiry as Elastic Cloud's duration: whole days as `Nd`, else whole hours as `Nh`.
+fn expires_in(duration: Duration) -> Result<String, Error> {
+    let seconds = duration.as_secs();
+    if seconds == 0 || duration.subsec_nanos() != 0 || seconds % HOUR != 0 {
+        return Err(invalid(
+            "expires_in",
+            format!("must be a whole number of hours or days for Elastic Cloud, not {duration:?}"),
+        ));
+    }
+    Ok(if seconds % DAY == 0 {
+        format!("{}d", seconds / DAY)
+    } else {
+        format!("{}h", seconds / HOUR)
+    })
+}
+
+/// The organization role a unified role stands for; `None` for a plain member.
+fn organization_role(role: &Role) -> Option<&str> {
+    match role {
+        Role::Member => None,
+        Role::Admin => Some(ORGANIZATION_ADMIN),
+        Role::BillingManager => Some(BILLING_ADMIN),
+        Role::Custom(role) => Some(role),
+    }
+}
+
+impl ElasticMapping {
+    fn body<'a>(&self, request: &'a CreateInvitation) -> Result<Body<'a>, Error> {
+        request.validate()?;
+        let email = match &request.invitee {
+            Invitee::Email(email) => email.as_str(),
+            Invitee::UserId(_) => {
+                return Err(Error::unsupported(
+                    ProviderKind::ElasticCloud,
+                    "inviting by user id (Elastic Cloud invites by email address)",
+                ))
+            }
+        };
+        let expires_in = request.expires_in.map(expires_in).transpose()?;
+        let mut roles = request.elastic.role_assignments.clone().unwrap_or_default();
+        if let Some(role_id) = organization_role(&request.role) {
+            if !roles.organization.iter().any(|r| r.role_id == role_id) {
+                roles.organization.insert(0, OrganizationRole::new(role_id));
+            }
+        }
+        roles.prepare(&request.organization)?;
+        Ok(Body {
+            emails: [email],
+            expires_in,
+            role_assignments: (!roles.is_empty()).then_some(roles),
+        })
+    }
+}
+
+impl Mapping for ElasticMapping {
+    const PROVIDER: ProviderKind = ProviderKind::ElasticCloud;
+
+    fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error> {
+        let body = self.body(request)?;
+        let body = serde_json::to_vec(&body).map_err(|e| invalid("request", e.to_string()))?;
+        let mut headers = HeaderMap::with_capacity(4);
+        headers.insert(AUTHORIZATION, self.authorization.clone());
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(USER_AGENT, self.user_agent.clone());
+        Ok(HttpPlan {
+            method: Method::POST,
+            url: endpoint(
+                &self.base_url,
+                &["organizations", &request.organization, "invitations"],
+            ),
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+
+    fn decode(
+        &self,
+        request: &CreateInvitation,
+        response: &RawResponse,
+        now: SystemTime,
+    ) -> Result<Invitation, Failure> {
+        if response.status.is_success() {
+            let email = request.invitee.as_email().unwrap_or_default();
+            return decode_invitation(&response.body, email).map_err(|source| {
+                Failure::undecodable(
+                    ProviderKind::ElasticCloud,
+                    response,
+                    "a list of invitations holding one for the invited email",
+                    Some(source),
+                    request_id(&response.headers),
+                )
+            });
+        }
+        Err(classify(response, now))
+    }
+}
+
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers::text(headers, "x-request-id")
+}
+
+/// Elastic Cloud's `OrganizationInvitation`, decoded leniently: unknown fields are kept in
+/// [`ElasticInvitation::extra`], missing optional ones default. Timestamps are kept as Elastic
+/// Cloud wrote them (RFC 3339).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ElasticInvitation {
+    /// The token that identifies the invitation (used to accept or delete it).
+    pub token: String,
+    /// The invited email.
+    pub email: String,
+    /// When it was created.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// When it expires.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// Whether it has expired.
+    #[serde(default)]
+    pub expired: Option<bool>,
+    /// When it was accepted, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<String>,
+    /// The organization it invites to.
+    #[serde(default)]
+    pub organization: Option<ElasticOrganization>,
+    /// The roles the person gets on accepting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_assignments: Option<RoleAssignments>,
+    /// Every other field Elastic Cloud sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Elastic Cloud's `Organization`: the fields this crate reads, the rest in `extra`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ElasticOrganization {
+    /// The organization id.
+    pub id: String,
+    /// Its name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Every other field Elastic Cloud sent (contacts, alert settings, ...).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The 201 answer: `{"invitations": [...]}`.
+#[derive(Deserialize)]
+struct Invitations {
+    invitations: Vec<ElasticInvitation>,
+}
+
+/// The unified role an invitation's organization roles stand for: the strongest known one,
+/// else the first other organization role, else a plain member.
+fn role_from_elastic(roles: Option<&RoleAssignments>) -> Role {
+    let organization = roles.map(|r| r.organization.as_slice()).unwrap_or_default();
+    let has = |id: &str| organization.iter().any(|r| r.role_id == id);
+    if has(ORGANIZATION_ADMIN) {
+        Role::Admin
+    } else if has(BILLING_ADMIN) {
+        Role::BillingManager
+    } else if let Some(other) = organization.first() {
+        Role::Custom(other.role_id.clone())
+    } else {
+        Role::Member
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn decode_invitation(body: &[u8], email: &str) -> Result<Invitation, BoxError> {
+    let reply: Invitations = serde_json::from_slice(body)?;
+    let count = reply.invitations.len();
+    let raw = reply
+        .invitations
+        .into_iter()
+        .find(|invitation| invitation.email.eq_ignore_ascii_case(email))
+        .ok_or_else(|| -> BoxError {
+            format!("the answer lists {count} invitation(s), none for the invited email").into()
+        })?;
+    let timestamp =
+        |t: &Option<String>| t.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    let status = if raw.accepted_at.is_some() {
+        InvitationStatus::Accepted
+    } else if raw.expired == Some(true) {
+        InvitationStatus::Expired
+    } else {
+        InvitationStatus::Pending
+    };
+    Ok(Invitation {
+        provider: ProviderKind::ElasticCloud,
+        id: raw.token.clone(),
+        email: Some(raw.email.clone()),
+        role: role_from_elastic(raw.role_assignments.as_ref()),
+        status,
+        created_at: timestamp(&raw.created_at),
+        expires_at: timestamp(&raw.expires_at),
+        inviter: None,
+        accept_url: None,
+        payload: VendorPayload::ElasticCloud(Box::new(raw)),
+    })
+}
+
+/// Elastic Cloud's `BasicFailedReply`, read leniently.
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default)]
+    errors: Vec<ErrorElement>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ErrorElement {
+    code: Option<String>,
+    message: Option<String>,
+    fields: Option<Vec<String>>,
+}
+
+const RATE_LIMIT_CODE: &str = "organization.invitations_rate_limit_exceeded";
+
+/// The kind a documented error code means.
+fn kind_of_code(code: &str) -> Option<ErrorKind> {
+    Some(match code {
+        "organization.invitation_invalid_email" => ErrorKind::InvalidEmail,
+        "organization.invitation_already_exists" => ErrorKind::AlreadyInvited,
+        "organization.user_organization_already_belongs" => ErrorKind::AlreadyMember,
+        "organization.invitations_pending_limit_exceeded" => ErrorKind::QuotaExceeded,
+        "root.invalid_authentication" => ErrorKind::Unauthenticated,
+        "organization.not_found" | "user.not_found" => ErrorKind::NotFound,
+        "organization.user_organization_does_not_belong" => ErrorKind::PermissionDenied,
+        RATE_LIMIT_CODE => ErrorKind::RateLimited,
+        _ => return None,
+    })
+}
+
+fn classify(response: &RawResponse, now: SystemTime) -> Failure {
+    let status = response.status;
+    let body: ErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
+    let mut codes: Vec<String> = body
+        .errors
+        .iter()
+        .filter_map(|e| e.code.as_deref())
+        .map(str::trim)
+        .filter(|code| !code.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let header_codes = headers::text(&response.headers, "x-cloud-error-codes").unwrap_or_default();
+    for code in header_codes.split(',').map(str::trim) {
+        if !code.is_empty() && !codes.iter().any(|c| c == code) {
+            codes.push(code.to_owned());
+        }
+    }
+
+    let rate_limited = status.as_u16() == 429 || codes.iter().any(|code| code == RATE_LIMIT_CODE);
+    let (kind, retry) = if rate_limited {
+        let rate_limit = headers::rate_limit_info(&response.headers, now);
+        let wait = match (headers::retry_after(&response.headers), rate_limit.interval) {
+            (Some(wait), _) => wait,
+            (None, Some(interval)) if rate_limit.remaining == Some(0) && !interval.is_zero() => {
+                Wait::For(interval)
+            }
+            _ => Wait::Backoff {
+                floor: Duration::ZERO,
+            },
+        };
+        (ErrorKind::RateLimited, RetryHint::After(wait))
+    } else if status.as_u16() == 449 {
+        (ErrorKind::PermissionDenied, RetryHint::Never)
+    } else {
+        let kind = codes
+            .iter()
+            .find_map(|code| kind_of_code(code))
+            .unwrap_or_else(|| ErrorKind::from_status(status));
+        (kind, status_retry(status, &response.headers))
+    };
+
+    let messages: Vec<String> = body
+        .errors
+        .iter()
+        .filter_map(|e| {
+            let message = e.message.as_deref()?.trim();
+            match e.fields.as_deref() {
+                Some(fields) if !fields.is_empty() => {
+                    Some(format!("{message} (fields: {})", fields.join(", ")))
+                }
+                _ => Some(message.to_owned()),
+            }
+        })
+        .filter(|m| !m.is_empty())
+        .collect();
+    let details = VendorDetails {
+        codes,
+        message: (!messages.is_empty()).then(|| messages.join("; ")),
+        request_id: request_id(&response.headers),
+    };
+    Failure::answer(
+        ProviderKind::ElasticCloud,
+        response,
+        now,
+        kind,
+        retry,
+        details,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiries() {
+        let hours = |h: u64| Duration::from_secs(h * HOUR);
+        assert_eq!(expires_in(hours(72)).unwrap(), "3d");
+        assert_eq!(expires_in(hours(24 * 7)).unwrap(), "7d");
+        assert_eq!(expires_in(hours(1)).unwrap(), "1h");
+        assert_eq!(expires_in(hours(36)).unwrap(), "36h");
+        for bad in [
+            Duration::ZERO,
+            Duration::from_secs(90 * 60),
+            Duration::from_secs(59),
+            hours(1) + Duration::from_millis(1),
+        ] {
+            let error = expires_in(bad).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::InvalidRequest, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn roles_map_back() {
+        let roles = |ids: &[&str]| {
+            ids.iter().fold(RoleAssignments::new(), |r, id| {
+                r.organization(OrganizationRole::new(*id))
+            })
+        };
+        assert_eq!(role_from_elastic(None), Role::Member);
+        assert_eq!(role_from_elastic(Some(&roles(&[]))), Role::Member);
+        assert_eq!(
+            role_from_elastic(Some(&roles(&["billing-admin", "organization-admin"]))),
+            Role::Admin
+        );
+        assert_eq!(
+            role_from_elastic(Some(&roles(&["billing-admin"]))),
+            Role::BillingManager
+        );
+        assert_eq!(
+            role_from_elastic(Some(&roles(&["organization-viewer"]))),
+            Role::Custom("organization-viewer".into())
+        );
+    }
+
+    #[test]
+    fn every_documented_code_is_known() {
+        for code in [
+            "organization.invitation_invalid_email",
+            "organization.invitation_already_exists",
+            "organization.user_organization_already_belongs",
+            "organization.invitations_pending_limit_exceeded",
+            "root.invalid_authentication",
+            "organization.not_found",
+            "user.not_found",
+            "organization.user_organization_does_not_belong",
+            "organization.invitations_rate_limit_exceeded",
+        ] {
+            assert!(kind_of_code(code).is_some(), "{code}");
+        }
+        assert_eq!(kind_of_code("invitation_invalid_email"), None);
+    }
+}

@@ -5,6 +5,7 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::clerk::ClerkInvitation;
 use crate::github::GitHubInvitation;
 use crate::{ProviderKind, Role};
 
@@ -81,6 +82,8 @@ pub struct Inviter {
 pub enum VendorPayload {
     /// GitHub's `organization-invitation`.
     GitHub(Box<GitHubInvitation>),
+    /// Clerk's `OrganizationInvitation`.
+    Clerk(Box<ClerkInvitation>),
 }
 
 /// An invitation a vendor created, in one shape for every vendor.
@@ -119,6 +122,15 @@ impl Invitation {
     pub fn github(&self) -> Option<&GitHubInvitation> {
         match &self.payload {
             VendorPayload::GitHub(invitation) => Some(invitation),
+            VendorPayload::Clerk(_) => None,
+        }
+    }
+
+    /// Clerk's own invitation, when this one came from Clerk.
+    pub fn clerk(&self) -> Option<&ClerkInvitation> {
+        match &self.payload {
+            VendorPayload::Clerk(invitation) => Some(invitation),
+            VendorPayload::GitHub(_) => None,
         }
     }
 }

@@ -45,6 +45,7 @@
 #![forbid(unsafe_code)]
 
 mod builder;
+pub mod clerk;
 mod engine;
 mod error;
 pub mod github;
@@ -53,6 +54,7 @@ mod provider;
 mod request;
 
 pub use builder::ClientBuilder;
+pub use clerk::{Clerk, ClerkOptions};
 pub use engine::retry::RetryPolicy;
 pub use engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
 pub use error::{

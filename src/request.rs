@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::clerk::ClerkOptions;
 use crate::github::GitHubOptions;
 use crate::Error;
 
@@ -129,9 +130,9 @@ impl serde::Serialize for Role {
 ///
 /// Build it with [`CreateInvitation::email`] (or [`CreateInvitation::new`]) and chained
 /// setters. Options only some vendors have live in per-vendor sections
-/// ([`CreateInvitation::github`], ...): each provider reads its own section and ignores the
-/// others', so one request can carry options for several vendors. Shared options a provider
-/// cannot honour, such as an expiry on GitHub, are refused with
+/// ([`CreateInvitation::github`], [`CreateInvitation::clerk`]): each provider reads its own
+/// section and ignores the others', so one request can carry options for several vendors.
+/// Shared options a provider cannot honour, such as an expiry on GitHub, are refused with
 /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) before anything is sent.
 ///
 /// ```
@@ -160,8 +161,10 @@ pub struct CreateInvitation {
     pub role: Role,
     /// How long the invitation stays valid, where the vendor lets the caller choose.
     pub expires_in: Option<Duration>,
-    /// Options only GitHub has.
+    /// Options only GitHub has; other providers ignore them.
     pub github: GitHubOptions,
+    /// Options only Clerk has; other providers ignore them.
+    pub clerk: ClerkOptions,
 }
 
 impl CreateInvitation {
@@ -173,6 +176,7 @@ impl CreateInvitation {
             role: Role::Member,
             expires_in: None,
             github: GitHubOptions::default(),
+            clerk: ClerkOptions::default(),
         }
     }
 
@@ -199,9 +203,15 @@ impl CreateInvitation {
         self
     }
 
-    /// Sets the GitHub-only options.
+    /// Sets the GitHub-only options. Other providers ignore them.
     pub fn github(mut self, options: GitHubOptions) -> CreateInvitation {
         self.github = options;
+        self
+    }
+
+    /// Sets the Clerk-only options. Other providers ignore them.
+    pub fn clerk(mut self, options: ClerkOptions) -> CreateInvitation {
+        self.clerk = options;
         self
     }
 

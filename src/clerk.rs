@@ -640,17 +640,28 @@ fn kind_for_code(entry: &ErrorEntry) -> Option<ErrorKind> {
 fn classify(response: &RawResponse, now: SystemTime) -> Failure {
     let status = response.status;
     let body = parse_error_body(&response.body);
-    // The entry whose code decides the kind, if any; otherwise the status decides.
+    let by_status = ErrorKind::from_status(status);
+    // The entry whose code decides the kind, if any: the first that says more than the status
+    // (an invalid email among other validation errors), else the first known code; with none,
+    // the status decides.
     let decided = match status.as_u16() {
         409 | 429 | 500..=599 => None,
-        400..=499 => body
-            .errors
-            .iter()
-            .enumerate()
-            .find_map(|(i, entry)| kind_for_code(entry).map(|kind| (i, kind))),
+        400..=499 => {
+            let known: Vec<(usize, ErrorKind)> = body
+                .errors
+                .iter()
+                .enumerate()
+                .filter_map(|(i, entry)| kind_for_code(entry).map(|kind| (i, kind)))
+                .collect();
+            known
+                .iter()
+                .find(|(_, kind)| *kind != by_status)
+                .or_else(|| known.first())
+                .copied()
+        }
         _ => None,
     };
-    let kind = decided.map_or_else(|| ErrorKind::from_status(status), |(_, kind)| kind);
+    let kind = decided.map_or(by_status, |(_, kind)| kind);
     let retry = match status {
         // Clerk did not apply a conflicting change; it can be sent again.
         StatusCode::CONFLICT => RetryHint::After(

@@ -1,21 +1,34 @@
 //! A small command-line tool: invite one person with any provider.
 //!
 //! ```text
-//! cargo run --example invite -- --provider github --org ORG --email EMAIL \
-//!     [--user-id ID] [--role admin|member|billing-manager|<vendor role>] \
-//!     [--team-id N]... [--reinstate] [--base-url URL]
+//! cargo run --example invite -- --provider github|clerk --org ORG --email EMAIL \
+//!     [--user-id ID] [--role admin|member|billing-manager|<vendor role>] [--base-url URL] \
+//!     [--expires-in-days N] \
+//!     [--team-id N]... [--reinstate] \
+//!     [--inviter USER_ID] [--redirect-url URL] [--public-metadata JSON] [--no-notify]
 //! ```
 //!
-//! The credential comes from the environment: `GITHUB_TOKEN` for GitHub.
+//! The credential comes from the environment: `GITHUB_TOKEN` for GitHub, `CLERK_SECRET_KEY`
+//! for Clerk. `--team-id` and `--reinstate` are GitHub options; `--inviter`, `--redirect-url`,
+//! `--public-metadata` (a JSON object) and `--no-notify` are Clerk options; each provider
+//! ignores the other's. `--expires-in-days` is shared (GitHub refuses it).
 //! On success the invitation is printed as one JSON object and the exit code is 0. On failure
 //! one line `error: <kind>: <message>` goes to stderr and the exit code is 1 (2 for usage).
 
 use std::process::ExitCode;
 
-use orginvite::{CreateInvitation, Error, GitHub, GitHubOptions, Invitee, Provider, Role};
+use std::time::Duration;
 
-const USAGE: &str = "usage: invite --provider github --org ORG (--email EMAIL | --user-id ID) \
-[--role admin|member|billing-manager|ROLE] [--team-id N]... [--reinstate] [--base-url URL]";
+use orginvite::{
+    Clerk, ClerkOptions, CreateInvitation, Error, GitHub, GitHubOptions, Invitee, Provider, Role,
+};
+use serde_json::{Map, Value};
+
+const USAGE: &str =
+    "usage: invite --provider github|clerk --org ORG (--email EMAIL | --user-id ID) \
+[--role admin|member|billing-manager|ROLE] [--base-url URL] [--expires-in-days N] \
+[--team-id N]... [--reinstate] \
+[--inviter USER_ID] [--redirect-url URL] [--public-metadata JSON] [--no-notify]";
 
 #[derive(Debug, Default)]
 struct Args {
@@ -27,6 +40,11 @@ struct Args {
     team_ids: Vec<u64>,
     reinstate: bool,
     base_url: Option<String>,
+    expires_in_days: Option<u64>,
+    inviter: Option<String>,
+    redirect_url: Option<String>,
+    public_metadata: Option<Map<String, Value>>,
+    no_notify: bool,
 }
 
 fn parse(mut raw: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -48,6 +66,24 @@ fn parse(mut raw: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--reinstate" => args.reinstate = true,
             "--base-url" => args.base_url = Some(value("--base-url")?),
+            "--expires-in-days" => {
+                let days = value("--expires-in-days")?;
+                let days = days
+                    .parse()
+                    .map_err(|_| format!("--expires-in-days takes a number, not {days:?}"))?;
+                args.expires_in_days = Some(days);
+            }
+            "--inviter" => args.inviter = Some(value("--inviter")?),
+            "--redirect-url" => args.redirect_url = Some(value("--redirect-url")?),
+            "--public-metadata" => {
+                let text = value("--public-metadata")?;
+                match serde_json::from_str::<Value>(&text) {
+                    Ok(Value::Object(map)) => args.public_metadata = Some(map),
+                    Ok(_) => return Err("--public-metadata takes a JSON object".to_owned()),
+                    Err(e) => return Err(format!("--public-metadata is not JSON: {e}")),
+                }
+            }
+            "--no-notify" => args.no_notify = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -78,8 +114,19 @@ fn provider(args: &Args) -> Result<Box<dyn Provider>, String> {
             }
             Ok(Box::new(builder.build().map_err(|e| describe(&e))?))
         }
+        Some("clerk") => {
+            let key = credential(
+                "CLERK_SECRET_KEY",
+                "the secret key of the Clerk instance (sk_live_... or sk_test_...)",
+            )?;
+            let mut builder = Clerk::builder().token(key);
+            if let Some(url) = &args.base_url {
+                builder = builder.base_url(url);
+            }
+            Ok(Box::new(builder.build().map_err(|e| describe(&e))?))
+        }
         Some(other) => Err(format!(
-            "invalid_request: unknown provider {other:?} (known: github)"
+            "invalid_request: unknown provider {other:?} (known: github, clerk)"
         )),
         None => Err(format!("invalid_request: --provider is required\n{USAGE}")),
     }
@@ -97,11 +144,33 @@ fn request(args: &Args) -> Result<CreateInvitation, String> {
         let role: Role = role.parse().unwrap_or_else(|never| match never {});
         request = request.role(role);
     }
-    Ok(request.github(
-        GitHubOptions::new()
-            .team_ids(args.team_ids.iter().copied())
-            .reinstate(args.reinstate),
-    ))
+    if let Some(days) = args.expires_in_days {
+        let expires_in = days
+            .checked_mul(24 * 60 * 60)
+            .map(Duration::from_secs)
+            .ok_or_else(|| "invalid_request: --expires-in-days is too large".to_owned())?;
+        request = request.expires_in(expires_in);
+    }
+    let mut clerk = ClerkOptions::new();
+    if let Some(inviter) = &args.inviter {
+        clerk = clerk.inviter_user_id(inviter);
+    }
+    if let Some(url) = &args.redirect_url {
+        clerk = clerk.redirect_url(url);
+    }
+    if let Some(metadata) = &args.public_metadata {
+        clerk = clerk.public_metadata(metadata.clone());
+    }
+    if args.no_notify {
+        clerk = clerk.notify(false);
+    }
+    Ok(request
+        .github(
+            GitHubOptions::new()
+                .team_ids(args.team_ids.iter().copied())
+                .reinstate(args.reinstate),
+        )
+        .clerk(clerk))
 }
 
 /// `<kind>: <message>`, with the chain of causes.

@@ -11,8 +11,9 @@
 //! - classifies every documented vendor error into one [`ErrorKind`], keeping the vendor's
 //!   code, message, request id and rate-limit headers;
 //! - honours rate limits (`Retry-After` as seconds or a date, GitHub's primary and secondary
-//!   limits) with a [`RetryPolicy`], and never retries an attempt that may already have created
-//!   the invitation: [`Error::may_have_been_created`] says when that is in doubt.
+//!   limits, Clerk's conflicts) with a [`RetryPolicy`], and never retries an attempt that may
+//!   already have created the invitation: [`Error::may_have_been_created`] says when that is
+//!   in doubt.
 //!
 //! ```no_run
 //! use orginvite::{CreateInvitation, ErrorKind, GitHub, Role};

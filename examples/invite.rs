@@ -1,26 +1,37 @@
 //! A small command-line tool: invite one person with any provider.
 //!
 //! ```text
-//! cargo run --example invite -- --provider github|elastic --org ORG --email EMAIL \
-//!     [--user-id ID] [--role admin|member|billing-manager|<vendor role>] \
-//!     [--team-id N]... [--reinstate] [--expires-in Nd|Nh] [--base-url URL]
+//! cargo run --example invite -- --provider github|clerk|elastic --org ORG --email EMAIL \
+//!     [--user-id ID] [--role admin|member|billing-manager|<vendor role>] [--base-url URL] \
+//!     [--expires-in Nd|Nh] [--expires-in-days N] \
+//!     [--team-id N]... [--reinstate] \
+//!     [--inviter USER_ID] [--redirect-url URL] [--public-metadata JSON] [--no-notify]
 //! ```
 //!
-//! The credential comes from the environment: `GITHUB_TOKEN` for GitHub, `EC_API_KEY` for
-//! Elastic Cloud. `--expires-in` takes whole days (`7d`) or hours (`72h`).
+//! The credential comes from the environment: `GITHUB_TOKEN` for GitHub, `CLERK_SECRET_KEY`
+//! for Clerk, `EC_API_KEY` for Elastic Cloud. `--team-id` and `--reinstate` are GitHub
+//! options; `--inviter`, `--redirect-url`, `--public-metadata` (a JSON object) and
+//! `--no-notify` are Clerk options; each provider ignores the others'. The expiry is shared
+//! (GitHub refuses it): `--expires-in` takes whole days (`7d`) or hours (`72h`),
+//! `--expires-in-days N` is the same as `--expires-in Nd`.
 //! On success the invitation is printed as one JSON object and the exit code is 0. On failure
 //! one line `error: <kind>: <message>` goes to stderr and the exit code is 1 (2 for usage).
 
 use std::process::ExitCode;
+
 use std::time::Duration;
 
 use orginvite::{
-    CreateInvitation, ElasticCloud, Error, GitHub, GitHubOptions, Invitee, Provider, Role,
+    Clerk, ClerkOptions, CreateInvitation, ElasticCloud, Error, GitHub, GitHubOptions, Invitee,
+    Provider, Role,
 };
+use serde_json::{Map, Value};
 
-const USAGE: &str = "usage: invite --provider github|elastic --org ORG \
-(--email EMAIL | --user-id ID) [--role admin|member|billing-manager|ROLE] [--team-id N]... \
-[--reinstate] [--expires-in Nd|Nh] [--base-url URL]";
+const USAGE: &str =
+    "usage: invite --provider github|clerk|elastic --org ORG (--email EMAIL | --user-id ID) \
+[--role admin|member|billing-manager|ROLE] [--base-url URL] [--expires-in Nd|Nh] [--expires-in-days N] \
+[--team-id N]... [--reinstate] \
+[--inviter USER_ID] [--redirect-url URL] [--public-metadata JSON] [--no-notify]";
 
 #[derive(Debug, Default)]
 struct Args {
@@ -31,8 +42,19 @@ struct Args {
     role: Option<String>,
     team_ids: Vec<u64>,
     reinstate: bool,
-    expires_in: Option<Duration>,
     base_url: Option<String>,
+    expires_in: Option<Duration>,
+    inviter: Option<String>,
+    redirect_url: Option<String>,
+    public_metadata: Option<Map<String, Value>>,
+    no_notify: bool,
+}
+
+fn set_expiry(args: &mut Args, expires_in: Duration) -> Result<(), String> {
+    if args.expires_in.replace(expires_in).is_some() {
+        return Err("give the expiry once".to_owned());
+    }
+    Ok(())
 }
 
 /// `7d` or `72h`: a whole number of days or hours.
@@ -73,8 +95,23 @@ fn parse(mut raw: impl Iterator<Item = String>) -> Result<Args, String> {
                 args.team_ids.push(id);
             }
             "--reinstate" => args.reinstate = true,
-            "--expires-in" => args.expires_in = Some(parse_expiry(&value("--expires-in")?)?),
             "--base-url" => args.base_url = Some(value("--base-url")?),
+            "--expires-in" => set_expiry(&mut args, parse_expiry(&value("--expires-in")?)?)?,
+            "--expires-in-days" => {
+                let days = value("--expires-in-days")?;
+                set_expiry(&mut args, parse_expiry(&format!("{days}d"))?)?;
+            }
+            "--inviter" => args.inviter = Some(value("--inviter")?),
+            "--redirect-url" => args.redirect_url = Some(value("--redirect-url")?),
+            "--public-metadata" => {
+                let text = value("--public-metadata")?;
+                match serde_json::from_str::<Value>(&text) {
+                    Ok(Value::Object(map)) => args.public_metadata = Some(map),
+                    Ok(_) => return Err("--public-metadata takes a JSON object".to_owned()),
+                    Err(e) => return Err(format!("--public-metadata is not JSON: {e}")),
+                }
+            }
+            "--no-notify" => args.no_notify = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -105,6 +142,17 @@ fn provider(args: &Args) -> Result<Box<dyn Provider>, String> {
             }
             Ok(Box::new(builder.build().map_err(|e| describe(&e))?))
         }
+        Some("clerk") => {
+            let key = credential(
+                "CLERK_SECRET_KEY",
+                "the secret key of the Clerk instance (sk_live_... or sk_test_...)",
+            )?;
+            let mut builder = Clerk::builder().token(key);
+            if let Some(url) = &args.base_url {
+                builder = builder.base_url(url);
+            }
+            Ok(Box::new(builder.build().map_err(|e| describe(&e))?))
+        }
         Some("elastic") => {
             let key = credential(
                 "EC_API_KEY",
@@ -117,7 +165,7 @@ fn provider(args: &Args) -> Result<Box<dyn Provider>, String> {
             Ok(Box::new(builder.build().map_err(|e| describe(&e))?))
         }
         Some(other) => Err(format!(
-            "invalid_request: unknown provider {other:?} (known: github, elastic)"
+            "invalid_request: unknown provider {other:?} (known: github, clerk, elastic)"
         )),
         None => Err(format!("invalid_request: --provider is required\n{USAGE}")),
     }
@@ -138,11 +186,26 @@ fn request(args: &Args) -> Result<CreateInvitation, String> {
     if let Some(expires_in) = args.expires_in {
         request = request.expires_in(expires_in);
     }
-    Ok(request.github(
-        GitHubOptions::new()
-            .team_ids(args.team_ids.iter().copied())
-            .reinstate(args.reinstate),
-    ))
+    let mut clerk = ClerkOptions::new();
+    if let Some(inviter) = &args.inviter {
+        clerk = clerk.inviter_user_id(inviter);
+    }
+    if let Some(url) = &args.redirect_url {
+        clerk = clerk.redirect_url(url);
+    }
+    if let Some(metadata) = &args.public_metadata {
+        clerk = clerk.public_metadata(metadata.clone());
+    }
+    if args.no_notify {
+        clerk = clerk.notify(false);
+    }
+    Ok(request
+        .github(
+            GitHubOptions::new()
+                .team_ids(args.team_ids.iter().copied())
+                .reinstate(args.reinstate),
+        )
+        .clerk(clerk))
 }
 
 /// `<kind>: <message>`, with the chain of causes.

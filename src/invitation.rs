@@ -5,6 +5,7 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::clerk::ClerkInvitation;
 use crate::elastic::ElasticInvitation;
 use crate::github::GitHubInvitation;
 use crate::{ProviderKind, Role};
@@ -82,6 +83,8 @@ pub struct Inviter {
 pub enum VendorPayload {
     /// GitHub's `organization-invitation`.
     GitHub(Box<GitHubInvitation>),
+    /// Clerk's `OrganizationInvitation`.
+    Clerk(Box<ClerkInvitation>),
     /// Elastic Cloud's `OrganizationInvitation`.
     ElasticCloud(Box<ElasticInvitation>),
 }
@@ -122,6 +125,14 @@ impl Invitation {
     pub fn github(&self) -> Option<&GitHubInvitation> {
         match &self.payload {
             VendorPayload::GitHub(invitation) => Some(invitation),
+            _ => None,
+        }
+    }
+
+    /// Clerk's own invitation, when this one came from Clerk.
+    pub fn clerk(&self) -> Option<&ClerkInvitation> {
+        match &self.payload {
+            VendorPayload::Clerk(invitation) => Some(invitation),
             _ => None,
         }
     }

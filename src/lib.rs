@@ -11,8 +11,9 @@
 //! - classifies every documented vendor error into one [`ErrorKind`], keeping the vendor's
 //!   code, message, request id and rate-limit headers;
 //! - honours rate limits (`Retry-After` as seconds or a date, GitHub's primary and secondary
-//!   limits) with a [`RetryPolicy`], and never retries an attempt that may already have created
-//!   the invitation: [`Error::may_have_been_created`] says when that is in doubt.
+//!   limits, Clerk's conflicts) with a [`RetryPolicy`], and never retries an attempt that may
+//!   already have created the invitation: [`Error::may_have_been_created`] says when that is
+//!   in doubt.
 //!
 //! ```no_run
 //! use orginvite::{CreateInvitation, ErrorKind, GitHub, Role};
@@ -45,6 +46,7 @@
 #![forbid(unsafe_code)]
 
 mod builder;
+pub mod clerk;
 pub mod elastic;
 mod engine;
 mod error;
@@ -57,6 +59,7 @@ mod request;
 pub mod testkit;
 
 pub use builder::ClientBuilder;
+pub use clerk::{Clerk, ClerkOptions};
 pub use elastic::{
     DeploymentRole, ElasticCloud, ElasticOptions, OrganizationRole, PlatformRole, ProjectRole,
     ProjectRoles, RoleAssignments,

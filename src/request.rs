@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::clerk::ClerkOptions;
 use crate::elastic::ElasticOptions;
 use crate::github::GitHubOptions;
 use crate::Error;
@@ -130,8 +131,9 @@ impl serde::Serialize for Role {
 ///
 /// Build it with [`CreateInvitation::email`] (or [`CreateInvitation::new`]) and chained
 /// setters. Options only some vendors have live in per-vendor sections
-/// ([`CreateInvitation::github`], [`CreateInvitation::elastic`], ...): each provider reads its
-/// own section and ignores the others', so one request can carry options for several vendors.
+/// ([`CreateInvitation::github`], [`CreateInvitation::clerk`], [`CreateInvitation::elastic`]):
+/// each provider reads its own section and ignores the others', so one request can carry
+/// options for several vendors.
 /// Shared options a provider cannot honour, such as an expiry on GitHub, are refused with
 /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) before anything is sent.
 ///
@@ -163,6 +165,8 @@ pub struct CreateInvitation {
     pub expires_in: Option<Duration>,
     /// Options only GitHub has; other providers ignore them.
     pub github: GitHubOptions,
+    /// Options only Clerk has; other providers ignore them.
+    pub clerk: ClerkOptions,
     /// Options only Elastic Cloud has (role assignments); other providers ignore them.
     pub elastic: ElasticOptions,
 }
@@ -176,6 +180,7 @@ impl CreateInvitation {
             role: Role::Member,
             expires_in: None,
             github: GitHubOptions::default(),
+            clerk: ClerkOptions::default(),
             elastic: ElasticOptions::default(),
         }
     }
@@ -206,6 +211,12 @@ impl CreateInvitation {
     /// Sets the GitHub-only options; other providers ignore them.
     pub fn github(mut self, options: GitHubOptions) -> CreateInvitation {
         self.github = options;
+        self
+    }
+
+    /// Sets the Clerk-only options. Other providers ignore them.
+    pub fn clerk(mut self, options: ClerkOptions) -> CreateInvitation {
+        self.clerk = options;
         self
     }
 

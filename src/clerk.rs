@@ -1,0 +1,799 @@
+//! Clerk: `POST {base}/organizations/{organization_id}/invitations` on the Backend API.
+//!
+//! | unified | Clerk |
+//! |---|---|
+//! | [`Role::Admin`] | `org:admin` |
+//! | [`Role::Member`] | `org:member` |
+//! | [`Role::Custom`] | sent as it is (a role key such as `org:viewer`) |
+//! | [`Role::BillingManager`] | unsupported: Clerk has no such role |
+//! | [`Invitee::Email`] | `email_address` |
+//! | [`Invitee::UserId`] | unsupported: Clerk invites by email address |
+//! | [`CreateInvitation::expires_in`] | `expires_in_days`: a whole number of days, 1 to 365 |
+//! | [`ClerkOptions::inviter_user_id`] | `inviter_user_id` (an administrator of the organization) |
+//! | [`ClerkOptions::public_metadata`] | `public_metadata` (a JSON object, sent as it is) |
+//! | [`ClerkOptions::private_metadata`] | `private_metadata` (a JSON object, sent as it is) |
+//! | [`ClerkOptions::redirect_url`] | `redirect_url` |
+//! | [`ClerkOptions::notify`] | `notify` (`false`: no email is sent) |
+//!
+//! Only the fields that are set are sent. Success is `200 OK` with an
+//! `OrganizationInvitation` whose timestamps are Unix milliseconds.
+//!
+//! Failures are read from Clerk's `{errors: [{code, message, long_message, meta}],
+//! clerk_trace_id}` body and classified by code: `already_a_member_in_organization` is
+//! `already_member`; `organization_invitation_not_unique` and `duplicate_record` are
+//! `already_invited`; `form_param_format_invalid` on `email_address` is `invalid_email`;
+//! `organization_membership_quota_exceeded` is `quota_exceeded`; other codes follow the
+//! status (401 `unauthenticated`, 402 `payment_required`, 403 `permission_denied`, 404
+//! `not_found`, 400 and 422 `validation`). A 409 is a `conflict` that is retried (nothing was
+//! created), a 429 is `rate_limited` and waits for `Retry-After`, a 5xx is `server_error` and
+//! may have created the invitation (retried only as a 503 with `Retry-After`). The trace id
+//! comes from the body's `clerk_trace_id`, else the `Clerk-Trace-Id` header, else `cf-ray`.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
+};
+use reqwest::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::builder::{authorization, endpoint, header_text, ClientBuilder};
+use crate::engine::headers;
+use crate::engine::retry::{RetryHint, Wait};
+use crate::engine::{status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, VendorDetails};
+use crate::invitation::VendorPayload;
+use crate::{
+    BoxFuture, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter,
+    Pacing, Provider, ProviderKind, Role,
+};
+
+/// Clerk's Backend API.
+pub const DEFAULT_BASE_URL: &str = "https://api.clerk.com/v1";
+/// The API version sent in `Clerk-API-Version` unless the caller sets another or turns it off.
+pub const DEFAULT_API_VERSION: &str = "2026-05-12";
+/// The longest expiry Clerk accepts, in days.
+pub const MAX_EXPIRY_DAYS: u64 = 365;
+
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Options only Clerk has; other providers ignore them.
+///
+/// The expiry is the shared [`CreateInvitation::expires_in`]; on Clerk it must be a whole
+/// number of days from 1 to 365.
+///
+/// ```
+/// use orginvite::ClerkOptions;
+/// use serde_json::json;
+///
+/// let options = ClerkOptions::new()
+///     .inviter_user_id("user_2V7JJKmoA9HqzHhfMqK5cpgLl56")
+///     .public_metadata(json!({"team": "design"}).as_object().unwrap().clone())
+///     .redirect_url("https://app.example.com/welcome")
+///     .notify(false);
+/// assert_eq!(options.notify, Some(false));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClerkOptions {
+    /// The user sending the invitation (`inviter_user_id`); an administrator of the
+    /// organization.
+    pub inviter_user_id: Option<String>,
+    /// Metadata visible to the frontend and backend, copied to the membership on accepting.
+    pub public_metadata: Option<Map<String, Value>>,
+    /// Metadata visible to the backend only, copied to the membership on accepting.
+    pub private_metadata: Option<Map<String, Value>>,
+    /// Where the person lands after accepting (`redirect_url`).
+    pub redirect_url: Option<String>,
+    /// Whether Clerk emails the invitation (`notify`); Clerk's default is to send it.
+    pub notify: Option<bool>,
+}
+
+impl ClerkOptions {
+    /// No options.
+    pub fn new() -> ClerkOptions {
+        ClerkOptions::default()
+    }
+
+    /// Sets the inviting user's id.
+    pub fn inviter_user_id(mut self, user_id: impl Into<String>) -> ClerkOptions {
+        self.inviter_user_id = Some(user_id.into());
+        self
+    }
+
+    /// Sets the public metadata.
+    pub fn public_metadata(mut self, metadata: Map<String, Value>) -> ClerkOptions {
+        self.public_metadata = Some(metadata);
+        self
+    }
+
+    /// Sets the private metadata.
+    pub fn private_metadata(mut self, metadata: Map<String, Value>) -> ClerkOptions {
+        self.private_metadata = Some(metadata);
+        self
+    }
+
+    /// Sets the URL the person lands on after accepting.
+    pub fn redirect_url(mut self, url: impl Into<String>) -> ClerkOptions {
+        self.redirect_url = Some(url.into());
+        self
+    }
+
+    /// Sets whether Clerk emails the invitation.
+    pub fn notify(mut self, notify: bool) -> ClerkOptions {
+        self.notify = Some(notify);
+        self
+    }
+}
+
+/// Clerk's documented limit for this endpoint: 250 invitations per hour per instance, paced
+/// as a token bucket (bursts of up to 250, then one every 14.4 s).
+pub fn default_pacing() -> Pacing {
+    Pacing::rate(250, Duration::from_secs(60 * 60))
+}
+
+/// Clerk-only builder settings; see [`Clerk::builder`].
+#[derive(Clone, Debug)]
+pub struct ClerkSettings {
+    api_version: Option<String>,
+}
+
+/// Builds a [`Clerk`] client.
+pub type ClerkBuilder = ClientBuilder<ClerkSettings>;
+
+impl ClientBuilder<ClerkSettings> {
+    /// The API version sent in `Clerk-API-Version`. Defaults to `2026-05-12`.
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.vendor.api_version = Some(version.into());
+        self
+    }
+
+    /// Sends no `Clerk-API-Version` header: Clerk then answers with the instance's default
+    /// version.
+    pub fn without_api_version(mut self) -> Self {
+        self.vendor.api_version = None;
+        self
+    }
+
+    /// Checks the settings and builds the client. Nothing is sent.
+    pub fn build(self) -> Result<Clerk, Error> {
+        let built = self
+            .common
+            .build("Clerk", DEFAULT_BASE_URL, default_pacing())?;
+        let api_version = match self.vendor.api_version.as_deref() {
+            Some(version) => Some(header_text(version).ok_or_else(|| {
+                Error::config("the Clerk API version must be printable text on one line")
+            })?),
+            None => None,
+        };
+        Ok(Clerk {
+            engine: built.engine,
+            mapping: ClerkMapping {
+                base_url: built.base_url,
+                authorization: authorization("Bearer", &built.token),
+                user_agent: built.user_agent,
+                api_version,
+            },
+        })
+    }
+}
+
+/// A Clerk client. Cheap to clone; clones share the connection pool.
+///
+/// The credential is the instance's secret key (`sk_live_...` or `sk_test_...`); the
+/// organization is Clerk's `org_...` id.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use orginvite::{Clerk, ClerkOptions, CreateInvitation, Role};
+///
+/// # async fn run() -> Result<(), orginvite::Error> {
+/// let clerk = Clerk::builder()
+///     .token(std::env::var("CLERK_SECRET_KEY").unwrap_or_default())
+///     .build()?;
+/// let invitation = clerk
+///     .create_invitation(
+///         &CreateInvitation::email("org_2g7np7Hrk0SN6kj5EDMLDaKNL0S", "jane@example.com")
+///             .role(Role::Admin)
+///             .expires_in(Duration::from_secs(7 * 24 * 60 * 60))
+///             .clerk(ClerkOptions::new().redirect_url("https://app.example.com/welcome")),
+///     )
+///     .await?;
+/// println!("invitation {} accept at {:?}", invitation.id, invitation.accept_url);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Clerk {
+    engine: Engine,
+    mapping: ClerkMapping,
+}
+
+impl Clerk {
+    /// A builder with Clerk's defaults: `https://api.clerk.com/v1`, API version `2026-05-12`.
+    pub fn builder() -> ClerkBuilder {
+        ClientBuilder::with_vendor(ClerkSettings {
+            api_version: Some(DEFAULT_API_VERSION.to_owned()),
+        })
+    }
+
+    /// Invites one person; see [`Provider::create_invitation`].
+    pub async fn create_invitation(&self, request: &CreateInvitation) -> Result<Invitation, Error> {
+        self.engine.execute(&self.mapping, request).await
+    }
+}
+
+impl fmt::Debug for Clerk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Clerk")
+            .field("base_url", &self.mapping.base_url.as_str())
+            .field("api_version", &self.mapping.api_version)
+            .field("user_agent", &self.mapping.user_agent)
+            .field("secret_key", &"[redacted]")
+            .field("retry_policy", &self.engine.policy)
+            .finish()
+    }
+}
+
+impl Provider for Clerk {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Clerk
+    }
+
+    fn create_invitation<'a>(
+        &'a self,
+        request: &'a CreateInvitation,
+    ) -> BoxFuture<'a, Result<Invitation, Error>> {
+        Box::pin(Clerk::create_invitation(self, request))
+    }
+}
+
+#[derive(Clone)]
+struct ClerkMapping {
+    base_url: Url,
+    authorization: HeaderValue,
+    user_agent: HeaderValue,
+    api_version: Option<HeaderValue>,
+}
+
+/// The JSON body of the request: only the fields that are set.
+#[derive(Serialize)]
+struct Body<'a> {
+    email_address: &'a str,
+    role: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inviter_user_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_metadata: Option<&'a Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    private_metadata: Option<&'a Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redirect_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in_days: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notify: Option<bool>,
+}
+
+fn invalid(field: &'static str, reason: &str) -> Error {
+    Error::invalid(Some(ProviderKind::Clerk), field, reason)
+}
+
+/// The expiry as Clerk's whole days, 1 to 365; anything else is refused, never rounded.
+fn expiry_days(expires_in: Duration) -> Result<u64, Error> {
+    let whole_days = expires_in.subsec_nanos() == 0 && expires_in.as_secs() % DAY.as_secs() == 0;
+    if !whole_days {
+        return Err(invalid(
+            "expires_in",
+            "must be a whole number of days on Clerk (1 to 365)",
+        ));
+    }
+    let days = expires_in.as_secs() / DAY.as_secs();
+    if !(1..=MAX_EXPIRY_DAYS).contains(&days) {
+        return Err(invalid(
+            "expires_in",
+            &format!("must be from 1 to 365 days on Clerk, not {days}"),
+        ));
+    }
+    Ok(days)
+}
+
+/// Text Clerk reads as an identifier: non-empty, no spaces or control characters.
+fn check_plain(field: &'static str, value: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(invalid(
+            field,
+            "must not contain spaces or control characters",
+        ));
+    }
+    Ok(())
+}
+
+impl ClerkMapping {
+    fn body<'a>(&self, request: &'a CreateInvitation) -> Result<Body<'a>, Error> {
+        request.validate()?;
+        let email_address = match &request.invitee {
+            Invitee::Email(email) => email.as_str(),
+            Invitee::UserId(_) => {
+                return Err(Error::unsupported(
+                    ProviderKind::Clerk,
+                    "inviting by user id (Clerk invites by email address)",
+                ))
+            }
+        };
+        let role = match &request.role {
+            Role::Admin => "org:admin",
+            Role::Member => "org:member",
+            Role::Custom(role) => role.as_str(),
+            Role::BillingManager => {
+                return Err(Error::unsupported(
+                    ProviderKind::Clerk,
+                    "the billing manager role (Clerk has no such role; use a custom role key)",
+                ))
+            }
+        };
+        let expires_in_days = request.expires_in.map(expiry_days).transpose()?;
+        let options = &request.clerk;
+        if let Some(inviter) = &options.inviter_user_id {
+            check_plain("inviter_user_id", inviter)?;
+        }
+        if let Some(redirect) = &options.redirect_url {
+            check_plain("redirect_url", redirect)?;
+            if Url::parse(redirect).is_err() {
+                return Err(invalid("redirect_url", "must be an absolute URL"));
+            }
+        }
+        Ok(Body {
+            email_address,
+            role,
+            inviter_user_id: options.inviter_user_id.as_deref(),
+            public_metadata: options.public_metadata.as_ref(),
+            private_metadata: options.private_metadata.as_ref(),
+            redirect_url: options.redirect_url.as_deref(),
+            expires_in_days,
+            notify: options.notify,
+        })
+    }
+}
+
+impl Mapping for ClerkMapping {
+    const PROVIDER: ProviderKind = ProviderKind::Clerk;
+
+    fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error> {
+        let body = self.body(request)?;
+        let body = serde_json::to_vec(&body).map_err(|e| invalid("request", &e.to_string()))?;
+        let mut headers = HeaderMap::with_capacity(5);
+        headers.insert(AUTHORIZATION, self.authorization.clone());
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(version) = &self.api_version {
+            headers.insert(
+                HeaderName::from_static("clerk-api-version"),
+                version.clone(),
+            );
+        }
+        headers.insert(USER_AGENT, self.user_agent.clone());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(HttpPlan {
+            method: Method::POST,
+            url: endpoint(
+                &self.base_url,
+                &["organizations", &request.organization, "invitations"],
+            ),
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+
+    fn decode(
+        &self,
+        request: &CreateInvitation,
+        response: &RawResponse,
+        now: SystemTime,
+    ) -> Result<Invitation, Failure> {
+        if response.status.is_success() {
+            return decode_invitation(request, &response.body).map_err(|source| {
+                Failure::undecodable(
+                    ProviderKind::Clerk,
+                    response,
+                    "an organization invitation",
+                    Some(Box::new(source)),
+                    header_trace_id(&response.headers),
+                )
+            });
+        }
+        Err(classify(response, now))
+    }
+}
+
+/// The trace id Clerk's support asks for, from the headers: `Clerk-Trace-Id`, else `cf-ray`.
+fn header_trace_id(headers: &HeaderMap) -> Option<String> {
+    headers::text(headers, "clerk-trace-id").or_else(|| headers::text(headers, "cf-ray"))
+}
+
+/// Clerk's `OrganizationInvitation`, decoded leniently: only `id` is required, the other
+/// fields default when absent (Clerk's own examples leave out fields the schema requires),
+/// and unknown fields are kept in [`ClerkInvitation::extra`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClerkInvitation {
+    /// The invitation id (`orginv_...`).
+    pub id: String,
+    /// The object type, `organization_invitation`.
+    #[serde(default)]
+    pub object: Option<String>,
+    /// The invited email address.
+    #[serde(default)]
+    pub email_address: Option<String>,
+    /// The role key (`org:member`, `org:admin`, or a custom `org:...`).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// The role's display name.
+    #[serde(default)]
+    pub role_name: Option<String>,
+    /// The organization's id (`org_...`).
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// The inviting user's id.
+    #[serde(default)]
+    pub inviter_id: Option<String>,
+    /// The inviting user's public data.
+    #[serde(default)]
+    pub public_inviter_data: Option<ClerkInviterData>,
+    /// `pending`, `accepted`, `revoked`, `expired`, or a value this crate does not know.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Metadata visible to the frontend and backend.
+    #[serde(default)]
+    pub public_metadata: Option<Map<String, Value>>,
+    /// Metadata visible to the backend only.
+    #[serde(default)]
+    pub private_metadata: Option<Map<String, Value>>,
+    /// The link the person follows to accept.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// When it stops being valid, in Unix milliseconds.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    /// When it was created, in Unix milliseconds.
+    #[serde(default)]
+    pub created_at: Option<i64>,
+    /// When it last changed, in Unix milliseconds.
+    #[serde(default)]
+    pub updated_at: Option<i64>,
+    /// Every other field Clerk sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Clerk's `OrganizationInvitationPublicUserData`: who sent an invitation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClerkInviterData {
+    /// The user's id.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// The first name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// The last name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// The primary identifier (usually an email address).
+    #[serde(default)]
+    pub identifier: Option<String>,
+    /// The profile image.
+    #[serde(default)]
+    pub image_url: Option<String>,
+    /// Whether the user uploaded an image.
+    #[serde(default)]
+    pub has_image: Option<bool>,
+    /// Every other field Clerk sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Clerk's role key onto the shared roles.
+fn role_from_clerk(role: &str) -> Role {
+    match role {
+        "org:admin" => Role::Admin,
+        "org:member" => Role::Member,
+        other => Role::Custom(other.to_owned()),
+    }
+}
+
+fn millis(value: Option<i64>) -> Option<jiff::Timestamp> {
+    value.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+}
+
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn inviter(raw: &ClerkInvitation) -> Option<Inviter> {
+    let data = raw.public_inviter_data.as_ref();
+    let id = non_empty(raw.inviter_id.as_deref())
+        .or_else(|| non_empty(data.and_then(|d| d.user_id.as_deref())))
+        .map(str::to_owned);
+    let name = data.and_then(|d| {
+        let full = [d.first_name.as_deref(), d.last_name.as_deref()]
+            .into_iter()
+            .filter_map(non_empty)
+            .collect::<Vec<_>>()
+            .join(" ");
+        if full.is_empty() {
+            non_empty(d.identifier.as_deref()).map(str::to_owned)
+        } else {
+            Some(full)
+        }
+    });
+    if id.is_none() && name.is_none() {
+        None
+    } else {
+        Some(Inviter { id, name })
+    }
+}
+
+fn decode_invitation(
+    request: &CreateInvitation,
+    body: &[u8],
+) -> Result<Invitation, serde_json::Error> {
+    let raw: ClerkInvitation = serde_json::from_slice(body)?;
+    let role = match raw.role.as_deref() {
+        Some(role) => role_from_clerk(role),
+        None => request.role.clone(),
+    };
+    let status = raw
+        .status
+        .as_deref()
+        .map(InvitationStatus::parse)
+        .unwrap_or(InvitationStatus::Pending);
+    Ok(Invitation {
+        provider: ProviderKind::Clerk,
+        id: raw.id.clone(),
+        email: raw.email_address.clone(),
+        role,
+        status,
+        created_at: millis(raw.created_at),
+        expires_at: millis(raw.expires_at),
+        inviter: inviter(&raw),
+        accept_url: raw.url.clone(),
+        payload: VendorPayload::Clerk(Box::new(raw)),
+    })
+}
+
+/// One entry of Clerk's `errors` array.
+struct ErrorEntry {
+    code: Option<String>,
+    message: Option<String>,
+    param_name: Option<String>,
+}
+
+/// Clerk's error body, read leniently: whatever is not there, or not of the expected type,
+/// is absent.
+struct ErrorBody {
+    errors: Vec<ErrorEntry>,
+    trace_id: Option<String>,
+}
+
+fn text_field(value: &Value, key: &str) -> Option<String> {
+    non_empty(value.get(key).and_then(Value::as_str)).map(str::to_owned)
+}
+
+fn parse_error_body(body: &[u8]) -> ErrorBody {
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let errors = value
+        .get("errors")
+        .and_then(Value::as_array)
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|entry| ErrorEntry {
+                    code: text_field(entry, "code"),
+                    message: text_field(entry, "long_message")
+                        .or_else(|| text_field(entry, "message")),
+                    param_name: entry
+                        .get("meta")
+                        .and_then(|meta| text_field(meta, "param_name")),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ErrorBody {
+        errors,
+        trace_id: text_field(&value, "clerk_trace_id"),
+    }
+}
+
+/// The kind a Clerk error code means on a 4xx answer other than 409 and 429, when the code
+/// says more than the status does.
+fn kind_for_code(entry: &ErrorEntry) -> Option<ErrorKind> {
+    let kind = match entry.code.as_deref()? {
+        "already_a_member_in_organization" => ErrorKind::AlreadyMember,
+        "organization_invitation_not_unique" | "duplicate_record" => ErrorKind::AlreadyInvited,
+        "form_param_format_invalid" if entry.param_name.as_deref() == Some("email_address") => {
+            ErrorKind::InvalidEmail
+        }
+        "organization_membership_quota_exceeded"
+        | "organization_membership_quota_exceeded_for_sso"
+        | "quota_exceeded" => ErrorKind::QuotaExceeded,
+        "authentication_invalid"
+        | "clerk_key_invalid"
+        | "authorization_header_format_invalid"
+        | "could_not_authenticate_request" => ErrorKind::Unauthenticated,
+        "authorization_invalid" | "not_allowed_access" | "not_an_admin_in_organization" => {
+            ErrorKind::PermissionDenied
+        }
+        "unsupported_subscription_plan_features" | "insufficient_seats" => {
+            ErrorKind::PaymentRequired
+        }
+        "resource_not_found" | "organization_not_found_or_unauthorized" => ErrorKind::NotFound,
+        "bulk_size_exceeded"
+        | "request_body_invalid"
+        | "api_version_invalid"
+        | "form_param_format_invalid"
+        | "form_param_missing"
+        | "form_param_value_invalid"
+        | "form_param_unknown" => ErrorKind::Validation,
+        _ => return None,
+    };
+    Some(kind)
+}
+
+fn classify(response: &RawResponse, now: SystemTime) -> Failure {
+    let status = response.status;
+    let body = parse_error_body(&response.body);
+    let by_status = ErrorKind::from_status(status);
+    // The entry whose code decides the kind, if any: the first that says more than the status
+    // (an invalid email among other validation errors), else the first known code; with none,
+    // the status decides.
+    let decided = match status.as_u16() {
+        409 | 429 | 500..=599 => None,
+        400..=499 => {
+            let known: Vec<(usize, ErrorKind)> = body
+                .errors
+                .iter()
+                .enumerate()
+                .filter_map(|(i, entry)| kind_for_code(entry).map(|kind| (i, kind)))
+                .collect();
+            known
+                .iter()
+                .find(|(_, kind)| *kind != by_status)
+                .or_else(|| known.first())
+                .copied()
+        }
+        _ => None,
+    };
+    let kind = decided.map_or(by_status, |(_, kind)| kind);
+    let retry = match status {
+        // Clerk did not apply a conflicting change; it can be sent again.
+        StatusCode::CONFLICT => RetryHint::After(
+            headers::retry_after(&response.headers).unwrap_or(Wait::Backoff {
+                floor: Duration::ZERO,
+            }),
+        ),
+        _ => status_retry(status, &response.headers),
+    };
+
+    // The deciding entry first, then the others in Clerk's order.
+    let mut order: Vec<&ErrorEntry> = Vec::with_capacity(body.errors.len());
+    if let Some((first, _)) = decided {
+        order.push(&body.errors[first]);
+    }
+    order.extend(
+        body.errors
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| decided.map(|(first, _)| first) != Some(*i))
+            .map(|(_, entry)| entry),
+    );
+    let messages: Vec<&str> = order
+        .iter()
+        .filter_map(|entry| entry.message.as_deref())
+        .collect();
+    let details = VendorDetails {
+        codes: order
+            .iter()
+            .filter_map(|entry| entry.code.clone())
+            .collect(),
+        message: if messages.is_empty() {
+            None
+        } else {
+            Some(messages.join("; "))
+        },
+        request_id: body.trace_id.or_else(|| header_trace_id(&response.headers)),
+    };
+    Failure::answer(ProviderKind::Clerk, response, now, kind, retry, details)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_map_back() {
+        assert_eq!(role_from_clerk("org:admin"), Role::Admin);
+        assert_eq!(role_from_clerk("org:member"), Role::Member);
+        assert_eq!(
+            role_from_clerk("org:viewer"),
+            Role::Custom("org:viewer".into())
+        );
+    }
+
+    #[test]
+    fn expiry_must_be_whole_days_within_a_year() {
+        assert_eq!(expiry_days(DAY).unwrap(), 1);
+        assert_eq!(expiry_days(DAY * 30).unwrap(), 30);
+        assert_eq!(expiry_days(DAY * 365).unwrap(), 365);
+        for bad in [
+            Duration::ZERO,
+            DAY * 366,
+            Duration::from_secs(36 * 60 * 60),
+            DAY + Duration::from_secs(1),
+            DAY + Duration::from_nanos(1),
+            Duration::from_secs(u64::MAX),
+        ] {
+            match expiry_days(bad).unwrap_err() {
+                Error::InvalidRequest(e) => {
+                    assert_eq!(e.field, "expires_in", "{bad:?}");
+                    assert_eq!(e.provider, Some(ProviderKind::Clerk), "{bad:?}");
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn error_bodies_are_read_leniently() {
+        let body = parse_error_body(
+            br#"{"errors":[{"code":"form_param_format_invalid","message":"is invalid",
+                "long_message":"email_address must be a valid email address.",
+                "meta":{"param_name":"email_address"}}],"clerk_trace_id":"t1"}"#,
+        );
+        assert_eq!(body.errors.len(), 1);
+        assert_eq!(
+            body.errors[0].message.as_deref(),
+            Some("email_address must be a valid email address.")
+        );
+        assert_eq!(body.errors[0].param_name.as_deref(), Some("email_address"));
+        assert_eq!(body.trace_id.as_deref(), Some("t1"));
+        for odd in [
+            &b""[..],
+            b"<html></html>",
+            b"[]",
+            b"{\"errors\":{}}",
+            b"{\"errors\":[1,null,{\"code\":7}]}",
+        ] {
+            let body = parse_error_body(odd);
+            assert!(body.errors.iter().all(|e| e.code.is_none()));
+            assert!(body.trace_id.is_none());
+        }
+        let only_short = parse_error_body(br#"{"errors":[{"code":"x","message":"short"}]}"#);
+        assert_eq!(only_short.errors[0].message.as_deref(), Some("short"));
+    }
+
+    #[test]
+    fn inviter_name_falls_back_to_the_identifier() {
+        let raw: ClerkInvitation = serde_json::from_value(serde_json::json!({
+            "id": "orginv_1",
+            "public_inviter_data": {"user_id": "user_1", "first_name": null, "last_name": "",
+                                    "identifier": "boss@example.com"}
+        }))
+        .unwrap();
+        assert_eq!(
+            inviter(&raw),
+            Some(Inviter {
+                id: Some("user_1".into()),
+                name: Some("boss@example.com".into())
+            })
+        );
+        let none: ClerkInvitation =
+            serde_json::from_value(serde_json::json!({"id": "orginv_1"})).unwrap();
+        assert_eq!(inviter(&none), None);
+    }
+}

@@ -1,0 +1,136 @@
+//! What the client tells `tracing`: a span per call and per attempt, an event per retry and
+//! give-up, and never a token or a full email unless the caller opts in.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use orginvite::{CreateInvitation, GitHub, RecordingSleeper, RetryPolicy};
+use serde_json::json;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Collects everything a `fmt` subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+fn subscriber(captured: &Captured) -> impl tracing::Subscriber + Send + Sync {
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish()
+}
+
+async fn limited_then_created(server: &MockServer) {
+    Mock::given(any())
+        .respond_with(Sequence::new(vec![
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "7")
+                .set_body_json(json!({"message": "You have exceeded a secondary rate limit."})),
+            github_created(),
+        ]))
+        .expect(2)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn retries_are_traced_without_secrets() {
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(subscriber(&captured));
+    let server = MockServer::start().await;
+    limited_then_created(&server).await;
+    let (github, _) = github(&server);
+    github
+        .create_invitation(&CreateInvitation::email("acme", "jane.doe@example.com"))
+        .await
+        .unwrap();
+
+    let out = captured.text();
+    assert!(out.contains("orginvite.create_invitation"), "{out}");
+    assert!(out.contains("provider=\"github\""), "{out}");
+    assert!(out.contains("organization=acme"), "{out}");
+    assert!(out.contains("invitee=j***@example.com"), "{out}");
+    assert!(
+        out.contains("orginvite.attempt{attempt=1 status=403}"),
+        "{out}"
+    );
+    assert!(out.contains("retrying after a wait"), "{out}");
+    assert!(out.contains("kind=\"rate_limited\""), "{out}");
+    assert!(out.contains("wait_ms=7000"), "{out}");
+    assert!(
+        out.contains("orginvite.attempt{attempt=2 status=201}"),
+        "{out}"
+    );
+    assert!(out.contains("invitation created"), "{out}");
+    assert!(!out.contains(GITHUB_TOKEN), "the token leaked: {out}");
+    assert!(
+        !out.contains("SECRETtoken"),
+        "part of the token leaked: {out}"
+    );
+    assert!(!out.contains("jane.doe@"), "the full email leaked: {out}");
+}
+
+#[tokio::test]
+async fn giving_up_is_traced() {
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(subscriber(&captured));
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3600"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (github, _) = github(&server);
+    github
+        .create_invitation(&CreateInvitation::email("acme", "jane.doe@example.com"))
+        .await
+        .unwrap_err();
+    let out = captured.text();
+    assert!(out.contains("giving up"), "{out}");
+    assert!(out.contains("retry_after_ms=3600000"), "{out}");
+    assert!(!out.contains(GITHUB_TOKEN), "{out}");
+}
+
+#[tokio::test]
+async fn full_emails_only_when_the_caller_opts_in() {
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(subscriber(&captured));
+    let server = MockServer::start().await;
+    limited_then_created(&server).await;
+    let github = GitHub::builder()
+        .token(GITHUB_TOKEN)
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy::default())
+        .sleeper(RecordingSleeper::new())
+        .trace_emails(true)
+        .build()
+        .unwrap();
+    github
+        .create_invitation(&CreateInvitation::email("acme", "jane.doe@example.com"))
+        .await
+        .unwrap();
+    let out = captured.text();
+    assert!(out.contains("invitee=jane.doe@example.com"), "{out}");
+    assert!(!out.contains(GITHUB_TOKEN), "{out}");
+}

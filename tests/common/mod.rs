@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod clerk;
+pub mod raw;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;

@@ -238,6 +238,19 @@ impl fmt::Debug for Clerk {
     }
 }
 
+#[cfg(any(test, feature = "fuzzing"))]
+impl Clerk {
+    /// Decodes an answer exactly as a call does; for property tests and fuzzing.
+    pub(crate) fn decode_answer(
+        &self,
+        request: &CreateInvitation,
+        response: &crate::engine::RawResponse,
+        now: std::time::SystemTime,
+    ) -> Result<Invitation, crate::engine::Failure> {
+        self.mapping.decode(request, response, now)
+    }
+}
+
 impl Provider for Clerk {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Clerk

@@ -50,6 +50,9 @@ pub mod clerk;
 pub mod elastic;
 mod engine;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod github;
 mod invitation;
 mod provider;

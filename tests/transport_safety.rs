@@ -138,7 +138,11 @@ async fn authorization_never_follows_a_redirect_to_another_host() {
             .create_invitation(&CreateInvitation::email("org_1", "jane@example.com"))
             .await;
         let followed = elsewhere.received_requests().await.unwrap();
-        assert_eq!(followed.len(), 1, "the caller's client followed the redirect");
+        assert_eq!(
+            followed.len(),
+            1,
+            "the caller's client followed the redirect"
+        );
         for request in followed {
             assert!(
                 request.headers.get("authorization").is_none(),

@@ -1,0 +1,274 @@
+//! Entry points for fuzzing the vendor decoders and the header parsers (feature `fuzzing`).
+//! Not part of the stable API: they exist for `fuzz/` and may change at any time.
+
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::StatusCode;
+
+use crate::engine::retry::{Decision, RetryHint, Wait};
+use crate::engine::{headers, RawResponse};
+use crate::{
+    Clerk, CreateInvitation, ElasticCloud, Error, GitHub, Invitation, RateLimitInfo, RetryPolicy,
+};
+
+/// Which vendor's decoder to feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// GitHub.
+    GitHub,
+    /// Clerk.
+    Clerk,
+    /// Elastic Cloud.
+    ElasticCloud,
+}
+
+/// A fixed moment for decoding, so runs repeat.
+pub fn now() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
+/// Builds a header map from raw pairs, skipping pairs that are not valid HTTP.
+pub fn header_map(pairs: &[(&str, &[u8])]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value),
+        ) {
+            map.append(name, value);
+        }
+    }
+    map
+}
+
+struct Clients {
+    github: GitHub,
+    clerk: Clerk,
+    elastic: ElasticCloud,
+}
+
+fn clients() -> &'static Clients {
+    static CLIENTS: OnceLock<Clients> = OnceLock::new();
+    CLIENTS.get_or_init(|| Clients {
+        github: GitHub::builder().token("fuzz").build().expect("valid"),
+        clerk: Clerk::builder().token("fuzz").build().expect("valid"),
+        elastic: ElasticCloud::builder()
+            .token("fuzz")
+            .build()
+            .expect("valid"),
+    })
+}
+
+/// Decodes one answer as `target` would, for an email invitation to `email`.
+pub fn decode(
+    target: Target,
+    status: u16,
+    headers: HeaderMap,
+    body: &[u8],
+    email: &str,
+) -> Result<Invitation, Error> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let response = RawResponse {
+        status,
+        headers,
+        body: Bytes::copy_from_slice(body),
+    };
+    let clients = clients();
+    let result = match target {
+        Target::GitHub => {
+            clients
+                .github
+                .decode_answer(&CreateInvitation::email("acme", email), &response, now())
+        }
+        Target::Clerk => {
+            clients
+                .clerk
+                .decode_answer(&CreateInvitation::email("org_1", email), &response, now())
+        }
+        Target::ElasticCloud => clients.elastic.decode_answer(
+            &CreateInvitation::email("org-1", email),
+            &response,
+            now(),
+        ),
+    };
+    result.map_err(|failure| failure.error)
+}
+
+/// Reads a `Retry-After` value into a wait from [`now`].
+pub fn retry_after(value: &str) -> Option<Duration> {
+    headers::parse_retry_after(value).and_then(|wait| headers::wait_from(wait, now()))
+}
+
+/// Reads the rate-limit headers of an answer.
+pub fn rate_limit(headers: &HeaderMap) -> RateLimitInfo {
+    headers::rate_limit_info(headers, now())
+}
+
+/// Runs the retry decision for an answer's `Retry-After` headers, at attempt `attempt`,
+/// `elapsed` into a call; returns the wait, or `None` to stop.
+pub fn retry_decision(
+    headers: &HeaderMap,
+    attempt: u32,
+    elapsed: Duration,
+    unit: f64,
+) -> Option<Duration> {
+    let hint = RetryHint::After(headers::retry_after(headers).unwrap_or(Wait::Backoff {
+        floor: Duration::ZERO,
+    }));
+    match RetryPolicy::default().decide(hint, attempt, elapsed, now(), unit) {
+        Decision::RetryAfter(wait) => Some(wait),
+        Decision::Stop { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+    use proptest::prelude::*;
+
+    const TARGETS: [Target; 3] = [Target::GitHub, Target::Clerk, Target::ElasticCloud];
+
+    fn statuses() -> impl Strategy<Value = u16> {
+        prop_oneof![
+            Just(200u16),
+            Just(201),
+            Just(400),
+            Just(401),
+            Just(403),
+            Just(404),
+            Just(409),
+            Just(422),
+            Just(429),
+            Just(449),
+            Just(500),
+            Just(503),
+            100u16..600
+        ]
+    }
+
+    /// JSON values of any shape, a few levels deep, with the vendors' field names about.
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            ".{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            let key = prop_oneof![
+                Just("id".to_owned()),
+                Just("email".to_owned()),
+                Just("errors".to_owned()),
+                Just("code".to_owned()),
+                Just("message".to_owned()),
+                Just("invitations".to_owned()),
+                Just("token".to_owned()),
+                Just("created_at".to_owned()),
+                Just("expires_at".to_owned()),
+                Just("role".to_owned()),
+                Just("status".to_owned()),
+                Just("meta".to_owned()),
+                Just("organization".to_owned()),
+                Just("role_assignments".to_owned()),
+                "[a-z_]{1,8}",
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::btree_map(key, inner, 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn header_pairs() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
+        let name = prop_oneof![
+            Just("retry-after".to_owned()),
+            Just("x-ratelimit-remaining".to_owned()),
+            Just("x-ratelimit-reset".to_owned()),
+            Just("x-ratelimit-limit".to_owned()),
+            Just("x-ratelimit-used".to_owned()),
+            Just("x-ratelimit-interval".to_owned()),
+            Just("x-github-request-id".to_owned()),
+            Just("x-cloud-error-codes".to_owned()),
+            Just("clerk-trace-id".to_owned()),
+            Just("cf-ray".to_owned()),
+        ];
+        let value = prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..24),
+            any::<i64>().prop_map(|n| n.to_string().into_bytes()),
+            any::<u64>().prop_map(|n| n.to_string().into_bytes()),
+            Just(b"Sun, 06 Nov 1994 08:49:37 GMT".to_vec()),
+            Just(b"Fri, 31 Dec 9999 23:59:59 GMT".to_vec()),
+            "[0-9]{1,30}[smhd]?".prop_map(String::into_bytes),
+        ];
+        prop::collection::vec((name, value), 0..6)
+    }
+
+    fn map(pairs: &[(String, Vec<u8>)]) -> HeaderMap {
+        let borrowed: Vec<(&str, &[u8])> = pairs
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .collect();
+        header_map(&borrowed)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn random_bytes_never_panic(status in statuses(), body in prop::collection::vec(any::<u8>(), 0..512), pairs in header_pairs()) {
+            for target in TARGETS {
+                let result = decode(target, status, map(&pairs), &body, "jane@example.com");
+                if let Err(error) = &result {
+                    let _ = (error.kind(), error.to_string(), format!("{error:?}"));
+                    if status >= 400 {
+                        prop_assert_eq!(error.status().map(|s| s.as_u16()), Some(status));
+                    }
+                }
+                if (200..300).contains(&status) {
+                    // A success status never becomes a vendor-error kind.
+                    if let Err(error) = &result {
+                        prop_assert_eq!(error.kind(), ErrorKind::Decode);
+                        prop_assert!(error.may_have_been_created());
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn random_json_never_panics(status in statuses(), body in json(), pairs in header_pairs()) {
+            let bytes = serde_json::to_vec(&body).unwrap();
+            for target in TARGETS {
+                match decode(target, status, map(&pairs), &bytes, "jane@example.com") {
+                    Ok(invitation) => prop_assert!((200..300).contains(&status), "{invitation:?}"),
+                    Err(error) => {
+                        let _ = (error.kind().as_str(), error.to_string());
+                        prop_assert!(!(error.kind() == ErrorKind::RateLimited && (200..300).contains(&status)));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn header_parsers_never_panic(pairs in header_pairs(), attempt in 0u32..100, elapsed in any::<u64>(), unit in 0.0f64..1.0) {
+            let headers = map(&pairs);
+            let _ = rate_limit(&headers);
+            if let Some(wait) = retry_decision(&headers, attempt, Duration::from_millis(elapsed), unit) {
+                prop_assert!(wait <= Duration::from_secs(120), "{wait:?} is over the default max_wait");
+            }
+            for (_, value) in &pairs {
+                let _ = retry_after(&String::from_utf8_lossy(value));
+            }
+        }
+
+        #[test]
+        fn retry_after_reads_whole_seconds_exactly(seconds in any::<u64>()) {
+            prop_assert_eq!(retry_after(&seconds.to_string()), Some(Duration::from_secs(seconds)));
+        }
+    }
+}

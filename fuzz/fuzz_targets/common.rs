@@ -37,6 +37,11 @@ pub fn run(target: Target, data: &[u8]) {
     let headers = fuzzing::header_map(&pairs);
     let result = fuzzing::decode(target, status, headers, rest, "jane@example.com");
     if let Err(error) = result {
-        let _ = (error.kind(), error.to_string(), format!("{error:?}"), error.may_have_been_created());
+        let _ = (
+            error.kind(),
+            error.to_string(),
+            format!("{error:?}"),
+            error.may_have_been_created(),
+        );
     }
 }

@@ -1,17 +1,5 @@
 //! The fake Elastic Cloud: `POST /api/v1/organizations/{organization_id}/invitations` as Elastic
-//! Cloud's contract describes it.
-//!
-//! Every error is Elastic Cloud's `BasicFailedReply` (`{"errors": [{code, message, fields?}]}`)
-//! with the code(s) repeated in `x-cloud-error-codes`. The contract documents the codes of the
-//! invitation endpoint; for the answers it leaves open, the fake uses codes Elastic Cloud uses
-//! elsewhere in its API:
-//!
-//! | answer | status | code |
-//! |---|---|---|
-//! | unknown route or method | 404 | `root.resource_not_found` |
-//! | body not JSON, or not matching the schema (types, required fields, no email) | 400 | `root.invalid_json_request` |
-//! | `expires_in` not a duration `Nh`/`Nd`, or role assignments breaking a documented rule | 400 | `root.invalid_data` |
-//! | [`Fault::ServerError`](super::Fault::ServerError) | 500 | `internal.server.error` |
+//! Cloud's contract describes it. What it answers is documented on [`ElasticSim`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,8 +27,56 @@ const INVALID_DATA: &str = "root.invalid_data";
 
 /// The fake Elastic Cloud's behaviour; see [`FakeElasticCloud`](super::FakeElasticCloud).
 ///
-/// Organizations are named after their ids. A rate-limit budget counts requests, whatever the
-/// number of emails in each.
+/// It serves `POST /api/v1/organizations/{organization_id}/invitations` with the credential
+/// `Authorization: ApiKey <key>` ([`FakeServer::token`]). One call invites every address in
+/// `emails`, all or nothing; an address given twice is invited once. The answer is `201` with
+/// `{"invitations": [...]}`, role assignments echoed. Organizations are named after their ids.
+/// A rate-limit budget counts requests, whatever the number of emails in each; while a window
+/// is configured, answers carry `x-ratelimit-limit`, `x-ratelimit-remaining` and
+/// `x-ratelimit-interval` (the window's length, e.g. `60s`), and the 429 has no `Retry-After`.
+///
+/// Every error is Elastic Cloud's `BasicFailedReply` (`{"errors": [{code, message, fields?}]}`)
+/// with the code repeated in `x-cloud-error-codes`:
+///
+/// | answer | status | code |
+/// |---|---|---|
+/// | another route or method | 404 | `root.resource_not_found` |
+/// | no `ApiKey` credential, or another key | 403 | `root.invalid_authentication` |
+/// | body not JSON, or not matching the schema (types, required fields, no email) | 400 | `root.invalid_json_request` |
+/// | `expires_in` not a duration `Nh`/`Nd`, or role assignments breaking a documented rule | 400 | `root.invalid_data` |
+/// | an address that is malformed or at the `.invalid` top-level domain | 400 | `organization.invitation_invalid_email` |
+/// | an address with a pending invitation | 400 | `organization.invitation_already_exists` |
+/// | a member's address | 400 | `organization.user_organization_already_belongs` |
+/// | an unknown organization | 404 | `organization.not_found` |
+/// | the rate-limit budget spent | 429 | `organization.invitations_rate_limit_exceeded` |
+/// | [`Fault::ServerError`](super::Fault::ServerError) | 500 | `internal.server.error` |
+///
+/// The contract documents the invitation endpoint's own codes; for the answers it leaves open
+/// (unknown routes, malformed bodies, server errors) the fake uses codes Elastic Cloud answers
+/// elsewhere in its API.
+///
+/// ```
+/// use orginvite::testkit::Sandbox;
+/// use orginvite::{CreateInvitation, ErrorKind};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (fake, elastic) = Sandbox::elastic().await;
+/// fake.add_member(fake.organization(), "old-timer@example.com");
+///
+/// let jane = CreateInvitation::email(fake.organization(), "jane@example.com");
+/// let invitation = elastic.create_invitation(&jane).await.unwrap();
+/// assert_eq!(invitation.id, fake.invitations()[0].id);
+///
+/// let again = elastic.create_invitation(&jane).await.unwrap_err();
+/// assert_eq!(again.kind(), ErrorKind::AlreadyInvited);
+/// assert_eq!(again.vendor_code(), Some("organization.invitation_already_exists"));
+///
+/// let member = CreateInvitation::email(fake.organization(), "old-timer@example.com");
+/// let member = elastic.create_invitation(&member).await.unwrap_err();
+/// assert_eq!(member.kind(), ErrorKind::AlreadyMember);
+/// # }
+/// ```
 #[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct ElasticSim {}

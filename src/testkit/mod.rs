@@ -55,6 +55,7 @@
 // A refusal is a whole HTTP answer, built once per fake request: its size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod elastic;
 mod github;
 
 use std::collections::{HashSet, VecDeque};
@@ -67,6 +68,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::{RecordingSleeper, Sleeper, TokioSleeper};
 
+pub use elastic::ElasticSim;
 pub use github::{GitHubLimit, GitHubSim};
 /// The mock-server crate the fakes are built on, for custom matchers and request types.
 pub use wiremock;
@@ -96,12 +98,16 @@ pub struct FakeInvitation {
     pub email: Option<String>,
     /// The invited user id, when invited by id.
     pub user_id: Option<String>,
-    /// The vendor's role string as received (e.g. `direct_member`, `org:admin`).
+    /// The vendor's role string as received (e.g. `direct_member`, `org:admin`; for Elastic
+    /// Cloud, the organization role ids, comma-separated, empty for a plain member).
     pub role: String,
     /// When the fake created it.
     pub created_at: Timestamp,
     /// When it expires.
     pub expires_at: Option<Timestamp>,
+    /// Vendor-specific parts of the request, as received, that the vendor echoes back (Elastic
+    /// Cloud's `role_assignments`). Empty for the other vendors.
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One invitation a request asks for, after the vendor's checks.
@@ -112,6 +118,8 @@ pub(crate) struct Ask {
     pub user_id: Option<String>,
     pub role: String,
     pub expires_in: Option<Duration>,
+    /// Kept in [`FakeInvitation::details`].
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The rate limiter's view when it refuses a request.
@@ -124,7 +132,6 @@ pub(crate) struct Limited {
 
 /// Why the fake refuses an ask, in vendor-neutral terms; each vendor renders it its way.
 #[derive(Clone, Debug)]
-#[allow(dead_code)] // the addresses are for vendors whose answers quote them
 pub(crate) enum Refusal {
     OrganizationNotFound,
     AlreadyMember(String),
@@ -165,6 +172,8 @@ pub(crate) struct Counters {
     pub limit: Option<u32>,
     pub remaining: Option<u32>,
     pub reset_at: Option<SystemTime>,
+    /// The rate-limit window's length, when a window is configured.
+    pub window: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -244,6 +253,7 @@ impl<V: Vendor> Respond for Responder<V> {
             limit: None,
             remaining: None,
             reset_at: None,
+            window: None,
         };
         let vendor = &*self.vendor;
 
@@ -268,6 +278,7 @@ impl<V: Vendor> Respond for Responder<V> {
             window.roll(now);
             counters.limit = Some(window.budget);
             counters.reset_at = Some(window.reset_at());
+            counters.window = Some(window.length);
             if window.used >= window.budget {
                 counters.remaining = Some(0);
                 let reset_at = window.reset_at();
@@ -328,6 +339,7 @@ impl<V: Vendor> Respond for Responder<V> {
                 role: ask.role,
                 created_at,
                 expires_at: created_at.checked_add(lifetime).ok(),
+                details: ask.details,
             };
             state.invitations.push(invitation.clone());
             created.push(invitation);
@@ -515,10 +527,28 @@ impl Sandbox {
             .expect("the sandbox configuration is valid");
         (fake, client)
     }
+
+    /// A fake Elastic Cloud with the organization `sandbox-org`, and an
+    /// [`ElasticCloud`](crate::ElasticCloud) client for it.
+    ///
+    /// The two share a virtual clock ([`FakeServer::virtual_clock`]), as in [`Sandbox::github`].
+    pub async fn elastic() -> (FakeElasticCloud, crate::ElasticCloud) {
+        let clock = Sandbox::virtual_clock();
+        let mut fake = FakeElasticCloud::start_with_clock(Arc::new(clock.clone())).await;
+        fake.virtual_clock = Some(clock);
+        let client = fake
+            .client_builder()
+            .build()
+            .expect("the sandbox configuration is valid");
+        (fake, client)
+    }
 }
 
 /// A fake GitHub.
 pub type FakeGitHub = FakeServer<GitHubSim>;
+
+/// A fake Elastic Cloud.
+pub type FakeElasticCloud = FakeServer<ElasticSim>;
 
 /// Lends a shared clock to a client builder.
 #[derive(Debug)]

@@ -261,6 +261,7 @@ impl GitHubSim {
             user_id: invitee_id,
             role,
             expires_in: None,
+            details: Default::default(),
         })
     }
 }

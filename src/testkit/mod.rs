@@ -55,6 +55,7 @@
 // A refusal is a whole HTTP answer, built once per fake request: its size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod clerk;
 mod github;
 
 use std::collections::{HashSet, VecDeque};
@@ -67,6 +68,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::{RecordingSleeper, Sleeper, TokioSleeper};
 
+pub use clerk::ClerkSim;
 pub use github::{GitHubLimit, GitHubSim};
 /// The mock-server crate the fakes are built on, for custom matchers and request types.
 pub use wiremock;
@@ -102,6 +104,10 @@ pub struct FakeInvitation {
     pub created_at: Timestamp,
     /// When it expires.
     pub expires_at: Option<Timestamp>,
+    /// Vendor-specific fields the request set and the vendor keeps on the invitation, by their
+    /// wire names (Clerk: `public_metadata`, `private_metadata`, `inviter_user_id`,
+    /// `redirect_url`, `notify`); empty for vendors that keep none.
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One invitation a request asks for, after the vendor's checks.
@@ -112,6 +118,8 @@ pub(crate) struct Ask {
     pub user_id: Option<String>,
     pub role: String,
     pub expires_in: Option<Duration>,
+    /// Vendor-specific fields to keep on the invitation ([`FakeInvitation::details`]).
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The rate limiter's view when it refuses a request.
@@ -328,6 +336,7 @@ impl<V: Vendor> Respond for Responder<V> {
                 role: ask.role,
                 created_at,
                 expires_at: created_at.checked_add(lifetime).ok(),
+                details: ask.details,
             };
             state.invitations.push(invitation.clone());
             created.push(invitation);
@@ -515,10 +524,29 @@ impl Sandbox {
             .expect("the sandbox configuration is valid");
         (fake, client)
     }
+
+    /// A fake Clerk with the organization `org_sandbox`, and a [`Clerk`](crate::Clerk) client
+    /// for it (Clerk's default pacing: a bucket of 250 invitations per hour).
+    ///
+    /// The two share a virtual clock ([`FakeServer::virtual_clock`]), as with
+    /// [`Sandbox::github`].
+    pub async fn clerk() -> (FakeClerk, crate::Clerk) {
+        let clock = Sandbox::virtual_clock();
+        let mut fake = FakeClerk::start_with_clock(Arc::new(clock.clone())).await;
+        fake.virtual_clock = Some(clock);
+        let client = fake
+            .client_builder()
+            .build()
+            .expect("the sandbox configuration is valid");
+        (fake, client)
+    }
 }
 
 /// A fake GitHub.
 pub type FakeGitHub = FakeServer<GitHubSim>;
+
+/// A fake Clerk.
+pub type FakeClerk = FakeServer<ClerkSim>;
 
 /// Lends a shared clock to a client builder.
 #[derive(Debug)]

@@ -487,10 +487,18 @@ async fn unknown_routes_and_methods_are_not_found() {
     assert!(fake.invitations().is_empty());
 }
 
+/// A body, and the status, codes and `meta.param_name`s Clerk answers it with.
+type BodyCase = (
+    &'static str,
+    u16,
+    &'static [&'static str],
+    &'static [Option<&'static str>],
+);
+
 #[tokio::test]
 async fn wrong_bodies_get_clerks_own_errors() {
     let fake = FakeClerk::start().await;
-    let cases: &[(&str, u16, &[&str], &[Option<&str>])] = &[
+    let cases: &[BodyCase] = &[
         ("not json", 400, &["request_body_invalid"], &[None]),
         ("[1,2]", 400, &["request_body_invalid"], &[None]),
         ("\"text\"", 400, &["request_body_invalid"], &[None]),

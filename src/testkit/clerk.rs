@@ -50,6 +50,20 @@ const DEFAULT_EXPIRY_DAYS: u64 = 30;
 /// with [`FakeServer::add_role`]. A role it does not know answers Clerk's 404
 /// `resource_not_found` ("Organization role not found", `meta.param_name = "role"`), as Clerk
 /// does for a role key the instance does not have.
+///
+/// Checks run in this order, each answering Clerk's own error: the route (404), the
+/// credential (401), the API version (400), the content type (415), the body (400 when it is
+/// not a JSON object, then every form error at once as 422), the role (404), the rate limit
+/// (429), then the state: unknown organization (404), invalid email (422), member and pending
+/// invitation (400).
+///
+/// Where the fake is simpler than Clerk:
+/// - it reads JSON bodies only (Clerk also reads form-encoded ones);
+/// - it accepts the API versions Clerk's published specs name (`2021-02-05` to
+///   `2026-05-12`) and no other date;
+/// - any non-empty `inviter_user_id` is taken as an administrator of the organization, and
+///   `public_inviter_data` is always `null`;
+/// - the `url` accept link is a placeholder on an `.example` host and no email is sent.
 #[derive(Debug)]
 pub struct ClerkSim {
     /// Role keys and their display names.

@@ -51,6 +51,37 @@
 //! assert_eq!(created[0].email.as_deref(), Some("new@example.com"));
 //! # }
 //! ```
+//!
+//! # Fake Clerk
+//!
+//! [`FakeClerk`] serves `POST /v1/organizations/{organization_id}/invitations` with the
+//! organization `org_sandbox` and a `sk_test_...` secret key ([`FakeServer::token`]). It checks
+//! `Authorization: Bearer <key>`, the optional `Clerk-API-Version` (or `__clerk_api_version`,
+//! not both), a JSON body with Clerk's fields and rules, and the role key (`org:admin`,
+//! `org:member`, or one added with [`FakeServer::add_role`]). Success is `200` with an
+//! `OrganizationInvitation` (timestamps in Unix milliseconds, metadata echoed); every error is
+//! Clerk's `{errors: [{message, long_message, code, meta}], clerk_trace_id}` with the trace id
+//! also in `Clerk-Trace-Id`, and a rate limit answers `429 too_many_requests` with
+//! `Retry-After` in seconds. [`ClerkSim`] lists where the fake is simpler than Clerk.
+//!
+//! ```
+//! use orginvite::testkit::Sandbox;
+//! use orginvite::{CreateInvitation, ErrorKind};
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (fake, clerk) = Sandbox::clerk().await;
+//! fake.rate_limit(1, Duration::from_secs(10));
+//! let invite = |email: &str| CreateInvitation::email(fake.organization(), email);
+//!
+//! clerk.create_invitation(&invite("jane@example.com")).await.unwrap();
+//! let again = clerk.create_invitation(&invite("jane@example.com")).await.unwrap_err();
+//! assert_eq!(again.kind(), ErrorKind::AlreadyInvited);
+//! // The 429 told the client to wait 10 s; it did, on the shared virtual clock.
+//! assert_eq!(fake.virtual_clock().unwrap().waits(), [Duration::from_secs(10)]);
+//! # }
+//! ```
 
 // A refusal is a whole HTTP answer, built once per fake request: its size does not matter.
 #![allow(clippy::result_large_err)]

@@ -51,10 +51,42 @@
 //! assert_eq!(created[0].email.as_deref(), Some("new@example.com"));
 //! # }
 //! ```
+//!
+//! # Fake Clerk
+//!
+//! [`FakeClerk`] serves `POST /v1/organizations/{organization_id}/invitations` with the
+//! organization `org_sandbox` and a `sk_test_...` secret key ([`FakeServer::token`]). It checks
+//! `Authorization: Bearer <key>`, the optional `Clerk-API-Version` (or `__clerk_api_version`,
+//! not both), a JSON body with Clerk's fields and rules, and the role key (`org:admin`,
+//! `org:member`, or one added with [`FakeServer::add_role`]). Success is `200` with an
+//! `OrganizationInvitation` (timestamps in Unix milliseconds, metadata echoed); every error is
+//! Clerk's `{errors: [{message, long_message, code, meta}], clerk_trace_id}` with the trace id
+//! also in `Clerk-Trace-Id`, and a rate limit answers `429 too_many_requests` with
+//! `Retry-After` in seconds. [`ClerkSim`] lists where the fake is simpler than Clerk.
+//!
+//! ```
+//! use orginvite::testkit::Sandbox;
+//! use orginvite::{CreateInvitation, ErrorKind};
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (fake, clerk) = Sandbox::clerk().await;
+//! fake.rate_limit(1, Duration::from_secs(10));
+//! let invite = |email: &str| CreateInvitation::email(fake.organization(), email);
+//!
+//! clerk.create_invitation(&invite("jane@example.com")).await.unwrap();
+//! let again = clerk.create_invitation(&invite("jane@example.com")).await.unwrap_err();
+//! assert_eq!(again.kind(), ErrorKind::AlreadyInvited);
+//! // The 429 told the client to wait 10 s; it did, on the shared virtual clock.
+//! assert_eq!(fake.virtual_clock().unwrap().waits(), [Duration::from_secs(10)]);
+//! # }
+//! ```
 
 // A refusal is a whole HTTP answer, built once per fake request: its size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod clerk;
 mod elastic;
 mod github;
 
@@ -68,6 +100,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::{RecordingSleeper, Sleeper, TokioSleeper};
 
+pub use clerk::ClerkSim;
 pub use elastic::ElasticSim;
 pub use github::{GitHubLimit, GitHubSim};
 /// The mock-server crate the fakes are built on, for custom matchers and request types.
@@ -105,8 +138,10 @@ pub struct FakeInvitation {
     pub created_at: Timestamp,
     /// When it expires.
     pub expires_at: Option<Timestamp>,
-    /// Vendor-specific parts of the request, as received, that the vendor echoes back (Elastic
-    /// Cloud's `role_assignments`). Empty for the other vendors.
+    /// Vendor-specific fields the request set and the vendor keeps on the invitation, by their
+    /// wire names (Clerk: `public_metadata`, `private_metadata`, `inviter_user_id`,
+    /// `redirect_url`, `notify`; Elastic Cloud: `role_assignments`); empty for vendors that
+    /// keep none.
     pub details: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -118,7 +153,7 @@ pub(crate) struct Ask {
     pub user_id: Option<String>,
     pub role: String,
     pub expires_in: Option<Duration>,
-    /// Kept in [`FakeInvitation::details`].
+    /// Vendor-specific fields to keep on the invitation ([`FakeInvitation::details`]).
     pub details: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -528,6 +563,22 @@ impl Sandbox {
         (fake, client)
     }
 
+    /// A fake Clerk with the organization `org_sandbox`, and a [`Clerk`](crate::Clerk) client
+    /// for it (Clerk's default pacing: a bucket of 250 invitations per hour).
+    ///
+    /// The two share a virtual clock ([`FakeServer::virtual_clock`]), as with
+    /// [`Sandbox::github`].
+    pub async fn clerk() -> (FakeClerk, crate::Clerk) {
+        let clock = Sandbox::virtual_clock();
+        let mut fake = FakeClerk::start_with_clock(Arc::new(clock.clone())).await;
+        fake.virtual_clock = Some(clock);
+        let client = fake
+            .client_builder()
+            .build()
+            .expect("the sandbox configuration is valid");
+        (fake, client)
+    }
+
     /// A fake Elastic Cloud with the organization `sandbox-org`, and an
     /// [`ElasticCloud`](crate::ElasticCloud) client for it.
     ///
@@ -547,6 +598,8 @@ impl Sandbox {
 /// A fake GitHub.
 pub type FakeGitHub = FakeServer<GitHubSim>;
 
+/// A fake Clerk.
+pub type FakeClerk = FakeServer<ClerkSim>;
 /// A fake Elastic Cloud.
 pub type FakeElasticCloud = FakeServer<ElasticSim>;
 

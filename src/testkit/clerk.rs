@@ -1,0 +1,590 @@
+//! The fake Clerk: `POST /v1/organizations/{organization_id}/invitations` as Clerk's Backend
+//! API contract describes it.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+use wiremock::{Request, ResponseTemplate};
+
+use super::{
+    ceil_secs, system_clock, Ask, ClockRef, Counters, FakeInvitation, FakeServer, Refusal, Vendor,
+};
+use crate::clerk::{ClerkBuilder, MAX_EXPIRY_DAYS};
+use crate::{RetryPolicy, Sleeper};
+
+/// The API versions the fake accepts in `Clerk-API-Version` (or `__clerk_api_version`).
+const API_VERSIONS: [&str; 6] = [
+    "2021-02-05",
+    "2024-10-01",
+    "2025-03-12",
+    "2025-04-10",
+    "2025-11-10",
+    "2026-05-12",
+];
+/// The body fields Clerk's create endpoint reads; anything else is `form_param_unknown`.
+const FIELDS: [&str; 8] = [
+    "email_address",
+    "role",
+    "inviter_user_id",
+    "public_metadata",
+    "private_metadata",
+    "redirect_url",
+    "expires_in_days",
+    "notify",
+];
+/// The body fields Clerk keeps on the invitation and echoes back.
+const KEPT: [&str; 5] = [
+    "inviter_user_id",
+    "public_metadata",
+    "private_metadata",
+    "redirect_url",
+    "notify",
+];
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+const DEFAULT_EXPIRY_DAYS: u64 = 30;
+
+/// The fake Clerk's behaviour; see [`FakeClerk`](super::FakeClerk).
+///
+/// It knows the roles `org:admin` ("Admin") and `org:member` ("Member"); add custom role keys
+/// with [`FakeServer::add_role`]. A role it does not know answers Clerk's 404
+/// `resource_not_found` ("Organization role not found", `meta.param_name = "role"`), as Clerk
+/// does for a role key the instance does not have.
+///
+/// Checks run in this order, each answering Clerk's own error: the route (404), the
+/// credential (401), the API version (400), the content type (415), the body (400 when it is
+/// not a JSON object, then every form error at once as 422), the role (404), the rate limit
+/// (429), then the state: unknown organization (404), invalid email (422), member and pending
+/// invitation (400).
+///
+/// Where the fake is simpler than Clerk:
+/// - it reads JSON bodies only (Clerk also reads form-encoded ones);
+/// - it accepts the API versions Clerk's published specs name (`2021-02-05` to
+///   `2026-05-12`) and no other date;
+/// - any non-empty `inviter_user_id` is taken as an administrator of the organization, and
+///   `public_inviter_data` is always `null`;
+/// - the `url` accept link is a placeholder on an `.example` host and no email is sent.
+#[derive(Debug)]
+pub struct ClerkSim {
+    /// Role keys and their display names.
+    roles: Mutex<Vec<(String, String)>>,
+}
+
+impl Default for ClerkSim {
+    fn default() -> Self {
+        ClerkSim {
+            roles: Mutex::new(vec![
+                ("org:admin".to_owned(), "Admin".to_owned()),
+                ("org:member".to_owned(), "Member".to_owned()),
+            ]),
+        }
+    }
+}
+
+impl FakeServer<ClerkSim> {
+    /// Starts a fake Clerk with the organization `org_sandbox`, on the system clock.
+    pub async fn start() -> Self {
+        Self::start_with_clock(system_clock()).await
+    }
+
+    /// Starts a fake Clerk whose rate-limit windows and timestamps follow `clock`.
+    pub async fn start_with_clock(clock: std::sync::Arc<dyn Sleeper>) -> Self {
+        FakeServer::start_with(
+            ClerkSim::default(),
+            "sk_test_sandbox000000000000000000000000000000",
+            "org_sandbox",
+            clock,
+        )
+        .await
+    }
+
+    /// A [`Clerk`](crate::Clerk) builder pointed at this fake (`{uri}/v1`), with its secret
+    /// key and clock; change anything before `build()`.
+    pub fn client_builder(&self) -> ClerkBuilder {
+        crate::Clerk::builder()
+            .token(self.token.clone())
+            .base_url(format!("{}/v1", self.uri()))
+            .user_agent("orginvite-sandbox")
+            .retry_policy(RetryPolicy::default())
+            .sleeper(ClockRef(self.clock.clone()))
+    }
+
+    /// Adds a custom role key (such as `org:billing`) with its display name (`role_name` in
+    /// the answers), or renames a known one.
+    pub fn add_role(&self, key: impl Into<String>, name: impl Into<String>) -> &Self {
+        let (key, name) = (key.into(), name.into());
+        let mut roles = self.vendor.roles();
+        match roles.iter_mut().find(|(k, _)| *k == key) {
+            Some(known) => known.1 = name,
+            None => roles.push((key, name)),
+        }
+        drop(roles);
+        self
+    }
+}
+
+/// One entry of Clerk's `errors` array.
+struct ClerkError {
+    code: &'static str,
+    message: &'static str,
+    long_message: String,
+    param_name: Option<String>,
+}
+
+impl ClerkError {
+    fn new(code: &'static str, message: &'static str, long_message: impl Into<String>) -> Self {
+        ClerkError {
+            code,
+            message,
+            long_message: long_message.into(),
+            param_name: None,
+        }
+    }
+
+    fn param(mut self, name: &str) -> Self {
+        self.param_name = Some(name.to_owned());
+        self
+    }
+
+    fn to_json(&self) -> Value {
+        let mut entry = json!({
+            "message": self.message,
+            "long_message": self.long_message,
+            "code": self.code,
+        });
+        if let Some(name) = &self.param_name {
+            entry["meta"] = json!({ "param_name": name });
+        }
+        entry
+    }
+}
+
+fn trace_id(counters: &Counters) -> String {
+    format!("sandbox{:025x}", counters.request_number)
+}
+
+/// A JSON answer with Clerk's trace id header.
+fn json_answer(status: u16, body: &Value, counters: &Counters) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_raw(
+            serde_json::to_vec(body).expect("JSON serializes"),
+            "application/json",
+        )
+        .insert_header("clerk-trace-id", trace_id(counters))
+}
+
+/// Clerk's error answer: `{errors: [...], clerk_trace_id}`, the trace id also as a header.
+fn errors(status: u16, entries: &[ClerkError], counters: &Counters) -> ResponseTemplate {
+    let body = json!({
+        "errors": entries.iter().map(ClerkError::to_json).collect::<Vec<_>>(),
+        "clerk_trace_id": trace_id(counters),
+    });
+    json_answer(status, &body, counters)
+}
+
+fn error(status: u16, entry: ClerkError, counters: &Counters) -> ResponseTemplate {
+    errors(status, &[entry], counters)
+}
+
+fn route_not_found() -> ClerkError {
+    ClerkError::new(
+        "resource_not_found",
+        "not found",
+        "The requested resource was not found.",
+    )
+}
+
+fn invalid_email() -> ClerkError {
+    ClerkError::new(
+        "form_param_format_invalid",
+        "is invalid",
+        "email_address must be a valid email address.",
+    )
+    .param("email_address")
+}
+
+fn api_version_invalid(reason: &str) -> ClerkError {
+    ClerkError::new(
+        "api_version_invalid",
+        "invalid API version",
+        format!("Invalid Clerk API version: {reason}"),
+    )
+}
+
+/// `/v1/organizations/{organization_id}/invitations` → the id, percent-decoded.
+fn organization_from_path(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/v1/organizations/")?;
+    let id = rest.strip_suffix("/invitations")?;
+    if id.is_empty() || id.contains('/') {
+        return None;
+    }
+    percent_encoding::percent_decode_str(id)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+/// The JSON type name Clerk's messages use.
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn wrong_type(param: &str, value: &Value, expected: &str) -> ClerkError {
+    ClerkError::new(
+        "form_param_value_invalid",
+        "is invalid",
+        format!(
+            "{param} is invalid. Received {}, must be of type {expected}.",
+            type_name(value)
+        ),
+    )
+    .param(param)
+}
+
+fn must_not_be_empty(param: &str) -> ClerkError {
+    ClerkError::new(
+        "form_param_value_invalid",
+        "is invalid",
+        format!("{param} is invalid. Must be not empty"),
+    )
+    .param(param)
+}
+
+/// The value of an optional field: absent and `null` are the same.
+fn optional<'a>(body: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
+    body.get(field).filter(|value| !value.is_null())
+}
+
+impl ClerkSim {
+    fn roles(&self) -> std::sync::MutexGuard<'_, Vec<(String, String)>> {
+        self.roles.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn role_name(&self, key: &str) -> Option<String> {
+        self.roles()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, name)| name.clone())
+    }
+
+    fn check(
+        &self,
+        request: &Request,
+        token: &str,
+        counters: &Counters,
+    ) -> Result<Ask, ResponseTemplate> {
+        let refuse = |status: u16, entry: ClerkError| error(status, entry, counters);
+        let organization = organization_from_path(request.url.path())
+            .filter(|_| request.method.as_str() == "POST")
+            .ok_or_else(|| refuse(404, route_not_found()))?;
+        let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
+
+        // The credential: `Bearer <secret key>`.
+        let presented = header("authorization").and_then(|value| {
+            let (scheme, key) = value.trim().split_once(' ')?;
+            let key = key.trim();
+            (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty() && !key.contains(' '))
+                .then_some(key)
+        });
+        match presented {
+            None => {
+                return Err(refuse(
+                    401,
+                    ClerkError::new(
+                        "authorization_header_format_invalid",
+                        "Invalid Authorization header format",
+                        "Invalid Authorization header format. Must be 'Bearer <YOUR_API_KEY>'",
+                    ),
+                ))
+            }
+            Some(key) if key != token => {
+                let text = "The provided Clerk Secret Key is invalid. Make sure that your Clerk Secret Key is correct.";
+                return Err(refuse(
+                    401,
+                    ClerkError::new("clerk_key_invalid", text, text),
+                ));
+            }
+            Some(_) => {}
+        }
+
+        // The API version: the header or the query parameter, not both.
+        let from_query = request
+            .url
+            .query_pairs()
+            .find(|(name, _)| name == "__clerk_api_version")
+            .map(|(_, value)| value.into_owned());
+        let version = match (header("clerk-api-version"), from_query) {
+            (Some(_), Some(_)) => {
+                return Err(refuse(
+                    400,
+                    api_version_invalid(
+                        "set either the Clerk-API-Version header or the __clerk_api_version query parameter, not both",
+                    ),
+                ))
+            }
+            (Some(version), None) => Some(version.to_owned()),
+            (None, version) => version,
+        };
+        if let Some(version) = version {
+            if !API_VERSIONS.contains(&version.as_str()) {
+                return Err(refuse(
+                    400,
+                    api_version_invalid(&format!("unknown version {version:?}")),
+                ));
+            }
+        }
+
+        // The body: a JSON object.
+        let body: Value = if request.body.is_empty() {
+            json!({})
+        } else {
+            let content_type = header("content-type").unwrap_or_default();
+            let essence = content_type.split(';').next().unwrap_or_default().trim();
+            if !essence.eq_ignore_ascii_case("application/json") {
+                return Err(refuse(
+                    415,
+                    ClerkError::new(
+                        "unsupported_content_type",
+                        "Content-Type is unsupported",
+                        format!("Content-Type {content_type} is unsupported. You should use application/json instead."),
+                    ),
+                ));
+            }
+            serde_json::from_slice(&request.body).unwrap_or(Value::Null)
+        };
+        let Some(body) = body.as_object() else {
+            return Err(refuse(
+                400,
+                ClerkError::new(
+                    "request_body_invalid",
+                    "Request body invalid",
+                    "The request body is invalid. Please consult the API documentation for more information.",
+                ),
+            ));
+        };
+        self.check_body(organization, body)
+            .map_err(|(status, entries)| errors(status, &entries, counters))
+    }
+
+    /// The body's fields; every form error is reported at once, as Clerk does.
+    fn check_body(
+        &self,
+        organization: String,
+        body: &Map<String, Value>,
+    ) -> Result<Ask, (u16, Vec<ClerkError>)> {
+        let mut problems = Vec::new();
+        for field in body.keys().filter(|f| !FIELDS.contains(&f.as_str())) {
+            problems.push(
+                ClerkError::new(
+                    "form_param_unknown",
+                    "is unknown",
+                    format!("{field} is not a valid parameter for this request."),
+                )
+                .param(field),
+            );
+        }
+        let mut required = |field: &str| match optional(body, field) {
+            None => {
+                problems.push(
+                    ClerkError::new(
+                        "form_param_missing",
+                        "is missing",
+                        format!("{field} must be included."),
+                    )
+                    .param(field),
+                );
+                None
+            }
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(other) => {
+                problems.push(wrong_type(field, other, "string"));
+                None
+            }
+        };
+        let email = required("email_address");
+        let role = required("role");
+        if let Some(email) = &email {
+            if crate::request::validate_email(email).is_err() {
+                problems.push(invalid_email());
+            }
+        }
+        if role.as_deref() == Some("") {
+            problems.push(must_not_be_empty("role"));
+        }
+        for field in ["inviter_user_id", "redirect_url"] {
+            match optional(body, field) {
+                None => {}
+                Some(Value::String(text)) if text.trim().is_empty() => {
+                    problems.push(must_not_be_empty(field))
+                }
+                Some(Value::String(_)) => {}
+                Some(other) => problems.push(wrong_type(field, other, "string")),
+            }
+        }
+        for field in ["public_metadata", "private_metadata"] {
+            match optional(body, field) {
+                None | Some(Value::Object(_)) => {}
+                Some(other) => problems.push(wrong_type(field, other, "object")),
+            }
+        }
+        match optional(body, "notify") {
+            None | Some(Value::Bool(_)) => {}
+            Some(other) => problems.push(wrong_type("notify", other, "boolean")),
+        }
+        let mut expires_in_days = None;
+        match optional(body, "expires_in_days") {
+            None => {}
+            Some(Value::Number(number)) if number.is_i64() || number.is_u64() => {
+                match number.as_u64() {
+                    Some(days) if (1..=MAX_EXPIRY_DAYS).contains(&days) => {
+                        expires_in_days = Some(days)
+                    }
+                    _ => problems.push(
+                        ClerkError::new(
+                            "form_param_value_invalid",
+                            "is invalid",
+                            "expires_in_days is invalid",
+                        )
+                        .param("expires_in_days"),
+                    ),
+                }
+            }
+            Some(other) => problems.push(wrong_type("expires_in_days", other, "integer")),
+        }
+        let (Some(email), Some(role), true) = (email, role, problems.is_empty()) else {
+            return Err((422, problems));
+        };
+        if self.role_name(&role).is_none() {
+            return Err((
+                404,
+                vec![ClerkError::new(
+                    "resource_not_found",
+                    "not found",
+                    "Organization role not found",
+                )
+                .param("role")],
+            ));
+        }
+        let details = KEPT
+            .iter()
+            .filter_map(|field| optional(body, field).map(|v| ((*field).to_owned(), v.clone())))
+            .collect();
+        Ok(Ask {
+            organization,
+            email: Some(email),
+            user_id: None,
+            role,
+            expires_in: Some(DAY * expires_in_days.unwrap_or(DEFAULT_EXPIRY_DAYS) as u32),
+            details,
+        })
+    }
+}
+
+impl Vendor for ClerkSim {
+    fn parse(
+        &self,
+        request: &Request,
+        token: &str,
+        counters: &Counters,
+    ) -> Result<Vec<Ask>, ResponseTemplate> {
+        self.check(request, token, counters).map(|ask| vec![ask])
+    }
+
+    fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
+        let invitation = &invitations[0];
+        let details = &invitation.details;
+        let metadata = |field: &str| details.get(field).cloned().unwrap_or_else(|| json!({}));
+        let created_at = invitation.created_at.as_millisecond();
+        let body = json!({
+            "object": "organization_invitation",
+            "id": invitation.id,
+            "email_address": invitation.email,
+            "role": invitation.role,
+            "role_name": self.role_name(&invitation.role).unwrap_or_else(|| invitation.role.clone()),
+            "organization_id": invitation.organization,
+            "inviter_id": details.get("inviter_user_id"),
+            "public_inviter_data": null,
+            "status": "pending",
+            "public_metadata": metadata("public_metadata"),
+            "private_metadata": metadata("private_metadata"),
+            "url": format!(
+                "https://accounts.sandbox.example/accept-invitation?__clerk_ticket=ticket_{}",
+                invitation.id
+            ),
+            "expires_at": invitation.expires_at.map(|at| at.as_millisecond()),
+            "created_at": created_at,
+            "updated_at": created_at,
+        });
+        json_answer(200, &body, counters)
+    }
+
+    fn refuse(&self, refusal: &Refusal, counters: &Counters) -> ResponseTemplate {
+        match refusal {
+            Refusal::OrganizationNotFound => error(
+                404,
+                ClerkError::new(
+                    "resource_not_found",
+                    "not found",
+                    "Given organization not found.",
+                ),
+                counters,
+            ),
+            Refusal::AlreadyMember(email) => error(
+                400,
+                ClerkError::new(
+                    "already_a_member_in_organization",
+                    "already a member",
+                    format!("{email} is already a member of the organization."),
+                ),
+                counters,
+            ),
+            Refusal::AlreadyInvited(_) => error(
+                400,
+                ClerkError::new(
+                    "organization_invitation_not_unique",
+                    "organization invitation not unique",
+                    "Organizations cannot have duplicate pending invitations for an email address.",
+                ),
+                counters,
+            ),
+            Refusal::InvalidEmail(_) => error(422, invalid_email(), counters),
+            Refusal::RateLimited(limited) => error(
+                429,
+                ClerkError::new(
+                    "too_many_requests",
+                    "Too many requests",
+                    "Too many requests, retry later",
+                ),
+                counters,
+            )
+            .insert_header(
+                "retry-after",
+                ceil_secs(limited.retry_after).max(1).to_string(),
+            ),
+            Refusal::ServerError => error(
+                500,
+                ClerkError::new(
+                    "internal_clerk_error",
+                    "Oops, an unexpected error occurred",
+                    "There was an internal error on our servers. We've been notified and are working on fixing it.",
+                ),
+                counters,
+            ),
+        }
+    }
+
+    fn invitation_id(&self, n: u64) -> String {
+        format!("orginv_sandbox{n:020}")
+    }
+
+    fn default_lifetime(&self) -> Duration {
+        DAY * DEFAULT_EXPIRY_DAYS as u32
+    }
+}

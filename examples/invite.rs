@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --example invite -- --provider github|clerk|elastic --org ORG --email EMAIL \
-//!     [--user-id ID] [--role admin|member|billing-manager|<vendor role>] [--base-url URL] \
+//!     [--user-id ID] [--role admin|member|billing-manager|<vendor role>] [--base-url URL] [--sandbox] \
 //!     [--expires-in Nd|Nh] [--expires-in-days N] \
 //!     [--team-id N]... [--reinstate] \
 //!     [--inviter USER_ID] [--redirect-url URL] [--public-metadata JSON] [--no-notify]
@@ -13,14 +13,16 @@
 //! options; `--inviter`, `--redirect-url`, `--public-metadata` (a JSON object) and
 //! `--no-notify` are Clerk options; each provider ignores the others'. The expiry is shared
 //! (GitHub refuses it): `--expires-in` takes whole days (`7d`) or hours (`72h`),
-//! `--expires-in-days N` is the same as `--expires-in Nd`.
+//! `--expires-in-days N` is the same as `--expires-in Nd`. `--sandbox` runs against a local fake
+//! of the vendor (the crate's `testkit`) instead of the real API, and needs no credential.
 //! On success the invitation is printed as one JSON object and the exit code is 0. On failure
 //! one line `error: <kind>: <message>` goes to stderr and the exit code is 1 (2 for usage).
 
+use std::any::Any;
 use std::process::ExitCode;
-
 use std::time::Duration;
 
+use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub};
 use orginvite::{
     Clerk, ClerkOptions, CreateInvitation, ElasticCloud, Error, GitHub, GitHubOptions, Invitee,
     Provider, Role,
@@ -29,7 +31,7 @@ use serde_json::{Map, Value};
 
 const USAGE: &str =
     "usage: invite --provider github|clerk|elastic --org ORG (--email EMAIL | --user-id ID) \
-[--role admin|member|billing-manager|ROLE] [--base-url URL] [--expires-in Nd|Nh] [--expires-in-days N] \
+[--role admin|member|billing-manager|ROLE] [--base-url URL] [--sandbox] [--expires-in Nd|Nh] [--expires-in-days N] \
 [--team-id N]... [--reinstate] \
 [--inviter USER_ID] [--redirect-url URL] [--public-metadata JSON] [--no-notify]";
 
@@ -43,6 +45,7 @@ struct Args {
     team_ids: Vec<u64>,
     reinstate: bool,
     base_url: Option<String>,
+    sandbox: bool,
     expires_in: Option<Duration>,
     inviter: Option<String>,
     redirect_url: Option<String>,
@@ -96,6 +99,7 @@ fn parse(mut raw: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--reinstate" => args.reinstate = true,
             "--base-url" => args.base_url = Some(value("--base-url")?),
+            "--sandbox" => args.sandbox = true,
             "--expires-in" => set_expiry(&mut args, parse_expiry(&value("--expires-in")?)?)?,
             "--expires-in-days" => {
                 let days = value("--expires-in-days")?;
@@ -129,41 +133,57 @@ fn credential(variable: &str, what: &str) -> Result<String, String> {
     }
 }
 
-fn provider(args: &Args) -> Result<Box<dyn Provider>, String> {
+/// The client for `--provider`, and with `--sandbox` the fake vendor it talks to (kept alive
+/// for the call).
+async fn provider(args: &Args) -> Result<(Box<dyn Provider>, Option<Box<dyn Any>>), String> {
+    /// Builds one vendor's client: against its fake with `--sandbox`, else with the credential
+    /// from the environment.
+    macro_rules! client {
+        ($fake:ty, $builder:expr, $variable:literal, $what:literal) => {{
+            let (builder, fake): (_, Option<(String, Box<dyn Any>)>) = if args.sandbox {
+                let fake = <$fake>::start().await;
+                if let Some(org) = &args.org {
+                    fake.add_organization(org.clone());
+                }
+                let builder = fake.client_builder();
+                (builder, Some((fake.uri(), Box::new(fake) as Box<dyn Any>)))
+            } else {
+                ($builder.token(credential($variable, $what)?), None)
+            };
+            let builder = match &args.base_url {
+                Some(url) => builder.base_url(url),
+                None => builder,
+            };
+            let client = builder.build().map_err(|e| describe(&e))?;
+            let fake = fake.map(|(uri, fake)| {
+                eprintln!(
+                    "sandbox: using a local fake {} at {uri} (nothing leaves this machine)",
+                    client.kind()
+                );
+                fake
+            });
+            Ok((Box::new(client) as Box<dyn Provider>, fake))
+        }};
+    }
     match args.provider.as_deref() {
-        Some("github") => {
-            let token = credential(
-                "GITHUB_TOKEN",
-                "a GitHub token that can administer the organization",
-            )?;
-            let mut builder = GitHub::builder().token(token);
-            if let Some(url) = &args.base_url {
-                builder = builder.base_url(url);
-            }
-            Ok(Box::new(builder.build().map_err(|e| describe(&e))?))
-        }
-        Some("clerk") => {
-            let key = credential(
-                "CLERK_SECRET_KEY",
-                "the secret key of the Clerk instance (sk_live_... or sk_test_...)",
-            )?;
-            let mut builder = Clerk::builder().token(key);
-            if let Some(url) = &args.base_url {
-                builder = builder.base_url(url);
-            }
-            Ok(Box::new(builder.build().map_err(|e| describe(&e))?))
-        }
-        Some("elastic") => {
-            let key = credential(
-                "EC_API_KEY",
-                "an Elastic Cloud API key with the organization owner role",
-            )?;
-            let mut builder = ElasticCloud::builder().token(key);
-            if let Some(url) = &args.base_url {
-                builder = builder.base_url(url);
-            }
-            Ok(Box::new(builder.build().map_err(|e| describe(&e))?))
-        }
+        Some("github") => client!(
+            FakeGitHub,
+            GitHub::builder(),
+            "GITHUB_TOKEN",
+            "a GitHub token that can administer the organization"
+        ),
+        Some("clerk") => client!(
+            FakeClerk,
+            Clerk::builder(),
+            "CLERK_SECRET_KEY",
+            "the secret key of the Clerk instance (sk_live_... or sk_test_...)"
+        ),
+        Some("elastic") => client!(
+            FakeElasticCloud,
+            ElasticCloud::builder(),
+            "EC_API_KEY",
+            "an Elastic Cloud API key with the organization owner role"
+        ),
         Some(other) => Err(format!(
             "invalid_request: unknown provider {other:?} (known: github, clerk, elastic)"
         )),
@@ -232,8 +252,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let prepared = request(&args).and_then(|request| Ok((provider(&args)?, request)));
-    let (provider, request) = match prepared {
+    let prepared = match request(&args) {
+        Ok(request) => provider(&args)
+            .await
+            .map(|(provider, fake)| (provider, fake, request)),
+        Err(problem) => Err(problem),
+    };
+    let (provider, _fake, request) = match prepared {
         Ok(prepared) => prepared,
         Err(problem) => {
             eprintln!("error: {problem}");

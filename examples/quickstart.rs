@@ -1,0 +1,191 @@
+//! The crate's main job in one command, with no account and no network: three fake vendors
+//! start on loopback, and one list of `Box<dyn Provider>` invites people on all of them.
+//!
+//! ```text
+//! cargo run --example quickstart
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub};
+use orginvite::{
+    CreateInvitation, Error, Invitation, Observer, Provider, RateLimitEvent, Role, WaitCause,
+};
+
+/// Prints what rate limits make the clients do.
+#[derive(Debug)]
+struct Narrator {
+    started: Instant,
+}
+
+impl Observer for Narrator {
+    fn on_event(&self, event: &RateLimitEvent) {
+        let at = self.started.elapsed().as_secs_f64();
+        match event {
+            RateLimitEvent::Retried { provider, status, wait, .. } => println!(
+                "   … [{at:4.1}s] {provider} answered {} (rate limited): retrying in {:.1}s, as the vendor asked",
+                status.unwrap_or_default(),
+                wait.as_secs_f64()
+            ),
+            RateLimitEvent::Waited { provider, wait, cause: WaitCause::RateLimit } => println!(
+                "   … [{at:4.1}s] {provider}: holding the next request {:.1}s until the limit's window is over",
+                wait.as_secs_f64()
+            ),
+            RateLimitEvent::GaveUp { provider, retry_after, .. } => println!(
+                "   … [{at:4.1}s] {provider}: gave up, retry after {retry_after:?}"
+            ),
+            _ => {}
+        }
+    }
+}
+
+fn show(provider: &dyn Provider, email: &str, result: &Result<Invitation, Error>) {
+    match result {
+        Ok(invitation) => println!(
+            "   ✓ {:<14} {:<30} id {:<36} role {:<15} expires {}",
+            provider.kind().to_string(),
+            email,
+            invitation.id,
+            invitation.role.to_string(),
+            invitation
+                .expires_at
+                .map(|t| t.strftime("%Y-%m-%d").to_string())
+                .unwrap_or_else(|| "-".into()),
+        ),
+        Err(error) => println!(
+            "   ✗ {:<14} {:<30} {}: {}",
+            provider.kind().to_string(),
+            email,
+            error.kind(),
+            error
+                .vendor_message()
+                .map(str::to_owned)
+                .unwrap_or_else(|| error.to_string())
+        ),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    println!("orginvite quickstart: three fake vendors on loopback. No account, no network, no credentials.\n");
+
+    let github_fake = FakeGitHub::start().await;
+    let clerk_fake = FakeClerk::start().await;
+    let elastic_fake = FakeElasticCloud::start().await;
+    let narrator = Arc::new(Narrator { started });
+    let github = github_fake
+        .client_builder()
+        .observer(narrator.clone())
+        .build()?;
+    let clerk = clerk_fake
+        .client_builder()
+        .observer(narrator.clone())
+        .build()?;
+    let elastic = elastic_fake
+        .client_builder()
+        .observer(narrator.clone())
+        .build()?;
+
+    println!(
+        "   GitHub         {:<32} organization {}",
+        github_fake.uri(),
+        github_fake.organization()
+    );
+    println!(
+        "   Clerk          {:<32} organization {}",
+        format!("{}/v1", clerk_fake.uri()),
+        clerk_fake.organization()
+    );
+    println!(
+        "   Elastic Cloud  {:<32} organization {}\n",
+        format!("{}/api/v1", elastic_fake.uri()),
+        elastic_fake.organization()
+    );
+
+    // One list of providers chosen at run time, each with its own organization id.
+    let providers: Vec<(Box<dyn Provider>, String)> = vec![
+        (Box::new(github), github_fake.organization().to_owned()),
+        (
+            Box::new(clerk.clone()),
+            clerk_fake.organization().to_owned(),
+        ),
+        (Box::new(elastic), elastic_fake.organization().to_owned()),
+    ];
+
+    println!("1. One CreateInvitation per vendor, sent through Vec<Box<dyn Provider>>");
+    println!("   (GitHub invitations go one at a time, 1 s apart, as GitHub asks of requests that notify people)");
+    for (provider, org) in &providers {
+        for (email, role) in [
+            ("ada@example.com", Role::Admin),
+            ("alan@example.com", Role::Member),
+        ] {
+            let request = CreateInvitation::email(org.as_str(), email).role(role);
+            show(
+                provider.as_ref(),
+                email,
+                &provider.create_invitation(&request).await,
+            );
+        }
+    }
+
+    println!("\n2. The same person again, a member, and a bad address: typed errors, the same kinds for every vendor");
+    for (fake_org, add_member) in [
+        (github_fake.organization(), &github_fake as &dyn AddMember),
+        (clerk_fake.organization(), &clerk_fake),
+        (elastic_fake.organization(), &elastic_fake),
+    ] {
+        add_member.member(fake_org, "grace@example.com");
+    }
+    for (provider, org) in &providers {
+        for email in [
+            "ada@example.com",
+            "grace@example.com",
+            "typo@example.invalid",
+        ] {
+            let request = CreateInvitation::email(org.as_str(), email);
+            show(
+                provider.as_ref(),
+                email,
+                &provider.create_invitation(&request).await,
+            );
+        }
+    }
+
+    println!("\n3. A rate limit: this Clerk allows 2 invitations per second");
+    clerk_fake.rate_limit(2, Duration::from_secs(1));
+    let before = clerk_fake.rate_limited_count();
+    for email in [
+        "barbara@example.com",
+        "edsger@example.com",
+        "margaret@example.com",
+    ] {
+        let request = CreateInvitation::email(clerk_fake.organization(), email);
+        show(&clerk, email, &clerk.create_invitation(&request).await);
+    }
+    println!(
+        "   Clerk answered 429 {} time(s); the client waited for its Retry-After and nothing was created twice.",
+        clerk_fake.rate_limited_count() - before
+    );
+
+    let created = github_fake.invitations().len()
+        + clerk_fake.invitations().len()
+        + elastic_fake.invitations().len();
+    println!(
+        "\nDone in {:.1}s: {created} invitations created, each exactly once. Next: `cargo run --example invite -- --help`.",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The three fakes are different types; this lets one loop add a member to each.
+trait AddMember {
+    fn member(&self, organization: &str, email: &str);
+}
+
+impl<V> AddMember for orginvite::testkit::FakeServer<V> {
+    fn member(&self, organization: &str, email: &str) {
+        self.add_member(organization, email);
+    }
+}

@@ -47,8 +47,8 @@ use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, VendorDetails};
 use crate::invitation::VendorPayload;
 use crate::{
-    BoxFuture, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter,
-    Pacing, Provider, ProviderKind, Role,
+    CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter, Pacing,
+    ProviderKind, Role,
 };
 
 /// Clerk's Backend API.
@@ -219,11 +219,6 @@ impl Clerk {
             api_version: Some(DEFAULT_API_VERSION.to_owned()),
         })
     }
-
-    /// Invites one person; see [`Provider::create_invitation`].
-    pub async fn create_invitation(&self, request: &CreateInvitation) -> Result<Invitation, Error> {
-        self.engine.execute(&self.mapping, request).await
-    }
 }
 
 impl fmt::Debug for Clerk {
@@ -238,31 +233,7 @@ impl fmt::Debug for Clerk {
     }
 }
 
-#[cfg(any(test, feature = "fuzzing"))]
-impl Clerk {
-    /// Decodes an answer exactly as a call does; for property tests and fuzzing.
-    pub(crate) fn decode_answer(
-        &self,
-        request: &CreateInvitation,
-        response: &crate::engine::RawResponse,
-        now: std::time::SystemTime,
-    ) -> Result<Invitation, crate::engine::Failure> {
-        self.mapping.decode(request, response, now)
-    }
-}
-
-impl Provider for Clerk {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Clerk
-    }
-
-    fn create_invitation<'a>(
-        &'a self,
-        request: &'a CreateInvitation,
-    ) -> BoxFuture<'a, Result<Invitation, Error>> {
-        Box::pin(Clerk::create_invitation(self, request))
-    }
-}
+crate::provider::vendor_client!(Clerk, ProviderKind::Clerk);
 
 #[derive(Clone)]
 struct ClerkMapping {

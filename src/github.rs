@@ -41,8 +41,8 @@ use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, VendorDetails};
 use crate::invitation::VendorPayload;
 use crate::{
-    BoxFuture, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter,
-    Pacing, Provider, ProviderKind, Role,
+    CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter, Pacing,
+    ProviderKind, Role,
 };
 
 /// GitHub's public API.
@@ -170,11 +170,6 @@ impl GitHub {
             api_version: DEFAULT_API_VERSION.to_owned(),
         })
     }
-
-    /// Invites one person; see [`Provider::create_invitation`].
-    pub async fn create_invitation(&self, request: &CreateInvitation) -> Result<Invitation, Error> {
-        self.engine.execute(&self.mapping, request).await
-    }
 }
 
 impl fmt::Debug for GitHub {
@@ -189,31 +184,7 @@ impl fmt::Debug for GitHub {
     }
 }
 
-#[cfg(any(test, feature = "fuzzing"))]
-impl GitHub {
-    /// Decodes an answer exactly as a call does; for property tests and fuzzing.
-    pub(crate) fn decode_answer(
-        &self,
-        request: &CreateInvitation,
-        response: &crate::engine::RawResponse,
-        now: std::time::SystemTime,
-    ) -> Result<Invitation, crate::engine::Failure> {
-        self.mapping.decode(request, response, now)
-    }
-}
-
-impl Provider for GitHub {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::GitHub
-    }
-
-    fn create_invitation<'a>(
-        &'a self,
-        request: &'a CreateInvitation,
-    ) -> BoxFuture<'a, Result<Invitation, Error>> {
-        Box::pin(GitHub::create_invitation(self, request))
-    }
-}
+crate::provider::vendor_client!(GitHub, ProviderKind::GitHub);
 
 #[derive(Clone)]
 struct GitHubMapping {

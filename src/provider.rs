@@ -121,3 +121,45 @@ impl<P: Provider + ?Sized> Provider for Arc<P> {
         (**self).create_invitation(request)
     }
 }
+
+/// The parts every vendor client shares, for a client struct with `engine` and `mapping`
+/// fields: the inherent `create_invitation` (the engine run with the vendor's mapping), the
+/// [`Provider`] impl, and the decode hook property tests and fuzzing use.
+macro_rules! vendor_client {
+    ($client:ident, $kind:expr) => {
+        impl $client {
+            /// Invites one person; see [`Provider::create_invitation`](crate::Provider::create_invitation).
+            pub async fn create_invitation(
+                &self,
+                request: &$crate::CreateInvitation,
+            ) -> Result<$crate::Invitation, $crate::Error> {
+                self.engine.execute(&self.mapping, request).await
+            }
+
+            /// Decodes an answer exactly as a call does; for property tests and fuzzing.
+            #[cfg(any(test, feature = "fuzzing"))]
+            pub(crate) fn decode_answer(
+                &self,
+                request: &$crate::CreateInvitation,
+                response: &$crate::engine::RawResponse,
+                now: std::time::SystemTime,
+            ) -> Result<$crate::Invitation, $crate::engine::Failure> {
+                $crate::engine::Mapping::decode(&self.mapping, request, response, now)
+            }
+        }
+
+        impl $crate::Provider for $client {
+            fn kind(&self) -> $crate::ProviderKind {
+                $kind
+            }
+
+            fn create_invitation<'a>(
+                &'a self,
+                request: &'a $crate::CreateInvitation,
+            ) -> $crate::BoxFuture<'a, Result<$crate::Invitation, $crate::Error>> {
+                Box::pin($client::create_invitation(self, request))
+            }
+        }
+    };
+}
+pub(crate) use vendor_client;

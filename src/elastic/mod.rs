@@ -58,8 +58,8 @@ use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, VendorDetails};
 use crate::invitation::VendorPayload;
 use crate::{
-    BoxFuture, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Pacing,
-    Provider, ProviderKind, Role,
+    CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Pacing,
+    ProviderKind, Role,
 };
 
 pub use roles::{
@@ -167,11 +167,6 @@ impl ElasticCloud {
     pub fn builder() -> ElasticCloudBuilder {
         ClientBuilder::with_vendor(ElasticSettings::default())
     }
-
-    /// Invites one person; see [`Provider::create_invitation`].
-    pub async fn create_invitation(&self, request: &CreateInvitation) -> Result<Invitation, Error> {
-        self.engine.execute(&self.mapping, request).await
-    }
 }
 
 impl fmt::Debug for ElasticCloud {
@@ -185,31 +180,7 @@ impl fmt::Debug for ElasticCloud {
     }
 }
 
-#[cfg(any(test, feature = "fuzzing"))]
-impl ElasticCloud {
-    /// Decodes an answer exactly as a call does; for property tests and fuzzing.
-    pub(crate) fn decode_answer(
-        &self,
-        request: &CreateInvitation,
-        response: &crate::engine::RawResponse,
-        now: std::time::SystemTime,
-    ) -> Result<Invitation, crate::engine::Failure> {
-        self.mapping.decode(request, response, now)
-    }
-}
-
-impl Provider for ElasticCloud {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::ElasticCloud
-    }
-
-    fn create_invitation<'a>(
-        &'a self,
-        request: &'a CreateInvitation,
-    ) -> BoxFuture<'a, Result<Invitation, Error>> {
-        Box::pin(ElasticCloud::create_invitation(self, request))
-    }
-}
+crate::provider::vendor_client!(ElasticCloud, ProviderKind::ElasticCloud);
 
 #[derive(Clone)]
 struct ElasticMapping {

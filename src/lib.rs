@@ -13,7 +13,15 @@
 //! - honours rate limits (`Retry-After` as seconds or a date, GitHub's primary and secondary
 //!   limits, Clerk's conflicts) with a [`RetryPolicy`], and never retries an attempt that may
 //!   already have created the invitation: [`Error::may_have_been_created`] says when that is
-//!   in doubt.
+//!   in doubt;
+//! - paces its requests before the vendor has to say no ([`Pacing`], [`Pacer`]): GitHub
+//!   invitations one at a time 1 s apart, Clerk's 250 per hour, and whatever the vendor's
+//!   rate-limit headers say, with one shared hold after a rate-limit answer.
+//!
+//! The providers are [`GitHub`] (github.com and GitHub Enterprise Server), [`Clerk`] (the
+//! Backend API) and [`ElasticCloud`] (including GovCloud). With the `testkit` feature,
+//! `orginvite::testkit` starts fake vendors on loopback for trying the crate without an
+//! account (`cargo run --example quickstart`) and for testing code that uses it.
 //!
 //! ```no_run
 //! use orginvite::{CreateInvitation, ErrorKind, GitHub, Role};
@@ -38,9 +46,14 @@
 //! # Architecture
 //!
 //! Vendors are pure mappings: they build the HTTP request from the unified one and decode the
-//! answer, with no IO. One engine sends, reads bounded bodies, applies timeouts, decides on
-//! retries with a pure function of the failure and the policy, and sleeps through an
+//! answer, with no IO. One engine paces, sends, reads bounded bodies, applies timeouts, decides
+//! on retries with a pure function of the failure and the policy, and sleeps through an
 //! injectable [`Sleeper`] so tests see exact waits without waiting.
+//!
+//! # Features
+//!
+//! - `testkit`: the fake vendors (`orginvite::testkit`), built on `wiremock`.
+//! - `fuzzing`: hidden entry points for `fuzz/`; not a stable API.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

@@ -134,3 +134,68 @@ async fn full_emails_only_when_the_caller_opts_in() {
     assert!(out.contains("invitee=jane.doe@example.com"), "{out}");
     assert!(!out.contains(GITHUB_TOKEN), "{out}");
 }
+
+#[tokio::test]
+async fn no_provider_traces_its_credential() {
+    use orginvite::{Clerk, ElasticCloud, Pacing, Provider};
+    const KEY: &str = "key_SECRETcredential0123456789NEVERSHOWN";
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(subscriber(&captured));
+    let answers = [
+        ResponseTemplate::new(429).insert_header("retry-after", "1"),
+        ResponseTemplate::new(500),
+        ResponseTemplate::new(401),
+        ResponseTemplate::new(200).set_body_string("{"),
+    ];
+    for answer in answers {
+        for kind in 0..3 {
+            let server = MockServer::start().await;
+            Mock::given(any())
+                .respond_with(answer.clone())
+                .mount(&server)
+                .await;
+            let sleeper = RecordingSleeper::new();
+            let provider: Box<dyn Provider> = match kind {
+                0 => Box::new(
+                    GitHub::builder()
+                        .token(KEY)
+                        .base_url(server.uri())
+                        .sleeper(sleeper)
+                        .build()
+                        .unwrap(),
+                ),
+                1 => Box::new(
+                    Clerk::builder()
+                        .token(KEY)
+                        .base_url(server.uri())
+                        .pacing(Pacing::off())
+                        .sleeper(sleeper)
+                        .build()
+                        .unwrap(),
+                ),
+                _ => Box::new(
+                    ElasticCloud::builder()
+                        .token(KEY)
+                        .base_url(server.uri())
+                        .sleeper(sleeper)
+                        .build()
+                        .unwrap(),
+                ),
+            };
+            let _ = provider
+                .create_invitation(&CreateInvitation::email("org_1", "jane.doe@example.com"))
+                .await;
+        }
+    }
+    let out = captured.text();
+    assert!(
+        out.contains("provider=\"clerk\"") && out.contains("provider=\"elastic_cloud\""),
+        "{out}"
+    );
+    assert!(out.contains("retrying after a wait"), "{out}");
+    assert!(
+        !out.contains("SECRETcredential"),
+        "a credential leaked: {out}"
+    );
+    assert!(!out.contains("jane.doe@"), "the full email leaked: {out}");
+}

@@ -469,7 +469,7 @@ fn classify(response: &RawResponse, now: SystemTime) -> Failure {
     let retry_after = headers::retry_after(&response.headers);
     let reset = rate_limit
         .reset
-        .map(|reset| SystemTime::from(reset) + RESET_MARGIN);
+        .map(|reset| crate::engine::later(SystemTime::from(reset), RESET_MARGIN));
     let primary = rate_limit.remaining == Some(0);
 
     let (kind, retry) = match status.as_u16() {

@@ -22,6 +22,17 @@ use pacer::{millis, Pacer};
 use retry::{Decision, RetryHint, RetryPolicy, Wait};
 use sleep::Sleeper;
 
+/// How far ahead "never in practice" is: waits are clamped to this instead of overflowing.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// `at + wait`, saturating (at a hundred years ahead) instead of overflowing: hostile
+/// `Retry-After` and rate-limit headers can ask for any wait.
+pub(crate) fn later(at: SystemTime, wait: Duration) -> SystemTime {
+    at.checked_add(wait.min(FAR_FUTURE))
+        .or_else(|| at.checked_add(Duration::from_secs(365 * 24 * 60 * 60)))
+        .unwrap_or(at)
+}
+
 /// The default cap on a response body.
 pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -200,7 +211,7 @@ impl Engine {
         );
         async move {
             let started = self.sleeper.now();
-            let deadline = self.policy.budget().map(|budget| started + budget);
+            let deadline = self.policy.budget().map(|budget| later(started, budget));
             let mut not_before = None;
             let mut previous: Option<Error> = None;
             let mut attempt: u32 = 0;
@@ -280,7 +291,7 @@ impl Engine {
                         Decision::Stop { retry_after } => retry_after,
                     };
                     if let Some(wait) = wait {
-                        self.pacer.hold_until(now + wait);
+                        self.pacer.hold_until(later(now, wait));
                     }
                 }
                 match decision {
@@ -299,7 +310,7 @@ impl Engine {
                             status,
                             wait,
                         });
-                        not_before = Some(now + wait);
+                        not_before = Some(later(now, wait));
                         previous = Some(failure.error);
                     }
                     Decision::Stop { retry_after } => {

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::later;
 use super::observe::{Observer, RateLimitEvent, WaitCause};
 use super::sleep::Sleeper;
 use crate::{ProviderKind, RateLimitInfo};
@@ -143,7 +144,7 @@ impl Bucket {
         if self.tokens >= 1.0 {
             self.at
         } else {
-            self.at + self.per_token.mul_f64(1.0 - self.tokens)
+            later(self.at, self.per_token.mul_f64(1.0 - self.tokens))
         }
     }
 }
@@ -248,8 +249,11 @@ impl Pacer {
             let mut state = self.lock();
             let (earliest, _) = self.earliest(&mut state, now, not_before);
             let queue = self.spacing(&state, now).saturating_mul(state.queued);
-            let predicted = earliest.duration_since(now).unwrap_or(Duration::ZERO) + queue;
-            if deadline.is_some_and(|deadline| now + predicted > deadline) {
+            let predicted = earliest
+                .duration_since(now)
+                .unwrap_or(Duration::ZERO)
+                .saturating_add(queue);
+            if deadline.is_some_and(|deadline| later(now, predicted) > deadline) {
                 return Err(predicted);
             }
             state.queued += 1;
@@ -268,7 +272,7 @@ impl Pacer {
                 let (earliest, cause) = self.earliest(&mut state, now, not_before);
                 if earliest <= now {
                     let spacing = self.spacing(&state, now);
-                    state.next_start = Some(now + spacing);
+                    state.next_start = Some(later(now, spacing));
                     if let Some(bucket) = state.bucket.as_mut() {
                         bucket.tokens = (bucket.tokens - 1.0).max(0.0);
                     }
@@ -277,7 +281,7 @@ impl Pacer {
                 let wait = earliest.duration_since(now).unwrap_or(Duration::ZERO);
                 (wait, cause, earliest)
             };
-            if wait > max_wait || deadline.is_some_and(|deadline| now + wait > deadline) {
+            if wait > max_wait || deadline.is_some_and(|deadline| later(now, wait) > deadline) {
                 return Err(wait);
             }
             tracing::debug!(
@@ -313,15 +317,15 @@ impl Pacer {
             return;
         };
         let window_end = match (info.reset, info.interval) {
-            (Some(reset), _) => Some(SystemTime::from(reset) + RESET_MARGIN),
-            (None, Some(interval)) => Some(now + interval),
+            (Some(reset), _) => Some(later(SystemTime::from(reset), RESET_MARGIN)),
+            (None, Some(interval)) => Some(later(now, interval)),
             (None, None) => None,
         };
         let mut state = self.lock();
         if remaining == 0 {
             // `Retry-After`, when the answer has one, says exactly when: it wins.
             let until = match info.retry_after {
-                Some(wait) => Some(now + wait),
+                Some(wait) => Some(later(now, wait)),
                 None => window_end,
             };
             if let Some(until) = until.filter(|until| *until > now) {

@@ -224,13 +224,13 @@ impl Window {
         let elapsed = now.duration_since(self.started).unwrap_or(Duration::ZERO);
         if elapsed >= self.length {
             let windows = (elapsed.as_nanos() / self.length.as_nanos().max(1)) as u32;
-            self.started += self.length.saturating_mul(windows);
+            self.started = crate::engine::later(self.started, self.length.saturating_mul(windows));
             self.used = 0;
         }
     }
 
     fn reset_at(&self) -> SystemTime {
-        self.started + self.length
+        crate::engine::later(self.started, self.length)
     }
 }
 

@@ -228,6 +228,16 @@ impl Engine {
                         self.policy.longest_wait(),
                     )
                     .await;
+                // What is left of the call's budget bounds this attempt too.
+                let left = deadline.map(|deadline| {
+                    deadline
+                        .duration_since(self.sleeper.now())
+                        .unwrap_or(Duration::ZERO)
+                });
+                let turn = match (turn, left) {
+                    (Ok(_), Some(Duration::ZERO)) => Err(Duration::ZERO),
+                    (turn, _) => turn,
+                };
                 let turn = match turn {
                     Ok(turn) => turn,
                     Err(needed) => {
@@ -257,8 +267,12 @@ impl Engine {
                         return Err(error);
                     }
                 };
+                let timeout = match (self.attempt_timeout, left) {
+                    (Some(timeout), Some(left)) => Some(timeout.min(left)),
+                    (timeout, left) => timeout.or(left),
+                };
                 let outcome = self
-                    .attempt(provider, &plan)
+                    .attempt(provider, &plan, timeout)
                     .instrument(tracing::info_span!("orginvite.attempt", attempt, status = tracing::field::Empty))
                     .await;
                 let now = self.sleeper.now();
@@ -348,13 +362,14 @@ impl Engine {
         &self,
         provider: ProviderKind,
         plan: &HttpPlan,
+        timeout: Option<Duration>,
     ) -> Result<RawResponse, Failure> {
         let mut builder = self
             .http
             .request(plan.method.clone(), plan.url.clone())
             .headers(plan.headers.clone())
             .body(plan.body.clone());
-        if let Some(timeout) = self.attempt_timeout {
+        if let Some(timeout) = timeout {
             builder = builder.timeout(timeout);
         }
         let response = builder

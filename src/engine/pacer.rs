@@ -158,6 +158,22 @@ impl fmt::Debug for Pacer {
     }
 }
 
+/// A place in a serialized pacer's queue, counted for wait predictions while it exists.
+struct Place<'a>(&'a Pacer);
+
+impl<'a> Place<'a> {
+    fn take(pacer: &'a Pacer) -> Place<'a> {
+        pacer.lock().queued += 1;
+        Place(pacer)
+    }
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.0.lock().queued -= 1;
+    }
+}
+
 /// The right to send one request; dropping it lets the next serialized request go.
 pub(crate) struct Turn {
     _permit: Option<OwnedSemaphorePermit>,
@@ -231,8 +247,11 @@ impl Pacer {
     }
 
     /// Waits for this request's turn. `Err(wait)` when the turn would come after `deadline`,
-    /// or needs a single wait longer than `max_wait`: nothing was slept in that case (a
-    /// serialized request may have waited in the queue for the requests before it).
+    /// or needs a single wait longer than `max_wait`: nothing more is waited for then.
+    ///
+    /// A call's own backoff (`not_before` beyond any hold) is slept before it queues, so a
+    /// serialized pacer lets other calls go meanwhile. Cancelling the returned future at any
+    /// point leaves the pacer as it was.
     pub(crate) async fn acquire(
         &self,
         provider: ProviderKind,
@@ -242,26 +261,40 @@ impl Pacer {
         deadline: Option<SystemTime>,
         max_wait: Duration,
     ) -> Result<Turn, Duration> {
-        let serialize = self.inner.pacing.serialize;
-        if serialize {
-            // Predict the queue's wait, so a call that cannot make its deadline fails now.
-            let now = sleeper.now();
-            let mut state = self.lock();
-            let (earliest, _) = self.earliest(&mut state, now, not_before);
-            let queue = self.spacing(&state, now).saturating_mul(state.queued);
-            let predicted = earliest
-                .duration_since(now)
-                .unwrap_or(Duration::ZERO)
-                .saturating_add(queue);
-            if deadline.is_some_and(|deadline| later(now, predicted) > deadline) {
-                return Err(predicted);
+        let too_late = |now: SystemTime, wait: Duration| {
+            wait > max_wait || deadline.is_some_and(|deadline| later(now, wait) > deadline)
+        };
+        let report = |wait: Duration, cause: WaitCause| {
+            tracing::debug!(
+                wait_ms = millis(wait),
+                cause = cause.as_str(),
+                "waiting for a turn"
+            );
+            if let Some(observer) = observer {
+                observer.on_event(&RateLimitEvent::Waited {
+                    provider,
+                    wait,
+                    cause,
+                });
             }
-            state.queued += 1;
+        };
+
+        // This call's own backoff, when no hold covers it: sleep it outside the queue.
+        if let Some(not_before) = not_before {
+            let now = sleeper.now();
+            let held = self.lock().held_until;
+            if not_before > now && held.is_none_or(|held| held < not_before) {
+                let wait = not_before.duration_since(now).unwrap_or(Duration::ZERO);
+                if too_late(now, wait) {
+                    return Err(wait);
+                }
+                report(wait, WaitCause::Backoff);
+                sleeper.sleep_until(not_before).await;
+            }
         }
-        let permit = if serialize {
-            let permit = self.inner.turn.clone().acquire_owned().await;
-            self.lock().queued -= 1;
-            permit.ok()
+
+        let permit = if self.inner.pacing.serialize {
+            Some(self.queue(sleeper, not_before, deadline).await?)
         } else {
             None
         };
@@ -281,23 +314,59 @@ impl Pacer {
                 let wait = earliest.duration_since(now).unwrap_or(Duration::ZERO);
                 (wait, cause, earliest)
             };
-            if wait > max_wait || deadline.is_some_and(|deadline| later(now, wait) > deadline) {
+            if too_late(now, wait) {
                 return Err(wait);
             }
-            tracing::debug!(
-                wait_ms = millis(wait),
-                cause = cause.as_str(),
-                "waiting for a turn"
-            );
-            if let Some(observer) = observer {
-                observer.on_event(&RateLimitEvent::Waited {
-                    provider,
-                    wait,
-                    cause,
-                });
-            }
+            report(wait, cause);
             sleeper.sleep_until(earliest).await;
         }
+    }
+
+    /// The queue of a serialized pacer: fails at once when the predicted wait passes the
+    /// deadline, and gives up its place when the deadline passes while waiting.
+    async fn queue(
+        &self,
+        sleeper: &dyn Sleeper,
+        not_before: Option<SystemTime>,
+        deadline: Option<SystemTime>,
+    ) -> Result<OwnedSemaphorePermit, Duration> {
+        let predict = |state: &mut State, now: SystemTime| {
+            let (earliest, _) = self.earliest(state, now, not_before);
+            let queue = self.spacing(state, now).saturating_mul(state.queued);
+            earliest
+                .duration_since(now)
+                .unwrap_or(Duration::ZERO)
+                .saturating_add(queue)
+        };
+        let now = sleeper.now();
+        {
+            let mut state = self.lock();
+            let predicted = predict(&mut state, now);
+            if deadline.is_some_and(|deadline| later(now, predicted) > deadline) {
+                return Err(predicted);
+            }
+        }
+        if let Ok(permit) = self.inner.turn.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        // Counted while waiting, uncounted however the wait ends (cancellation included).
+        let _place = Place::take(self);
+        let acquire = self.inner.turn.clone().acquire_owned();
+        let permit = match deadline {
+            None => acquire.await,
+            Some(deadline) => {
+                tokio::select! {
+                    biased;
+                    permit = acquire => permit,
+                    () = sleeper.sleep_until(deadline) => {
+                        let now = sleeper.now();
+                        return Err(predict(&mut self.lock(), now));
+                    }
+                }
+            }
+        };
+        // The semaphore is never closed.
+        permit.map_err(|_| Duration::ZERO)
     }
 
     /// Holds every request until `until` (after a rate-limit answer).

@@ -75,6 +75,7 @@ pub fn decode(
         status,
         headers,
         body: Bytes::copy_from_slice(body),
+        oversized: false,
     };
     let clients = clients();
     let result = match target {

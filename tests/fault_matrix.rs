@@ -232,8 +232,18 @@ fn faults() -> Vec<(&'static str, Source, Expect)> {
         ),
         (
             "400 with a body over the cap",
-            Source::Answers(vec![t(status(400).set_body_bytes(huge))]),
+            Source::Answers(vec![t(status(400).set_body_bytes(huge.clone()))]),
             fails(Decode, 1, false),
+        ),
+        (
+            "429 with a body over the cap, then success",
+            Source::Answers(vec![
+                t(status(429)
+                    .insert_header("retry-after", "3")
+                    .set_body_bytes(huge)),
+                Success,
+            ]),
+            waits(ok(2), &[3]),
         ),
         (
             "empty 401",

@@ -220,3 +220,18 @@ async fn redirects_are_not_followed() {
     assert_eq!(error.status().unwrap().as_u16(), 307);
     assert_eq!(requests, 1);
 }
+
+#[tokio::test]
+async fn an_oversized_error_keeps_its_status_and_request_id() {
+    let (error, requests) = fail_with(
+        ResponseTemplate::new(404)
+            .insert_header("x-github-request-id", "BEEF:0003")
+            .set_body_bytes(vec![b' '; 5 * 1024 * 1024]),
+    )
+    .await;
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    assert_eq!(error.status().unwrap().as_u16(), 404);
+    assert_eq!(error.request_id(), Some("BEEF:0003"));
+    assert!(!error.may_have_been_created());
+    assert_eq!(requests, 1);
+}

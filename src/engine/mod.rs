@@ -52,6 +52,8 @@ pub(crate) struct RawResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The body passed the cap and was not read: `body` is empty.
+    pub oversized: bool,
 }
 
 /// A failed attempt: the error to return, and whether and when it may be tried again.
@@ -282,6 +284,9 @@ impl Engine {
                 }
                 drop(turn);
                 let failure = match outcome {
+                    Ok(response) if response.oversized => {
+                        self.oversized(mapping.decode(request, &response, now), &response, provider)
+                    }
                     Ok(response) => match mapping.decode(request, &response, now) {
                         Ok(invitation) => {
                             tracing::info!(attempt, status = response.status.as_u16(), "invitation created");
@@ -357,6 +362,38 @@ impl Engine {
         .await
     }
 
+    /// An answer whose body passed the cap: a decode error, keeping what the status and
+    /// headers told the vendor's mapping (request id, retry hint, "may have been created").
+    fn oversized(
+        &self,
+        classified: Result<Invitation, Failure>,
+        response: &RawResponse,
+        provider: ProviderKind,
+    ) -> Failure {
+        let (may_have_been_created, request_id, retry) = match classified {
+            Ok(_) => (true, None, RetryHint::Never),
+            Err(failure) => (
+                failure.error.may_have_been_created() || response.status.is_success(),
+                failure.error.request_id().map(str::to_owned),
+                failure.retry,
+            ),
+        };
+        Failure {
+            error: Error::Decode(Box::new(DecodeError {
+                provider,
+                status: response.status,
+                reason: format!(
+                    "the body is larger than the {} byte limit",
+                    self.max_body_bytes
+                ),
+                may_have_been_created,
+                request_id,
+                source: None,
+            })),
+            retry,
+        }
+    }
+
     /// Sends the plan once and reads the answer, up to the body cap.
     async fn attempt(
         &self,
@@ -380,31 +417,22 @@ impl Engine {
         let headers = response.headers().clone();
         tracing::Span::current().record("status", status.as_u16());
         tracing::debug!(status = status.as_u16(), "answer received");
-        let body =
-            read_capped(response, self.max_body_bytes)
-                .await
-                .map_err(|problem| match problem {
-                    BodyProblem::Read(error) => transport_failure(provider, error, Some(status)),
-                    BodyProblem::TooLarge => Failure {
-                        error: Error::Decode(Box::new(DecodeError {
-                            provider,
-                            status,
-                            reason: format!(
-                                "the body is larger than the {} byte limit",
-                                self.max_body_bytes
-                            ),
-                            may_have_been_created: status.is_success() || status.is_server_error(),
-                            request_id: None,
-                            source: None,
-                        })),
-                        retry: RetryHint::Never,
-                    },
-                })?;
-        Ok(RawResponse {
-            status,
-            headers,
-            body,
-        })
+        match read_capped(response, self.max_body_bytes).await {
+            Ok(body) => Ok(RawResponse {
+                status,
+                headers,
+                body,
+                oversized: false,
+            }),
+            // The status and headers still say what happened; the vendor's mapping reads them.
+            Err(BodyProblem::TooLarge) => Ok(RawResponse {
+                status,
+                headers,
+                body: Bytes::new(),
+                oversized: true,
+            }),
+            Err(BodyProblem::Read(error)) => Err(transport_failure(provider, error, Some(status))),
+        }
     }
 }
 

@@ -402,11 +402,24 @@ impl Pacer {
                     state.held_until = Some(until);
                 }
             }
-        } else if let Some(window_end) = window_end.filter(|end| *end > now) {
+        } else if let Some(window_end) =
+            window_end.filter(|end| *end > now && running_low(info, remaining))
+        {
             let left = window_end.duration_since(now).unwrap_or(Duration::ZERO);
             let spacing = left / u32::try_from(remaining).unwrap_or(u32::MAX);
             state.learned = Some((spacing, window_end));
         }
+    }
+}
+
+/// Whether a window is nearly spent: under a tenth of its limit left (or at most 10 requests
+/// when the limit is unknown). Only then does the pacer spread what is left over the window;
+/// before, a budget shared with other traffic (GitHub's core limit) would slow invitations for
+/// no reason.
+fn running_low(info: &RateLimitInfo, remaining: u64) -> bool {
+    match info.limit {
+        Some(limit) => remaining.saturating_mul(10) < limit,
+        None => remaining <= 10,
     }
 }
 

@@ -380,18 +380,24 @@ impl Mapping for ClerkMapping {
         response: &RawResponse,
         now: SystemTime,
     ) -> Result<Invitation, Failure> {
-        if response.status.is_success() {
-            return decode_invitation(request, &response.body).map_err(|source| {
-                Failure::undecodable(
-                    ProviderKind::Clerk,
-                    response,
-                    "an organization invitation",
-                    Some(Box::new(source)),
-                    header_trace_id(&response.headers),
-                )
-            });
+        if !response.status.is_success() {
+            return Err(classify(response, now));
         }
-        Err(classify(response, now))
+        let undecodable = |expected: &str, source: Option<serde_json::Error>| {
+            Failure::undecodable(
+                ProviderKind::Clerk,
+                response,
+                expected,
+                source.map(|e| Box::new(e) as _),
+                header_trace_id(&response.headers),
+            )
+        };
+        let invitation = decode_invitation(request, &response.body)
+            .map_err(|source| undecodable("an organization invitation", Some(source)))?;
+        if !crate::engine::answers_request(request, invitation.email.as_deref()) {
+            return Err(undecodable("an invitation for the invited email", None));
+        }
+        Ok(invitation)
     }
 }
 

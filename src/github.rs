@@ -18,7 +18,8 @@
 //! `quota_exceeded` for the 24-hour invitation cap ("Over invitation rate limit", never
 //! retried), `invalid_email`, else `validation`; 5xx `server_error` (may have been created).
 //!
-//! Rate limits (403 or 429): a secondary limit ("secondary rate limit", formerly "abuse")
+//! Rate limits (403 or 429): a secondary limit ("secondary rate limit", formerly "abuse
+//! detection mechanism")
 //! waits for `retry-after`, else for `x-ratelimit-reset` when `x-ratelimit-remaining` is 0,
 //! else 60 s doubling on every repeat; a primary limit (`x-ratelimit-remaining: 0`) waits
 //! until `x-ratelimit-reset` + 1 s; a 429 without either waits for `retry-after` or backs off.
@@ -38,7 +39,9 @@ use url::Url;
 use crate::builder::{authorization, endpoint, header_text, ClientBuilder};
 use crate::engine::headers;
 use crate::engine::retry::{RetryHint, Wait};
-use crate::engine::{status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, VendorDetails};
+use crate::engine::{
+    answers_request, status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, VendorDetails,
+};
 use crate::invitation::VendorPayload;
 use crate::{
     CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter, Pacing,
@@ -294,22 +297,28 @@ impl Mapping for GitHubMapping {
 
     fn decode(
         &self,
-        _request: &CreateInvitation,
+        request: &CreateInvitation,
         response: &RawResponse,
         now: SystemTime,
     ) -> Result<Invitation, Failure> {
-        if response.status.is_success() {
-            return decode_invitation(&response.body).map_err(|source| {
-                Failure::undecodable(
-                    ProviderKind::GitHub,
-                    response,
-                    "an organization invitation",
-                    Some(Box::new(source)),
-                    request_id(&response.headers),
-                )
-            });
+        if !response.status.is_success() {
+            return Err(classify(response, now));
         }
-        Err(classify(response, now))
+        let undecodable = |expected: &str, source: Option<serde_json::Error>| {
+            Failure::undecodable(
+                ProviderKind::GitHub,
+                response,
+                expected,
+                source.map(|e| Box::new(e) as _),
+                request_id(&response.headers),
+            )
+        };
+        let invitation = decode_invitation(&response.body, &request.role)
+            .map_err(|source| undecodable("an organization invitation", Some(source)))?;
+        if !answers_request(request, invitation.email.as_deref()) {
+            return Err(undecodable("an invitation for the invited email", None));
+        }
+        Ok(invitation)
     }
 }
 
@@ -401,7 +410,8 @@ fn role_from_github(role: &str) -> Role {
     }
 }
 
-fn decode_invitation(body: &[u8]) -> Result<Invitation, serde_json::Error> {
+/// Decodes a success; `requested` is the role to report when GitHub's answer names none.
+fn decode_invitation(body: &[u8], requested: &Role) -> Result<Invitation, serde_json::Error> {
     let raw: GitHubInvitation = serde_json::from_slice(body)?;
     let created_at = raw
         .created_at
@@ -425,7 +435,7 @@ fn decode_invitation(body: &[u8]) -> Result<Invitation, serde_json::Error> {
             .role
             .as_deref()
             .map(role_from_github)
-            .unwrap_or_default(),
+            .unwrap_or_else(|| requested.clone()),
         status,
         created_at,
         expires_at,
@@ -473,7 +483,10 @@ fn classify(response: &RawResponse, now: SystemTime) -> Failure {
     let primary = rate_limit.remaining == Some(0);
 
     let (kind, retry) = match status.as_u16() {
-        403 | 429 if all_text.contains("secondary rate limit") || all_text.contains("abuse") => {
+        403 | 429
+            if all_text.contains("secondary rate limit")
+                || all_text.contains("abuse detection") =>
+        {
             let wait = match (retry_after, reset) {
                 (Some(wait), _) => wait,
                 (None, Some(reset)) if primary => Wait::Until(reset),

@@ -8,7 +8,7 @@ use orginvite::{CreateInvitation, Error, ErrorKind, GitHub, Pacing, RetryPolicy}
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const CREATED: &str = r#"{"id": 7, "email": "a@example.com", "role": "direct_member"}"#;
+const CREATED: &str = r#"{"id": 7, "email": null, "role": "direct_member"}"#;
 
 async fn slow_server(delay: Duration) -> MockServer {
     let server = MockServer::start().await;

@@ -265,3 +265,20 @@ async fn an_undecodable_200_may_have_created_and_is_not_retried() {
         assert!(sleeper.waits().is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_success_for_someone_else_is_a_decode_error() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(clerk_ok())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (clerk, _) = clerk(&server);
+    let error = clerk
+        .create_invitation(&CreateInvitation::email(ORG, "someone.else@acme.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    assert!(error.may_have_been_created());
+}

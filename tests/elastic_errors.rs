@@ -196,3 +196,26 @@ async fn bare_and_html_answers_keep_their_status() {
     assert_eq!(error.kind(), ErrorKind::Validation);
     assert_eq!(error.vendor_message(), None);
 }
+
+#[tokio::test]
+async fn every_line_of_the_codes_header_counts() {
+    let error = answer(
+        ResponseTemplate::new(400)
+            .set_body_raw("<html>Bad Request</html>", "text/html")
+            .append_header("x-cloud-error-codes", "root.unknown_thing")
+            .append_header(
+                "x-cloud-error-codes",
+                "organization.invitation_already_exists, other.code",
+            ),
+    )
+    .await;
+    assert_eq!(error.kind(), ErrorKind::AlreadyInvited);
+    assert_eq!(
+        error.as_api().unwrap().codes,
+        [
+            "root.unknown_thing",
+            "organization.invitation_already_exists",
+            "other.code"
+        ]
+    );
+}

@@ -79,7 +79,7 @@ async fn unknown_fields_are_kept_and_sparse_bodies_decode() {
     let body = json!({
         "id": 99,
         "login": null,
-        "email": "new@example.com",
+        "email": "octocat@github.com",
         "role": "hiring_manager",
         "created_at": "2026-01-02T03:04:05Z",
         "brand_new_field": {"nested": [1, 2, 3]},
@@ -135,4 +135,49 @@ async fn unreadable_success_bodies_are_decode_errors_that_may_have_created() {
         };
         assert_eq!(decode.provider, ProviderKind::GitHub);
     }
+}
+
+#[tokio::test]
+async fn a_success_for_someone_else_is_a_decode_error() {
+    // The official example invites octocat@github.com; ask for someone else.
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(github_created())
+        .mount(&server)
+        .await;
+    let (github, _) = github(&server);
+    let error = github
+        .create_invitation(&CreateInvitation::email("acme", "someone.else@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    assert!(error.may_have_been_created());
+    assert!(
+        error
+            .to_string()
+            .contains("not an invitation for the invited email"),
+        "{error}"
+    );
+    // The same address in another case is the same person.
+    let ok = github
+        .create_invitation(&CreateInvitation::email("acme", "OctoCat@GitHub.com"))
+        .await
+        .unwrap();
+    assert_eq!(ok.id, "1");
+}
+
+#[tokio::test]
+async fn a_missing_role_reports_the_requested_one() {
+    let body = json!({"id": 5, "email": "octocat@github.com"});
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(201).set_body_json(&body))
+        .mount(&server)
+        .await;
+    let (github, _) = github(&server);
+    let invitation = github
+        .create_invitation(&CreateInvitation::email("acme", "octocat@github.com").role(Role::Admin))
+        .await
+        .unwrap();
+    assert_eq!(invitation.role, Role::Admin);
 }

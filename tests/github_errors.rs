@@ -235,3 +235,14 @@ async fn an_oversized_error_keeps_its_status_and_request_id() {
     assert!(!error.may_have_been_created());
     assert_eq!(requests, 1);
 }
+
+#[tokio::test]
+async fn an_abuse_flag_that_is_not_a_rate_limit_is_permission_denied() {
+    let (error, requests) = fail_with(github_error(
+        403,
+        json!({"message": "This account has been flagged for abuse and cannot create invitations."}),
+    ))
+    .await;
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+    assert_eq!(requests, 1);
+}

@@ -452,8 +452,15 @@ fn classify(response: &RawResponse, now: SystemTime) -> Failure {
         .filter(|code| !code.is_empty())
         .map(str::to_owned)
         .collect();
-    let header_codes = headers::text(&response.headers, "x-cloud-error-codes").unwrap_or_default();
-    for code in header_codes.split(',').map(str::trim) {
+    // Every line of the header counts, each split on commas.
+    let header_codes = response
+        .headers
+        .get_all("x-cloud-error-codes")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim);
+    for code in header_codes {
         if !code.is_empty() && !codes.iter().any(|c| c == code) {
             codes.push(code.to_owned());
         }

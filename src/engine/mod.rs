@@ -489,6 +489,16 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Byte
     Ok(Bytes::from(body))
 }
 
+/// Whether a decoded invitation can be the answer to `request`: when inviting by email and the
+/// answer names an email, they must be the same address (compared without regard to case). A
+/// success for someone else is not a silent success.
+pub(crate) fn answers_request(request: &CreateInvitation, email: Option<&str>) -> bool {
+    match (request.invitee.as_email(), email) {
+        (Some(asked), Some(answered)) => asked.eq_ignore_ascii_case(answered),
+        _ => true,
+    }
+}
+
 /// A short description of a body that is not what was expected.
 pub(crate) fn describe_unreadable(body: &[u8], expected: &str) -> String {
     if body.iter().all(u8::is_ascii_whitespace) {

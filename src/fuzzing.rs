@@ -119,7 +119,7 @@ pub fn retry_decision(
     let hint = RetryHint::After(headers::retry_after(headers).unwrap_or(Wait::Backoff {
         floor: Duration::ZERO,
     }));
-    match RetryPolicy::default().decide(hint, attempt, elapsed, now(), unit) {
+    match RetryPolicy::default().decide(hint, attempt, attempt, elapsed, now(), unit) {
         Decision::RetryAfter(wait) => Some(wait),
         Decision::Stop { .. } => None,
     }

@@ -216,6 +216,9 @@ impl Engine {
             let deadline = self.policy.budget().map(|budget| later(started, budget));
             let mut not_before = None;
             let mut previous: Option<Error> = None;
+            // Failures of the same kind in a row: GitHub's secondary-limit wait doubles on them.
+            let mut repeat: u32 = 0;
+            let mut last_kind = None;
             let mut attempt: u32 = 0;
             loop {
                 attempt += 1;
@@ -299,9 +302,16 @@ impl Engine {
                 let elapsed = now.duration_since(started).unwrap_or(Duration::ZERO);
                 let status = failure.error.status().map(|s| s.as_u16());
                 let kind = failure.error.kind();
-                let decision =
-                    self.policy
-                        .decide(failure.retry, attempt, elapsed, now, fastrand::f64());
+                repeat = if last_kind == Some(kind) { repeat + 1 } else { 1 };
+                last_kind = Some(kind);
+                let decision = self.policy.decide(
+                    failure.retry,
+                    attempt,
+                    repeat,
+                    elapsed,
+                    now,
+                    fastrand::f64(),
+                );
                 if kind == crate::ErrorKind::RateLimited {
                     // The whole client is over the limit: hold every request until the wait is
                     // over, whether or not this call waits for it.

@@ -23,7 +23,7 @@ pub(crate) enum Wait {
     /// Not before this time (`Retry-After` as a date, a rate-limit reset).
     Until(SystemTime),
     /// No instruction from the vendor: the policy's backoff, and at least `floor` doubled on
-    /// every attempt after the first (GitHub's secondary limit without `retry-after`).
+    /// every repeat of the same failure (GitHub's secondary limit without `retry-after`).
     Backoff {
         /// The least wait after the first attempt.
         floor: Duration,
@@ -171,9 +171,16 @@ impl RetryPolicy {
             .min(self.max_backoff)
     }
 
-    /// How long `wait` is after attempt number `attempt`, at time `now`; `unit` is a random
-    /// number in `[0, 1)` used for jitter.
-    pub(crate) fn resolve(&self, wait: Wait, attempt: u32, now: SystemTime, unit: f64) -> Duration {
+    /// How long `wait` is after attempt number `attempt`, the `repeat`-th failure of the same
+    /// kind in a row, at time `now`; `unit` is a random number in `[0, 1)` used for jitter.
+    pub(crate) fn resolve(
+        &self,
+        wait: Wait,
+        attempt: u32,
+        repeat: u32,
+        now: SystemTime,
+        unit: f64,
+    ) -> Duration {
         match wait {
             Wait::For(duration) => duration,
             Wait::Until(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
@@ -185,19 +192,21 @@ impl RetryPolicy {
                     step
                 };
                 let factor = 1u32
-                    .checked_shl(attempt.saturating_sub(1))
+                    .checked_shl(repeat.saturating_sub(1))
                     .unwrap_or(u32::MAX);
                 jittered.max(floor.saturating_mul(factor))
             }
         }
     }
 
-    /// Decides what to do after attempt number `attempt` (1-based) failed with `hint`,
+    /// Decides what to do after attempt number `attempt` (1-based), the `repeat`-th failure of
+    /// the same kind in a row, failed with `hint`,
     /// `elapsed` into the call.
     pub(crate) fn decide(
         &self,
         hint: RetryHint,
         attempt: u32,
+        repeat: u32,
         elapsed: Duration,
         now: SystemTime,
         unit: f64,
@@ -205,7 +214,7 @@ impl RetryPolicy {
         let RetryHint::After(wait) = hint else {
             return Decision::Stop { retry_after: None };
         };
-        let duration = self.resolve(wait, attempt, now, unit);
+        let duration = self.resolve(wait, attempt, repeat, now, unit);
         let over_budget = self
             .max_elapsed
             .is_some_and(|limit| elapsed.saturating_add(duration) > limit);
@@ -335,15 +344,30 @@ mod tests {
     }
 
     #[test]
+    fn the_floor_doubles_with_repeats_not_attempts() {
+        let policy = RetryPolicy::default().jitter(false);
+        let secondary = RetryHint::After(Wait::Backoff { floor: S(60) });
+        // A first secondary limit on the third attempt still waits 60 s.
+        assert_eq!(
+            policy.decide(secondary, 3, 1, S(0), now(), 0.0),
+            Decision::RetryAfter(S(60))
+        );
+        assert_eq!(
+            policy.decide(secondary, 3, 2, S(0), now(), 0.0),
+            Decision::RetryAfter(S(120))
+        );
+    }
+
+    #[test]
     fn elapsed_budget_stops_before_sleeping() {
         let policy = RetryPolicy::default().max_elapsed(S(10));
         let hint = RetryHint::After(Wait::For(S(6)));
         assert_eq!(
-            policy.decide(hint, 1, S(3), now(), 0.0),
+            policy.decide(hint, 1, 1, S(3), now(), 0.0),
             Decision::RetryAfter(S(6))
         );
         assert_eq!(
-            policy.decide(hint, 1, S(5), now(), 0.0),
+            policy.decide(hint, 1, 1, S(5), now(), 0.0),
             Decision::Stop {
                 retry_after: Some(S(6))
             }
@@ -355,7 +379,7 @@ mod tests {
         let policy = RetryPolicy::default();
         let hint = RetryHint::After(Wait::Backoff { floor: S(0) });
         for unit in [0.0, 0.25, 0.999] {
-            let Decision::RetryAfter(wait) = policy.decide(hint, 3, S(0), now(), unit) else {
+            let Decision::RetryAfter(wait) = policy.decide(hint, 3, 3, S(0), now(), unit) else {
                 panic!("expected a retry");
             };
             assert!(wait <= S(4), "{wait:?}");
@@ -371,16 +395,16 @@ mod tests {
             .max_wait(Duration::MAX);
         let hint = RetryHint::After(Wait::Backoff { floor: S(0) });
         assert_eq!(
-            policy.decide(hint, 6, S(0), now(), 0.0),
+            policy.decide(hint, 6, 6, S(0), now(), 0.0),
             Decision::RetryAfter(S(30))
         );
         assert_eq!(
-            policy.decide(hint, 500, S(0), now(), 0.0),
+            policy.decide(hint, 500, 500, S(0), now(), 0.0),
             Decision::RetryAfter(S(30))
         );
         let secondary = RetryHint::After(Wait::Backoff { floor: S(60) });
         assert!(matches!(
-            policy.decide(secondary, 500, S(0), now(), 0.0),
+            policy.decide(secondary, 500, 500, S(0), now(), 0.0),
             Decision::RetryAfter(_)
         ));
     }
@@ -389,7 +413,7 @@ mod tests {
     fn never_policy_reports_the_wait() {
         let policy = RetryPolicy::never();
         assert_eq!(
-            policy.decide(RetryHint::After(Wait::For(S(3))), 1, S(0), now(), 0.0),
+            policy.decide(RetryHint::After(Wait::For(S(3))), 1, 1, S(0), now(), 0.0),
             Decision::Stop {
                 retry_after: Some(S(3))
             }

@@ -336,7 +336,7 @@ mod tests {
         ];
         for (name, hint, attempt, elapsed, expected) in cases {
             assert_eq!(
-                policy.decide(hint, attempt, elapsed, now(), 0.5),
+                policy.decide(hint, attempt, attempt, elapsed, now(), 0.5),
                 expected,
                 "{name}"
             );

@@ -191,6 +191,14 @@ impl fmt::Debug for GitHub {
 
 #[cfg(any(test, feature = "fuzzing"))]
 impl GitHub {
+    /// Builds the HTTP request exactly as a call does; for fuzzing and benchmarks.
+    pub(crate) fn encode_request(
+        &self,
+        request: &CreateInvitation,
+    ) -> Result<crate::engine::HttpPlan, Error> {
+        self.mapping.encode(request)
+    }
+
     /// Decodes an answer exactly as a call does; for property tests and fuzzing.
     pub(crate) fn decode_answer(
         &self,

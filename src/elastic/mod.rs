@@ -187,6 +187,14 @@ impl fmt::Debug for ElasticCloud {
 
 #[cfg(any(test, feature = "fuzzing"))]
 impl ElasticCloud {
+    /// Builds the HTTP request exactly as a call does; for fuzzing and benchmarks.
+    pub(crate) fn encode_request(
+        &self,
+        request: &CreateInvitation,
+    ) -> Result<crate::engine::HttpPlan, Error> {
+        self.mapping.encode(request)
+    }
+
     /// Decodes an answer exactly as a call does; for property tests and fuzzing.
     pub(crate) fn decode_answer(
         &self,

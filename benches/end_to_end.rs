@@ -299,6 +299,15 @@ fn end_to_end(c: &mut Criterion) {
     }
 }
 
+/// The CPU time this thread has run for, from Linux's `/proc/thread-self/schedstat`; `None`
+/// elsewhere. Unlike wall time it does not grow while other processes hold the cores, so it
+/// shows the client's own cost steadily on a busy machine.
+fn thread_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
 /// The median of `values`.
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -318,12 +327,14 @@ fn report(fixture: &Fixture) {
         ..
     } = fixture;
     let (mut ratios, mut sdk_times, mut raw_times) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut cpu_ratios, mut sdk_cpu, mut raw_cpu) = (Vec::new(), Vec::new(), Vec::new());
     runtime.block_on(async {
         for round in 0..ROUNDS {
-            let mut time_sdk = Duration::ZERO;
-            let mut time_raw = Duration::ZERO;
+            // Per side: wall time and this thread's CPU time per call.
+            let mut spent = [(Duration::ZERO, None::<Duration>); 2];
             // Alternate which side goes first.
             for side in [round % 2, 1 - round % 2] {
+                let cpu = thread_cpu_time();
                 let started = Instant::now();
                 for _ in 0..CALLS {
                     if side == 0 {
@@ -332,22 +343,27 @@ fn report(fixture: &Fixture) {
                         raw.create().await;
                     }
                 }
-                let spent = started.elapsed() / CALLS;
-                if side == 0 {
-                    time_sdk = spent;
-                } else {
-                    time_raw = spent;
-                }
+                let wall = started.elapsed() / CALLS;
+                let cpu = cpu
+                    .zip(thread_cpu_time())
+                    .map(|(before, after)| after.saturating_sub(before) / CALLS);
+                spent[side] = (wall, cpu);
             }
-            sdk_times.push(time_sdk.as_secs_f64() * 1e6);
-            raw_times.push(time_raw.as_secs_f64() * 1e6);
-            ratios.push(time_sdk.as_secs_f64() / time_raw.as_secs_f64());
+            let [(sdk_wall, sdk_cpu_time), (raw_wall, raw_cpu_time)] = spent;
+            sdk_times.push(sdk_wall.as_secs_f64() * 1e6);
+            raw_times.push(raw_wall.as_secs_f64() * 1e6);
+            ratios.push(sdk_wall.as_secs_f64() / raw_wall.as_secs_f64());
+            if let (Some(s), Some(r)) = (sdk_cpu_time, raw_cpu_time) {
+                sdk_cpu.push(s.as_secs_f64() * 1e6);
+                raw_cpu.push(r.as_secs_f64() * 1e6);
+                cpu_ratios.push(s.as_secs_f64() / r.as_secs_f64());
+            }
         }
     });
     let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
     let max = ratios.iter().copied().fold(0.0, f64::max);
     println!(
-        "\nend-to-end create, {ROUNDS} interleaved rounds of {CALLS} calls per side (medians):"
+        "\nend-to-end create, {ROUNDS} interleaved rounds of {CALLS} calls per side (medians of the rounds):"
     );
     println!(
         "  sdk {:.1} µs/call, raw {:.1} µs/call",
@@ -358,6 +374,14 @@ fn report(fixture: &Fixture) {
         "  SDK/raw ratio: {:.3} (rounds ranged {min:.3} to {max:.3}; target <= 1.05)",
         median(&mut ratios)
     );
+    if !cpu_ratios.is_empty() {
+        println!(
+            "  client CPU time: sdk {:.1} µs/call, raw {:.1} µs/call, SDK/raw ratio {:.3}",
+            median(&mut sdk_cpu),
+            median(&mut raw_cpu),
+            median(&mut cpu_ratios)
+        );
+    }
     println!(
         "connections accepted over the whole run: sdk server {} for {} requests, raw server {} for {} requests",
         fixture.sdk_server.connections(),

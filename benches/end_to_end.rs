@@ -9,8 +9,8 @@
 //!
 //! Both sides talk to their own instance of a minimal keep-alive server written here, which
 //! answers every request with GitHub's documented `201` body and counts the TCP connections it
-//! accepted. After criterion's groups the bench prints the SDK/raw ratio (interleaved rounds,
-//! median) and the connection counts.
+//! accepted. After criterion's groups the bench prints the SDK/raw ratio of wall time and of
+//! the client thread's CPU time (interleaved rounds, medians) and the connection counts.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};

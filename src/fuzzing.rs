@@ -1,12 +1,14 @@
-//! Entry points for fuzzing the vendor decoders and the header parsers (feature `fuzzing`).
-//! Not part of the stable API: they exist for `fuzz/` and may change at any time.
+//! Entry points for fuzzing the vendor encoders, decoders and header parsers, and for
+//! benchmarking them (feature `fuzzing`). Not part of the stable API: they exist for `fuzz/`
+//! and `benches/` and may change at any time.
 
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
+use url::Url;
 
 use crate::engine::retry::{Decision, RetryHint, Wait};
 use crate::engine::{headers, RawResponse};
@@ -60,6 +62,18 @@ fn clients() -> &'static Clients {
             .build()
             .expect("valid"),
     })
+}
+
+/// Builds the HTTP request `target` would send for `request` (validation included): the
+/// method, the URL and the body, on the vendor's default base URL.
+pub fn encode(target: Target, request: &CreateInvitation) -> Result<(Method, Url, Bytes), Error> {
+    let clients = clients();
+    let plan = match target {
+        Target::GitHub => clients.github.encode_request(request),
+        Target::Clerk => clients.clerk.encode_request(request),
+        Target::ElasticCloud => clients.elastic.encode_request(request),
+    }?;
+    Ok((plan.method, plan.url, plan.body))
 }
 
 /// Decodes one answer as `target` would, for an email invitation to `email`.
@@ -216,6 +230,37 @@ mod tests {
             .map(|(n, v)| (n.as_str(), v.as_slice()))
             .collect();
         header_map(&borrowed)
+    }
+
+    #[test]
+    fn encode_builds_what_a_call_sends() {
+        let request = CreateInvitation::email("acme", "jane@example.com");
+        let (method, url, body) = encode(Target::GitHub, &request).unwrap();
+        assert_eq!(method, Method::POST);
+        assert_eq!(url.as_str(), "https://api.github.com/orgs/acme/invitations");
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            serde_json::json!({"email": "jane@example.com", "role": "direct_member"})
+        );
+        let (_, url, body) = encode(Target::Clerk, &request).unwrap();
+        assert!(
+            url.path().ends_with("/organizations/acme/invitations"),
+            "{url}"
+        );
+        assert!(std::str::from_utf8(&body)
+            .unwrap()
+            .contains("email_address"));
+        let (_, url, body) = encode(Target::ElasticCloud, &request).unwrap();
+        assert!(
+            url.path().ends_with("/organizations/acme/invitations"),
+            "{url}"
+        );
+        assert!(std::str::from_utf8(&body).unwrap().contains("\"emails\""));
+        let user = CreateInvitation::user_id("acme", "42");
+        assert_eq!(
+            encode(Target::Clerk, &user).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
     }
 
     proptest! {

@@ -136,6 +136,15 @@ macro_rules! vendor_client {
                 self.engine.execute(&self.mapping, request).await
             }
 
+            /// Builds the HTTP request exactly as a call does; for fuzzing and benchmarks.
+            #[cfg(any(test, feature = "fuzzing"))]
+            pub(crate) fn encode_request(
+                &self,
+                request: &$crate::CreateInvitation,
+            ) -> Result<$crate::engine::HttpPlan, $crate::Error> {
+                $crate::engine::Mapping::encode(&self.mapping, request)
+            }
+
             /// Decodes an answer exactly as a call does; for property tests and fuzzing.
             #[cfg(any(test, feature = "fuzzing"))]
             pub(crate) fn decode_answer(

@@ -424,7 +424,8 @@ impl Engine {
             .await
             .map_err(|error| transport_failure(provider, error, None))?;
         let status = response.status();
-        let headers = response.headers().clone();
+        let mut response = response;
+        let headers = std::mem::take(response.headers_mut());
         tracing::Span::current().record("status", status.as_u16());
         tracing::debug!(status = status.as_u16(), "answer received");
         match read_capped(response, self.max_body_bytes).await {

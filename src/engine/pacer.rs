@@ -119,6 +119,9 @@ struct State {
     bucket: Option<Bucket>,
     /// Requests waiting for their turn when serialized.
     queued: u32,
+    /// When the vendor's current window seems to have started: the answer that showed the
+    /// window's first request (for windows known only by their length).
+    window_started: Option<SystemTime>,
 }
 
 #[derive(Debug)]
@@ -305,7 +308,20 @@ impl Pacer {
                 let (earliest, cause) = self.earliest(&mut state, now, not_before);
                 if earliest <= now {
                     let spacing = self.spacing(&state, now);
-                    state.next_start = Some(later(now, spacing));
+                    // Starts keep to a grid of `spacing`: a start a little late (a timer's
+                    // granularity) does not push every later start back, and after a pause
+                    // longer than `spacing` the grid starts again from now.
+                    let reference = match state.next_start {
+                        Some(planned)
+                            if planned <= now
+                                && now.duration_since(planned).unwrap_or(Duration::ZERO)
+                                    < spacing =>
+                        {
+                            planned
+                        }
+                        _ => now,
+                    };
+                    state.next_start = Some(later(reference, spacing));
                     if let Some(bucket) = state.bucket.as_mut() {
                         bucket.tokens = (bucket.tokens - 1.0).max(0.0);
                     }
@@ -385,12 +401,26 @@ impl Pacer {
         let Some(remaining) = info.remaining else {
             return;
         };
+        let mut state = self.lock();
+        if info
+            .limit
+            .is_some_and(|limit| remaining.saturating_add(1) >= limit)
+        {
+            state.window_started = Some(now);
+        }
         let window_end = match (info.reset, info.interval) {
             (Some(reset), _) => Some(later(SystemTime::from(reset), RESET_MARGIN)),
-            (None, Some(interval)) => Some(later(now, interval)),
+            // A window known only by its length ends that long after it started, when the
+            // pacer saw the start; else, to be safe, that long from now.
+            (None, Some(interval)) => Some(
+                state
+                    .window_started
+                    .map(|started| later(started, interval))
+                    .filter(|end| *end > now)
+                    .unwrap_or_else(|| later(now, interval)),
+            ),
             (None, None) => None,
         };
-        let mut state = self.lock();
         if remaining == 0 {
             // `Retry-After`, when the answer has one, says exactly when: it wins.
             let until = match info.retry_after {
@@ -500,6 +530,42 @@ mod tests {
         let before = clock.now();
         starts(&pacer, &clock, 1).await;
         assert_eq!(clock.now().duration_since(before).unwrap(), S(60));
+    }
+
+    #[tokio::test]
+    async fn a_window_known_by_its_length_ends_where_it_started_plus_that_length() {
+        let clock = RecordingSleeper::starting_at(t0());
+        let pacer = Pacer::new(Pacing::off());
+        let answer = |remaining| RateLimitInfo {
+            limit: Some(3),
+            remaining: Some(remaining),
+            interval: Some(S(60)),
+            ..RateLimitInfo::default()
+        };
+        // The window's first answer at 0 s, its last at 20 s: the next window opens at 60 s.
+        pacer.observe(&answer(2), t0());
+        pacer.observe(&answer(1), t0() + S(10));
+        pacer.observe(&answer(0), t0() + S(20));
+        clock.sleep(S(20)).await;
+        assert_eq!(starts(&pacer, &clock, 1).await, [S(60)]);
+    }
+
+    #[tokio::test]
+    async fn starts_keep_to_their_grid() {
+        let clock = RecordingSleeper::starting_at(t0());
+        let pacer = Pacer::new(Pacing::serial(S(1)));
+        assert_eq!(starts(&pacer, &clock, 1).await, [S(0)]);
+        // The next start was due at 1 s; it comes 300 ms late. The one after keeps to 2 s.
+        clock.sleep(Duration::from_millis(1300)).await;
+        starts(&pacer, &clock, 1).await;
+        assert_eq!(
+            starts(&pacer, &clock, 1).await,
+            [S(2)],
+            "lateness must not push the grid back"
+        );
+        // After a pause longer than the spacing, the grid starts again from now.
+        clock.sleep(S(10)).await;
+        assert_eq!(starts(&pacer, &clock, 2).await, [S(12), S(13)]);
     }
 
     #[tokio::test]

@@ -187,7 +187,7 @@ async fn provider(args: &Args) -> Result<(Box<dyn Provider>, Option<Box<dyn Any>
         Some(other) => Err(format!(
             "invalid_request: unknown provider {other:?} (known: github, clerk, elastic)"
         )),
-        None => Err(format!("invalid_request: --provider is required\n{USAGE}")),
+        None => Err("invalid_request: --provider is required (see --help)".to_owned()),
     }
 }
 
@@ -248,7 +248,7 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(problem) => {
-            eprintln!("error: invalid_request: {problem}\n{USAGE}");
+            eprintln!("error: invalid_request: {problem} (see --help)");
             return ExitCode::from(2);
         }
     };

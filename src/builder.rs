@@ -20,7 +20,8 @@ use crate::{Error, RetryPolicy};
 pub(crate) const DEFAULT_USER_AGENT: &str = concat!("orginvite/", env!("CARGO_PKG_VERSION"));
 
 /// Builds a provider client. Each provider adds its own settings: see
-/// [`GitHub::builder`](crate::GitHub::builder) and [`Clerk::builder`](crate::Clerk::builder).
+/// [`GitHub::builder`](crate::GitHub::builder), [`Clerk::builder`](crate::Clerk::builder) and
+/// [`ElasticCloud::builder`](crate::ElasticCloud::builder).
 ///
 /// Defaults: the vendor's public base URL, a 10 s connect timeout, a 30 s timeout per
 /// attempt, [`RetryPolicy::default`], a 4 MiB cap on response bodies, redirects not followed.

@@ -241,16 +241,18 @@ pub struct TransportError {
     pub may_have_been_created: bool,
     /// How many attempts were made, this one included.
     pub attempts: u32,
-    /// The underlying error.
-    pub source: reqwest::Error,
+    /// The underlying error, reached through [`std::error::Error::source`].
+    pub(crate) source: reqwest::Error,
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = if self.timed_out {
             "timed out"
+        } else if self.may_have_been_created {
+            "broke off"
         } else {
-            "connection failed"
+            "could not connect"
         };
         write!(f, "{} request {what}", self.provider)?;
         if self.may_have_been_created {
@@ -280,6 +282,8 @@ pub struct DecodeError {
     pub may_have_been_created: bool,
     /// The request id of the answer, when it had one.
     pub request_id: Option<String>,
+    /// How many attempts were made, this one included.
+    pub attempts: u32,
     /// The parse error, when there was one.
     pub source: Option<Box<dyn StdError + Send + Sync>>,
 }
@@ -329,6 +333,7 @@ pub enum Error {
     #[error("invalid request: {0}")]
     InvalidRequest(InvalidRequestError),
     /// The provider cannot honour an option of the request; nothing was sent.
+    #[non_exhaustive]
     #[error("{provider} does not support {feature}")]
     Unsupported {
         /// The provider that was asked.
@@ -337,6 +342,7 @@ pub enum Error {
         feature: String,
     },
     /// The client was configured wrongly; nothing was sent.
+    #[non_exhaustive]
     #[error("invalid configuration: {reason}")]
     InvalidConfig {
         /// What is wrong. Never contains a secret.
@@ -347,6 +353,7 @@ pub enum Error {
     Api(Box<ApiError>),
     /// The client's own pacing (a rate-limit hold, spacing or token bucket) would make the
     /// call wait past its time budget; nothing was sent.
+    #[non_exhaustive]
     #[error("{provider}: the next request may start in {}s, after the call's time budget", retry_after.as_secs_f64())]
     Throttled {
         /// The provider that was asked.
@@ -482,6 +489,7 @@ impl Error {
         match self {
             Error::Api(e) => e.attempts = attempts,
             Error::Transport(e) => e.attempts = attempts,
+            Error::Decode(e) => e.attempts = attempts,
             _ => {}
         }
     }

@@ -57,8 +57,6 @@ pub const INVITATION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// How long to wait after a secondary rate limit that names no wait, doubled on every repeat.
 const SECONDARY_LIMIT_WAIT: Duration = Duration::from_secs(60);
-/// Margin added to `x-ratelimit-reset`, as GitHub's own clients do.
-const RESET_MARGIN: Duration = Duration::from_secs(1);
 
 /// Options only GitHub has; other providers ignore them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -477,9 +475,9 @@ fn classify(response: &RawResponse, now: SystemTime) -> Failure {
         .join(" | ")
         .to_lowercase();
     let retry_after = headers::retry_after(&response.headers);
-    let reset = rate_limit
-        .reset
-        .map(|reset| crate::engine::later(SystemTime::from(reset), RESET_MARGIN));
+    let reset = rate_limit.reset.map(|reset| {
+        crate::engine::later(SystemTime::from(reset), crate::engine::pacer::RESET_MARGIN)
+    });
     let primary = rate_limit.remaining == Some(0);
 
     let (kind, retry) = match status.as_u16() {

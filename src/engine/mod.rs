@@ -120,6 +120,7 @@ impl Failure {
                 may_have_been_created: response.status.is_success()
                     || response.status.is_server_error(),
                 request_id,
+                attempts: 1,
                 source,
             })),
             retry: RetryHint::Never,
@@ -398,6 +399,7 @@ impl Engine {
                 ),
                 may_have_been_created,
                 request_id,
+                attempts: 1,
                 source: None,
             })),
             retry,

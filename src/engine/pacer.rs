@@ -13,7 +13,7 @@ use super::sleep::Sleeper;
 use crate::{ProviderKind, RateLimitInfo};
 
 /// Reset times come in whole seconds: wait this much past them.
-const RESET_MARGIN: Duration = Duration::from_secs(1);
+pub(crate) const RESET_MARGIN: Duration = Duration::from_secs(1);
 
 /// How a client paces its requests. Applied by a [`Pacer`], shared by every clone of a client.
 ///

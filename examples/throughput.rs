@@ -9,12 +9,12 @@
 //! one-second window (answering with the vendor's own 429 or 403 beyond that), and invites `N`
 //! distinct people one after the other through a client paced at the limit:
 //! `Pacing::serial(1 s / R)`. Learning from rate-limit headers is off unless `--learn` is
-//! given: the limit is known, and the fakes' headers describe other windows (GitHub's hourly
-//! primary budget) or would be read as a fresh window on every answer (Elastic Cloud's
-//! `x-ratelimit-interval`).
+//! given, since the limit is known here; with it, the pacer also heeds the fakes'
+//! `x-ratelimit-*` headers.
 //!
 //! Prints the elapsed time against the ideal `N / R`, the sustained rate (`N - 1` intervals
-//! over the elapsed time) as a share of the limit, the rate-limit answers the fake sent (in all and in the worst window), and checks
+//! over the elapsed time) as a share of the limit, the rate-limit answers the fake sent (in all
+//! and in the worst window), and checks
 //! that every invitation was created exactly once. Exits non-zero when a call failed or an
 //! invitation is missing or duplicated; a missed target is reported, not an error.
 //! Defaults: GitHub, 50 invitations at 5 per second (about 10 s).

@@ -44,7 +44,9 @@ use url::Url;
 use crate::builder::{authorization, endpoint, header_text, ClientBuilder};
 use crate::engine::headers;
 use crate::engine::retry::{RetryHint, Wait};
-use crate::engine::{status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, VendorDetails};
+use crate::engine::{
+    status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, Undecodable, VendorDetails,
+};
 use crate::invitation::VendorPayload;
 use crate::{
     CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter, Pacing,
@@ -374,30 +376,20 @@ impl Mapping for ClerkMapping {
         })
     }
 
-    fn decode(
+    fn decode_success(
         &self,
         request: &CreateInvitation,
-        response: &RawResponse,
-        now: SystemTime,
-    ) -> Result<Invitation, Failure> {
-        if !response.status.is_success() {
-            return Err(classify(response, now));
-        }
-        let undecodable = |expected: &str, source: Option<serde_json::Error>| {
-            Failure::undecodable(
-                ProviderKind::Clerk,
-                response,
-                expected,
-                source.map(|e| Box::new(e) as _),
-                header_trace_id(&response.headers),
-            )
-        };
-        let invitation = decode_invitation(request, &response.body)
-            .map_err(|source| undecodable("an organization invitation", Some(source)))?;
-        if !crate::engine::answers_request(request, invitation.email.as_deref()) {
-            return Err(undecodable("an invitation for the invited email", None));
-        }
-        Ok(invitation)
+        body: &[u8],
+    ) -> Result<Invitation, Undecodable> {
+        Ok(decode_invitation(request, body)?)
+    }
+
+    fn classify(&self, response: &RawResponse, now: SystemTime) -> Failure {
+        classify(response, now)
+    }
+
+    fn request_id(&self, response: &RawResponse) -> Option<String> {
+        header_trace_id(&response.headers)
     }
 }
 

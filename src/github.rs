@@ -40,7 +40,7 @@ use crate::builder::{authorization, endpoint, header_text, ClientBuilder};
 use crate::engine::headers;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
-    answers_request, status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, VendorDetails,
+    status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, Undecodable, VendorDetails,
 };
 use crate::invitation::VendorPayload;
 use crate::{
@@ -293,30 +293,20 @@ impl Mapping for GitHubMapping {
         })
     }
 
-    fn decode(
+    fn decode_success(
         &self,
         request: &CreateInvitation,
-        response: &RawResponse,
-        now: SystemTime,
-    ) -> Result<Invitation, Failure> {
-        if !response.status.is_success() {
-            return Err(classify(response, now));
-        }
-        let undecodable = |expected: &str, source: Option<serde_json::Error>| {
-            Failure::undecodable(
-                ProviderKind::GitHub,
-                response,
-                expected,
-                source.map(|e| Box::new(e) as _),
-                request_id(&response.headers),
-            )
-        };
-        let invitation = decode_invitation(&response.body, &request.role)
-            .map_err(|source| undecodable("an organization invitation", Some(source)))?;
-        if !answers_request(request, invitation.email.as_deref()) {
-            return Err(undecodable("an invitation for the invited email", None));
-        }
-        Ok(invitation)
+        body: &[u8],
+    ) -> Result<Invitation, Undecodable> {
+        Ok(decode_invitation(body, &request.role)?)
+    }
+
+    fn classify(&self, response: &RawResponse, now: SystemTime) -> Failure {
+        classify(response, now)
+    }
+
+    fn request_id(&self, response: &RawResponse) -> Option<String> {
+        request_id(&response.headers)
     }
 }
 

@@ -55,7 +55,9 @@ use url::Url;
 use crate::builder::{authorization, endpoint, ClientBuilder};
 use crate::engine::headers;
 use crate::engine::retry::{RetryHint, Wait};
-use crate::engine::{status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, VendorDetails};
+use crate::engine::{
+    status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, Undecodable, VendorDetails,
+};
 use crate::invitation::VendorPayload;
 use crate::{
     CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Pacing,
@@ -279,25 +281,24 @@ impl Mapping for ElasticMapping {
         })
     }
 
-    fn decode(
+    fn decode_success(
         &self,
         request: &CreateInvitation,
-        response: &RawResponse,
-        now: SystemTime,
-    ) -> Result<Invitation, Failure> {
-        if response.status.is_success() {
-            let email = request.invitee.as_email().unwrap_or_default();
-            return decode_invitation(&response.body, email).map_err(|source| {
-                Failure::undecodable(
-                    ProviderKind::ElasticCloud,
-                    response,
-                    "a list of invitations holding one for the invited email",
-                    Some(source),
-                    request_id(&response.headers),
-                )
-            });
-        }
-        Err(classify(response, now))
+        body: &[u8],
+    ) -> Result<Invitation, Undecodable> {
+        let email = request.invitee.as_email().unwrap_or_default();
+        decode_invitation(body, email).map_err(|source| Undecodable {
+            expected: "a list of invitations holding one for the invited email",
+            source: Some(source),
+        })
+    }
+
+    fn classify(&self, response: &RawResponse, now: SystemTime) -> Failure {
+        classify(response, now)
+    }
+
+    fn request_id(&self, response: &RawResponse) -> Option<String> {
+        request_id(&response.headers)
     }
 }
 

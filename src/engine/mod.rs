@@ -142,6 +142,24 @@ pub(crate) fn status_retry(status: StatusCode, response_headers: &HeaderMap) -> 
     }
 }
 
+/// A success answer whose body is not what the vendor documents.
+#[derive(Debug)]
+pub(crate) struct Undecodable {
+    /// What the body should have been, for the error's reason.
+    pub expected: &'static str,
+    /// The parse error, when there was one.
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl From<serde_json::Error> for Undecodable {
+    fn from(error: serde_json::Error) -> Undecodable {
+        Undecodable {
+            expected: "an organization invitation",
+            source: Some(Box::new(error)),
+        }
+    }
+}
+
 /// What a vendor is, as far as the engine is concerned: a pure mapping from the unified
 /// request to an [`HttpPlan`], and from a [`RawResponse`] to an [`Invitation`] or a classified
 /// [`Failure`]. No IO, no sleeping, no clock of its own (`now` is passed in).
@@ -153,13 +171,48 @@ pub(crate) trait Mapping: Send + Sync {
     /// request. An error here means nothing is sent.
     fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error>;
 
-    /// Decodes a success, or classifies a failure with its retry hint.
+    /// Decodes the body of a success answer.
+    fn decode_success(
+        &self,
+        request: &CreateInvitation,
+        body: &[u8],
+    ) -> Result<Invitation, Undecodable>;
+
+    /// Classifies an error answer (any status but 2xx), with its retry hint.
+    fn classify(&self, response: &RawResponse, now: SystemTime) -> Failure;
+
+    /// The request or trace id an answer carries, for errors about it.
+    fn request_id(&self, response: &RawResponse) -> Option<String>;
+
+    /// Decodes a success or classifies a failure. A success for another email than the one
+    /// invited is undecodable, never a silent success.
     fn decode(
         &self,
         request: &CreateInvitation,
         response: &RawResponse,
         now: SystemTime,
-    ) -> Result<Invitation, Failure>;
+    ) -> Result<Invitation, Failure> {
+        if !response.status.is_success() {
+            return Err(self.classify(response, now));
+        }
+        let problem = match self.decode_success(request, &response.body) {
+            Ok(invitation) if answers_request(request, invitation.email.as_deref()) => {
+                return Ok(invitation)
+            }
+            Ok(_) => Undecodable {
+                expected: "an invitation for the invited email",
+                source: None,
+            },
+            Err(problem) => problem,
+        };
+        Err(Failure::undecodable(
+            Self::PROVIDER,
+            response,
+            problem.expected,
+            problem.source,
+            self.request_id(response),
+        ))
+    }
 }
 
 /// IO, pacing and retries, shared by every clone of a client.

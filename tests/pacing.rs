@@ -210,3 +210,49 @@ async fn a_long_hold_is_not_slept_past_max_wait() {
     assert_eq!(error.retry_after(), Some(SECS(60)));
     assert_eq!(fake.requests().await.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_with_a_budget_share_the_sandbox_clock() {
+    let (fake, _) = Sandbox::github().await;
+    let github = fake
+        .client_builder()
+        .retry_policy(RetryPolicy::default().max_elapsed(SECS(30)))
+        .build()
+        .unwrap();
+    let results = invite_all(&github, 5).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    // Five starts one second apart: the virtual clock moved four seconds, not 30 per call.
+    assert_eq!(fake.virtual_clock().unwrap().waits(), [SECS(1); 4]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_answer_never_brings_the_next_start_closer_in_real_time() {
+    use orginvite::testkit::{FakeGitHub, Fault};
+    let fake = FakeGitHub::start().await;
+    let spacing = Duration::from_millis(200);
+    let github = fake
+        .client_builder()
+        .pacing(Pacing::serial(spacing))
+        .build()
+        .unwrap();
+    // The first answer takes 300 ms, longer than the spacing, while holding the turn.
+    fake.inject(Fault::Delay(Duration::from_millis(300)));
+    for n in 0..4 {
+        github
+            .create_invitation(&CreateInvitation::email(
+                "acme",
+                format!("slow{n}@example.com"),
+            ))
+            .await
+            .unwrap();
+    }
+    let created = fake.invitations();
+    for pair in created.windows(2) {
+        let gap = pair[1].created_at.duration_since(pair[0].created_at);
+        // Never closer than the spacing, less a timer's slack (a twentieth of it here).
+        assert!(
+            gap >= jiff::SignedDuration::from_millis(190),
+            "starts {gap:?} apart"
+        );
+    }
+}

@@ -817,19 +817,40 @@ async fn the_client_honours_the_sandbox_limit_by_itself() {
 #[tokio::test]
 async fn the_sandbox_client_keeps_clerks_default_pacing() {
     let (fake, clerk) = Sandbox::clerk().await;
-    // Clerk's documented 250 per hour: a burst of 250, then one every 14.4 s, before the
-    // vendor has to say no.
-    for n in 0..251 {
+    // Clerk's documented 250 per hour: 250 go at once, the 251st would need the hour to pass,
+    // longer than the default policy sleeps, so it is refused at once, with nothing sent.
+    for n in 0..250 {
         clerk
             .create_invitation(&email(&format!("u{n}@example.com")))
             .await
             .unwrap();
     }
+    let error = clerk
+        .create_invitation(&email("u250@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::RateLimited);
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(3600)));
+    assert_eq!(fake.requests().await.len(), 250);
+    assert_eq!(fake.rate_limited_count(), 0);
+
+    // A caller who allows the wait gets the 251st exactly an hour after the first.
+    let patient = fake
+        .client_builder()
+        .retry_policy(orginvite::RetryPolicy::default().max_wait(Duration::from_secs(7200)))
+        .build()
+        .unwrap();
+    for n in 0..251 {
+        patient
+            .create_invitation(&email(&format!("p{n}@example.com")))
+            .await
+            .unwrap();
+    }
     assert_eq!(
         fake.virtual_clock().unwrap().waits(),
-        [Duration::from_millis(14_400)]
+        [Duration::from_secs(3600)]
     );
-    assert_eq!(fake.invitations().len(), 251);
+    assert_eq!(fake.invitations().len(), 501);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Proactive pacing: spacing, serializing and rate-limiting requests before the vendor has to
 //! say no, and holding every request after it did.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -11,6 +12,9 @@ use super::later;
 use super::observe::{Observer, RateLimitEvent, WaitCause};
 use super::sleep::Sleeper;
 use crate::{ProviderKind, RateLimitInfo};
+
+/// How late a timer may wake before a start stops counting as on time.
+const TIMER_SLACK: Duration = Duration::from_millis(10);
 
 /// Reset times come in whole seconds: wait this much past them.
 pub(crate) const RESET_MARGIN: Duration = Duration::from_secs(1);
@@ -32,11 +36,14 @@ pub(crate) const RESET_MARGIN: Duration = Duration::from_secs(1);
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Pacing {
-    /// The least time between the starts of two requests.
+    /// The time between the starts of two requests: never less than this minus a timer's
+    /// slack (up to 10 ms, at most a twentieth of the interval), and exactly this on average
+    /// while requests keep coming.
     pub min_interval: Option<Duration>,
     /// Whether only one request may be in flight at a time.
     pub serialize: bool,
-    /// A token bucket: at most `.0` requests per `.1`, bursts up to `.0`.
+    /// At most `.0` request starts in any window of `.1` (a sliding window): bursts of up
+    /// to `.0`, and never more than `.0` within any `.1`.
     pub rate: Option<(u32, Duration)>,
     /// Whether rate-limit headers (`x-ratelimit-remaining` with `x-ratelimit-reset` or
     /// `x-ratelimit-interval`) slow the pacer before the limit is hit.
@@ -44,8 +51,8 @@ pub struct Pacing {
 }
 
 impl Pacing {
-    /// No spacing and no bucket; rate-limit headers and rate-limit answers still hold
-    /// requests back.
+    /// No spacing and no rate; rate-limit headers and rate-limit answers still hold requests
+    /// back.
     pub fn off() -> Pacing {
         Pacing {
             min_interval: None,
@@ -64,7 +71,8 @@ impl Pacing {
         }
     }
 
-    /// At most `requests` per `period`, in bursts of up to `requests`.
+    /// At most `requests` starts in any window of `period`: a vendor limit such as Clerk's
+    /// "250 per hour" is never exceeded, whichever hour is counted.
     pub fn rate(requests: u32, period: Duration) -> Pacing {
         Pacing {
             rate: Some((requests.max(1), period)),
@@ -72,7 +80,7 @@ impl Pacing {
         }
     }
 
-    /// Adds a token bucket to these settings.
+    /// Adds a rate ([`Pacing::rate`]) to these settings.
     pub fn with_rate(mut self, requests: u32, period: Duration) -> Pacing {
         self.rate = Some((requests.max(1), period));
         self
@@ -116,40 +124,13 @@ struct State {
     held_until: Option<SystemTime>,
     /// Spacing learned from headers, and until when it applies.
     learned: Option<(Duration, SystemTime)>,
-    bucket: Option<Bucket>,
+    /// The starts of the latest requests, as many as the rate allows per window.
+    recent_starts: VecDeque<SystemTime>,
     /// Requests waiting for their turn when serialized.
     queued: u32,
     /// When the vendor's current window seems to have started: the answer that showed the
     /// window's first request (for windows known only by their length).
     window_started: Option<SystemTime>,
-}
-
-#[derive(Debug)]
-struct Bucket {
-    capacity: f64,
-    per_token: Duration,
-    tokens: f64,
-    at: SystemTime,
-}
-
-impl Bucket {
-    fn refill(&mut self, now: SystemTime) {
-        if let Ok(elapsed) = now.duration_since(self.at) {
-            let gained =
-                elapsed.as_secs_f64() / self.per_token.as_secs_f64().max(f64::MIN_POSITIVE);
-            self.tokens = (self.tokens + gained).min(self.capacity);
-            self.at = now;
-        }
-    }
-
-    /// When the next token is there.
-    fn ready_at(&self) -> SystemTime {
-        if self.tokens >= 1.0 {
-            self.at
-        } else {
-            later(self.at, self.per_token.mul_f64(1.0 - self.tokens))
-        }
-    }
 }
 
 impl fmt::Debug for Pacer {
@@ -223,7 +204,7 @@ impl Pacer {
     ) -> (SystemTime, WaitCause) {
         let mut earliest = now;
         let mut cause = WaitCause::Pacing;
-        let mut later = |at: Option<SystemTime>, why: WaitCause| {
+        let mut consider = |at: Option<SystemTime>, why: WaitCause| {
             if let Some(at) = at {
                 if at > earliest {
                     earliest = at;
@@ -231,21 +212,24 @@ impl Pacer {
                 }
             }
         };
-        later(state.next_start, WaitCause::Pacing);
-        if let (None, Some((requests, period))) = (&state.bucket, self.inner.pacing.rate) {
-            state.bucket = Some(Bucket {
-                capacity: f64::from(requests),
-                per_token: period / requests,
-                tokens: f64::from(requests),
-                at: now,
-            });
+        consider(state.next_start, WaitCause::Pacing);
+        if let Some((requests, period)) = self.inner.pacing.rate {
+            // The window is full: the next start waits for the oldest of it to age out.
+            let requests = requests.max(1) as usize;
+            if state.recent_starts.len() >= requests {
+                let oldest = state.recent_starts[state.recent_starts.len() - requests];
+                consider(Some(later(oldest, period)), WaitCause::Pacing);
+            }
         }
-        if let Some(bucket) = state.bucket.as_mut() {
-            bucket.refill(now);
-            later(Some(bucket.ready_at()), WaitCause::Pacing);
+        consider(not_before, WaitCause::Backoff);
+        // A hold wins ties: the wait is the vendor's limit, whatever else ends with it.
+        if let Some(held) = state
+            .held_until
+            .filter(|held| *held > now && *held >= earliest)
+        {
+            earliest = held;
+            cause = WaitCause::RateLimit;
         }
-        later(not_before, WaitCause::Backoff);
-        later(state.held_until, WaitCause::RateLimit);
         (earliest, cause)
     }
 
@@ -308,22 +292,27 @@ impl Pacer {
                 let (earliest, cause) = self.earliest(&mut state, now, not_before);
                 if earliest <= now {
                     let spacing = self.spacing(&state, now);
-                    // Starts keep to a grid of `spacing`: a start a little late (a timer's
-                    // granularity) does not push every later start back, and after a pause
-                    // longer than `spacing` the grid starts again from now.
+                    // A start that is late by no more than a timer's slack keeps its planned
+                    // time as the reference for the next, so that slack does not add up over
+                    // many requests; any later start (a slow answer held the turn) counts
+                    // from now, so starts are never closer than `spacing` minus that slack.
+                    let slack = TIMER_SLACK.min(spacing / 20);
                     let reference = match state.next_start {
                         Some(planned)
                             if planned <= now
                                 && now.duration_since(planned).unwrap_or(Duration::ZERO)
-                                    < spacing =>
+                                    <= slack =>
                         {
                             planned
                         }
                         _ => now,
                     };
                     state.next_start = Some(later(reference, spacing));
-                    if let Some(bucket) = state.bucket.as_mut() {
-                        bucket.tokens = (bucket.tokens - 1.0).max(0.0);
+                    if let Some((requests, _)) = self.inner.pacing.rate {
+                        state.recent_starts.push_back(now);
+                        while state.recent_starts.len() > requests.max(1) as usize {
+                            state.recent_starts.pop_front();
+                        }
                     }
                     return Ok(Turn { _permit: permit });
                 }
@@ -371,10 +360,13 @@ impl Pacer {
         let permit = match deadline {
             None => acquire.await,
             Some(deadline) => {
+                // The requests ahead take real time, whatever clock the pacer keeps: race
+                // them against a real timer for what is left of the budget.
+                let left = deadline.duration_since(now).unwrap_or(Duration::ZERO);
                 tokio::select! {
                     biased;
                     permit = acquire => permit,
-                    () = sleeper.sleep_until(deadline) => {
+                    () = tokio::time::sleep(left) => {
                         let now = sleeper.now();
                         return Err(predict(&mut self.lock(), now));
                     }
@@ -490,13 +482,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn token_bucket_bursts_then_paces() {
+    async fn a_rate_never_exceeds_its_count_in_any_window() {
         let clock = RecordingSleeper::starting_at(t0());
         let pacer = Pacer::new(Pacing::rate(3, S(30)));
         assert_eq!(
-            starts(&pacer, &clock, 5).await,
-            [S(0), S(0), S(0), S(10), S(20)]
+            starts(&pacer, &clock, 7).await,
+            [S(0), S(0), S(0), S(30), S(30), S(30), S(60)]
         );
+        // Spread starts: each waits for the start three back to age out of the window.
+        let clock = RecordingSleeper::starting_at(t0());
+        let pacer = Pacer::new(Pacing::rate(2, S(30)));
+        starts(&pacer, &clock, 1).await;
+        clock.sleep(S(10)).await;
+        assert_eq!(starts(&pacer, &clock, 3).await, [S(10), S(30), S(40)]);
     }
 
     #[tokio::test]
@@ -551,21 +549,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn starts_keep_to_their_grid() {
+    async fn a_little_lateness_does_not_add_up_but_a_slow_turn_restarts_the_grid() {
         let clock = RecordingSleeper::starting_at(t0());
         let pacer = Pacer::new(Pacing::serial(S(1)));
         assert_eq!(starts(&pacer, &clock, 1).await, [S(0)]);
-        // The next start was due at 1 s; it comes 300 ms late. The one after keeps to 2 s.
+        // Due at 1 s, started 5 ms late: the next is still due at 2 s.
+        clock.sleep(Duration::from_millis(1005)).await;
+        starts(&pacer, &clock, 1).await;
+        assert_eq!(starts(&pacer, &clock, 1).await, [S(2)]);
+        // Due at 3 s, started 300 ms late (a slow answer held the turn): the next waits a full
+        // second from that start, never less.
         clock.sleep(Duration::from_millis(1300)).await;
         starts(&pacer, &clock, 1).await;
-        assert_eq!(
-            starts(&pacer, &clock, 1).await,
-            [S(2)],
-            "lateness must not push the grid back"
-        );
-        // After a pause longer than the spacing, the grid starts again from now.
-        clock.sleep(S(10)).await;
-        assert_eq!(starts(&pacer, &clock, 2).await, [S(12), S(13)]);
+        let next = starts(&pacer, &clock, 1).await[0];
+        assert_eq!(next, Duration::from_millis(4300));
     }
 
     #[tokio::test]

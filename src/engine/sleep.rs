@@ -112,18 +112,24 @@ impl Default for RecordingSleeper {
 
 impl Sleeper for RecordingSleeper {
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        let mut state = self.lock();
-        state.waits.push(duration);
-        state.now = state.now.checked_add(duration).unwrap_or(state.now);
-        Box::pin(std::future::ready(()))
+        // The wait is recorded when the future runs, not when it is made: a sleep that loses
+        // a race (and is dropped unpolled) leaves no trace.
+        let this = self.clone();
+        Box::pin(async move {
+            let mut state = this.lock();
+            state.waits.push(duration);
+            state.now = state.now.checked_add(duration).unwrap_or(state.now);
+        })
     }
 
     fn sleep_until(&self, at: SystemTime) -> BoxFuture<'static, ()> {
-        let mut state = self.lock();
-        let wait = at.duration_since(state.now).unwrap_or(Duration::ZERO);
-        state.waits.push(wait);
-        state.now = state.now.max(at);
-        Box::pin(std::future::ready(()))
+        let this = self.clone();
+        Box::pin(async move {
+            let mut state = this.lock();
+            let wait = at.duration_since(state.now).unwrap_or(Duration::ZERO);
+            state.waits.push(wait);
+            state.now = state.now.max(at);
+        })
     }
 
     fn now(&self) -> SystemTime {

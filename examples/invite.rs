@@ -165,6 +165,9 @@ async fn provider(args: &Args) -> Result<(Box<dyn Provider>, Option<Box<dyn Any>
             Ok((Box::new(client) as Box<dyn Provider>, fake))
         }};
     }
+    if args.sandbox && args.base_url.is_some() {
+        return Err("invalid_request: --sandbox and --base-url do not go together".to_owned());
+    }
     match args.provider.as_deref() {
         Some("github") => client!(
             FakeGitHub,
@@ -230,7 +233,13 @@ fn request(args: &Args) -> Result<CreateInvitation, String> {
 
 /// `<kind>: <message>`, with the chain of causes.
 fn describe(error: &Error) -> String {
-    let mut line = format!("{}: {error}", error.kind());
+    // The kind leads the line, so the message goes without its own "invalid request:" prefix.
+    let message = match error {
+        Error::InvalidRequest(invalid) => invalid.to_string(),
+        Error::InvalidConfig { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    };
+    let mut line = format!("{}: {message}", error.kind());
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         line.push_str(&format!(": {cause}"));

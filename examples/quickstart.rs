@@ -23,13 +23,13 @@ impl Observer for Narrator {
     fn on_event(&self, event: &RateLimitEvent) {
         let at = self.started.elapsed().as_secs_f64();
         match event {
-            RateLimitEvent::Retried { provider, status, wait, .. } => println!(
-                "   … [{at:4.1}s] {provider} answered {} (rate limited): retrying in {:.1}s, as the vendor asked",
-                status.unwrap_or_default(),
+            RateLimitEvent::Retried { provider, status, kind, wait, .. } => println!(
+                "   … [{at:4.1}s] {provider} answered {} ({kind}): nothing was created; retrying in {:.1}s",
+                status.map_or_else(|| "nothing".to_owned(), |s| s.to_string()),
                 wait.as_secs_f64()
             ),
             RateLimitEvent::Waited { provider, wait, cause: WaitCause::RateLimit } => println!(
-                "   … [{at:4.1}s] {provider}: holding the next request {:.1}s until the limit's window is over",
+                "   … [{at:4.1}s] {provider}: waiting {:.1}s for the limit; every request of this client waits with it",
                 wait.as_secs_f64()
             ),
             RateLimitEvent::GaveUp { provider, retry_after, .. } => println!(
@@ -164,9 +164,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let request = CreateInvitation::email(clerk_fake.organization(), email);
         show(&clerk, email, &clerk.create_invitation(&request).await);
     }
+    let refusals = clerk_fake.rate_limited_count() - before;
     println!(
-        "   Clerk answered 429 {} time(s); the client waited for its Retry-After and nothing was created twice.",
-        clerk_fake.rate_limited_count() - before
+        "   Clerk refused {refusals} request{} with 429; the client waited for its Retry-After and nothing was created twice.",
+        if refusals == 1 { "" } else { "s" }
     );
 
     let created = github_fake.invitations().len()

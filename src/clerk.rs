@@ -132,7 +132,7 @@ impl ClerkOptions {
 }
 
 /// Clerk's documented limit for this endpoint: 250 invitations per hour per instance, paced
-/// as a token bucket (bursts of up to 250, then one every 14.4 s).
+/// as a sliding window: never more than 250 starts in any hour.
 pub fn default_pacing() -> Pacing {
     Pacing::rate(250, Duration::from_secs(60 * 60))
 }

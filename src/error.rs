@@ -351,7 +351,7 @@ pub enum Error {
     /// The vendor answered with an error.
     #[error(transparent)]
     Api(Box<ApiError>),
-    /// The client's own pacing (a rate-limit hold, spacing or token bucket) would make the
+    /// The client's own pacing (a rate-limit hold, spacing or a rate) would make the
     /// call wait past its time budget; nothing was sent.
     #[non_exhaustive]
     #[error("{provider}: the next request may start in {}s, after the call's time budget", retry_after.as_secs_f64())]

@@ -75,10 +75,10 @@ mod request;
 pub mod testkit;
 
 pub use builder::ClientBuilder;
-pub use clerk::{Clerk, ClerkOptions};
+pub use clerk::{Clerk, ClerkBuilder, ClerkOptions};
 pub use elastic::{
-    DeploymentRole, ElasticCloud, ElasticOptions, OrganizationRole, PlatformRole, ProjectRole,
-    ProjectRoles, RoleAssignments,
+    DeploymentRole, ElasticCloud, ElasticCloudBuilder, ElasticOptions, OrganizationRole,
+    PlatformRole, ProjectRole, ProjectRoles, RoleAssignments,
 };
 pub use engine::observe::{Observer, RateLimitEvent, WaitCause};
 pub use engine::pacer::{Pacer, Pacing};

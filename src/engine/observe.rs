@@ -9,7 +9,7 @@ use crate::{ErrorKind, ProviderKind};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WaitCause {
-    /// The client's own pacing: spacing, the token bucket, or what rate-limit headers taught it.
+    /// The client's own pacing: spacing, a rate, or what rate-limit headers taught it.
     Pacing,
     /// A rate-limit answer (or an exhausted window) holds every request of the pacer.
     RateLimit,

@@ -37,7 +37,7 @@ pub(crate) const RESET_MARGIN: Duration = Duration::from_secs(1);
 #[non_exhaustive]
 pub struct Pacing {
     /// The time between the starts of two requests: never less than this minus a timer's
-    /// slack (up to 10 ms, at most a twentieth of the interval), and exactly this on average
+    /// slack (up to 10 ms, at most a tenth of the interval), and exactly this on average
     /// while requests keep coming.
     pub min_interval: Option<Duration>,
     /// Whether only one request may be in flight at a time.
@@ -296,7 +296,7 @@ impl Pacer {
                     // time as the reference for the next, so that slack does not add up over
                     // many requests; any later start (a slow answer held the turn) counts
                     // from now, so starts are never closer than `spacing` minus that slack.
-                    let slack = TIMER_SLACK.min(spacing / 20);
+                    let slack = TIMER_SLACK.min(spacing / 10);
                     let reference = match state.next_start {
                         Some(planned)
                             if planned <= now

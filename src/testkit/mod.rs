@@ -564,7 +564,7 @@ impl Sandbox {
     }
 
     /// A fake Clerk with the organization `org_sandbox`, and a [`Clerk`](crate::Clerk) client
-    /// for it (Clerk's default pacing: a bucket of 250 invitations per hour).
+    /// for it (Clerk's default pacing: at most 250 invitations in any hour).
     ///
     /// The two share a virtual clock ([`FakeServer::virtual_clock`]), as with
     /// [`Sandbox::github`].

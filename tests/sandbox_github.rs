@@ -402,3 +402,30 @@ async fn a_delay_past_the_timeout_creates_the_invitation_anyway() {
         "the vendor acted before the client gave up"
     );
 }
+
+#[tokio::test]
+async fn the_primary_budget_headers_count_down_and_reset_every_hour() {
+    let clock = RecordingSleeper::starting_at(std::time::UNIX_EPOCH + SECS(1_800_000_000));
+    let fake = FakeGitHub::start_with_clock(Arc::new(clock.clone())).await;
+    let token = fake.token().to_owned();
+    let remaining = |n: usize| {
+        let fake = &fake;
+        let token = token.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .post(format!("{}/orgs/acme/invitations", fake.uri()))
+                .header("authorization", format!("Bearer {token}"))
+                .header("user-agent", "test")
+                .body(format!(r#"{{"email":"u{n}@example.com"}}"#))
+                .send()
+                .await
+                .unwrap();
+            let header = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
+            (header("x-ratelimit-remaining"), header("x-ratelimit-reset"))
+        }
+    };
+    assert_eq!(remaining(0).await, ("4999".into(), "1800003600".into()));
+    assert_eq!(remaining(1).await, ("4998".into(), "1800003600".into()));
+    orginvite::Sleeper::sleep(&clock, SECS(3600)).await;
+    assert_eq!(remaining(2).await, ("4999".into(), "1800007200".into()));
+}

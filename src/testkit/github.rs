@@ -1,7 +1,7 @@
 //! The fake GitHub: `POST /orgs/{org}/invitations` as GitHub's contract describes it.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
 use wiremock::{Request, ResponseTemplate};
@@ -10,6 +10,7 @@ use super::{
     ceil_secs, epoch_secs, system_clock, Ask, ClockRef, Counters, FakeInvitation, FakeServer,
     Refusal, Vendor,
 };
+use crate::engine::later;
 use crate::{GitHubBuilder, RetryPolicy, Sleeper};
 
 const API_VERSIONS: [&str; 2] = ["2022-11-28", "2026-03-10"];
@@ -29,9 +30,32 @@ pub enum GitHubLimit {
 }
 
 /// The fake GitHub's behaviour; see [`FakeGitHub`](super::FakeGitHub).
+///
+/// It serves `POST /orgs/{org}/invitations` (the organization matched without regard to case)
+/// and answers as GitHub documents:
+///
+/// - 401 "Requires authentication" without `Authorization`, "Bad credentials" for another
+///   token (`Bearer` and `token` schemes are both accepted); 403 with GitHub's plain-text page
+///   without a `User-Agent`; 400 for an unknown `X-GitHub-Api-Version` or a body that is not a
+///   JSON object; 422 for bad field types, a role outside GitHub's enum, both or neither of
+///   `email` and `invitee_id`, and teams with `reinstate`;
+/// - 201 with an `organization-invitation`; 404 "Not Found" for an unknown organization;
+///   422 for a member (the "already a part of this organization" messages) and for an invalid
+///   address ("Invite must be for a valid email address");
+/// - a second invitation for the same person: 422 "Invitee has already been invited to this
+///   organization". GitHub documents no answer for this case (re-inviting may succeed or be
+///   refused); the fake picks the refusal, with a message of its own, so that tests see a
+///   stable answer. The client classifies it as `already_invited` by a best-effort match;
+/// - `x-github-request-id` and `x-ratelimit-*` on every answer: the rate-limit headers count a
+///   primary budget of 5,000 requests per hour (or the fake's own window, with
+///   [`GitHubLimit::Primary`]); [`FakeServer::rate_limit`] plays the limit in the shape
+///   [`FakeServer::limit_shape`] chooses.
 #[derive(Debug, Default)]
 pub struct GitHubSim {
     limit: Mutex<GitHubLimit>,
+    /// The hourly primary budget the headers report: when its hour started, and how much of
+    /// it is used.
+    primary: Mutex<Option<(SystemTime, u32)>>,
 }
 
 impl FakeServer<GitHubSim> {
@@ -139,12 +163,17 @@ impl GitHubSim {
                 (limit, remaining, reset)
             }
             _ => {
-                let used = u32::try_from(counters.request_number).unwrap_or(u32::MAX);
-                (
-                    5000,
-                    5000u32.saturating_sub(used),
-                    now + Duration::from_secs(3600),
-                )
+                let mut primary = self
+                    .primary
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let hour = Duration::from_secs(3600);
+                let (started, used) = match *primary {
+                    Some((started, used)) if now < later(started, hour) => (started, used + 1),
+                    _ => (now, 1),
+                };
+                *primary = Some((started, used));
+                (5000, 5000u32.saturating_sub(used), later(started, hour))
             }
         };
         template
@@ -153,7 +182,7 @@ impl GitHubSim {
             .insert_header("x-ratelimit-used", (limit - remaining).to_string())
             .insert_header(
                 "x-ratelimit-reset",
-                epoch_secs(reset + Duration::from_millis(999)).to_string(),
+                epoch_secs(later(reset, Duration::from_millis(999))).to_string(),
             )
             .insert_header("x-ratelimit-resource", "core")
     }

@@ -429,3 +429,22 @@ async fn the_primary_budget_headers_count_down_and_reset_every_hour() {
     orginvite::Sleeper::sleep(&clock, SECS(3600)).await;
     assert_eq!(remaining(2).await, ("4999".into(), "1800007200".into()));
 }
+
+#[tokio::test]
+async fn a_member_invited_by_user_id_is_already_a_member() {
+    let (fake, github) = Sandbox::github().await;
+    fake.add_member_id("acme", "583231");
+    let error = github
+        .create_invitation(&CreateInvitation::user_id("acme", "583231"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::AlreadyMember);
+    assert_eq!(
+        error.vendor_message(),
+        Some("Validation Failed: Invitee is already a part of this organization")
+    );
+    github
+        .create_invitation(&CreateInvitation::user_id("acme", "42"))
+        .await
+        .unwrap();
+}

@@ -349,10 +349,14 @@ impl<V: Vendor> Respond for Responder<V> {
                 } else {
                     None
                 }
-            } else if state.is_invited(vendor, ask) {
-                Some(Refusal::AlreadyInvited(
-                    ask.user_id.clone().unwrap_or_default(),
-                ))
+            } else if let Some(id) = &ask.user_id {
+                if state.is_member(vendor, &ask.organization, &user_id_key(id)) {
+                    Some(Refusal::AlreadyMember(id.clone()))
+                } else if state.is_invited(vendor, ask) {
+                    Some(Refusal::AlreadyInvited(id.clone()))
+                } else {
+                    None
+                }
             } else {
                 None
             };
@@ -479,6 +483,15 @@ impl<V> FakeServer<V> {
         lock(&self.state)
             .members
             .insert((organization.into(), email.into()));
+        self
+    }
+
+    /// Makes the user with the vendor's user id `id` a member of `organization`: inviting them
+    /// by user id answers "already a member" (GitHub invites by user id).
+    pub fn add_member_id(&self, organization: impl Into<String>, id: impl AsRef<str>) -> &Self {
+        lock(&self.state)
+            .members
+            .insert((organization.into(), user_id_key(id.as_ref())));
         self
     }
 
@@ -623,6 +636,12 @@ impl Sleeper for ClockRef {
 
 pub(crate) fn system_clock() -> Arc<dyn Sleeper> {
     Arc::new(TokioSleeper)
+}
+
+/// How a member known by user id is kept beside members known by email (no email has `#`
+/// first and no `@`-less key collides with an address).
+fn user_id_key(id: &str) -> String {
+    format!("#user-id:{id}")
 }
 
 /// Whole seconds, rounded up, for `Retry-After`.

@@ -135,6 +135,23 @@ async fn a_limit_hit_mid_run_is_waited_out_once_per_window() {
     assert!(!events
         .iter()
         .any(|e| matches!(e, RateLimitEvent::GaveUp { .. })));
+    // Nobody slipped a request in while a hold was on: ten invitations in each window, and
+    // none between a refusal (at 10 s and 70 s) and the end of its window (60 s, 120 s).
+    let start = created[0].created_at;
+    let offsets: Vec<i64> = created
+        .iter()
+        .map(|i| i.created_at.duration_since(start).as_secs())
+        .collect();
+    for (from, to) in [(10, 60), (70, 120)] {
+        assert!(
+            !offsets.iter().any(|o| *o >= from && *o < to),
+            "a request went through during the hold {from}..{to}: {offsets:?}"
+        );
+    }
+    for window in 0..3 {
+        let in_window = offsets.iter().filter(|o| **o / 60 == window).count();
+        assert_eq!(in_window, 10, "window {window}: {offsets:?}");
+    }
 }
 
 #[tokio::test]

@@ -6,14 +6,18 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::HeaderValue;
+use bytes::Bytes;
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
+};
+use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use url::{Host, Url};
 
 use crate::engine::observe::Observer;
 use crate::engine::pacer::{Pacer, Pacing};
 use crate::engine::sleep::{Sleeper, TokioSleeper};
-use crate::engine::{Engine, DEFAULT_MAX_BODY_BYTES};
+use crate::engine::{Engine, HttpPlan, DEFAULT_MAX_BODY_BYTES};
 use crate::{Error, RetryPolicy};
 
 /// The user agent sent unless the caller sets one.
@@ -202,6 +206,66 @@ pub(crate) struct Built {
     pub token: SecretString,
 }
 
+impl Built {
+    /// The engine, and the connection a vendor mapping sends through, with the credential
+    /// sent as `Authorization: <scheme> <token>`.
+    pub(crate) fn into_parts(self, scheme: &str) -> (Engine, Connection) {
+        let connection = Connection {
+            authorization: authorization(scheme, &self.token),
+            base_url: self.base_url,
+            user_agent: self.user_agent,
+        };
+        (self.engine, connection)
+    }
+}
+
+/// Where and as whom a vendor mapping sends: the checked base URL, the `Authorization` value
+/// (marked sensitive) and the `User-Agent`. Every vendor builds its request through
+/// [`Connection::post_json`], so those headers are set in one place.
+#[derive(Clone)]
+pub(crate) struct Connection {
+    base_url: Url,
+    authorization: HeaderValue,
+    user_agent: HeaderValue,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("base_url", &self.base_url.as_str())
+            .field("user_agent", &self.user_agent)
+            .field("credential", &"[redacted]")
+            .finish()
+    }
+}
+
+impl Connection {
+    /// A JSON `POST` to `base` + the path `segments` (each percent-encoded whole), with
+    /// `Accept: accept`, the credential, the user agent, `Content-Type: application/json`, and
+    /// the vendor's `extra` headers.
+    pub(crate) fn post_json(
+        &self,
+        segments: &[&str],
+        accept: &'static str,
+        extra: impl IntoIterator<Item = (HeaderName, HeaderValue)>,
+        body: &impl serde::Serialize,
+    ) -> Result<HttpPlan, serde_json::Error> {
+        let body = serde_json::to_vec(body)?;
+        let mut headers = HeaderMap::with_capacity(6);
+        headers.insert(AUTHORIZATION, self.authorization.clone());
+        headers.insert(ACCEPT, HeaderValue::from_static(accept));
+        headers.insert(USER_AGENT, self.user_agent.clone());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.extend(extra.into_iter().map(|(name, value)| (Some(name), value)));
+        Ok(HttpPlan {
+            method: Method::POST,
+            url: endpoint(&self.base_url, segments),
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+}
+
 impl CommonSettings {
     /// Checks the settings and builds the engine. `vendor` names the provider in messages.
     pub(crate) fn build(
@@ -268,7 +332,7 @@ fn check_token(vendor: &str, token: &SecretString) -> Result<(), Error> {
 }
 
 /// `Authorization: <scheme> <token>`, marked sensitive so that `Debug` of the headers hides it.
-pub(crate) fn authorization(scheme: &str, token: &SecretString) -> HeaderValue {
+fn authorization(scheme: &str, token: &SecretString) -> HeaderValue {
     let mut value = HeaderValue::from_str(&format!("{scheme} {}", token.expose_secret()))
         .expect("a checked token makes a valid header value");
     value.set_sensitive(true);
@@ -321,7 +385,7 @@ fn is_loopback(url: &Url) -> bool {
 
 /// `base` + `/` + each segment, every segment percent-encoded whole: a `/`, `?`, `#`, `%` or
 /// space inside one cannot change the route.
-pub(crate) fn endpoint(base: &Url, segments: &[&str]) -> Url {
+fn endpoint(base: &Url, segments: &[&str]) -> Url {
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
     /// Everything but RFC 3986's unreserved characters.
     const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC

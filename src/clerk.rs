@@ -32,16 +32,13 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
-};
-use reqwest::{Method, StatusCode};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::builder::{authorization, endpoint, header_text, ClientBuilder};
+use crate::builder::{header_text, ClientBuilder, Connection};
 use crate::engine::headers;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
@@ -171,12 +168,11 @@ impl ClientBuilder<ClerkSettings> {
             })?),
             None => None,
         };
+        let (engine, connection) = built.into_parts("Bearer");
         Ok(Clerk {
-            engine: built.engine,
+            engine,
             mapping: ClerkMapping {
-                base_url: built.base_url,
-                authorization: authorization("Bearer", &built.token),
-                user_agent: built.user_agent,
+                connection,
                 api_version,
             },
         })
@@ -226,10 +222,8 @@ impl Clerk {
 impl fmt::Debug for Clerk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Clerk")
-            .field("base_url", &self.mapping.base_url.as_str())
+            .field("connection", &self.mapping.connection)
             .field("api_version", &self.mapping.api_version)
-            .field("user_agent", &self.mapping.user_agent)
-            .field("secret_key", &"[redacted]")
             .field("retry_policy", &self.engine.policy)
             .finish()
     }
@@ -239,9 +233,7 @@ crate::provider::vendor_client!(Clerk, ProviderKind::Clerk);
 
 #[derive(Clone)]
 struct ClerkMapping {
-    base_url: Url,
-    authorization: HeaderValue,
-    user_agent: HeaderValue,
+    connection: Connection,
     api_version: Option<HeaderValue>,
 }
 
@@ -353,27 +345,18 @@ impl Mapping for ClerkMapping {
 
     fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error> {
         let body = self.body(request)?;
-        let body = serde_json::to_vec(&body).map_err(|e| invalid("request", &e.to_string()))?;
-        let mut headers = HeaderMap::with_capacity(5);
-        headers.insert(AUTHORIZATION, self.authorization.clone());
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(version) = &self.api_version {
-            headers.insert(
-                HeaderName::from_static("clerk-api-version"),
-                version.clone(),
-            );
-        }
-        headers.insert(USER_AGENT, self.user_agent.clone());
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        Ok(HttpPlan {
-            method: Method::POST,
-            url: endpoint(
-                &self.base_url,
+        let version = self
+            .api_version
+            .clone()
+            .map(|version| (HeaderName::from_static("clerk-api-version"), version));
+        self.connection
+            .post_json(
                 &["organizations", &request.organization, "invitations"],
-            ),
-            headers,
-            body: Bytes::from(body),
-        })
+                "application/json",
+                version,
+                &body,
+            )
+            .map_err(|e| invalid("request", &e.to_string()))
     }
 
     fn decode_success(

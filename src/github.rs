@@ -27,16 +27,12 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
-};
-use reqwest::{Method, StatusCode};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use url::Url;
 
-use crate::builder::{authorization, endpoint, header_text, ClientBuilder};
+use crate::builder::{header_text, ClientBuilder, Connection};
 use crate::engine::headers;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
@@ -123,12 +119,11 @@ impl ClientBuilder<GitHubSettings> {
         let api_version = header_text(&self.vendor.api_version).ok_or_else(|| {
             Error::config("the GitHub API version must be printable text on one line")
         })?;
+        let (engine, connection) = built.into_parts("Bearer");
         Ok(GitHub {
-            engine: built.engine,
+            engine,
             mapping: GitHubMapping {
-                base_url: built.base_url,
-                authorization: authorization("Bearer", &built.token),
-                user_agent: built.user_agent,
+                connection,
                 api_version,
             },
         })
@@ -176,10 +171,8 @@ impl GitHub {
 impl fmt::Debug for GitHub {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GitHub")
-            .field("base_url", &self.mapping.base_url.as_str())
+            .field("connection", &self.mapping.connection)
             .field("api_version", &self.mapping.api_version)
-            .field("user_agent", &self.mapping.user_agent)
-            .field("token", &"[redacted]")
             .field("retry_policy", &self.engine.policy)
             .finish()
     }
@@ -189,9 +182,7 @@ crate::provider::vendor_client!(GitHub, ProviderKind::GitHub);
 
 #[derive(Clone)]
 struct GitHubMapping {
-    base_url: Url,
-    authorization: HeaderValue,
-    user_agent: HeaderValue,
+    connection: Connection,
     api_version: HeaderValue,
 }
 
@@ -269,28 +260,17 @@ impl Mapping for GitHubMapping {
 
     fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error> {
         let body = self.body(request)?;
-        let body = serde_json::to_vec(&body).map_err(|e| invalid("request", &e.to_string()))?;
-        let mut headers = HeaderMap::with_capacity(5);
-        headers.insert(AUTHORIZATION, self.authorization.clone());
-        headers.insert(
-            ACCEPT,
-            HeaderValue::from_static("application/vnd.github+json"),
-        );
-        headers.insert(
-            HeaderName::from_static("x-github-api-version"),
-            self.api_version.clone(),
-        );
-        headers.insert(USER_AGENT, self.user_agent.clone());
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        Ok(HttpPlan {
-            method: Method::POST,
-            url: endpoint(
-                &self.base_url,
+        self.connection
+            .post_json(
                 &["orgs", &request.organization, "invitations"],
-            ),
-            headers,
-            body: Bytes::from(body),
-        })
+                "application/vnd.github+json",
+                [(
+                    HeaderName::from_static("x-github-api-version"),
+                    self.api_version.clone(),
+                )],
+                &body,
+            )
+            .map_err(|e| invalid("request", &e.to_string()))
     }
 
     fn decode_success(

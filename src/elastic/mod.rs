@@ -45,14 +45,11 @@ mod roles;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
-use reqwest::Method;
+use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use url::Url;
 
-use crate::builder::{authorization, endpoint, ClientBuilder};
+use crate::builder::{ClientBuilder, Connection};
 use crate::engine::headers;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
@@ -123,13 +120,10 @@ impl ClientBuilder<ElasticSettings> {
         let built = self
             .common
             .build("Elastic Cloud", DEFAULT_BASE_URL, Pacing::off())?;
+        let (engine, connection) = built.into_parts("ApiKey");
         Ok(ElasticCloud {
-            engine: built.engine,
-            mapping: ElasticMapping {
-                base_url: built.base_url,
-                authorization: authorization("ApiKey", &built.token),
-                user_agent: built.user_agent,
-            },
+            engine,
+            mapping: ElasticMapping { connection },
         })
     }
 }
@@ -174,9 +168,7 @@ impl ElasticCloud {
 impl fmt::Debug for ElasticCloud {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ElasticCloud")
-            .field("base_url", &self.mapping.base_url.as_str())
-            .field("user_agent", &self.mapping.user_agent)
-            .field("token", &"[redacted]")
+            .field("connection", &self.mapping.connection)
             .field("retry_policy", &self.engine.policy)
             .finish()
     }
@@ -186,9 +178,7 @@ crate::provider::vendor_client!(ElasticCloud, ProviderKind::ElasticCloud);
 
 #[derive(Clone)]
 struct ElasticMapping {
-    base_url: Url,
-    authorization: HeaderValue,
-    user_agent: HeaderValue,
+    connection: Connection,
 }
 
 /// The JSON body of the request (`OrganizationInvitationRequest`): only the fields that are set.
@@ -264,21 +254,14 @@ impl Mapping for ElasticMapping {
 
     fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error> {
         let body = self.body(request)?;
-        let body = serde_json::to_vec(&body).map_err(|e| invalid("request", e.to_string()))?;
-        let mut headers = HeaderMap::with_capacity(4);
-        headers.insert(AUTHORIZATION, self.authorization.clone());
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(USER_AGENT, self.user_agent.clone());
-        Ok(HttpPlan {
-            method: Method::POST,
-            url: endpoint(
-                &self.base_url,
+        self.connection
+            .post_json(
                 &["organizations", &request.organization, "invitations"],
-            ),
-            headers,
-            body: Bytes::from(body),
-        })
+                "application/json",
+                [],
+                &body,
+            )
+            .map_err(|e| invalid("request", e.to_string()))
     }
 
     fn decode_success(

@@ -27,6 +27,21 @@ pub trait Sleeper: Send + Sync + fmt::Debug {
     }
 }
 
+/// A shared sleeper is a sleeper: hand the same clock to a fake vendor and to a client.
+impl<T: Sleeper + ?Sized> Sleeper for Arc<T> {
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        (**self).sleep(duration)
+    }
+
+    fn now(&self) -> SystemTime {
+        (**self).now()
+    }
+
+    fn sleep_until(&self, at: SystemTime) -> BoxFuture<'static, ()> {
+        (**self).sleep_until(at)
+    }
+}
+
 /// The real sleeper: `tokio::time::sleep` and the system clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokioSleeper;

@@ -7,9 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use wiremock::{Request, ResponseTemplate};
 
-use super::{
-    ceil_secs, system_clock, Ask, ClockRef, Counters, FakeInvitation, FakeServer, Refusal, Vendor,
-};
+use super::{ceil_secs, system_clock, Ask, Counters, FakeInvitation, FakeServer, Refusal, Vendor};
 use crate::clerk::{ClerkBuilder, MAX_EXPIRY_DAYS};
 use crate::{RetryPolicy, Sleeper};
 
@@ -106,7 +104,7 @@ impl FakeServer<ClerkSim> {
             .base_url(format!("{}/v1", self.uri()))
             .user_agent("orginvite-sandbox")
             .retry_policy(RetryPolicy::default())
-            .sleeper(ClockRef(self.clock.clone()))
+            .sleeper(self.clock.clone())
     }
 
     /// Adds a custom role key (such as `org:billing`) with its display name (`role_name` in

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use wiremock::{Request, ResponseTemplate};
 
-use super::{system_clock, Ask, ClockRef, Counters, FakeInvitation, FakeServer, Refusal, Vendor};
+use super::{system_clock, Ask, Counters, FakeInvitation, FakeServer, Refusal, Vendor};
 use crate::elastic::ElasticCloudBuilder;
 use crate::{RetryPolicy, Sleeper};
 
@@ -100,7 +100,7 @@ impl FakeServer<ElasticSim> {
             .base_url(format!("{}/api/v1", self.uri()))
             .user_agent("orginvite-sandbox")
             .retry_policy(RetryPolicy::default())
-            .sleeper(ClockRef(self.clock.clone()))
+            .sleeper(self.clock.clone())
     }
 }
 

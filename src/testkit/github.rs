@@ -7,8 +7,7 @@ use serde_json::{json, Value};
 use wiremock::{Request, ResponseTemplate};
 
 use super::{
-    ceil_secs, epoch_secs, system_clock, Ask, ClockRef, Counters, FakeInvitation, FakeServer,
-    Refusal, Vendor,
+    ceil_secs, epoch_secs, system_clock, Ask, Counters, FakeInvitation, FakeServer, Refusal, Vendor,
 };
 use crate::engine::later;
 use crate::{GitHubBuilder, RetryPolicy, Sleeper};
@@ -83,7 +82,7 @@ impl FakeServer<GitHubSim> {
             .base_url(self.uri())
             .user_agent("orginvite-sandbox")
             .retry_policy(RetryPolicy::default())
-            .sleeper(ClockRef(self.clock.clone()))
+            .sleeper(self.clock.clone())
     }
 
     /// Chooses the shape of the rate-limit answer.

@@ -616,24 +616,6 @@ pub type FakeClerk = FakeServer<ClerkSim>;
 /// A fake Elastic Cloud.
 pub type FakeElasticCloud = FakeServer<ElasticSim>;
 
-/// Lends a shared clock to a client builder.
-#[derive(Debug)]
-pub(crate) struct ClockRef(pub Arc<dyn Sleeper>);
-
-impl Sleeper for ClockRef {
-    fn sleep(&self, duration: Duration) -> crate::BoxFuture<'static, ()> {
-        self.0.sleep(duration)
-    }
-
-    fn now(&self) -> SystemTime {
-        self.0.now()
-    }
-
-    fn sleep_until(&self, at: SystemTime) -> crate::BoxFuture<'static, ()> {
-        self.0.sleep_until(at)
-    }
-}
-
 pub(crate) fn system_clock() -> Arc<dyn Sleeper> {
     Arc::new(TokioSleeper)
 }

@@ -207,62 +207,136 @@ pub(crate) struct Built {
 }
 
 impl Built {
-    /// The engine, and the connection a vendor mapping sends through, with the credential
-    /// sent as `Authorization: <scheme> <token>`.
-    pub(crate) fn into_parts(self, scheme: &str) -> (Engine, Connection) {
+    /// The engine, and the connection a vendor mapping sends through: the credential sent as
+    /// `Authorization: <scheme> <token>`, `Accept: accept`, the user agent and the vendor's
+    /// `extra` headers on every request.
+    pub(crate) fn into_parts(
+        self,
+        scheme: &str,
+        accept: &'static str,
+        extra: impl IntoIterator<Item = (HeaderName, HeaderValue)>,
+    ) -> (Engine, Connection) {
+        let mut headers = HeaderMap::with_capacity(6);
+        headers.insert(AUTHORIZATION, authorization(scheme, &self.token));
+        headers.insert(ACCEPT, HeaderValue::from_static(accept));
+        headers.insert(USER_AGENT, self.user_agent);
+        headers.extend(extra.into_iter().map(|(name, value)| (Some(name), value)));
         let connection = Connection {
-            authorization: authorization(scheme, &self.token),
             base_url: self.base_url,
-            user_agent: self.user_agent,
+            headers,
         };
         (self.engine, connection)
     }
 }
 
-/// Where and as whom a vendor mapping sends: the checked base URL, the `Authorization` value
-/// (marked sensitive) and the `User-Agent`. Every vendor builds its request through
-/// [`Connection::post_json`], so those headers are set in one place.
+/// Where and as whom a vendor mapping sends: the checked base URL and the headers of every
+/// request (the `Authorization` value marked sensitive, `Accept`, `User-Agent` and the
+/// vendor's own). Every vendor builds its requests through it, so those are set in one place.
 #[derive(Clone)]
 pub(crate) struct Connection {
     base_url: Url,
-    authorization: HeaderValue,
-    user_agent: HeaderValue,
+    headers: HeaderMap,
 }
 
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers = self.headers.iter().map(|(name, value)| {
+            let shown = if value.is_sensitive() {
+                "[redacted]"
+            } else {
+                value.to_str().unwrap_or("[not text]")
+            };
+            (name.as_str(), shown)
+        });
         f.debug_struct("Connection")
             .field("base_url", &self.base_url.as_str())
-            .field("user_agent", &self.user_agent)
-            .field("credential", &"[redacted]")
+            .field("headers", &f_map(headers))
             .finish()
     }
 }
 
+/// Shows pairs as a map in `Debug` output.
+fn f_map<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> impl fmt::Debug {
+    struct Map(Vec<(String, String)>);
+    impl fmt::Debug for Map {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_map()
+                .entries(self.0.iter().map(|(k, v)| (k, v)))
+                .finish()
+        }
+    }
+    Map(pairs.map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+}
+
 impl Connection {
-    /// A JSON `POST` to `base` + the path `segments` (each percent-encoded whole), with
-    /// `Accept: accept`, the credential, the user agent, `Content-Type: application/json`, and
-    /// the vendor's `extra` headers.
-    pub(crate) fn post_json(
+    /// `base` + `/` + each of `segments`, each percent-encoded whole.
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
+        endpoint(&self.base_url, segments, None)
+    }
+
+    /// [`Connection::url`] with one more segment: `list`, each item percent-encoded whole and
+    /// the items joined by unencoded commas (Elastic Cloud's "CSV list" path parameters).
+    pub(crate) fn url_with_list(&self, segments: &[&str], list: &[&str]) -> Url {
+        endpoint(&self.base_url, segments, Some(list))
+    }
+
+    /// Whether `url` is on the base URL's scheme, host and port: only there may the
+    /// credential go (a link from an answer is checked with this before it is followed).
+    pub(crate) fn same_origin(&self, url: &Url) -> bool {
+        url.origin() == self.base_url.origin()
+    }
+
+    /// A request with no body.
+    pub(crate) fn plan(&self, method: Method, url: Url) -> HttpPlan {
+        HttpPlan {
+            method,
+            url,
+            headers: self.headers.clone(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// A `GET` of `segments` with the query `pairs` (form-encoded).
+    pub(crate) fn get<'q>(
         &self,
         segments: &[&str],
-        accept: &'static str,
-        extra: impl IntoIterator<Item = (HeaderName, HeaderValue)>,
+        pairs: impl IntoIterator<Item = (&'q str, &'q str)>,
+    ) -> HttpPlan {
+        let mut url = self.url(segments);
+        {
+            let mut query = url.query_pairs_mut();
+            for (name, value) in pairs {
+                query.append_pair(name, value);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        self.plan(Method::GET, url)
+    }
+
+    /// A JSON request with `body`: `Content-Type: application/json`.
+    pub(crate) fn json(
+        &self,
+        method: Method,
+        url: Url,
         body: &impl serde::Serialize,
     ) -> Result<HttpPlan, serde_json::Error> {
         let body = serde_json::to_vec(body)?;
-        let mut headers = HeaderMap::with_capacity(6);
-        headers.insert(AUTHORIZATION, self.authorization.clone());
-        headers.insert(ACCEPT, HeaderValue::from_static(accept));
-        headers.insert(USER_AGENT, self.user_agent.clone());
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.extend(extra.into_iter().map(|(name, value)| (Some(name), value)));
-        Ok(HttpPlan {
-            method: Method::POST,
-            url: endpoint(&self.base_url, segments),
-            headers,
-            body: Bytes::from(body),
-        })
+        let mut plan = self.plan(method, url);
+        plan.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        plan.body = Bytes::from(body);
+        Ok(plan)
+    }
+
+    /// A JSON `POST` of `body` to `segments`.
+    pub(crate) fn post_json(
+        &self,
+        segments: &[&str],
+        body: &impl serde::Serialize,
+    ) -> Result<HttpPlan, serde_json::Error> {
+        self.json(Method::POST, self.url(segments), body)
     }
 }
 
@@ -383,9 +457,10 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// `base` + `/` + each segment, every segment percent-encoded whole: a `/`, `?`, `#`, `%` or
-/// space inside one cannot change the route.
-fn endpoint(base: &Url, segments: &[&str]) -> Url {
+/// `base` + `/` + each segment, every segment percent-encoded whole: a `/`, `?`, `#`, `%`,
+/// `,` or space inside one cannot change the route. `list` adds one more segment of items
+/// joined by commas.
+fn endpoint(base: &Url, segments: &[&str], list: Option<&[&str]>) -> Url {
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
     /// Everything but RFC 3986's unreserved characters.
     const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -397,6 +472,15 @@ fn endpoint(base: &Url, segments: &[&str]) -> Url {
     for segment in segments {
         path.push('/');
         path.extend(utf8_percent_encode(segment, SEGMENT));
+    }
+    if let Some(list) = list {
+        path.push('/');
+        for (i, item) in list.iter().enumerate() {
+            if i > 0 {
+                path.push(',');
+            }
+            path.extend(utf8_percent_encode(item, SEGMENT));
+        }
     }
     let mut url = base.clone();
     url.set_path(&path);
@@ -446,11 +530,25 @@ mod tests {
             ("ünï", "/api/v3/orgs/%C3%BCn%C3%AF/invitations"),
         ];
         for (org, path) in cases {
-            let url = endpoint(&base, &["orgs", org, "invitations"]);
+            let url = endpoint(&base, &["orgs", org, "invitations"], None);
             assert_eq!(url.path(), path, "{org}");
             assert_eq!(url.query(), None);
             assert_eq!(url.fragment(), None);
         }
+    }
+
+    #[test]
+    fn list_segments_join_encoded_items_with_commas() {
+        let base = parse_base_url("https://api.elastic-cloud.com/api/v1").unwrap();
+        let url = endpoint(
+            &base,
+            &["organizations", "o1", "invitations"],
+            Some(&["t1", "t,2", "t/3"]),
+        );
+        assert_eq!(
+            url.path(),
+            "/api/v1/organizations/o1/invitations/t1,t%2C2,t%2F3"
+        );
     }
 
     #[test]

@@ -32,8 +32,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
@@ -42,12 +42,13 @@ use crate::builder::{header_text, ClientBuilder, Connection};
 use crate::engine::headers;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
-    status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, Undecodable, VendorDetails,
+    status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, Undecodable, VendorDetails,
 };
 use crate::invitation::VendorPayload;
+use crate::mapping::{self, Cursor, MemberAnswer, Page, Vendor, CANCEL, CREATE, LIST, MEMBERSHIP};
 use crate::{
-    CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter, Pacing,
-    ProviderKind, Role,
+    Cancelled, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter,
+    ListInvitations, Pacing, ProviderKind, Role,
 };
 
 /// Clerk's Backend API.
@@ -128,6 +129,31 @@ impl ClerkOptions {
     }
 }
 
+/// Options only Clerk's lists have; other providers ignore them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClerkListOptions {
+    /// The order (`order_by`): `created_at` or `email_address`, prefixed with `+` (ascending)
+    /// or `-` (descending). Clerk's default is `-created_at`, newest first.
+    pub order_by: Option<String>,
+}
+
+impl ClerkListOptions {
+    /// No options.
+    pub fn new() -> ClerkListOptions {
+        ClerkListOptions::default()
+    }
+
+    /// Sets the order, e.g. `+email_address`.
+    pub fn order_by(mut self, order: impl Into<String>) -> ClerkListOptions {
+        self.order_by = Some(order.into());
+        self
+    }
+}
+
+/// The largest page Clerk's lists return.
+pub const MAX_PAGE_SIZE: u32 = 500;
+
 /// Clerk's documented limit for this endpoint: 250 invitations per hour per instance, paced
 /// as a sliding window: never more than 250 starts in any hour.
 pub fn default_pacing() -> Pacing {
@@ -168,13 +194,11 @@ impl ClientBuilder<ClerkSettings> {
             })?),
             None => None,
         };
-        let (engine, connection) = built.into_parts("Bearer");
+        let version = api_version.map(|v| (HeaderName::from_static("clerk-api-version"), v));
+        let (engine, connection) = built.into_parts("Bearer", "application/json", version);
         Ok(Clerk {
             engine,
-            mapping: ClerkMapping {
-                connection,
-                api_version,
-            },
+            mapping: ClerkMapping { connection },
         })
     }
 }
@@ -223,7 +247,6 @@ impl fmt::Debug for Clerk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Clerk")
             .field("connection", &self.mapping.connection)
-            .field("api_version", &self.mapping.api_version)
             .field("retry_policy", &self.engine.policy)
             .finish()
     }
@@ -234,7 +257,6 @@ crate::provider::vendor_client!(Clerk, ProviderKind::Clerk);
 #[derive(Clone)]
 struct ClerkMapping {
     connection: Connection,
-    api_version: Option<HeaderValue>,
 }
 
 /// The JSON body of the request: only the fields that are set.
@@ -304,6 +326,12 @@ impl ClerkMapping {
                     "inviting by user id (Clerk invites by email address)",
                 ))
             }
+            Invitee::Login(_) => {
+                return Err(Error::unsupported(
+                    ProviderKind::Clerk,
+                    "inviting by login (Clerk invites by email address)",
+                ))
+            }
         };
         let role = match &request.role {
             Role::Admin => "org:admin",
@@ -340,39 +368,274 @@ impl ClerkMapping {
     }
 }
 
-impl Mapping for ClerkMapping {
-    const PROVIDER: ProviderKind = ProviderKind::Clerk;
+/// Clerk's word for a status in the list's `status` filter.
+fn status_filter(status: &InvitationStatus) -> Result<&'static str, Error> {
+    Ok(match status {
+        InvitationStatus::Pending => "pending",
+        InvitationStatus::Accepted => "accepted",
+        InvitationStatus::Revoked => "revoked",
+        InvitationStatus::Expired => "expired",
+        other => {
+            return Err(Error::unsupported(
+                ProviderKind::Clerk,
+                format!(
+                    "listing {other} invitations (Clerk lists pending, accepted, revoked and \
+                     expired ones)"
+                ),
+            ))
+        }
+    })
+}
 
-    fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error> {
+/// Checks an `order_by` value: `created_at` or `email_address`, optionally after `+` or `-`.
+fn check_order(order: &str) -> Result<(), Error> {
+    let field = order.strip_prefix(['+', '-']).unwrap_or(order);
+    if matches!(field, "created_at" | "email_address") {
+        Ok(())
+    } else {
+        Err(invalid(
+            "order_by",
+            "must be `created_at` or `email_address`, optionally after `+` or `-`",
+        ))
+    }
+}
+
+/// A success whose body is not what was expected.
+fn undecodable(response: &RawResponse, problem: Undecodable) -> Failure {
+    Failure::undecodable(
+        ProviderKind::Clerk,
+        response,
+        problem.expected,
+        problem.source,
+        header_trace_id(&response.headers),
+    )
+}
+
+/// Clerk's paginated envelope: `{data, total_count}`.
+#[derive(Deserialize)]
+struct Paginated<T> {
+    data: Vec<T>,
+    total_count: u64,
+}
+
+/// The part of Clerk's `OrganizationMembership` this crate reads.
+#[derive(Deserialize)]
+struct ClerkMembership {
+    #[serde(default)]
+    role: Option<String>,
+}
+
+impl Vendor for ClerkMapping {
+    const PROVIDER: ProviderKind = ProviderKind::Clerk;
+    const CANCELS_IN_BATCHES: bool = false;
+
+    fn create<'a>(
+        &'a self,
+        request: &'a CreateInvitation,
+    ) -> Result<Call<'a, impl Decode<Invitation> + 'a>, Error> {
         let body = self.body(request)?;
-        let version = self
-            .api_version
-            .clone()
-            .map(|version| (HeaderName::from_static("clerk-api-version"), version));
-        self.connection
+        let plan = self
+            .connection
             .post_json(
                 &["organizations", &request.organization, "invitations"],
-                "application/json",
-                version,
                 &body,
             )
-            .map_err(|e| invalid("request", &e.to_string()))
+            .map_err(|e| invalid("request", &e.to_string()))?;
+        let decode = move |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            decode_invitation(&request.role, &response.body)
+                .map_err(Undecodable::from)
+                .and_then(|invitation| crate::engine::check_answers(request, invitation))
+                .map_err(|problem| undecodable(response, problem))
+        };
+        Ok(Call::new(
+            CREATE,
+            ProviderKind::Clerk,
+            &request.organization,
+            plan,
+            decode,
+        )
+        .about(Subject::Invitee(&request.invitee)))
     }
 
-    fn decode_success(
-        &self,
-        request: &CreateInvitation,
-        body: &[u8],
-    ) -> Result<Invitation, Undecodable> {
-        Ok(decode_invitation(request, body)?)
+    fn list_page<'a>(
+        &'a self,
+        query: &'a ListInvitations,
+        cursor: &Cursor,
+    ) -> Result<Call<'a, impl Decode<Page> + 'a>, Error> {
+        query.validate()?;
+        let statuses = query
+            .statuses
+            .iter()
+            .map(status_filter)
+            .collect::<Result<Vec<_>, _>>()?;
+        let limit = query.page_size.unwrap_or(MAX_PAGE_SIZE);
+        if limit > MAX_PAGE_SIZE {
+            return Err(invalid("page_size", "must be at most 500 on Clerk"));
+        }
+        if let Some(order) = &query.clerk.order_by {
+            check_order(order)?;
+        }
+        let offset = match cursor {
+            Cursor::Start { .. } => 0,
+            Cursor::Offset(offset) => *offset,
+            Cursor::Url { .. } => return Err(invalid("page", "Clerk pages by offset")),
+        };
+        let (limit_text, offset_text) = (limit.to_string(), offset.to_string());
+        let mut pairs = vec![
+            ("limit", limit_text.as_str()),
+            ("offset", offset_text.as_str()),
+        ];
+        pairs.extend(statuses.iter().map(|status| ("status", *status)));
+        if let Some(email) = &query.email {
+            pairs.push(("email_address", email));
+        }
+        if let Some(order) = &query.clerk.order_by {
+            pairs.push(("order_by", order));
+        }
+        let plan = self.connection.get(
+            &["organizations", &query.organization, "invitations"],
+            pairs,
+        );
+        let decode = move |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            let page: Paginated<ClerkInvitation> =
+                serde_json::from_slice(&response.body).map_err(|source| {
+                    undecodable(
+                        response,
+                        Undecodable {
+                            expected: "a page of organization invitations",
+                            source: Some(Box::new(source)),
+                        },
+                    )
+                })?;
+            let seen = offset.saturating_add(page.data.len() as u64);
+            let next =
+                (!page.data.is_empty() && seen < page.total_count).then_some(Cursor::Offset(seen));
+            let invitations = page
+                .data
+                .into_iter()
+                .map(|raw| unify(raw, &Role::Member))
+                .collect();
+            Ok(Page { invitations, next })
+        };
+        Ok(Call::new(
+            LIST,
+            ProviderKind::Clerk,
+            &query.organization,
+            plan,
+            decode,
+        ))
     }
 
-    fn classify(&self, response: &RawResponse, now: SystemTime) -> Failure {
-        classify(response, now)
+    fn find_query(&self, organization: &str, invitee: &Invitee) -> Result<ListInvitations, Error> {
+        invitee.validate()?;
+        match invitee {
+            // Filtered on Clerk's side: the answer holds this person's invitations only.
+            Invitee::Email(email) => Ok(ListInvitations::new(organization).email(email.clone())),
+            _ => Err(Error::unsupported(
+                ProviderKind::Clerk,
+                "finding an invitation by user id or login (Clerk's invitations name the \
+                 email address only)",
+            )),
+        }
     }
 
-    fn request_id(&self, response: &RawResponse) -> Option<String> {
-        header_trace_id(&response.headers)
+    fn cancel<'a>(
+        &'a self,
+        organization: &'a str,
+        id: &'a str,
+    ) -> Result<Call<'a, impl Decode<Cancelled> + 'a>, Error> {
+        crate::request::check_organization(organization)?;
+        check_plain("id", id)?;
+        let url =
+            self.connection
+                .url(&["organizations", organization, "invitations", id, "revoke"]);
+        // The body is optional; an empty object asks for nothing more.
+        let plan = self
+            .connection
+            .json(Method::POST, url, &serde_json::json!({}))
+            .map_err(|e| invalid("request", &e.to_string()))?;
+        let decode = move |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                let failure = classify(response, now);
+                // Clerk answers 404 both for an invitation that is not pending and for an
+                // id it does not know.
+                return Err(match response.status {
+                    StatusCode::NOT_FOUND => failure.with_kind(ErrorKind::NotPending),
+                    _ => failure,
+                });
+            }
+            let invitation = decode_invitation(&Role::Member, &response.body)
+                .map_err(|source| undecodable(response, Undecodable::from(source)))?;
+            Ok(Cancelled::new(ProviderKind::Clerk, id, Some(invitation)))
+        };
+        Ok(
+            Call::new(CANCEL, ProviderKind::Clerk, organization, plan, decode)
+                .about(Subject::Invitation(id)),
+        )
+    }
+
+    fn cancel_batch<'a>(
+        &'a self,
+        _organization: &'a str,
+        _ids: &'a [&'a str],
+    ) -> Result<Call<'a, impl Decode<()> + 'a>, Error> {
+        mapping::unsupported::<()>(
+            ProviderKind::Clerk,
+            "cancelling several invitations in one request",
+        )
+    }
+
+    fn member<'a>(
+        &'a self,
+        organization: &'a str,
+        invitee: &'a Invitee,
+    ) -> Result<Option<Call<'a, impl Decode<MemberAnswer> + 'a>>, Error> {
+        crate::request::check_organization(organization)?;
+        invitee.validate()?;
+        let filter = match invitee {
+            Invitee::Email(email) => ("email_address", email.as_str()),
+            Invitee::UserId(id) => ("user_id", id.as_str()),
+            Invitee::Login(username) => ("username", username.as_str()),
+        };
+        let plan = self.connection.get(
+            &["organizations", organization, "memberships"],
+            [filter, ("limit", "1")],
+        );
+        let decode = |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            let page: Paginated<ClerkMembership> =
+                serde_json::from_slice(&response.body).map_err(|source| {
+                    undecodable(
+                        response,
+                        Undecodable {
+                            expected: "a page of organization memberships",
+                            source: Some(Box::new(source)),
+                        },
+                    )
+                })?;
+            Ok(match page.data.into_iter().next() {
+                Some(membership) => MemberAnswer::Member(
+                    membership
+                        .role
+                        .as_deref()
+                        .map(role_from_clerk)
+                        .unwrap_or_default(),
+                ),
+                None => MemberAnswer::NotMember,
+            })
+        };
+        Ok(Some(
+            Call::new(MEMBERSHIP, ProviderKind::Clerk, organization, plan, decode)
+                .about(Subject::Invitee(invitee)),
+        ))
     }
 }
 
@@ -504,24 +767,26 @@ fn inviter(raw: &ClerkInvitation) -> Option<Inviter> {
     }
 }
 
-fn decode_invitation(
-    request: &CreateInvitation,
-    body: &[u8],
-) -> Result<Invitation, serde_json::Error> {
-    let raw: ClerkInvitation = serde_json::from_slice(body)?;
+/// Decodes one invitation; `requested` is the role to report when Clerk's answer names none.
+fn decode_invitation(requested: &Role, body: &[u8]) -> Result<Invitation, serde_json::Error> {
+    Ok(unify(serde_json::from_slice(body)?, requested))
+}
+
+fn unify(raw: ClerkInvitation, requested: &Role) -> Invitation {
     let role = match raw.role.as_deref() {
         Some(role) => role_from_clerk(role),
-        None => request.role.clone(),
+        None => requested.clone(),
     };
     let status = raw
         .status
         .as_deref()
         .map(InvitationStatus::parse)
         .unwrap_or(InvitationStatus::Pending);
-    Ok(Invitation {
+    Invitation {
         provider: ProviderKind::Clerk,
         id: raw.id.clone(),
         email: raw.email_address.clone(),
+        login: None,
         role,
         status,
         created_at: millis(raw.created_at),
@@ -529,7 +794,7 @@ fn decode_invitation(
         inviter: inviter(&raw),
         accept_url: raw.url.clone(),
         payload: VendorPayload::Clerk(Box::new(raw)),
-    })
+    }
 }
 
 /// One entry of Clerk's `errors` array.
@@ -598,6 +863,9 @@ fn kind_for_code(entry: &ErrorEntry) -> Option<ErrorKind> {
             ErrorKind::PaymentRequired
         }
         "resource_not_found" | "organization_not_found_or_unauthorized" => ErrorKind::NotFound,
+        "organization_invitation_not_pending"
+        | "organization_invitation_revoked_code"
+        | "organization_invitation_already_accepted" => ErrorKind::NotPending,
         "bulk_size_exceeded"
         | "request_body_invalid"
         | "api_version_invalid"

@@ -5,6 +5,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -30,6 +31,9 @@ pub enum ErrorKind {
     Unauthenticated,
     /// The credentials are valid but not allowed to invite to this organization.
     PermissionDenied,
+    /// No pending invitation has this id any more: it was accepted, cancelled or expired, or
+    /// never existed. What cancelling such an invitation answers on every vendor.
+    NotPending,
     /// A quota or invitation cap is reached (GitHub's 24-hour invitation cap, Clerk's membership
     /// quota, Elastic Cloud's pending-invitation limit). Waiting seconds does not help.
     QuotaExceeded,
@@ -69,6 +73,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "not_found",
             ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::NotPending => "not_pending",
             ErrorKind::QuotaExceeded => "quota_exceeded",
             ErrorKind::PaymentRequired => "payment_required",
             ErrorKind::Validation => "validation",
@@ -230,33 +235,36 @@ impl fmt::Display for InvalidRequestError {
 impl StdError for InvalidRequestError {}
 
 /// The connection failed, broke or timed out.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TransportError {
     /// Which vendor was being called.
     pub provider: ProviderKind,
     /// True when the failure was a timeout.
     pub timed_out: bool,
-    /// Whether the request may have reached the vendor (and so created the invitation).
+    /// Whether the request may have reached the vendor.
+    pub sent: bool,
+    /// Whether the request may have created an invitation (it was a create and may have
+    /// reached the vendor).
     pub may_have_been_created: bool,
     /// How many attempts were made, this one included.
     pub attempts: u32,
     /// The underlying error, reached through [`std::error::Error::source`].
-    pub(crate) source: reqwest::Error,
+    pub(crate) source: Arc<reqwest::Error>,
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = if self.timed_out {
             "timed out"
-        } else if self.may_have_been_created {
-            "broke off"
+        } else if self.sent {
+            "broke off after it was sent"
         } else {
             "could not connect"
         };
         write!(f, "{} request {what}", self.provider)?;
         if self.may_have_been_created {
-            f.write_str(" after the request was sent; the invitation may have been created")?;
+            f.write_str("; the invitation may have been created")?;
         }
         Ok(())
     }
@@ -264,12 +272,12 @@ impl fmt::Display for TransportError {
 
 impl StdError for TransportError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&self.source)
+        Some(&*self.source)
     }
 }
 
 /// The vendor's answer could not be understood.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct DecodeError {
     /// Which vendor answered.
@@ -285,7 +293,7 @@ pub struct DecodeError {
     /// How many attempts were made, this one included.
     pub attempts: u32,
     /// The parse error, when there was one.
-    pub source: Option<Box<dyn StdError + Send + Sync>>,
+    pub source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
 impl fmt::Display for DecodeError {
@@ -308,10 +316,13 @@ impl StdError for DecodeError {
     }
 }
 
-/// Everything that can go wrong when creating an invitation.
+/// Everything that can go wrong when calling a vendor.
 ///
 /// The variants say where it went wrong (before sending, in the vendor's answer, on the wire,
 /// in decoding); [`Error::kind`] says what went wrong, the same way for every vendor.
+///
+/// Errors are cheap to clone (the underlying causes are shared), so one cause can be
+/// reported for every item it affects.
 ///
 /// ```
 /// use orginvite::{Error, ErrorKind};
@@ -326,7 +337,7 @@ impl StdError for DecodeError {
 /// }
 /// # let _ = describe;
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The request was refused before anything was sent.
@@ -387,6 +398,19 @@ impl Error {
             provider,
             feature: feature.into(),
         }
+    }
+
+    /// Vendor answers that each made sense but contradict each other.
+    pub(crate) fn inconsistent(provider: ProviderKind, reason: impl Into<String>) -> Error {
+        Error::Decode(Box::new(DecodeError {
+            provider,
+            status: StatusCode::OK,
+            reason: reason.into(),
+            may_have_been_created: false,
+            request_id: None,
+            attempts: 1,
+            source: None,
+        }))
     }
 
     pub(crate) fn config(reason: impl Into<String>) -> Error {
@@ -466,8 +490,11 @@ impl Error {
     /// Whether the invitation may exist despite this error.
     ///
     /// True after a timeout or broken connection once the request was sent, after a 5xx
-    /// answer, and when a success answer could not be decoded. Check (list the pending
-    /// invitations) before inviting the same person again.
+    /// answer, and when a success answer could not be decoded, for a call that creates an
+    /// invitation; always false for the other operations (lists, lookups, cancellations),
+    /// which cannot create one. Check with
+    /// [`Provider::find_invitation`](crate::Provider::find_invitation) before inviting the
+    /// same person again.
     pub fn may_have_been_created(&self) -> bool {
         match self {
             Error::Api(e) => e.may_have_been_created,
@@ -482,6 +509,17 @@ impl Error {
         match self {
             Error::Api(e) => Some(e),
             _ => None,
+        }
+    }
+
+    /// Marks the error as one that cannot have created an invitation (the call was not a
+    /// create).
+    pub(crate) fn clear_may_have_been_created(&mut self) {
+        match self {
+            Error::Api(e) => e.may_have_been_created = false,
+            Error::Transport(e) => e.may_have_been_created = false,
+            Error::Decode(e) => e.may_have_been_created = false,
+            _ => {}
         }
     }
 

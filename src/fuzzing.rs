@@ -112,6 +112,42 @@ pub fn decode(
     result.map_err(|failure| failure.error)
 }
 
+/// Decodes one page of a list of pending invitations as `target` would; the number of
+/// invitations on the page.
+pub fn decode_list(
+    target: Target,
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<usize, Error> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let response = RawResponse {
+        status,
+        headers,
+        body,
+        oversized: false,
+    };
+    let clients = clients();
+    let result = match target {
+        Target::GitHub => {
+            clients
+                .github
+                .decode_list_page(&crate::ListInvitations::new("acme"), &response, now())
+        }
+        Target::Clerk => {
+            clients
+                .clerk
+                .decode_list_page(&crate::ListInvitations::new("org_1"), &response, now())
+        }
+        Target::ElasticCloud => clients.elastic.decode_list_page(
+            &crate::ListInvitations::new("org-1"),
+            &response,
+            now(),
+        ),
+    };
+    result.map_err(|failure| failure.error)
+}
+
 /// Reads a `Retry-After` value into a wait from [`now`].
 pub fn retry_after(value: &str) -> Option<Duration> {
     headers::parse_retry_after(value).and_then(|wait| headers::wait_from(wait, now()))

@@ -27,21 +27,25 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use url::Url;
 
 use crate::builder::{header_text, ClientBuilder, Connection};
 use crate::engine::headers;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
-    status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, Undecodable, VendorDetails,
+    status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, Undecodable, VendorDetails,
 };
 use crate::invitation::VendorPayload;
+use crate::mapping::{
+    self, notifying, Cursor, MemberAnswer, Page, Vendor, CANCEL, CREATE, LIST, MEMBERSHIP,
+};
 use crate::{
-    CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter, Pacing,
-    ProviderKind, Role,
+    Cancelled, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter,
+    ListInvitations, Pacing, ProviderKind, Role,
 };
 
 /// GitHub's public API.
@@ -90,6 +94,31 @@ impl GitHubOptions {
     }
 }
 
+/// Options only GitHub's lists have; other providers ignore them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GitHubListOptions {
+    /// Only pending invitations from this source: `member` or `scim`
+    /// (`invitation_source`; GitHub's default is `all`).
+    pub invitation_source: Option<String>,
+}
+
+impl GitHubListOptions {
+    /// No options.
+    pub fn new() -> GitHubListOptions {
+        GitHubListOptions::default()
+    }
+
+    /// Only pending invitations from `source` (`member` or `scim`).
+    pub fn invitation_source(mut self, source: impl Into<String>) -> GitHubListOptions {
+        self.invitation_source = Some(source.into());
+        self
+    }
+}
+
+/// The largest page GitHub's lists return.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
 /// GitHub's guidance for requests that notify people: one at a time, at least 1 s apart.
 pub fn default_pacing() -> Pacing {
     Pacing::serial(Duration::from_secs(1))
@@ -119,13 +148,14 @@ impl ClientBuilder<GitHubSettings> {
         let api_version = header_text(&self.vendor.api_version).ok_or_else(|| {
             Error::config("the GitHub API version must be printable text on one line")
         })?;
-        let (engine, connection) = built.into_parts("Bearer");
+        let (engine, connection) = built.into_parts(
+            "Bearer",
+            "application/vnd.github+json",
+            [(HeaderName::from_static("x-github-api-version"), api_version)],
+        );
         Ok(GitHub {
             engine,
-            mapping: GitHubMapping {
-                connection,
-                api_version,
-            },
+            mapping: GitHubMapping { connection },
         })
     }
 }
@@ -172,7 +202,6 @@ impl fmt::Debug for GitHub {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GitHub")
             .field("connection", &self.mapping.connection)
-            .field("api_version", &self.mapping.api_version)
             .field("retry_policy", &self.engine.policy)
             .finish()
     }
@@ -183,7 +212,6 @@ crate::provider::vendor_client!(GitHub, ProviderKind::GitHub);
 #[derive(Clone)]
 struct GitHubMapping {
     connection: Connection,
-    api_version: HeaderValue,
 }
 
 /// The JSON body of the request: only the fields that are set.
@@ -245,6 +273,12 @@ impl GitHubMapping {
                     ))
                 }
             },
+            Invitee::Login(_) => {
+                return Err(Error::unsupported(
+                    ProviderKind::GitHub,
+                    "inviting by login (invite by email or by the user's numeric id)",
+                ))
+            }
         };
         Ok(Body {
             invitee_id,
@@ -255,39 +289,349 @@ impl GitHubMapping {
     }
 }
 
-impl Mapping for GitHubMapping {
+/// The routes GitHub lists invitations on, for the statuses a query asks for: pending
+/// invitations, then failed ones.
+fn list_routes(query: &ListInvitations) -> Result<Vec<&'static str>, Error> {
+    let mut pending = query.statuses.is_empty();
+    let mut failed = query.statuses.is_empty();
+    for status in &query.statuses {
+        match status {
+            InvitationStatus::Pending => pending = true,
+            InvitationStatus::Failed => failed = true,
+            other => {
+                return Err(Error::unsupported(
+                    ProviderKind::GitHub,
+                    format!(
+                        "listing {other} invitations (GitHub lists pending and failed ones; an \
+                         expired invitation is among the failed)"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok([(pending, "invitations"), (failed, "failed_invitations")]
+        .into_iter()
+        .filter_map(|(wanted, route)| wanted.then_some(route))
+        .collect())
+}
+
+/// GitHub's name of a role in the `role` filter of the pending list.
+fn role_filter(role: &Role) -> &str {
+    match role {
+        Role::Admin => "admin",
+        Role::Member => "direct_member",
+        Role::BillingManager => "billing_manager",
+        Role::Custom(role) => role,
+    }
+}
+
+/// The URL of the `rel="next"` link of a `Link` header, resolved against `base`.
+fn next_link(headers: &HeaderMap, base: &Url) -> Option<Result<Url, String>> {
+    let next = headers
+        .get_all(reqwest::header::LINK)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(headers::links)
+        .find(|(_, rels)| rels.split_ascii_whitespace().any(|r| r == "next"))?;
+    Some(
+        base.join(next.0)
+            .map_err(|e| format!("the next page's link is not a URL ({e})")),
+    )
+}
+
+impl Vendor for GitHubMapping {
     const PROVIDER: ProviderKind = ProviderKind::GitHub;
+    const CANCELS_IN_BATCHES: bool = false;
 
-    fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error> {
+    fn create<'a>(
+        &'a self,
+        request: &'a CreateInvitation,
+    ) -> Result<Call<'a, impl Decode<Invitation> + 'a>, Error> {
         let body = self.body(request)?;
-        self.connection
-            .post_json(
-                &["orgs", &request.organization, "invitations"],
-                "application/vnd.github+json",
-                [(
-                    HeaderName::from_static("x-github-api-version"),
-                    self.api_version.clone(),
-                )],
-                &body,
-            )
-            .map_err(|e| invalid("request", &e.to_string()))
+        let plan = self
+            .connection
+            .post_json(&["orgs", &request.organization, "invitations"], &body)
+            .map_err(|e| invalid("request", &e.to_string()))?;
+        let decode = move |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            decode_invitation(&response.body, &request.role, InvitationStatus::Pending)
+                .map_err(Undecodable::from)
+                .and_then(|invitation| crate::engine::check_answers(request, invitation))
+                .map_err(|problem| undecodable(response, problem))
+        };
+        Ok(Call::new(
+            CREATE,
+            ProviderKind::GitHub,
+            &request.organization,
+            plan,
+            decode,
+        )
+        .about(Subject::Invitee(&request.invitee)))
     }
 
-    fn decode_success(
-        &self,
-        request: &CreateInvitation,
-        body: &[u8],
-    ) -> Result<Invitation, Undecodable> {
-        Ok(decode_invitation(body, &request.role)?)
+    fn list_page<'a>(
+        &'a self,
+        query: &'a ListInvitations,
+        cursor: &Cursor,
+    ) -> Result<Call<'a, impl Decode<Page> + 'a>, Error> {
+        query.validate()?;
+        let routes = list_routes(query)?;
+        let per_page = query.page_size.unwrap_or(MAX_PAGE_SIZE);
+        if per_page > MAX_PAGE_SIZE {
+            return Err(invalid("page_size", "must be at most 100 on GitHub"));
+        }
+        if let Some(source) = &query.github.invitation_source {
+            if source.is_empty() || source.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err(invalid(
+                    "invitation_source",
+                    "must be a word such as `member` or `scim`",
+                ));
+            }
+        }
+        let (route, plan) = match cursor {
+            Cursor::Url { route, url } => (*route, self.connection.plan(Method::GET, url.clone())),
+            Cursor::Start { route } => {
+                let name = *routes
+                    .get(*route)
+                    .ok_or_else(|| invalid("page", "no such list"))?;
+                let per_page = per_page.to_string();
+                let mut pairs = vec![("per_page", per_page.as_str())];
+                if name == "invitations" {
+                    if let Some(role) = &query.role {
+                        pairs.push(("role", role_filter(role)));
+                    }
+                    if let Some(source) = &query.github.invitation_source {
+                        pairs.push(("invitation_source", source));
+                    }
+                }
+                let plan = self
+                    .connection
+                    .get(&["orgs", &query.organization, name], pairs);
+                (*route, plan)
+            }
+            Cursor::Offset(_) => return Err(invalid("page", "GitHub pages by link, not offset")),
+        };
+        let status = if routes[route] == "failed_invitations" {
+            InvitationStatus::Failed
+        } else {
+            InvitationStatus::Pending
+        };
+        let last_route = route + 1 >= routes.len();
+        let requested = plan.url.clone();
+        let decode = move |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            // "Some endpoints respond with 204 No Content instead of an empty array."
+            let invitations = if response.status == StatusCode::NO_CONTENT {
+                Vec::new()
+            } else {
+                decode_list(&response.body, &status).map_err(|source| {
+                    undecodable(
+                        response,
+                        Undecodable {
+                            expected: "a list of organization invitations",
+                            source: Some(Box::new(source)),
+                        },
+                    )
+                })?
+            };
+            let next = match next_link(&response.headers, &requested) {
+                Some(Ok(url)) if self.connection.same_origin(&url) => {
+                    Some(Cursor::Url { route, url })
+                }
+                Some(Ok(url)) => {
+                    return Err(Failure::inconsistent(
+                        ProviderKind::GitHub,
+                        response,
+                        format!(
+                            "the next page's link leaves the API's host ({}); it is not followed",
+                            url.origin().ascii_serialization()
+                        ),
+                        request_id(&response.headers),
+                    ))
+                }
+                Some(Err(reason)) => {
+                    return Err(Failure::inconsistent(
+                        ProviderKind::GitHub,
+                        response,
+                        reason,
+                        request_id(&response.headers),
+                    ))
+                }
+                None if last_route => None,
+                None => Some(Cursor::Start { route: route + 1 }),
+            };
+            Ok(Page { invitations, next })
+        };
+        Ok(Call::new(
+            LIST,
+            ProviderKind::GitHub,
+            &query.organization,
+            plan,
+            decode,
+        ))
     }
 
-    fn classify(&self, response: &RawResponse, now: SystemTime) -> Failure {
-        classify(response, now)
+    fn find_query(&self, organization: &str, invitee: &Invitee) -> Result<ListInvitations, Error> {
+        invitee.validate()?;
+        match invitee {
+            Invitee::Email(email) => Ok(ListInvitations::new(organization).email(email.clone())),
+            Invitee::Login(_) => Ok(ListInvitations::new(organization)),
+            _ => Err(Error::unsupported(
+                ProviderKind::GitHub,
+                "finding an invitation by user id (GitHub's invitations name the invitee's \
+                 login and email only; look up by login)",
+            )),
+        }
     }
 
-    fn request_id(&self, response: &RawResponse) -> Option<String> {
-        request_id(&response.headers)
+    fn cancel<'a>(
+        &'a self,
+        organization: &'a str,
+        id: &'a str,
+    ) -> Result<Call<'a, impl Decode<Cancelled> + 'a>, Error> {
+        crate::request::check_organization(organization)?;
+        if !id.parse::<u64>().is_ok_and(|id| id > 0) {
+            return Err(invalid(
+                "id",
+                "must be a GitHub invitation id: a positive integer",
+            ));
+        }
+        let url = self
+            .connection
+            .url(&["orgs", organization, "invitations", id]);
+        let plan = self.connection.plan(Method::DELETE, url);
+        let decode = move |response: &RawResponse, now: SystemTime| {
+            if response.status.is_success() {
+                return Ok(Cancelled::new(ProviderKind::GitHub, id, None));
+            }
+            let failure = classify(response, now);
+            Err(match response.status {
+                // GitHub answers 404 for an invitation it does not hold (and for an
+                // organization the token cannot see).
+                StatusCode::NOT_FOUND => failure.with_kind(ErrorKind::NotPending),
+                _ => failure,
+            })
+        };
+        // GitHub documents that cancelling an invitation sends notifications.
+        Ok(Call::new(
+            notifying(CANCEL),
+            ProviderKind::GitHub,
+            organization,
+            plan,
+            decode,
+        )
+        .about(Subject::Invitation(id)))
     }
+
+    fn cancel_batch<'a>(
+        &'a self,
+        _organization: &'a str,
+        _ids: &'a [&'a str],
+    ) -> Result<Call<'a, impl Decode<()> + 'a>, Error> {
+        mapping::unsupported::<()>(
+            ProviderKind::GitHub,
+            "cancelling several invitations in one request",
+        )
+    }
+
+    fn member<'a>(
+        &'a self,
+        organization: &'a str,
+        invitee: &'a Invitee,
+    ) -> Result<Option<Call<'a, impl Decode<MemberAnswer> + 'a>>, Error> {
+        crate::request::check_organization(organization)?;
+        invitee.validate()?;
+        let login = match invitee {
+            Invitee::Login(login) => login,
+            // Members' emails are private on GitHub: only the pending invitations can say.
+            Invitee::Email(_) => return Ok(None),
+            _ => {
+                return Err(Error::unsupported(
+                    ProviderKind::GitHub,
+                    "looking up a member by user id (look up by login)",
+                ))
+            }
+        };
+        let url = self
+            .connection
+            .url(&["orgs", organization, "memberships", login]);
+        let plan = self.connection.plan(Method::GET, url);
+        let decode = |response: &RawResponse, now: SystemTime| {
+            match response.status {
+                // No membership, active or pending (or an organization the token cannot see:
+                // the pending list then says which).
+                StatusCode::NOT_FOUND => return Ok(MemberAnswer::NotMember),
+                status if !status.is_success() => return Err(classify(response, now)),
+                _ => {}
+            }
+            let membership: GitHubMembership =
+                serde_json::from_slice(&response.body).map_err(|source| {
+                    undecodable(
+                        response,
+                        Undecodable {
+                            expected: "an organization membership",
+                            source: Some(Box::new(source)),
+                        },
+                    )
+                })?;
+            Ok(match membership.state.as_deref() {
+                Some("active") => MemberAnswer::Member(
+                    membership
+                        .role
+                        .as_deref()
+                        .map(role_from_membership)
+                        .unwrap_or_default(),
+                ),
+                Some("pending") => MemberAnswer::Pending,
+                other => {
+                    return Err(Failure::inconsistent(
+                        ProviderKind::GitHub,
+                        response,
+                        format!("unknown membership state {other:?}"),
+                        request_id(&response.headers),
+                    ))
+                }
+            })
+        };
+        Ok(Some(
+            Call::new(MEMBERSHIP, ProviderKind::GitHub, organization, plan, decode)
+                .about(Subject::Invitee(invitee)),
+        ))
+    }
+}
+
+/// The part of GitHub's `org-membership` this crate reads.
+#[derive(Deserialize)]
+struct GitHubMembership {
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+/// A membership's role (`admin`, `member`, `billing_manager`) onto the shared roles.
+fn role_from_membership(role: &str) -> Role {
+    match role {
+        "admin" => Role::Admin,
+        "member" => Role::Member,
+        "billing_manager" => Role::BillingManager,
+        other => Role::Custom(other.to_owned()),
+    }
+}
+
+/// A success whose body is not what was expected.
+fn undecodable(response: &RawResponse, problem: Undecodable) -> Failure {
+    Failure::undecodable(
+        ProviderKind::GitHub,
+        response,
+        problem.expected,
+        problem.source,
+        request_id(&response.headers),
+    )
 }
 
 fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -378,9 +722,29 @@ fn role_from_github(role: &str) -> Role {
     }
 }
 
-/// Decodes a success; `requested` is the role to report when GitHub's answer names none.
-fn decode_invitation(body: &[u8], requested: &Role) -> Result<Invitation, serde_json::Error> {
-    let raw: GitHubInvitation = serde_json::from_slice(body)?;
+/// Decodes one invitation; `requested` is the role to report when GitHub's answer names
+/// none, `status` the one to report unless it failed.
+fn decode_invitation(
+    body: &[u8],
+    requested: &Role,
+    status: InvitationStatus,
+) -> Result<Invitation, serde_json::Error> {
+    Ok(unify(serde_json::from_slice(body)?, requested, status))
+}
+
+/// Decodes a page of a list: every invitation is in `status` unless it failed.
+fn decode_list(
+    body: &[u8],
+    status: &InvitationStatus,
+) -> Result<Vec<Invitation>, serde_json::Error> {
+    let raw: Vec<GitHubInvitation> = serde_json::from_slice(body)?;
+    Ok(raw
+        .into_iter()
+        .map(|raw| unify(raw, &Role::Member, status.clone()))
+        .collect())
+}
+
+fn unify(raw: GitHubInvitation, requested: &Role, status: InvitationStatus) -> Invitation {
     let created_at = raw
         .created_at
         .as_deref()
@@ -389,16 +753,17 @@ fn decode_invitation(body: &[u8], requested: &Role) -> Result<Invitation, serde_
     let status = if raw.failed_at.is_some() {
         InvitationStatus::Failed
     } else {
-        InvitationStatus::Pending
+        status
     };
     let inviter = raw.inviter.as_ref().map(|user| Inviter {
         id: user.id.map(|id| id.to_string()),
         name: user.login.clone(),
     });
-    Ok(Invitation {
+    Invitation {
         provider: ProviderKind::GitHub,
         id: raw.id.to_string(),
         email: raw.email.clone(),
+        login: raw.login.clone(),
         role: raw
             .role
             .as_deref()
@@ -410,7 +775,7 @@ fn decode_invitation(body: &[u8], requested: &Role) -> Result<Invitation, serde_
         inviter,
         accept_url: None,
         payload: VendorPayload::GitHub(Box::new(raw)),
-    })
+    }
 }
 
 /// GitHub's error bodies: `basic-error` and `validation-error`, read leniently.

@@ -89,7 +89,7 @@ pub enum VendorPayload {
     ElasticCloud(Box<ElasticInvitation>),
 }
 
-/// An invitation a vendor created, in one shape for every vendor.
+/// An invitation, in one shape for every vendor.
 ///
 /// The fields every vendor has (or can be derived) are typed here; everything the vendor sent
 /// is in [`Invitation::payload`]. Serializing it (with `serde_json`) gives one JSON object with
@@ -97,13 +97,16 @@ pub enum VendorPayload {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Invitation {
-    /// Which vendor created it.
+    /// Which vendor holds it.
     pub provider: ProviderKind,
     /// The vendor's id of the invitation (GitHub's numeric id as text, Clerk's `orginv_...`,
     /// Elastic Cloud's token).
     pub id: String,
     /// The invited email address, when the vendor returns one.
     pub email: Option<String>,
+    /// The invitee's login at the vendor, when the vendor names one (GitHub, for a person
+    /// who has an account).
+    pub login: Option<String>,
     /// The role the person gets, mapped back onto the shared roles where one fits.
     pub role: Role,
     /// Where the invitation stands.

@@ -68,6 +68,8 @@ mod error;
 pub mod fuzzing;
 pub mod github;
 mod invitation;
+mod lifecycle;
+mod mapping;
 mod provider;
 mod request;
 #[cfg(feature = "testkit")]
@@ -75,7 +77,7 @@ mod request;
 pub mod testkit;
 
 pub use builder::ClientBuilder;
-pub use clerk::{Clerk, ClerkBuilder, ClerkOptions};
+pub use clerk::{Clerk, ClerkBuilder, ClerkListOptions, ClerkOptions};
 pub use elastic::{
     DeploymentRole, ElasticCloud, ElasticCloudBuilder, ElasticOptions, OrganizationRole,
     PlatformRole, ProjectRole, ProjectRoles, RoleAssignments,
@@ -87,11 +89,14 @@ pub use engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
 pub use error::{
     ApiError, DecodeError, Error, ErrorKind, InvalidRequestError, RateLimitInfo, TransportError,
 };
-pub use github::{GitHub, GitHubBuilder, GitHubOptions};
+pub use github::{GitHub, GitHubBuilder, GitHubListOptions, GitHubOptions};
 pub use invitation::{Invitation, InvitationStatus, Inviter, VendorPayload};
-pub use provider::{BoxFuture, Provider, ProviderKind};
-pub use request::{CreateInvitation, Invitee, Role};
+pub use lifecycle::{CancelOutcome, Cancelled, Membership};
+pub use provider::{BoxFuture, BoxStream, Provider, ProviderKind};
+pub use request::{CreateInvitation, Invitee, ListInvitations, Role};
 
+/// The stream trait [`Provider::list_invitations`] returns.
+pub use futures_core::Stream;
 /// The date-time crate whose [`Timestamp`](jiff::Timestamp) this crate's timestamps use.
 pub use jiff;
 /// The credential type the builders take.

@@ -5,7 +5,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::{CreateInvitation, Error, Invitation};
+use crate::{
+    CancelOutcome, Cancelled, CreateInvitation, Error, Invitation, Invitee, ListInvitations,
+    Membership,
+};
 
 /// A boxed, `Send` future: what [`Provider`] methods return.
 ///
@@ -13,6 +16,12 @@ use crate::{CreateInvitation, Error, Invitation};
 /// this boxed future instead. The box costs one allocation per call, which is nothing next to
 /// an HTTPS round trip.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A boxed, `Send` stream: what [`Provider::list_invitations`] returns.
+///
+/// Consume it with any stream combinators, for example `futures::StreamExt::next` or
+/// `futures::TryStreamExt::try_collect`.
+pub type BoxStream<'a, T> = Pin<Box<dyn futures_core::Stream<Item = T> + Send + 'a>>;
 
 /// Which vendor a client, an invitation or an error belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -58,16 +67,20 @@ impl serde::Serialize for ProviderKind {
     }
 }
 
-/// A client that can invite a person to an organization on one vendor.
+/// A client that invites people to an organization on one vendor, and sees and undoes those
+/// invitations.
 ///
 /// The trait is dyn-compatible: pick vendors at run time and keep them as
-/// `Box<dyn Provider>` or `Arc<dyn Provider>`. Its futures are `Send`, so calls can be
-/// moved into `tokio::spawn`. Every implementation validates the request before anything is
-/// sent, paces and retries through the crate's one engine, and never retries an attempt that
-/// may already have created the invitation.
+/// `Box<dyn Provider>` or `Arc<dyn Provider>`. Its futures and streams are `Send`, so calls
+/// can be moved into `tokio::spawn`. Every implementation validates its input before anything
+/// is sent, paces and retries through the crate's one engine, and never retries an attempt
+/// that may already have created an invitation. Reads and cancellations of a named invitation
+/// are also retried after a 5xx, a timeout or a broken connection, since repeating them
+/// cannot create or remove anything else.
 ///
 /// ```no_run
-/// use orginvite::{CreateInvitation, GitHub, Provider, Role};
+/// use futures_util::TryStreamExt;
+/// use orginvite::{CreateInvitation, GitHub, Invitee, ListInvitations, Provider, Role};
 ///
 /// # async fn run() -> Result<(), orginvite::Error> {
 /// let providers: Vec<Box<dyn Provider>> = vec![Box::new(
@@ -77,6 +90,17 @@ impl serde::Serialize for ProviderKind {
 ///     let request = CreateInvitation::email("acme", "jane@example.com").role(Role::Member);
 ///     let invitation = provider.create_invitation(&request).await?;
 ///     println!("{}: invited {:?} as {}", provider.kind(), invitation.email, invitation.role);
+///
+///     let pending: Vec<_> = provider
+///         .list_invitations(&ListInvitations::new("acme"))
+///         .try_collect()
+///         .await?;
+///     println!("{} pending", pending.len());
+///
+///     let jane = Invitee::email("jane@example.com");
+///     if let Some(found) = provider.find_invitation("acme", &jane).await? {
+///         provider.cancel_invitation("acme", &found.id).await?;
+///     }
 /// }
 /// # Ok(())
 /// # }
@@ -94,37 +118,129 @@ pub trait Provider: Send + Sync + fmt::Debug {
         &'a self,
         request: &'a CreateInvitation,
     ) -> BoxFuture<'a, Result<Invitation, Error>>;
-}
 
-impl<P: Provider + ?Sized> Provider for Box<P> {
-    fn kind(&self) -> ProviderKind {
-        (**self).kind()
-    }
-
-    fn create_invitation<'a>(
+    /// The invitations `query` asks for, as a stream.
+    ///
+    /// Pages are fetched lazily: the next one only when the stream is polled past the end of
+    /// the current one, so dropping the stream early sends nothing more and memory holds one
+    /// page. Invalid input is the stream's first and only item, and nothing is sent; the first
+    /// error ends the stream.
+    fn list_invitations<'a>(
         &'a self,
-        request: &'a CreateInvitation,
-    ) -> BoxFuture<'a, Result<Invitation, Error>> {
-        (**self).create_invitation(request)
-    }
-}
+        query: &'a ListInvitations,
+    ) -> BoxStream<'a, Result<Invitation, Error>>;
 
-impl<P: Provider + ?Sized> Provider for Arc<P> {
-    fn kind(&self) -> ProviderKind {
-        (**self).kind()
-    }
-
-    fn create_invitation<'a>(
+    /// The pending invitation for `invitee` in `organization`, if there is one.
+    ///
+    /// Emails match without regard to case, logins too (GitHub). Each provider takes its
+    /// cheapest route: Clerk filters on its server; GitHub and Elastic Cloud page through the
+    /// pending invitations and stop at the first match. No vendor lists invitees' user ids, so
+    /// finding by user id is [`Unsupported`](crate::ErrorKind::Unsupported).
+    fn find_invitation<'a>(
         &'a self,
-        request: &'a CreateInvitation,
-    ) -> BoxFuture<'a, Result<Invitation, Error>> {
-        (**self).create_invitation(request)
-    }
+        organization: &'a str,
+        invitee: &'a Invitee,
+    ) -> BoxFuture<'a, Result<Option<Invitation>, Error>>;
+
+    /// Cancels the pending invitation `id` (GitHub's number, Clerk's `orginv_...`, Elastic
+    /// Cloud's token).
+    ///
+    /// An invitation that is no longer pending (accepted, cancelled, expired) or never existed
+    /// is [`ErrorKind::NotPending`](crate::ErrorKind::NotPending) on every vendor.
+    fn cancel_invitation<'a>(
+        &'a self,
+        organization: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Cancelled, Error>>;
+
+    /// Cancels every distinct id once, in the order given, with one outcome per id.
+    ///
+    /// Elastic Cloud cancels them in one request (after one list that tells which ids are
+    /// open); the others send one paced request per id. After an error that no other id can
+    /// escape (unauthenticated, permission denied, organization not found) nothing more is
+    /// sent and the remaining ids get that error.
+    fn cancel_invitations<'a>(
+        &'a self,
+        organization: &'a str,
+        ids: Vec<String>,
+    ) -> BoxFuture<'a, Vec<CancelOutcome>>;
+
+    /// Whether `invitee` is a member of `organization`, has a pending invitation, or neither.
+    ///
+    /// See each provider for what it can look up: GitHub knows members by login only (it
+    /// does not show members' emails, so by email the answer is
+    /// [`Membership::Unknown`] unless an invitation is pending).
+    fn membership<'a>(
+        &'a self,
+        organization: &'a str,
+        invitee: &'a Invitee,
+    ) -> BoxFuture<'a, Result<Membership, Error>>;
 }
+
+/// Forwards every method of [`Provider`] to `**self`.
+macro_rules! forward_provider {
+    ($($pointer:tt)*) => {
+        impl<P: Provider + ?Sized> Provider for $($pointer)*<P> {
+            fn kind(&self) -> ProviderKind {
+                (**self).kind()
+            }
+
+            fn create_invitation<'a>(
+                &'a self,
+                request: &'a CreateInvitation,
+            ) -> BoxFuture<'a, Result<Invitation, Error>> {
+                (**self).create_invitation(request)
+            }
+
+            fn list_invitations<'a>(
+                &'a self,
+                query: &'a ListInvitations,
+            ) -> BoxStream<'a, Result<Invitation, Error>> {
+                (**self).list_invitations(query)
+            }
+
+            fn find_invitation<'a>(
+                &'a self,
+                organization: &'a str,
+                invitee: &'a Invitee,
+            ) -> BoxFuture<'a, Result<Option<Invitation>, Error>> {
+                (**self).find_invitation(organization, invitee)
+            }
+
+            fn cancel_invitation<'a>(
+                &'a self,
+                organization: &'a str,
+                id: &'a str,
+            ) -> BoxFuture<'a, Result<Cancelled, Error>> {
+                (**self).cancel_invitation(organization, id)
+            }
+
+            fn cancel_invitations<'a>(
+                &'a self,
+                organization: &'a str,
+                ids: Vec<String>,
+            ) -> BoxFuture<'a, Vec<CancelOutcome>> {
+                (**self).cancel_invitations(organization, ids)
+            }
+
+            fn membership<'a>(
+                &'a self,
+                organization: &'a str,
+                invitee: &'a Invitee,
+            ) -> BoxFuture<'a, Result<Membership, Error>> {
+                (**self).membership(organization, invitee)
+            }
+        }
+    };
+}
+
+forward_provider!(Box);
+forward_provider!(Arc);
 
 /// The parts every vendor client shares, for a client struct with `engine` and `mapping`
-/// fields: the inherent `create_invitation` (the engine run with the vendor's mapping), the
-/// [`Provider`] impl, and the decode hook property tests and fuzzing use.
+/// fields (the mapping implementing [`Vendor`](crate::mapping::Vendor)): the inherent
+/// operations (the engine run with the vendor's mappings), the [`Provider`] impl, and the
+/// hooks property tests, fuzzing and benchmarks use.
 macro_rules! vendor_client {
     ($client:ident, $kind:expr) => {
         impl $client {
@@ -133,19 +249,67 @@ macro_rules! vendor_client {
                 &self,
                 request: &$crate::CreateInvitation,
             ) -> Result<$crate::Invitation, $crate::Error> {
-                self.engine.execute(&self.mapping, request).await
+                let call = $crate::mapping::Vendor::create(&self.mapping, request)?;
+                self.engine.run(call).await
             }
 
-            /// Builds the HTTP request exactly as a call does; for fuzzing and benchmarks.
+            /// Lists invitations; see [`Provider::list_invitations`](crate::Provider::list_invitations).
+            pub fn list_invitations<'a>(
+                &'a self,
+                query: &'a $crate::ListInvitations,
+            ) -> $crate::BoxStream<'a, Result<$crate::Invitation, $crate::Error>> {
+                $crate::lifecycle::list(&self.engine, &self.mapping, query)
+            }
+
+            /// Finds a pending invitation; see [`Provider::find_invitation`](crate::Provider::find_invitation).
+            pub async fn find_invitation(
+                &self,
+                organization: &str,
+                invitee: &$crate::Invitee,
+            ) -> Result<Option<$crate::Invitation>, $crate::Error> {
+                $crate::lifecycle::find(&self.engine, &self.mapping, organization, invitee).await
+            }
+
+            /// Cancels one invitation; see [`Provider::cancel_invitation`](crate::Provider::cancel_invitation).
+            pub async fn cancel_invitation(
+                &self,
+                organization: &str,
+                id: &str,
+            ) -> Result<$crate::Cancelled, $crate::Error> {
+                let call = $crate::mapping::Vendor::cancel(&self.mapping, organization, id)?;
+                self.engine.run(call).await
+            }
+
+            /// Cancels several invitations; see [`Provider::cancel_invitations`](crate::Provider::cancel_invitations).
+            pub async fn cancel_invitations(
+                &self,
+                organization: &str,
+                ids: impl IntoIterator<Item = impl Into<String>>,
+            ) -> Vec<$crate::CancelOutcome> {
+                let ids = ids.into_iter().map(Into::into).collect();
+                $crate::lifecycle::cancel_many(&self.engine, &self.mapping, organization, ids).await
+            }
+
+            /// Looks a person up; see [`Provider::membership`](crate::Provider::membership).
+            pub async fn membership(
+                &self,
+                organization: &str,
+                invitee: &$crate::Invitee,
+            ) -> Result<$crate::Membership, $crate::Error> {
+                $crate::lifecycle::membership(&self.engine, &self.mapping, organization, invitee)
+                    .await
+            }
+
+            /// Builds the HTTP request exactly as a create does; for fuzzing and benchmarks.
             #[cfg(any(test, feature = "fuzzing"))]
             pub(crate) fn encode_request(
                 &self,
                 request: &$crate::CreateInvitation,
             ) -> Result<$crate::engine::HttpPlan, $crate::Error> {
-                $crate::engine::Mapping::encode(&self.mapping, request)
+                $crate::mapping::Vendor::create(&self.mapping, request).map(|call| call.plan)
             }
 
-            /// Decodes an answer exactly as a call does; for property tests and fuzzing.
+            /// Decodes a create's answer exactly as a call does; for property tests and fuzzing.
             #[cfg(any(test, feature = "fuzzing"))]
             pub(crate) fn decode_answer(
                 &self,
@@ -153,7 +317,26 @@ macro_rules! vendor_client {
                 response: &$crate::engine::RawResponse,
                 now: std::time::SystemTime,
             ) -> Result<$crate::Invitation, $crate::engine::Failure> {
-                $crate::engine::Mapping::decode(&self.mapping, request, response, now)
+                let call = $crate::mapping::Vendor::create(&self.mapping, request)
+                    .map_err(|error| $crate::engine::Failure::from_error(error))?;
+                (call.decode)(response, now)
+            }
+
+            /// Decodes one page of a list exactly as a call does; for benchmarks and fuzzing.
+            #[cfg(any(test, feature = "fuzzing"))]
+            pub(crate) fn decode_list_page(
+                &self,
+                query: &$crate::ListInvitations,
+                response: &$crate::engine::RawResponse,
+                now: std::time::SystemTime,
+            ) -> Result<usize, $crate::engine::Failure> {
+                let call = $crate::mapping::Vendor::list_page(
+                    &self.mapping,
+                    query,
+                    &$crate::mapping::Cursor::FIRST,
+                )
+                .map_err(|error| $crate::engine::Failure::from_error(error))?;
+                (call.decode)(response, now).map(|page| page.invitations.len())
             }
         }
 
@@ -167,6 +350,45 @@ macro_rules! vendor_client {
                 request: &'a $crate::CreateInvitation,
             ) -> $crate::BoxFuture<'a, Result<$crate::Invitation, $crate::Error>> {
                 Box::pin($client::create_invitation(self, request))
+            }
+
+            fn list_invitations<'a>(
+                &'a self,
+                query: &'a $crate::ListInvitations,
+            ) -> $crate::BoxStream<'a, Result<$crate::Invitation, $crate::Error>> {
+                $client::list_invitations(self, query)
+            }
+
+            fn find_invitation<'a>(
+                &'a self,
+                organization: &'a str,
+                invitee: &'a $crate::Invitee,
+            ) -> $crate::BoxFuture<'a, Result<Option<$crate::Invitation>, $crate::Error>> {
+                Box::pin($client::find_invitation(self, organization, invitee))
+            }
+
+            fn cancel_invitation<'a>(
+                &'a self,
+                organization: &'a str,
+                id: &'a str,
+            ) -> $crate::BoxFuture<'a, Result<$crate::Cancelled, $crate::Error>> {
+                Box::pin($client::cancel_invitation(self, organization, id))
+            }
+
+            fn cancel_invitations<'a>(
+                &'a self,
+                organization: &'a str,
+                ids: Vec<String>,
+            ) -> $crate::BoxFuture<'a, Vec<$crate::CancelOutcome>> {
+                Box::pin($client::cancel_invitations(self, organization, ids))
+            }
+
+            fn membership<'a>(
+                &'a self,
+                organization: &'a str,
+                invitee: &'a $crate::Invitee,
+            ) -> $crate::BoxFuture<'a, Result<$crate::Membership, $crate::Error>> {
+                Box::pin($client::membership(self, organization, invitee))
             }
         }
     };

@@ -5,12 +5,13 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::clerk::ClerkOptions;
+use crate::clerk::{ClerkListOptions, ClerkOptions};
 use crate::elastic::ElasticOptions;
-use crate::github::GitHubOptions;
-use crate::Error;
+use crate::github::{GitHubListOptions, GitHubOptions};
+use crate::{Error, Invitation, InvitationStatus};
 
-/// Who is invited: an email address, or a user id in the vendor's own user directory.
+/// Who is invited, or looked up: an email address, a user id in the vendor's own user
+/// directory, or a login.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Invitee {
@@ -18,6 +19,11 @@ pub enum Invitee {
     Email(String),
     /// The vendor's id of an existing user (GitHub: the numeric user id).
     UserId(String),
+    /// The vendor's login or username of an existing user (GitHub: `octocat`; Clerk: the
+    /// username). Used to look people up ([`Provider::membership`](crate::Provider::membership),
+    /// [`Provider::find_invitation`](crate::Provider::find_invitation)); no provider invites by
+    /// login yet.
+    Login(String),
 }
 
 impl Invitee {
@@ -29,6 +35,11 @@ impl Invitee {
     /// Invite an existing user by the vendor's user id.
     pub fn user_id(id: impl Into<String>) -> Invitee {
         Invitee::UserId(id.into())
+    }
+
+    /// An existing user, by the vendor's login or username.
+    pub fn login(login: impl Into<String>) -> Invitee {
+        Invitee::Login(login.into())
     }
 
     /// Builds an invitee from two optional inputs (a form, command-line flags, a config file).
@@ -65,7 +76,45 @@ impl Invitee {
     pub fn as_email(&self) -> Option<&str> {
         match self {
             Invitee::Email(email) => Some(email),
-            Invitee::UserId(_) => None,
+            _ => None,
+        }
+    }
+
+    /// Checks the invitee's shape: a well-formed email, or a non-empty id or login without
+    /// spaces or control characters.
+    pub fn validate(&self) -> Result<(), Error> {
+        let (field, value) = match self {
+            Invitee::Email(email) => return validate_email(email),
+            Invitee::UserId(id) => ("user_id", id),
+            Invitee::Login(login) => ("login", login),
+        };
+        if value.trim().is_empty() {
+            return Err(Error::invalid(None, field, "must not be empty"));
+        }
+        if has_control_or_space(value) {
+            return Err(Error::invalid(
+                None,
+                field,
+                "must not contain spaces or control characters",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `invitation` is for this person: the same email (without regard to case) or
+    /// the same login (GitHub). No vendor lists invitees' user ids, so a user id matches
+    /// nothing.
+    pub fn matches(&self, invitation: &Invitation) -> bool {
+        match self {
+            Invitee::Email(email) => invitation
+                .email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email)),
+            Invitee::Login(login) => invitation
+                .login
+                .as_deref()
+                .is_some_and(|l| l.eq_ignore_ascii_case(login)),
+            Invitee::UserId(_) => false,
         }
     }
 }
@@ -233,33 +282,8 @@ impl CreateInvitation {
     /// reject bad input early.
     pub fn validate(&self) -> Result<(), Error> {
         validate_organization(&self.organization)?;
-        match &self.invitee {
-            Invitee::Email(email) => validate_email(email)?,
-            Invitee::UserId(id) => {
-                if id.trim().is_empty() {
-                    return Err(Error::invalid(None, "user_id", "must not be empty"));
-                }
-                if has_control_or_space(id) {
-                    return Err(Error::invalid(
-                        None,
-                        "user_id",
-                        "must not contain spaces or control characters",
-                    ));
-                }
-            }
-        }
-        if let Role::Custom(role) = &self.role {
-            if role.trim().is_empty() {
-                return Err(Error::invalid(None, "role", "must not be empty"));
-            }
-            if role.chars().any(char::is_control) {
-                return Err(Error::invalid(
-                    None,
-                    "role",
-                    "must not contain control characters",
-                ));
-            }
-        }
+        self.invitee.validate()?;
+        validate_role(&self.role)?;
         if self.expires_in == Some(Duration::ZERO) {
             return Err(Error::invalid(
                 None,
@@ -269,6 +293,167 @@ impl CreateInvitation {
         }
         Ok(())
     }
+}
+
+fn validate_role(role: &Role) -> Result<(), Error> {
+    if let Role::Custom(role) = role {
+        if role.trim().is_empty() {
+            return Err(Error::invalid(None, "role", "must not be empty"));
+        }
+        if role.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                None,
+                "role",
+                "must not contain control characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Which invitations to list: the same query for every provider.
+///
+/// By default it lists the pending invitations of the organization. Statuses, a role and an
+/// email narrow it; each provider applies on its server what its API can filter and the rest
+/// on the client (each provider's docs say which), so the stream holds exactly the matching
+/// invitations either way. A status the vendor never lists (a revoked invitation on GitHub,
+/// say) is refused with [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) before
+/// anything is sent.
+///
+/// ```
+/// use orginvite::{InvitationStatus, ListInvitations, Role};
+///
+/// let pending_admins = ListInvitations::new("acme").role(Role::Admin);
+/// assert_eq!(pending_admins.statuses, [InvitationStatus::Pending]);
+///
+/// let everything = ListInvitations::new("acme").any_status();
+/// assert!(everything.statuses.is_empty());
+///
+/// let jane = ListInvitations::new("acme")
+///     .statuses([InvitationStatus::Pending, InvitationStatus::Expired])
+///     .email("jane@example.com");
+/// assert!(jane.validate().is_ok());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListInvitations {
+    /// The organization: GitHub's login, Clerk's `org_...` id, Elastic Cloud's id.
+    pub organization: String,
+    /// The statuses to list; empty means every status the vendor lists. Defaults to
+    /// [`InvitationStatus::Pending`].
+    pub statuses: Vec<InvitationStatus>,
+    /// Only invitations giving this role.
+    pub role: Option<Role>,
+    /// Only invitations for this email address (compared without regard to case).
+    pub email: Option<String>,
+    /// How many invitations one page asks for; the provider's largest page when unset
+    /// (GitHub: 100, Clerk: 500; Elastic Cloud lists everything at once).
+    pub page_size: Option<u32>,
+    /// Options only GitHub has; other providers ignore them.
+    pub github: GitHubListOptions,
+    /// Options only Clerk has; other providers ignore them.
+    pub clerk: ClerkListOptions,
+}
+
+impl ListInvitations {
+    /// The pending invitations of `organization`.
+    pub fn new(organization: impl Into<String>) -> ListInvitations {
+        ListInvitations {
+            organization: organization.into(),
+            statuses: vec![InvitationStatus::Pending],
+            role: None,
+            email: None,
+            page_size: None,
+            github: GitHubListOptions::default(),
+            clerk: ClerkListOptions::default(),
+        }
+    }
+
+    /// Lists invitations in any of these statuses instead.
+    pub fn statuses(
+        mut self,
+        statuses: impl IntoIterator<Item = InvitationStatus>,
+    ) -> ListInvitations {
+        self.statuses = statuses.into_iter().collect();
+        self
+    }
+
+    /// Lists invitations in this status instead.
+    pub fn status(self, status: InvitationStatus) -> ListInvitations {
+        self.statuses([status])
+    }
+
+    /// Lists invitations in every status the vendor lists.
+    pub fn any_status(mut self) -> ListInvitations {
+        self.statuses.clear();
+        self
+    }
+
+    /// Only invitations giving `role`.
+    pub fn role(mut self, role: Role) -> ListInvitations {
+        self.role = Some(role);
+        self
+    }
+
+    /// Only invitations for `email`.
+    pub fn email(mut self, email: impl Into<String>) -> ListInvitations {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// Asks for pages of `size` invitations.
+    pub fn page_size(mut self, size: u32) -> ListInvitations {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Sets the GitHub-only options; other providers ignore them.
+    pub fn github(mut self, options: GitHubListOptions) -> ListInvitations {
+        self.github = options;
+        self
+    }
+
+    /// Sets the Clerk-only options; other providers ignore them.
+    pub fn clerk(mut self, options: ClerkListOptions) -> ListInvitations {
+        self.clerk = options;
+        self
+    }
+
+    /// Checks the rules every provider shares: a plain organization, a well-formed email, a
+    /// role name without control characters, a page size of at least one.
+    pub fn validate(&self) -> Result<(), Error> {
+        validate_organization(&self.organization)?;
+        if let Some(email) = &self.email {
+            validate_email(email)?;
+        }
+        if let Some(role) = &self.role {
+            validate_role(role)?;
+        }
+        if self.page_size == Some(0) {
+            return Err(Error::invalid(None, "page_size", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Whether `invitation` is one this query asks for: its status, role and email match.
+    pub fn matches(&self, invitation: &Invitation) -> bool {
+        (self.statuses.is_empty() || self.statuses.contains(&invitation.status))
+            && self
+                .role
+                .as_ref()
+                .is_none_or(|role| *role == invitation.role)
+            && self.email.as_deref().is_none_or(|email| {
+                invitation
+                    .email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            })
+    }
+}
+
+/// Checks an organization name or id the way every provider does.
+pub(crate) fn check_organization(organization: &str) -> Result<(), Error> {
+    validate_organization(organization)
 }
 
 fn has_control_or_space(s: &str) -> bool {

@@ -46,6 +46,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -53,12 +54,15 @@ use crate::builder::{ClientBuilder, Connection};
 use crate::engine::headers;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
-    status_retry, Engine, Failure, HttpPlan, Mapping, RawResponse, Undecodable, VendorDetails,
+    status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, VendorDetails,
 };
 use crate::invitation::VendorPayload;
+use crate::mapping::{
+    Cursor, MemberAnswer, Page, Vendor, CANCEL, CANCEL_MANY, CREATE, LIST, MEMBERSHIP,
+};
 use crate::{
-    CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Pacing,
-    ProviderKind, Role,
+    Cancelled, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee,
+    ListInvitations, Pacing, ProviderKind, Role,
 };
 
 pub use roles::{
@@ -120,7 +124,7 @@ impl ClientBuilder<ElasticSettings> {
         let built = self
             .common
             .build("Elastic Cloud", DEFAULT_BASE_URL, Pacing::off())?;
-        let (engine, connection) = built.into_parts("ApiKey");
+        let (engine, connection) = built.into_parts("ApiKey", "application/json", []);
         Ok(ElasticCloud {
             engine,
             mapping: ElasticMapping { connection },
@@ -232,6 +236,12 @@ impl ElasticMapping {
                     "inviting by user id (Elastic Cloud invites by email address)",
                 ))
             }
+            Invitee::Login(_) => {
+                return Err(Error::unsupported(
+                    ProviderKind::ElasticCloud,
+                    "inviting by login (Elastic Cloud invites by email address)",
+                ))
+            }
         };
         let expires_in = request.expires_in.map(expires_in).transpose()?;
         let mut roles = request.elastic.role_assignments.clone().unwrap_or_default();
@@ -249,40 +259,281 @@ impl ElasticMapping {
     }
 }
 
-impl Mapping for ElasticMapping {
-    const PROVIDER: ProviderKind = ProviderKind::ElasticCloud;
+/// Checks the statuses a list asks for: Elastic Cloud lists its open invitations, pending,
+/// expired or accepted.
+fn check_statuses(query: &ListInvitations) -> Result<(), Error> {
+    match query.statuses.iter().find(|status| {
+        !matches!(
+            status,
+            InvitationStatus::Pending | InvitationStatus::Expired | InvitationStatus::Accepted
+        )
+    }) {
+        Some(other) => Err(Error::unsupported(
+            ProviderKind::ElasticCloud,
+            format!(
+                "listing {other} invitations (Elastic Cloud lists its open invitations: \
+                 pending, expired or accepted)"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
 
-    fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error> {
+/// A success whose body is not what was expected.
+fn undecodable(
+    response: &RawResponse,
+    expected: &'static str,
+    source: serde_json::Error,
+) -> Failure {
+    Failure::undecodable(
+        ProviderKind::ElasticCloud,
+        response,
+        expected,
+        Some(Box::new(source)),
+        request_id(&response.headers),
+    )
+}
+
+/// A cancellation's failure: an invitation Elastic Cloud does not hold (or, for a single
+/// token, "no valid invitation token") is not pending.
+fn cancel_failure(response: &RawResponse, now: SystemTime) -> Failure {
+    let failure = classify(response, now);
+    let not_held = failure
+        .error
+        .as_api()
+        .is_some_and(|api| api.codes.iter().any(|c| c == INVITATION_NOT_FOUND));
+    if not_held
+        || (response.status == StatusCode::BAD_REQUEST && failure.kind() == ErrorKind::Validation)
+    {
+        failure.with_kind(ErrorKind::NotPending)
+    } else {
+        failure
+    }
+}
+
+const INVITATION_NOT_FOUND: &str = "organization.invitation_not_found";
+
+/// The `OrganizationMemberships` answer: `{"members": [...]}`.
+#[derive(Deserialize)]
+struct Members {
+    members: Vec<ElasticMember>,
+}
+
+/// The part of an `OrganizationMembership` this crate reads.
+#[derive(Deserialize)]
+struct ElasticMember {
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    role_assignments: Option<RoleAssignments>,
+}
+
+impl Vendor for ElasticMapping {
+    const PROVIDER: ProviderKind = ProviderKind::ElasticCloud;
+    const CANCELS_IN_BATCHES: bool = true;
+
+    fn create<'a>(
+        &'a self,
+        request: &'a CreateInvitation,
+    ) -> Result<Call<'a, impl Decode<Invitation> + 'a>, Error> {
         let body = self.body(request)?;
-        self.connection
+        let plan = self
+            .connection
             .post_json(
                 &["organizations", &request.organization, "invitations"],
-                "application/json",
-                [],
                 &body,
             )
-            .map_err(|e| invalid("request", e.to_string()))
+            .map_err(|e| invalid("request", e.to_string()))?;
+        let decode = move |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            let email = request.invitee.as_email().unwrap_or_default();
+            decode_created(&response.body, email).map_err(|source| {
+                Failure::undecodable(
+                    ProviderKind::ElasticCloud,
+                    response,
+                    "a list of invitations holding one for the invited email",
+                    Some(source),
+                    request_id(&response.headers),
+                )
+            })
+        };
+        Ok(Call::new(
+            CREATE,
+            ProviderKind::ElasticCloud,
+            &request.organization,
+            plan,
+            decode,
+        )
+        .about(Subject::Invitee(&request.invitee)))
     }
 
-    fn decode_success(
-        &self,
-        request: &CreateInvitation,
-        body: &[u8],
-    ) -> Result<Invitation, Undecodable> {
-        let email = request.invitee.as_email().unwrap_or_default();
-        decode_invitation(body, email).map_err(|source| Undecodable {
-            expected: "a list of invitations holding one for the invited email",
-            source: Some(source),
-        })
+    fn list_page<'a>(
+        &'a self,
+        query: &'a ListInvitations,
+        cursor: &Cursor,
+    ) -> Result<Call<'a, impl Decode<Page> + 'a>, Error> {
+        query.validate()?;
+        check_statuses(query)?;
+        if *cursor != Cursor::FIRST {
+            return Err(invalid("page", "Elastic Cloud lists everything at once"));
+        }
+        let plan = self
+            .connection
+            .get(&["organizations", &query.organization, "invitations"], []);
+        let decode = |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            let reply: Invitations = serde_json::from_slice(&response.body)
+                .map_err(|source| undecodable(response, "a list of invitations", source))?;
+            let invitations = reply.invitations.into_iter().map(unify).collect();
+            Ok(Page {
+                invitations,
+                next: None,
+            })
+        };
+        Ok(Call::new(
+            LIST,
+            ProviderKind::ElasticCloud,
+            &query.organization,
+            plan,
+            decode,
+        ))
     }
 
-    fn classify(&self, response: &RawResponse, now: SystemTime) -> Failure {
-        classify(response, now)
+    fn find_query(&self, organization: &str, invitee: &Invitee) -> Result<ListInvitations, Error> {
+        invitee.validate()?;
+        match invitee {
+            Invitee::Email(email) => Ok(ListInvitations::new(organization).email(email.clone())),
+            _ => Err(Error::unsupported(
+                ProviderKind::ElasticCloud,
+                "finding an invitation by user id or login (Elastic Cloud's invitations name \
+                 the email address only)",
+            )),
+        }
     }
 
-    fn request_id(&self, response: &RawResponse) -> Option<String> {
-        request_id(&response.headers)
+    fn cancel<'a>(
+        &'a self,
+        organization: &'a str,
+        id: &'a str,
+    ) -> Result<Call<'a, impl Decode<Cancelled> + 'a>, Error> {
+        crate::request::check_organization(organization)?;
+        check_token(id)?;
+        let url = self
+            .connection
+            .url(&["organizations", organization, "invitations", id]);
+        let plan = self.connection.plan(Method::DELETE, url);
+        let decode = move |response: &RawResponse, now: SystemTime| {
+            if response.status.is_success() {
+                Ok(Cancelled::new(ProviderKind::ElasticCloud, id, None))
+            } else {
+                Err(cancel_failure(response, now))
+            }
+        };
+        Ok(Call::new(
+            CANCEL,
+            ProviderKind::ElasticCloud,
+            organization,
+            plan,
+            decode,
+        )
+        .about(Subject::Invitation(id)))
     }
+
+    fn cancel_batch<'a>(
+        &'a self,
+        organization: &'a str,
+        ids: &'a [&'a str],
+    ) -> Result<Call<'a, impl Decode<()> + 'a>, Error> {
+        crate::request::check_organization(organization)?;
+        for id in ids {
+            check_token(id)?;
+        }
+        let url = self
+            .connection
+            .url_with_list(&["organizations", organization, "invitations"], ids);
+        let plan = self.connection.plan(Method::DELETE, url);
+        let decode = |response: &RawResponse, now: SystemTime| {
+            if response.status.is_success() {
+                Ok(())
+            } else {
+                Err(cancel_failure(response, now))
+            }
+        };
+        Ok(Call::new(
+            CANCEL_MANY,
+            ProviderKind::ElasticCloud,
+            organization,
+            plan,
+            decode,
+        )
+        .about(Subject::Invitations(ids.len())))
+    }
+
+    fn member<'a>(
+        &'a self,
+        organization: &'a str,
+        invitee: &'a Invitee,
+    ) -> Result<Option<Call<'a, impl Decode<MemberAnswer> + 'a>>, Error> {
+        crate::request::check_organization(organization)?;
+        invitee.validate()?;
+        if let Invitee::Login(_) = invitee {
+            return Err(Error::unsupported(
+                ProviderKind::ElasticCloud,
+                "looking up a member by login (look up by email or user id)",
+            ));
+        }
+        let plan = self
+            .connection
+            .get(&["organizations", organization, "members"], []);
+        let decode = move |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            let reply: Members = serde_json::from_slice(&response.body)
+                .map_err(|source| undecodable(response, "a list of members", source))?;
+            let found = reply.members.into_iter().find(|member| match invitee {
+                Invitee::Email(email) => member
+                    .email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email)),
+                Invitee::UserId(id) => member.user_id.as_deref() == Some(id.as_str()),
+                Invitee::Login(_) => false,
+            });
+            Ok(match found {
+                Some(member) => {
+                    MemberAnswer::Member(role_from_elastic(member.role_assignments.as_ref()))
+                }
+                None => MemberAnswer::NotMember,
+            })
+        };
+        Ok(Some(
+            Call::new(
+                MEMBERSHIP,
+                ProviderKind::ElasticCloud,
+                organization,
+                plan,
+                decode,
+            )
+            .about(Subject::Invitee(invitee)),
+        ))
+    }
+}
+
+/// An invitation token: non-empty, no spaces or control characters.
+fn check_token(token: &str) -> Result<(), Error> {
+    if token.is_empty() || token.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(invalid(
+            "id",
+            "must be an invitation token: non-empty, without spaces or control characters",
+        ));
+    }
+    Ok(())
 }
 
 fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -360,7 +611,8 @@ fn role_from_elastic(roles: Option<&RoleAssignments>) -> Role {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-fn decode_invitation(body: &[u8], email: &str) -> Result<Invitation, BoxError> {
+/// Decodes a create's answer: the invitation for `email` among those listed.
+fn decode_created(body: &[u8], email: &str) -> Result<Invitation, BoxError> {
     let reply: Invitations = serde_json::from_slice(body)?;
     let count = reply.invitations.len();
     let raw = reply
@@ -370,6 +622,10 @@ fn decode_invitation(body: &[u8], email: &str) -> Result<Invitation, BoxError> {
         .ok_or_else(|| -> BoxError {
             format!("the answer lists {count} invitation(s), none for the invited email").into()
         })?;
+    Ok(unify(raw))
+}
+
+fn unify(raw: ElasticInvitation) -> Invitation {
     let timestamp =
         |t: &Option<String>| t.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok());
     let status = if raw.accepted_at.is_some() {
@@ -379,10 +635,11 @@ fn decode_invitation(body: &[u8], email: &str) -> Result<Invitation, BoxError> {
     } else {
         InvitationStatus::Pending
     };
-    Ok(Invitation {
+    Invitation {
         provider: ProviderKind::ElasticCloud,
         id: raw.token.clone(),
         email: Some(raw.email.clone()),
+        login: None,
         role: role_from_elastic(raw.role_assignments.as_ref()),
         status,
         created_at: timestamp(&raw.created_at),
@@ -390,7 +647,7 @@ fn decode_invitation(body: &[u8], email: &str) -> Result<Invitation, BoxError> {
         inviter: None,
         accept_url: None,
         payload: VendorPayload::ElasticCloud(Box::new(raw)),
-    })
+    }
 }
 
 /// Elastic Cloud's `BasicFailedReply`, read leniently.
@@ -419,6 +676,7 @@ fn kind_of_code(code: &str) -> Option<ErrorKind> {
         "organization.invitations_pending_limit_exceeded" => ErrorKind::QuotaExceeded,
         "root.invalid_authentication" => ErrorKind::Unauthenticated,
         "organization.not_found" | "user.not_found" => ErrorKind::NotFound,
+        INVITATION_NOT_FOUND => ErrorKind::NotPending,
         "organization.user_organization_does_not_belong" => ErrorKind::PermissionDenied,
         RATE_LIMIT_CODE => ErrorKind::RateLimited,
         _ => return None,

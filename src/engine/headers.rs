@@ -99,8 +99,86 @@ pub(crate) fn rate_limit_info(headers: &HeaderMap, now: SystemTime) -> RateLimit
     }
 }
 
+/// The links of one `Link` header value (RFC 8288): each target URL with its `rel` value
+/// (unquoted; possibly several space-separated relation types). A link whose target is not
+/// enclosed in `<...>` ends the parse.
+pub(crate) fn links(value: &str) -> Vec<(&str, &str)> {
+    let mut links = Vec::new();
+    let mut rest = value;
+    loop {
+        let Some(open) = rest.find('<') else {
+            return links;
+        };
+        let Some(close) = rest[open..].find('>').map(|i| open + i) else {
+            return links;
+        };
+        let target = &rest[open + 1..close];
+        let after = &rest[close + 1..];
+        // The parameters run to the next link (a comma outside quotes followed by `<`).
+        let end = next_link_start(after);
+        let params = after[..end].trim_end();
+        let params = params.strip_suffix(',').unwrap_or(params);
+        let rel = params
+            .split(';')
+            .filter_map(|param| param.split_once('='))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("rel"))
+            .map(|(_, value)| value.trim().trim_matches('"'))
+            .unwrap_or("");
+        links.push((target.trim(), rel));
+        rest = &after[end..];
+    }
+}
+
+/// Where the next link of a `Link` header starts in `text` (the parameters of the current
+/// one come before): at a `<` after a comma outside quotes, or the end.
+fn next_link_start(text: &str) -> usize {
+    let mut quoted = false;
+    let mut after_comma = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => after_comma = true,
+            '<' if !quoted && after_comma => return i,
+            c if c.is_whitespace() => {}
+            _ if !quoted => after_comma = false,
+            _ => {}
+        }
+    }
+    text.len()
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn link_headers() {
+        let value = r#"<https://api.github.com/organizations/1/invitations?per_page=2&page=2>; rel="next", <https://api.github.com/organizations/1/invitations?per_page=2&page=5>; rel="last""#;
+        assert_eq!(
+            super::links(value),
+            [
+                (
+                    "https://api.github.com/organizations/1/invitations?per_page=2&page=2",
+                    "next"
+                ),
+                (
+                    "https://api.github.com/organizations/1/invitations?per_page=2&page=5",
+                    "last"
+                ),
+            ]
+        );
+        // Commas inside targets and quoted parameters, several relation types, no quotes.
+        let odd = r#"<https://x.test/a?ids=1,2>; title="a, b"; rel="prev next",<https://x.test/z>;rel=last"#;
+        assert_eq!(
+            super::links(odd),
+            [
+                ("https://x.test/a?ids=1,2", "prev next"),
+                ("https://x.test/z", "last")
+            ]
+        );
+        assert!(super::links("").is_empty());
+        assert!(super::links("garbage; rel=next").is_empty());
+        assert_eq!(super::links("<unterminated; rel=next"), []);
+    }
     use super::*;
     use reqwest::header::HeaderValue;
     use std::time::UNIX_EPOCH;

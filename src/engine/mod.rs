@@ -16,10 +16,10 @@ use reqwest::{Method, StatusCode};
 use tracing::Instrument;
 use url::Url;
 
-use crate::{CreateInvitation, DecodeError, Error, Invitation, ProviderKind, TransportError};
+use crate::{DecodeError, Error, Invitee, ProviderKind, TransportError};
 use observe::{Observer, RateLimitEvent};
-use pacer::{millis, Pacer};
-use retry::{Decision, RetryHint, RetryPolicy, Wait};
+use pacer::{millis, Pacer, Traffic};
+use retry::{Decision, Idempotency, RetryHint, RetryPolicy, Wait};
 use sleep::Sleeper;
 
 /// How far ahead "never in practice" is: waits are clamped to this instead of overflowing.
@@ -75,6 +75,15 @@ pub(crate) struct VendorDetails {
 }
 
 impl Failure {
+    /// An error raised before anything was sent.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn from_error(error: Error) -> Failure {
+        Failure {
+            error,
+            retry: RetryHint::Never,
+        }
+    }
+
     /// A classified error answer. Adds what every vendor's answer shares: the status, the
     /// rate-limit headers, the wait to report, and "may have been created" (true for a 5xx
     /// that is not retried: the vendor may have acted before failing).
@@ -121,7 +130,31 @@ impl Failure {
                     || response.status.is_server_error(),
                 request_id,
                 attempts: 1,
-                source,
+                source: source.map(Arc::from),
+            })),
+            retry: RetryHint::Never,
+        }
+    }
+}
+
+impl Failure {
+    /// A success answer that makes no sense (a link to another host, an unknown state): a
+    /// decode error that cannot have created anything.
+    pub(crate) fn inconsistent(
+        provider: ProviderKind,
+        response: &RawResponse,
+        reason: impl Into<String>,
+        request_id: Option<String>,
+    ) -> Failure {
+        Failure {
+            error: Error::Decode(Box::new(DecodeError {
+                provider,
+                status: response.status,
+                reason: reason.into(),
+                may_have_been_created: false,
+                request_id,
+                attempts: 1,
+                source: None,
             })),
             retry: RetryHint::Never,
         }
@@ -160,58 +193,77 @@ impl From<serde_json::Error> for Undecodable {
     }
 }
 
-/// What a vendor is, as far as the engine is concerned: a pure mapping from the unified
-/// request to an [`HttpPlan`], and from a [`RawResponse`] to an [`Invitation`] or a classified
-/// [`Failure`]. No IO, no sleeping, no clock of its own (`now` is passed in).
-pub(crate) trait Mapping: Send + Sync {
-    /// The vendor.
-    const PROVIDER: ProviderKind;
+/// What the engine must know about an operation to run it safely, besides its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Operation {
+    /// The operation's name in logs: `create_invitation`, `list_invitations`, ...
+    pub name: &'static str,
+    /// Whether the request may be sent again after it may have reached the vendor.
+    pub idempotency: Idempotency,
+    /// Whether the request notifies people: the pacing's spacing, serialization and rate
+    /// apply to such requests only.
+    pub notifies: bool,
+}
 
-    /// Validates the request (the shared rules and the vendor's own) and builds the HTTP
-    /// request. An error here means nothing is sent.
-    fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error>;
+/// Who or what a call is about, for its tracing span.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Subject<'a> {
+    /// Nobody in particular (a list).
+    None,
+    /// A person (masked unless the caller opted in to full emails).
+    Invitee(&'a Invitee),
+    /// One invitation, by its vendor id.
+    Invitation(&'a str),
+    /// Several invitations.
+    Invitations(usize),
+}
 
-    /// Decodes the body of a success answer.
-    fn decode_success(
-        &self,
-        request: &CreateInvitation,
-        body: &[u8],
-    ) -> Result<Invitation, Undecodable>;
+/// Decodes a whole answer (any status) into an operation's output or a classified failure.
+/// Pure: no IO, no clock of its own (`now` is passed in).
+pub(crate) trait Decode<T>:
+    Fn(&RawResponse, SystemTime) -> Result<T, Failure> + Send + Sync
+{
+}
 
-    /// Classifies an error answer (any status but 2xx), with its retry hint.
-    fn classify(&self, response: &RawResponse, now: SystemTime) -> Failure;
+impl<T, F> Decode<T> for F where F: Fn(&RawResponse, SystemTime) -> Result<T, Failure> + Send + Sync {}
 
-    /// The request or trace id an answer carries, for errors about it.
-    fn request_id(&self, response: &RawResponse) -> Option<String>;
+/// One request of an operation, built by a vendor mapping and ready for the engine: what to
+/// send, how to read the answer, and how safe it is to send again.
+pub(crate) struct Call<'a, D> {
+    pub operation: Operation,
+    pub provider: ProviderKind,
+    pub organization: &'a str,
+    pub subject: Subject<'a>,
+    pub plan: HttpPlan,
+    pub decode: D,
+}
 
-    /// Decodes a success or classifies a failure. A success for another email than the one
-    /// invited is undecodable, never a silent success.
-    fn decode(
-        &self,
-        request: &CreateInvitation,
-        response: &RawResponse,
-        now: SystemTime,
-    ) -> Result<Invitation, Failure> {
-        if !response.status.is_success() {
-            return Err(self.classify(response, now));
+impl<'a, D> Call<'a, D> {
+    /// A call of `operation` on `organization` sending `plan`, its answer read by `decode`.
+    pub(crate) fn new<T>(
+        operation: Operation,
+        provider: ProviderKind,
+        organization: &'a str,
+        plan: HttpPlan,
+        decode: D,
+    ) -> Call<'a, D>
+    where
+        D: Fn(&RawResponse, SystemTime) -> Result<T, Failure> + Send + Sync,
+    {
+        Call {
+            operation,
+            provider,
+            organization,
+            subject: Subject::None,
+            plan,
+            decode,
         }
-        let problem = match self.decode_success(request, &response.body) {
-            Ok(invitation) if answers_request(request, invitation.email.as_deref()) => {
-                return Ok(invitation)
-            }
-            Ok(_) => Undecodable {
-                expected: "an invitation for the invited email",
-                source: None,
-            },
-            Err(problem) => problem,
-        };
-        Err(Failure::undecodable(
-            Self::PROVIDER,
-            response,
-            problem.expected,
-            problem.source,
-            self.request_id(response),
-        ))
+    }
+
+    /// Names who or what the call is about, for its span.
+    pub(crate) fn about(mut self, subject: Subject<'a>) -> Call<'a, D> {
+        self.subject = subject;
+        self
     }
 }
 
@@ -228,19 +280,23 @@ pub(crate) struct Engine {
     pub trace_emails: bool,
 }
 
-/// An email for logs: the first character of the local part and the domain, unless the caller
-/// opted in to full addresses.
-fn loggable_invitee(request: &CreateInvitation, full: bool) -> String {
-    match &request.invitee {
-        crate::Invitee::Email(email) if full => email.clone(),
-        crate::Invitee::Email(email) => match email.rsplit_once('@') {
+/// A call's subject for logs: an email shows only the first character of its local part and
+/// its domain, unless the caller opted in to full addresses.
+fn loggable(subject: Subject<'_>, full: bool) -> String {
+    match subject {
+        Subject::None => String::new(),
+        Subject::Invitee(Invitee::Email(email)) if full => email.clone(),
+        Subject::Invitee(Invitee::Email(email)) => match email.rsplit_once('@') {
             Some((local, domain)) => {
                 let first: String = local.chars().take(1).collect();
                 format!("{first}***@{domain}")
             }
             None => "***".to_owned(),
         },
-        crate::Invitee::UserId(id) => format!("user id {id}"),
+        Subject::Invitee(Invitee::UserId(id)) => format!("user id {id}"),
+        Subject::Invitee(Invitee::Login(login)) => format!("login {login}"),
+        Subject::Invitation(id) => format!("invitation {id}"),
+        Subject::Invitations(count) => format!("{count} invitations"),
     }
 }
 
@@ -251,20 +307,36 @@ impl Engine {
         }
     }
 
-    /// Encodes, paces, sends, decodes and retries: the whole life of one call.
-    pub(crate) async fn execute<M: Mapping>(
-        &self,
-        mapping: &M,
-        request: &CreateInvitation,
-    ) -> Result<Invitation, Error> {
-        let plan = mapping.encode(request)?;
-        let provider = M::PROVIDER;
+    /// Paces, sends, decodes and retries one call of any operation: the whole life of one
+    /// request. Nothing here knows the vendor or the operation beyond what [`Call`] says.
+    pub(crate) async fn run<T, D: Decode<T>>(&self, call: Call<'_, D>) -> Result<T, Error> {
+        let Call {
+            operation,
+            provider,
+            organization,
+            subject,
+            plan,
+            decode,
+        } = call;
+        let class = if operation.notifies {
+            Traffic::Notifying
+        } else {
+            Traffic::Quiet
+        };
         let span = tracing::info_span!(
-            "orginvite.create_invitation",
+            "orginvite.call",
+            operation = operation.name,
             provider = provider.as_str(),
-            organization = %request.organization,
-            invitee = %loggable_invitee(request, self.trace_emails),
+            organization = %organization,
+            subject = %loggable(subject, self.trace_emails),
         );
+        let finish = |mut error: Error| {
+            // Only a create can leave an invitation behind.
+            if operation.idempotency != Idempotency::Creates {
+                error.clear_may_have_been_created();
+            }
+            error
+        };
         async move {
             let started = self.sleeper.now();
             let deadline = self.policy.budget().map(|budget| later(started, budget));
@@ -285,6 +357,7 @@ impl Engine {
                         not_before,
                         deadline,
                         self.policy.longest_wait(),
+                        class,
                     )
                     .await;
                 // What is left of the call's budget bounds this attempt too.
@@ -323,7 +396,7 @@ impl Engine {
                             kind: error.kind(),
                             retry_after: Some(needed),
                         });
-                        return Err(error);
+                        return Err(finish(error));
                     }
                 };
                 let timeout = match (self.attempt_timeout, left) {
@@ -342,12 +415,12 @@ impl Engine {
                 drop(turn);
                 let failure = match outcome {
                     Ok(response) if response.oversized => {
-                        self.oversized(mapping.decode(request, &response, now), &response, provider)
+                        self.oversized(decode(&response, now), &response, provider)
                     }
-                    Ok(response) => match mapping.decode(request, &response, now) {
-                        Ok(invitation) => {
-                            tracing::info!(attempt, status = response.status.as_u16(), "invitation created");
-                            return Ok(invitation);
+                    Ok(response) => match decode(&response, now) {
+                        Ok(output) => {
+                            tracing::info!(attempt, status = response.status.as_u16(), "done");
+                            return Ok(output);
                         }
                         Err(failure) => failure,
                     },
@@ -358,8 +431,9 @@ impl Engine {
                 let kind = failure.error.kind();
                 repeat = if last_kind == Some(kind) { repeat + 1 } else { 1 };
                 last_kind = Some(kind);
+                let hint = retry::hint_for(operation.idempotency, failure.retry, kind);
                 let decision = self.policy.decide(
-                    failure.retry,
+                    hint,
                     attempt,
                     repeat,
                     elapsed,
@@ -402,7 +476,7 @@ impl Engine {
                         if let (Error::Api(api), Some(wait)) = (&mut error, retry_after) {
                             api.retry_after = Some(wait);
                         }
-                        if failure.retry != RetryHint::Never {
+                        if hint != RetryHint::Never {
                             tracing::warn!(
                                 attempt,
                                 status,
@@ -417,7 +491,7 @@ impl Engine {
                                 retry_after,
                             });
                         }
-                        return Err(error);
+                        return Err(finish(error));
                     }
                 }
             }
@@ -428,9 +502,9 @@ impl Engine {
 
     /// An answer whose body passed the cap: a decode error, keeping what the status and
     /// headers told the vendor's mapping (request id, retry hint, "may have been created").
-    fn oversized(
+    fn oversized<T>(
         &self,
-        classified: Result<Invitation, Failure>,
+        classified: Result<T, Failure>,
         response: &RawResponse,
         provider: ProviderKind,
     ) -> Failure {
@@ -526,9 +600,10 @@ fn transport_failure(
         error: Error::Transport(Box::new(TransportError {
             provider,
             timed_out: error.is_timeout(),
+            sent: !not_sent,
             may_have_been_created,
             attempts: 1,
-            source: error,
+            source: Arc::new(error),
         })),
         retry,
     }
@@ -555,10 +630,26 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Byte
     Ok(Bytes::from(body))
 }
 
+/// `invitation`, when it can be the answer to `request`; a success for someone else is not a
+/// silent success.
+pub(crate) fn check_answers(
+    request: &crate::CreateInvitation,
+    invitation: crate::Invitation,
+) -> Result<crate::Invitation, Undecodable> {
+    if answers_request(request, invitation.email.as_deref()) {
+        Ok(invitation)
+    } else {
+        Err(Undecodable {
+            expected: "an invitation for the invited email",
+            source: None,
+        })
+    }
+}
+
 /// Whether a decoded invitation can be the answer to `request`: when inviting by email and the
 /// answer names an email, they must be the same address (compared without regard to case). A
 /// success for someone else is not a silent success.
-pub(crate) fn answers_request(request: &CreateInvitation, email: Option<&str>) -> bool {
+pub(crate) fn answers_request(request: &crate::CreateInvitation, email: Option<&str>) -> bool {
     match (request.invitee.as_email(), email) {
         (Some(asked), Some(answered)) => asked.eq_ignore_ascii_case(answered),
         _ => true,

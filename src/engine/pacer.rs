@@ -126,6 +126,9 @@ struct State {
     learned: Option<(Duration, SystemTime)>,
     /// The starts of the latest requests, as many as the rate allows per window.
     recent_starts: VecDeque<SystemTime>,
+    /// The earliest start of the next request of any kind, while spacing learned from
+    /// headers applies.
+    next_any: Option<SystemTime>,
     /// Requests waiting for their turn when serialized.
     queued: u32,
     /// When the vendor's current window seems to have started: the answer that showed the
@@ -187,20 +190,22 @@ impl Pacer {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The spacing between two notifying requests: the configured one, or what the headers
+    /// taught when that is longer.
     fn spacing(&self, state: &State, now: SystemTime) -> Duration {
         let configured = self.inner.pacing.min_interval.unwrap_or(Duration::ZERO);
-        match state.learned {
-            Some((learned, until)) if until > now => configured.max(learned),
-            _ => configured,
-        }
+        configured.max(learned(state, now).unwrap_or(Duration::ZERO))
     }
 
     /// The earliest time a request may start, `now` and the call's own `not_before` given.
+    /// Spacing, serialization and rates apply to `notifying` requests only; holds and what
+    /// the headers taught apply to every request.
     fn earliest(
         &self,
         state: &mut State,
         now: SystemTime,
         not_before: Option<SystemTime>,
+        notifying: bool,
     ) -> (SystemTime, WaitCause) {
         let mut earliest = now;
         let mut cause = WaitCause::Pacing;
@@ -212,8 +217,13 @@ impl Pacer {
                 }
             }
         };
-        consider(state.next_start, WaitCause::Pacing);
-        if let Some((requests, period)) = self.inner.pacing.rate {
+        if notifying {
+            consider(state.next_start, WaitCause::Pacing);
+        }
+        if learned(state, now).is_some() {
+            consider(state.next_any, WaitCause::Pacing);
+        }
+        if let Some((requests, period)) = self.inner.pacing.rate.filter(|_| notifying) {
             // The window is full: the next start waits for the oldest of it to age out.
             let requests = requests.max(1) as usize;
             if state.recent_starts.len() >= requests {
@@ -236,9 +246,14 @@ impl Pacer {
     /// Waits for this request's turn. `Err(wait)` when the turn would come after `deadline`,
     /// or needs a single wait longer than `max_wait`: nothing more is waited for then.
     ///
+    /// `class` says whether the request notifies people (the pacing's spacing, serialization
+    /// and rate apply) or not (a read, say: only holds and the budget the vendor's headers
+    /// report apply).
+    ///
     /// A call's own backoff (`not_before` beyond any hold) is slept before it queues, so a
     /// serialized pacer lets other calls go meanwhile. Cancelling the returned future at any
     /// point leaves the pacer as it was.
+    #[allow(clippy::too_many_arguments)] // one internal caller, each argument named there
     pub(crate) async fn acquire(
         &self,
         provider: ProviderKind,
@@ -247,7 +262,9 @@ impl Pacer {
         not_before: Option<SystemTime>,
         deadline: Option<SystemTime>,
         max_wait: Duration,
+        class: Traffic,
     ) -> Result<Turn, Duration> {
+        let notifying = class == Traffic::Notifying;
         let too_late = |now: SystemTime, wait: Duration| {
             wait > max_wait || deadline.is_some_and(|deadline| later(now, wait) > deadline)
         };
@@ -280,7 +297,7 @@ impl Pacer {
             }
         }
 
-        let permit = if self.inner.pacing.serialize {
+        let permit = if self.inner.pacing.serialize && notifying {
             Some(self.queue(sleeper, not_before, deadline).await?)
         } else {
             None
@@ -289,30 +306,20 @@ impl Pacer {
             let now = sleeper.now();
             let (wait, cause, earliest) = {
                 let mut state = self.lock();
-                let (earliest, cause) = self.earliest(&mut state, now, not_before);
+                let (earliest, cause) = self.earliest(&mut state, now, not_before, notifying);
                 if earliest <= now {
-                    let spacing = self.spacing(&state, now);
-                    // A start that is late by no more than a timer's slack keeps its planned
-                    // time as the reference for the next, so that slack does not add up over
-                    // many requests; any later start (a slow answer held the turn) counts
-                    // from now, so starts are never closer than `spacing` minus that slack.
-                    let slack = TIMER_SLACK.min(spacing / 10);
-                    let reference = match state.next_start {
-                        Some(planned)
-                            if planned <= now
-                                && now.duration_since(planned).unwrap_or(Duration::ZERO)
-                                    <= slack =>
-                        {
-                            planned
+                    if notifying {
+                        let spacing = self.inner.pacing.min_interval.unwrap_or(Duration::ZERO);
+                        state.next_start = Some(next_on_grid(state.next_start, now, spacing));
+                        if let Some((requests, _)) = self.inner.pacing.rate {
+                            state.recent_starts.push_back(now);
+                            while state.recent_starts.len() > requests.max(1) as usize {
+                                state.recent_starts.pop_front();
+                            }
                         }
-                        _ => now,
-                    };
-                    state.next_start = Some(later(reference, spacing));
-                    if let Some((requests, _)) = self.inner.pacing.rate {
-                        state.recent_starts.push_back(now);
-                        while state.recent_starts.len() > requests.max(1) as usize {
-                            state.recent_starts.pop_front();
-                        }
+                    }
+                    if let Some(spacing) = learned(&state, now) {
+                        state.next_any = Some(next_on_grid(state.next_any, now, spacing));
                     }
                     return Ok(Turn { _permit: permit });
                 }
@@ -336,7 +343,7 @@ impl Pacer {
         deadline: Option<SystemTime>,
     ) -> Result<OwnedSemaphorePermit, Duration> {
         let predict = |state: &mut State, now: SystemTime| {
-            let (earliest, _) = self.earliest(state, now, not_before);
+            let (earliest, _) = self.earliest(state, now, not_before, true);
             let queue = self.spacing(state, now).saturating_mul(state.queued);
             earliest
                 .duration_since(now)
@@ -434,6 +441,42 @@ impl Pacer {
     }
 }
 
+/// Which pacing rules a request follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Traffic {
+    /// The request notifies people (an invitation, GitHub's cancellation): the pacing's
+    /// spacing, serialization and rate apply, as well as holds and learned budgets.
+    Notifying,
+    /// Any other request (a read, a quiet delete): only holds and the budget the vendor's
+    /// headers report apply.
+    Quiet,
+}
+
+/// The spacing the headers taught, while it applies.
+fn learned(state: &State, now: SystemTime) -> Option<Duration> {
+    match state.learned {
+        Some((learned, until)) if until > now => Some(learned),
+        _ => None,
+    }
+}
+
+/// The next start after one at `now`, `spacing` later. A start that is late by no more than a
+/// timer's slack keeps its planned time as the reference, so that slack does not add up over
+/// many requests; any later start (a slow answer held the turn) counts from now, so starts are
+/// never closer than `spacing` minus that slack.
+fn next_on_grid(planned: Option<SystemTime>, now: SystemTime, spacing: Duration) -> SystemTime {
+    let slack = TIMER_SLACK.min(spacing / 10);
+    let reference = match planned {
+        Some(planned)
+            if planned <= now && now.duration_since(planned).unwrap_or(Duration::ZERO) <= slack =>
+        {
+            planned
+        }
+        _ => now,
+    };
+    later(reference, spacing)
+}
+
 /// Whether a window is nearly spent: under a tenth of its limit left (or at most 10 requests
 /// when the limit is unknown). Only then does the pacer spread what is left over the window;
 /// before, a budget shared with other traffic (GitHub's core limit) would slow invitations for
@@ -462,10 +505,27 @@ mod tests {
     }
 
     async fn starts(pacer: &Pacer, clock: &RecordingSleeper, n: usize) -> Vec<Duration> {
+        starts_of(pacer, clock, n, Traffic::Notifying).await
+    }
+
+    async fn starts_of(
+        pacer: &Pacer,
+        clock: &RecordingSleeper,
+        n: usize,
+        class: Traffic,
+    ) -> Vec<Duration> {
         let mut starts = Vec::new();
         for _ in 0..n {
             let turn = pacer
-                .acquire(ProviderKind::GitHub, clock, None, None, None, Duration::MAX)
+                .acquire(
+                    ProviderKind::GitHub,
+                    clock,
+                    None,
+                    None,
+                    None,
+                    Duration::MAX,
+                    class,
+                )
                 .await
                 .unwrap();
             starts.push(clock.now().duration_since(t0()).unwrap());
@@ -495,6 +555,33 @@ mod tests {
         starts(&pacer, &clock, 1).await;
         clock.sleep(S(10)).await;
         assert_eq!(starts(&pacer, &clock, 3).await, [S(10), S(30), S(40)]);
+    }
+
+    #[tokio::test]
+    async fn quiet_requests_skip_spacing_and_rates_but_not_holds_or_learned_budgets() {
+        let clock = RecordingSleeper::starting_at(t0());
+        let pacer = Pacer::new(Pacing::serial(S(1)).with_rate(1, S(60)));
+        assert_eq!(starts(&pacer, &clock, 1).await, [S(0)]);
+        // Reads go at once, beside a serialized, rate-limited invitation stream.
+        assert_eq!(
+            starts_of(&pacer, &clock, 3, Traffic::Quiet).await,
+            [S(0), S(0), S(0)]
+        );
+        // ... and do not use up its rate: the next invitation still waits for the window.
+        assert_eq!(starts(&pacer, &clock, 1).await, [S(60)]);
+        pacer.hold_until(t0() + S(90));
+        assert_eq!(starts_of(&pacer, &clock, 1, Traffic::Quiet).await, [S(90)]);
+        // A budget learned from headers spaces every request.
+        let info = RateLimitInfo {
+            remaining: Some(2),
+            reset: Some(jiff::Timestamp::from_second(1_800_000_099).unwrap()),
+            ..RateLimitInfo::default()
+        };
+        pacer.observe(&info, clock.now());
+        assert_eq!(
+            starts_of(&pacer, &clock, 2, Traffic::Quiet).await,
+            [S(90), S(95)]
+        );
     }
 
     #[tokio::test]
@@ -591,11 +678,20 @@ mod tests {
                 None,
                 Some(t0() + S(10)),
                 Duration::MAX,
+                Traffic::Notifying,
             )
             .await;
         assert_eq!(result.err(), Some(S(30)));
         let result = pacer
-            .acquire(ProviderKind::GitHub, &clock, None, None, None, S(29))
+            .acquire(
+                ProviderKind::GitHub,
+                &clock,
+                None,
+                None,
+                None,
+                S(29),
+                Traffic::Notifying,
+            )
             .await;
         assert_eq!(result.err(), Some(S(30)));
         assert!(clock.waits().is_empty());

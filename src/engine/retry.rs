@@ -30,6 +30,40 @@ pub(crate) enum Wait {
     },
 }
 
+/// Whether an operation may be sent again once it may have reached the vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idempotency {
+    /// It creates something and notifies someone: never sent again after it may have acted
+    /// (only answers that say "not processed" are retried).
+    Creates,
+    /// It only reads: sending it again changes nothing.
+    Reads,
+    /// It deletes one named thing (or a named set): sending it again cannot delete anything
+    /// else.
+    DeletesNamed,
+}
+
+/// The retry hint for a failure of an operation with `idempotency`. A read or a delete of a
+/// named thing may also be retried after failures that may have reached the vendor (a 5xx
+/// without `Retry-After`, a timeout, a connection broken after sending), with backoff; a
+/// create keeps the vendor's hint, which never retries those.
+pub(crate) fn hint_for(
+    idempotency: Idempotency,
+    hint: RetryHint,
+    kind: crate::ErrorKind,
+) -> RetryHint {
+    use crate::ErrorKind::{ServerError, Timeout, Transport};
+    match (idempotency, hint) {
+        (Idempotency::Creates, hint) => hint,
+        (_, RetryHint::Never) if matches!(kind, ServerError | Timeout | Transport) => {
+            RetryHint::After(Wait::Backoff {
+                floor: Duration::ZERO,
+            })
+        }
+        (_, hint) => hint,
+    }
+}
+
 /// What the engine does after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Decision {
@@ -339,6 +373,39 @@ mod tests {
                 policy.decide(hint, attempt, attempt, elapsed, now(), 0.5),
                 expected,
                 "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_reads_and_named_deletes_retry_what_may_have_reached_the_vendor() {
+        use crate::ErrorKind::*;
+        use Idempotency::*;
+        let backoff = RetryHint::After(Wait::Backoff { floor: S(0) });
+        let vendor_wait = RetryHint::After(Wait::For(S(7)));
+        let cases = [
+            // (operation, vendor hint, kind, expected)
+            (Creates, RetryHint::Never, ServerError, RetryHint::Never),
+            (Creates, RetryHint::Never, Timeout, RetryHint::Never),
+            (Creates, RetryHint::Never, Transport, RetryHint::Never),
+            (Creates, vendor_wait, RateLimited, vendor_wait),
+            (Reads, RetryHint::Never, ServerError, backoff),
+            (Reads, RetryHint::Never, Timeout, backoff),
+            (Reads, RetryHint::Never, Transport, backoff),
+            (Reads, vendor_wait, ServerError, vendor_wait),
+            (Reads, RetryHint::Never, NotFound, RetryHint::Never),
+            (Reads, RetryHint::Never, Decode, RetryHint::Never),
+            (Reads, RetryHint::Never, Unauthenticated, RetryHint::Never),
+            (DeletesNamed, RetryHint::Never, ServerError, backoff),
+            (DeletesNamed, RetryHint::Never, Timeout, backoff),
+            (DeletesNamed, RetryHint::Never, NotPending, RetryHint::Never),
+            (DeletesNamed, vendor_wait, RateLimited, vendor_wait),
+        ];
+        for (idempotency, hint, kind, expected) in cases {
+            assert_eq!(
+                hint_for(idempotency, hint, kind),
+                expected,
+                "{idempotency:?} {kind:?}"
             );
         }
     }

@@ -1,0 +1,304 @@
+//! Seeing and undoing invitations: the results of listing, finding, cancelling and looking up
+//! members, and those operations built from the vendors' mappings and the one engine.
+
+use std::collections::HashSet;
+
+use futures_util::StreamExt;
+
+use crate::engine::Engine;
+use crate::mapping::{Cursor, MemberAnswer, Vendor};
+use crate::{
+    BoxStream, Error, ErrorKind, Invitation, Invitee, ListInvitations, ProviderKind, Role,
+};
+
+/// A cancelled invitation.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Cancelled {
+    /// The vendor.
+    pub provider: ProviderKind,
+    /// The id of the cancelled invitation, as given.
+    pub id: String,
+    /// The invitation as the vendor returned it after cancelling (Clerk returns it, with
+    /// status `revoked`; GitHub and Elastic Cloud answer with no body).
+    pub invitation: Option<Invitation>,
+}
+
+impl Cancelled {
+    pub(crate) fn new(provider: ProviderKind, id: &str, invitation: Option<Invitation>) -> Self {
+        Cancelled {
+            provider,
+            id: id.to_owned(),
+            invitation,
+        }
+    }
+}
+
+/// What became of one id given to
+/// [`Provider::cancel_invitations`](crate::Provider::cancel_invitations).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CancelOutcome {
+    /// The invitation id, as given.
+    pub id: String,
+    /// The cancellation, or why it failed: [`ErrorKind::NotPending`] when the invitation was
+    /// no longer pending (or never existed).
+    pub result: Result<Cancelled, Error>,
+}
+
+/// Whether a person is in an organization, invited to it, or neither.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+// Returned by value once per lookup; boxing the invitation would only make matching clumsy.
+#[allow(clippy::large_enum_variant)]
+pub enum Membership {
+    /// An active member.
+    #[non_exhaustive]
+    Member {
+        /// Their role in the organization.
+        role: Role,
+    },
+    /// Not a member yet, with a pending invitation.
+    Invited(Invitation),
+    /// Neither a member nor invited.
+    NotMember,
+    /// No pending invitation, and the vendor cannot tell whether the person is a member:
+    /// GitHub does not show members' email addresses, so a GitHub lookup by email ends here
+    /// when no invitation is pending. Look the person up by login for an answer.
+    Unknown,
+}
+
+impl Membership {
+    /// Whether the person is an active member.
+    pub fn is_member(&self) -> bool {
+        matches!(self, Membership::Member { .. })
+    }
+
+    /// The pending invitation, when the person has one.
+    pub fn invitation(&self) -> Option<&Invitation> {
+        match self {
+            Membership::Invited(invitation) => Some(invitation),
+            _ => None,
+        }
+    }
+}
+
+/// The invitations `query` asks for, page by page: the next page is fetched only when the
+/// stream is polled past the end of the current one, and only one page is held at a time.
+/// The first error ends the stream.
+pub(crate) fn list<'a, V: Vendor>(
+    engine: &'a Engine,
+    vendor: &'a V,
+    query: &'a ListInvitations,
+) -> BoxStream<'a, Result<Invitation, Error>> {
+    struct State {
+        page: std::vec::IntoIter<Invitation>,
+        next: Option<Cursor>,
+    }
+    let start = State {
+        page: Vec::new().into_iter(),
+        next: Some(Cursor::FIRST),
+    };
+    Box::pin(futures_util::stream::unfold(
+        start,
+        move |mut state| async move {
+            loop {
+                // Filters the vendor could not apply on its side are applied here.
+                if let Some(invitation) = state.page.by_ref().find(|i| query.matches(i)) {
+                    return Some((Ok(invitation), state));
+                }
+                let cursor = state.next.take()?;
+                let page = match vendor.list_page(query, &cursor) {
+                    Ok(call) => engine.run(call).await,
+                    Err(error) => Err(error),
+                };
+                match page {
+                    Ok(page) => {
+                        state.page = page.invitations.into_iter();
+                        state.next = page.next;
+                    }
+                    Err(error) => return Some((Err(error), state)),
+                }
+            }
+        },
+    ))
+}
+
+/// The pending invitation for `invitee`, by the vendor's cheapest list; stops at the first
+/// match.
+pub(crate) async fn find<V: Vendor>(
+    engine: &Engine,
+    vendor: &V,
+    organization: &str,
+    invitee: &Invitee,
+) -> Result<Option<Invitation>, Error> {
+    let query = vendor.find_query(organization, invitee)?;
+    let mut invitations = list(engine, vendor, &query);
+    while let Some(invitation) = invitations.next().await {
+        let invitation = invitation?;
+        if invitee.matches(&invitation) {
+            return Ok(Some(invitation));
+        }
+    }
+    Ok(None)
+}
+
+/// Errors after which no further id of the same organization can succeed: the credential or
+/// the organization is wrong.
+fn dooms_the_rest(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Unauthenticated
+            | ErrorKind::PermissionDenied
+            | ErrorKind::NotFound
+            | ErrorKind::PaymentRequired
+            | ErrorKind::InvalidConfig
+    )
+}
+
+/// Cancels each distinct id once, in the order given, with one outcome per id. On a vendor
+/// that cancels in batches, one list tells which ids are open, those go in one request, and
+/// any other is sent alone so that the vendor's own answer says what became of it.
+pub(crate) async fn cancel_many<V: Vendor>(
+    engine: &Engine,
+    vendor: &V,
+    organization: &str,
+    ids: Vec<String>,
+) -> Vec<CancelOutcome> {
+    let mut seen = HashSet::new();
+    let ids: Vec<String> = ids
+        .into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect();
+    if V::CANCELS_IN_BATCHES && ids.len() > 1 {
+        if let Some(outcomes) = cancel_in_batch(engine, vendor, organization, &ids).await {
+            return outcomes;
+        }
+    }
+    cancel_one_by_one(engine, vendor, organization, &ids).await
+}
+
+async fn cancel_one_by_one<V: Vendor>(
+    engine: &Engine,
+    vendor: &V,
+    organization: &str,
+    ids: &[String],
+) -> Vec<CancelOutcome> {
+    let mut outcomes = Vec::with_capacity(ids.len());
+    let mut doom: Option<Error> = None;
+    for id in ids {
+        let result = match &doom {
+            Some(error) => Err(error.clone()),
+            None => match vendor.cancel(organization, id) {
+                Ok(call) => engine.run(call).await,
+                Err(error) => Err(error),
+            },
+        };
+        if let Err(error) = &result {
+            if doom.is_none() && dooms_the_rest(error.kind()) {
+                doom = Some(error.clone());
+            }
+        }
+        outcomes.push(CancelOutcome {
+            id: id.clone(),
+            result,
+        });
+    }
+    outcomes
+}
+
+/// `None` when the batch call was refused as a whole for a reason that single calls can sort
+/// out (an invitation went away meanwhile).
+async fn cancel_in_batch<V: Vendor>(
+    engine: &Engine,
+    vendor: &V,
+    organization: &str,
+    ids: &[String],
+) -> Option<Vec<CancelOutcome>> {
+    let every = |error: Error| {
+        ids.iter()
+            .map(|id| CancelOutcome {
+                id: id.clone(),
+                result: Err(error.clone()),
+            })
+            .collect::<Vec<_>>()
+    };
+    let query = ListInvitations::new(organization).any_status();
+    let mut open = HashSet::new();
+    let mut invitations = list(engine, vendor, &query);
+    while let Some(invitation) = invitations.next().await {
+        match invitation {
+            Ok(invitation) => {
+                open.insert(invitation.id);
+            }
+            Err(error) => return Some(every(error)),
+        }
+    }
+    drop(invitations);
+    let (known, unknown): (Vec<&String>, Vec<&String>) =
+        ids.iter().partition(|id| open.contains(id.as_str()));
+    let batch: Vec<&str> = known.iter().map(|id| id.as_str()).collect();
+    let batched = match batch.len() {
+        0 => Ok(()),
+        1 => return None,
+        _ => match vendor.cancel_batch(organization, &batch) {
+            Ok(call) => engine.run(call).await,
+            Err(error) => Err(error),
+        },
+    };
+    match batched {
+        Err(error) if error.kind() == ErrorKind::NotPending => return None,
+        Err(error) => return Some(every(error)),
+        Ok(()) => {}
+    }
+    let lone: Vec<String> = unknown.into_iter().cloned().collect();
+    let mut lone = cancel_one_by_one(engine, vendor, organization, &lone)
+        .await
+        .into_iter();
+    let outcomes = ids
+        .iter()
+        .map(|id| {
+            if open.contains(id.as_str()) {
+                CancelOutcome {
+                    id: id.clone(),
+                    result: Ok(Cancelled::new(V::PROVIDER, id, None)),
+                }
+            } else {
+                lone.next().expect("one outcome per id sent alone")
+            }
+        })
+        .collect();
+    Some(outcomes)
+}
+
+/// Whether `invitee` is a member, invited, or neither: the vendor's member lookup first, then
+/// the pending invitations.
+pub(crate) async fn membership<V: Vendor>(
+    engine: &Engine,
+    vendor: &V,
+    organization: &str,
+    invitee: &Invitee,
+) -> Result<Membership, Error> {
+    let member = match vendor.member(organization, invitee)? {
+        Some(call) => Some(engine.run(call).await?),
+        None => None,
+    };
+    if let Some(MemberAnswer::Member(role)) = member {
+        return Ok(Membership::Member { role });
+    }
+    let found = match find(engine, vendor, organization, invitee).await {
+        Ok(found) => found,
+        // Invitations that cannot name this kind of invitee cannot be pending for them.
+        Err(error) if error.kind() == ErrorKind::Unsupported && member.is_some() => None,
+        Err(error) => return Err(error),
+    };
+    match (found, member) {
+        (Some(invitation), _) => Ok(Membership::Invited(invitation)),
+        (None, None) => Ok(Membership::Unknown),
+        (None, Some(MemberAnswer::Pending)) => Err(Error::inconsistent(
+            V::PROVIDER,
+            "the vendor reports a pending membership but lists no pending invitation for it",
+        )),
+        (None, Some(_)) => Ok(Membership::NotMember),
+    }
+}

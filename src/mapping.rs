@@ -1,0 +1,184 @@
+//! What a vendor is to the rest of the crate: one pure mapping per operation.
+//!
+//! Each mapping builds the [`Call`] for one request (the HTTP request, how to read its answer,
+//! how safe it is to send again) and does no IO. The engine runs calls; the operations built
+//! from several calls (a list's pages, finding, membership, cancelling many) live in
+//! [`crate::lifecycle`] and never see a vendor's wire types.
+
+use std::time::SystemTime;
+
+use url::Url;
+
+use crate::engine::retry::Idempotency;
+use crate::engine::{Call, Decode, Failure, Operation, RawResponse};
+use crate::{
+    Cancelled, CreateInvitation, Error, ErrorKind, Invitation, Invitee, ListInvitations,
+    ProviderKind, Role,
+};
+
+/// Creating an invitation: notifies the person, never sent again once it may have acted.
+pub(crate) const CREATE: Operation = Operation {
+    name: "create_invitation",
+    idempotency: Idempotency::Creates,
+    notifies: true,
+};
+
+/// One page of a list of invitations.
+pub(crate) const LIST: Operation = Operation {
+    name: "list_invitations",
+    idempotency: Idempotency::Reads,
+    notifies: false,
+};
+
+/// Cancelling one invitation by id. Vendors whose cancellation notifies people (GitHub)
+/// say so with [`notifying`].
+pub(crate) const CANCEL: Operation = Operation {
+    name: "cancel_invitation",
+    idempotency: Idempotency::DeletesNamed,
+    notifies: false,
+};
+
+/// Cancelling several invitations in one request.
+pub(crate) const CANCEL_MANY: Operation = Operation {
+    name: "cancel_invitations",
+    idempotency: Idempotency::DeletesNamed,
+    notifies: false,
+};
+
+/// Looking up whether someone is a member.
+pub(crate) const MEMBERSHIP: Operation = Operation {
+    name: "membership",
+    idempotency: Idempotency::Reads,
+    notifies: false,
+};
+
+/// `operation`, for a vendor on which it notifies people.
+pub(crate) const fn notifying(operation: Operation) -> Operation {
+    Operation {
+        notifies: true,
+        ..operation
+    }
+}
+
+/// Where the next page of a list starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Cursor {
+    /// The first page of the vendor's list number `route` for the query (GitHub lists pending
+    /// and failed invitations on two routes, one after the other).
+    Start {
+        /// Which of the query's lists.
+        route: usize,
+    },
+    /// A page the vendor named by URL (GitHub's `Link: rel="next"`), followed verbatim.
+    Url {
+        /// Which of the query's lists.
+        route: usize,
+        /// The next page.
+        url: Url,
+    },
+    /// The offset of the next page (Clerk).
+    Offset(u64),
+}
+
+impl Cursor {
+    /// The first page of the first list.
+    pub(crate) const FIRST: Cursor = Cursor::Start { route: 0 };
+}
+
+/// One page of invitations and where the next one starts, if there is one.
+#[derive(Debug)]
+pub(crate) struct Page {
+    pub invitations: Vec<Invitation>,
+    pub next: Option<Cursor>,
+}
+
+/// What a vendor's member lookup says about one person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum MemberAnswer {
+    /// An active member with this role.
+    Member(Role),
+    /// Invited, not yet a member (GitHub's `state: pending`).
+    Pending,
+    /// Neither.
+    NotMember,
+}
+
+/// A vendor: one pure mapping per operation, each building the [`Call`] the engine runs.
+///
+/// No method does IO, sleeps or reads a clock.
+pub(crate) trait Vendor: Send + Sync + 'static {
+    /// The vendor.
+    const PROVIDER: ProviderKind;
+
+    /// Whether [`Vendor::cancel_batch`] cancels several invitations in one request.
+    const CANCELS_IN_BATCHES: bool;
+
+    /// Creating one invitation. An error means nothing is sent.
+    fn create<'a>(
+        &'a self,
+        request: &'a CreateInvitation,
+    ) -> Result<Call<'a, impl Decode<Invitation> + 'a>, Error>;
+
+    /// One page of `query`'s invitations, starting at `cursor`. The page may hold invitations
+    /// the query does not ask for (filters the vendor cannot apply); the caller filters.
+    fn list_page<'a>(
+        &'a self,
+        query: &'a ListInvitations,
+        cursor: &Cursor,
+    ) -> Result<Call<'a, impl Decode<Page> + 'a>, Error>;
+
+    /// The cheapest list in which `invitee`'s pending invitation shows, if it is there:
+    /// filtered on the vendor's server where it can be.
+    fn find_query(&self, organization: &str, invitee: &Invitee) -> Result<ListInvitations, Error>;
+
+    /// Cancelling one invitation.
+    fn cancel<'a>(
+        &'a self,
+        organization: &'a str,
+        id: &'a str,
+    ) -> Result<Call<'a, impl Decode<Cancelled> + 'a>, Error>;
+
+    /// Cancelling several invitations in one request, on a vendor that can
+    /// ([`Vendor::CANCELS_IN_BATCHES`]).
+    fn cancel_batch<'a>(
+        &'a self,
+        organization: &'a str,
+        ids: &'a [&'a str],
+    ) -> Result<Call<'a, impl Decode<()> + 'a>, Error>;
+
+    /// Looking `invitee` up among the members. `None` when the vendor cannot tell (GitHub does
+    /// not show members' email addresses); an error when the vendor cannot look up this kind
+    /// of invitee at all.
+    fn member<'a>(
+        &'a self,
+        organization: &'a str,
+        invitee: &'a Invitee,
+    ) -> Result<Option<Call<'a, impl Decode<MemberAnswer> + 'a>>, Error>;
+}
+
+/// The decoder type of a call that is never made, for vendors without an operation.
+pub(crate) type NoDecode<T> = fn(&RawResponse, SystemTime) -> Result<T, Failure>;
+
+/// "This vendor cannot do that": a call that is never made.
+pub(crate) fn unsupported<'a, T>(
+    provider: ProviderKind,
+    what: &str,
+) -> Result<Call<'a, NoDecode<T>>, Error> {
+    Err(Error::unsupported(provider, what))
+}
+
+impl Failure {
+    /// The same failure as another kind (an operation that knows better what a status means,
+    /// such as a 404 when cancelling).
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Failure {
+        if let Error::Api(api) = &mut self.error {
+            api.kind = kind;
+        }
+        self
+    }
+
+    /// The kind of the failure.
+    pub(crate) fn kind(&self) -> ErrorKind {
+        self.error.kind()
+    }
+}

@@ -467,7 +467,7 @@ async fn unknown_routes_and_methods_are_not_found() {
     let fake = FakeClerk::start().await;
     let headers = good_headers(&fake);
     for (method, path) in [
-        (reqwest::Method::GET, PATH),
+        (reqwest::Method::DELETE, PATH),
         (reqwest::Method::PUT, PATH),
         (
             reqwest::Method::POST,

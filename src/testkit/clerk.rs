@@ -7,9 +7,12 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use wiremock::{Request, ResponseTemplate};
 
-use super::{ceil_secs, system_clock, Ask, Counters, FakeInvitation, FakeServer, Refusal, Vendor};
+use super::{
+    ceil_secs, system_clock, Action, Ask, Counters, FakeInvitation, FakeMember, FakeServer,
+    ListAsk, Order, Paging, Refusal, Vendor, Who,
+};
 use crate::clerk::{ClerkBuilder, MAX_EXPIRY_DAYS};
-use crate::{RetryPolicy, Sleeper};
+use crate::{InvitationStatus, RetryPolicy, Sleeper};
 
 /// The API versions the fake accepts in `Clerk-API-Version` (or `__clerk_api_version`).
 const API_VERSIONS: [&str; 6] = [
@@ -209,17 +212,77 @@ fn api_version_invalid(reason: &str) -> ClerkError {
     )
 }
 
-/// `/v1/organizations/{organization_id}/invitations` → the id, percent-decoded.
-fn organization_from_path(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/v1/organizations/")?;
-    let id = rest.strip_suffix("/invitations")?;
-    if id.is_empty() || id.contains('/') {
-        return None;
-    }
-    percent_encoding::percent_decode_str(id)
+/// A route of the fake.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    /// `/v1/organizations/{organization_id}/invitations`
+    Invitations(String),
+    /// `/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke`
+    Revoke(String, String),
+    /// `/v1/organizations/{organization_id}/memberships`
+    Memberships(String),
+}
+
+fn decoded(segment: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(segment)
         .decode_utf8()
         .ok()
         .map(|s| s.into_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// The route of a method and path, its parts percent-decoded.
+fn route(method: &str, path: &str) -> Option<Route> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    Some(match (method, parts.as_slice()) {
+        ("POST" | "GET", ["v1", "organizations", org, "invitations"]) => {
+            Route::Invitations(decoded(org)?)
+        }
+        ("POST", ["v1", "organizations", org, "invitations", id, "revoke"]) => {
+            Route::Revoke(decoded(org)?, decoded(id)?)
+        }
+        ("GET", ["v1", "organizations", org, "memberships"]) => Route::Memberships(decoded(org)?),
+        _ => return None,
+    })
+}
+
+fn param_invalid(param: &str, long_message: String) -> ClerkError {
+    ClerkError::new("form_param_value_invalid", "is invalid", long_message).param(param)
+}
+
+/// `limit` (1 to 500, default 10) and `offset` (default 0).
+fn paging(request: &Request) -> Result<Paging, ClerkError> {
+    let number = |name: &str, default: usize, range: std::ops::RangeInclusive<usize>| match request
+        .url
+        .query_pairs()
+        .find(|(key, _)| key == name)
+    {
+        None => Ok(default),
+        Some((_, value)) => value
+            .parse::<usize>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                param_invalid(
+                    name,
+                    format!("{name} is invalid. Must be a number in {range:?}"),
+                )
+            }),
+    };
+    Ok(Paging {
+        limit: number("limit", 10, 1..=500)?,
+        offset: number("offset", 0, 0..=usize::MAX)?,
+    })
+}
+
+/// Every value of a repeated query parameter.
+fn all_of(request: &Request, name: &str) -> Vec<String> {
+    request
+        .url
+        .query_pairs()
+        .filter(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+        .collect()
 }
 
 /// The JSON type name Clerk's messages use.
@@ -277,10 +340,9 @@ impl ClerkSim {
         request: &Request,
         token: &str,
         counters: &Counters,
-    ) -> Result<Ask, ResponseTemplate> {
+    ) -> Result<Action, ResponseTemplate> {
         let refuse = |status: u16, entry: ClerkError| error(status, entry, counters);
-        let organization = organization_from_path(request.url.path())
-            .filter(|_| request.method.as_str() == "POST")
+        let route = route(request.method.as_str(), request.url.path())
             .ok_or_else(|| refuse(404, route_not_found()))?;
         let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
 
@@ -339,6 +401,34 @@ impl ClerkSim {
             }
         }
 
+        let organization = match route {
+            Route::Invitations(organization) if request.method.as_str() == "POST" => organization,
+            Route::Invitations(organization) => {
+                return self.check_list(request, organization, counters)
+            }
+            Route::Revoke(organization, id) => {
+                return Ok(Action::Cancel {
+                    organization,
+                    ids: vec![id],
+                })
+            }
+            Route::Memberships(organization) => {
+                let paging = paging(request).map_err(|e| refuse(422, e))?;
+                let who = [
+                    ("email_address", Who::Email as fn(String) -> Who),
+                    ("user_id", Who::UserId),
+                    ("username", Who::Login),
+                ]
+                .into_iter()
+                .find_map(|(name, who)| all_of(request, name).into_iter().next().map(who));
+                return Ok(Action::Members {
+                    organization,
+                    who,
+                    paging,
+                });
+            }
+        };
+
         // The body: a JSON object.
         let body: Value = if request.body.is_empty() {
             json!({})
@@ -368,7 +458,51 @@ impl ClerkSim {
             ));
         };
         self.check_body(organization, body)
+            .map(|ask| Action::Create(vec![ask]))
             .map_err(|(status, entries)| errors(status, &entries, counters))
+    }
+
+    /// A list's query: `status` (repeatable), `email_address`, `order_by`, `limit`, `offset`.
+    fn check_list(
+        &self,
+        request: &Request,
+        organization: String,
+        counters: &Counters,
+    ) -> Result<Action, ResponseTemplate> {
+        let refuse = |entry: ClerkError| error(422, entry, counters);
+        let paging = paging(request).map_err(refuse)?;
+        let statuses = all_of(request, "status")
+            .into_iter()
+            .map(|status| match status.as_str() {
+                "pending" | "accepted" | "revoked" | "expired" => {
+                    Ok(InvitationStatus::parse(&status))
+                }
+                other => Err(refuse(param_invalid(
+                    "status",
+                    format!("status is invalid. {other} is not one of pending, accepted, revoked, expired"),
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let order = match all_of(request, "order_by").first().map(String::as_str) {
+            None | Some("-created_at") => Order::NewestFirst,
+            Some("created_at" | "+created_at") => Order::Created,
+            Some("email_address" | "+email_address") => Order::Email,
+            Some("-email_address") => Order::EmailDescending,
+            Some(other) => {
+                return Err(refuse(param_invalid(
+                    "order_by",
+                    format!("order_by is invalid. {other} is not a supported order"),
+                )))
+            }
+        };
+        Ok(Action::List(ListAsk {
+            organization,
+            statuses,
+            email: all_of(request, "email_address").into_iter().next(),
+            role: None,
+            order,
+            paging,
+        }))
     }
 
     /// The body's fields; every form error is reported at once, as Clerk does.
@@ -485,22 +619,19 @@ impl ClerkSim {
     }
 }
 
-impl Vendor for ClerkSim {
-    fn parse(
-        &self,
-        request: &Request,
-        token: &str,
-        counters: &Counters,
-    ) -> Result<Vec<Ask>, ResponseTemplate> {
-        self.check(request, token, counters).map(|ask| vec![ask])
-    }
-
-    fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
-        let invitation = &invitations[0];
+impl ClerkSim {
+    /// An `OrganizationInvitation` as Clerk answers it.
+    fn invitation_json(&self, invitation: &FakeInvitation, counters: &Counters) -> Value {
         let details = &invitation.details;
         let metadata = |field: &str| details.get(field).cloned().unwrap_or_else(|| json!({}));
         let created_at = invitation.created_at.as_millisecond();
-        let body = json!({
+        let now = jiff::Timestamp::try_from(counters.now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let updated_at = if invitation.status == InvitationStatus::Pending {
+            created_at
+        } else {
+            now.as_millisecond()
+        };
+        json!({
             "object": "organization_invitation",
             "id": invitation.id,
             "email_address": invitation.email,
@@ -509,7 +640,7 @@ impl Vendor for ClerkSim {
             "organization_id": invitation.organization,
             "inviter_id": details.get("inviter_user_id"),
             "public_inviter_data": null,
-            "status": "pending",
+            "status": invitation.status_at(now).as_str(),
             "public_metadata": metadata("public_metadata"),
             "private_metadata": metadata("private_metadata"),
             "url": format!(
@@ -518,9 +649,93 @@ impl Vendor for ClerkSim {
             ),
             "expires_at": invitation.expires_at.map(|at| at.as_millisecond()),
             "created_at": created_at,
-            "updated_at": created_at,
-        });
-        json_answer(200, &body, counters)
+            "updated_at": updated_at,
+        })
+    }
+}
+
+impl Vendor for ClerkSim {
+    fn parse(
+        &self,
+        request: &Request,
+        token: &str,
+        counters: &Counters,
+    ) -> Result<Action, ResponseTemplate> {
+        self.check(request, token, counters)
+    }
+
+    fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
+        json_answer(
+            200,
+            &self.invitation_json(&invitations[0], counters),
+            counters,
+        )
+    }
+
+    fn listed(
+        &self,
+        _request: &Request,
+        page: &[&FakeInvitation],
+        total: usize,
+        _ask: &ListAsk,
+        counters: &Counters,
+    ) -> ResponseTemplate {
+        let data: Vec<Value> = page
+            .iter()
+            .map(|invitation| self.invitation_json(invitation, counters))
+            .collect();
+        json_answer(200, &json!({"data": data, "total_count": total}), counters)
+    }
+
+    fn cancelled(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
+        json_answer(
+            200,
+            &self.invitation_json(&invitations[0], counters),
+            counters,
+        )
+    }
+
+    fn members(
+        &self,
+        members: &[&FakeMember],
+        total: usize,
+        counters: &Counters,
+    ) -> ResponseTemplate {
+        let created = jiff::Timestamp::try_from(counters.now)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .as_millisecond();
+        let data: Vec<Value> = members
+            .iter()
+            .enumerate()
+            .map(|(i, member)| {
+                let user_id = member
+                    .user_id
+                    .clone()
+                    .unwrap_or_else(|| format!("user_sandbox{i:020}"));
+                json!({
+                    "object": "organization_membership",
+                    "id": format!("orgmem_sandbox{i:020}"),
+                    "role": member.role,
+                    "role_name": self.role_name(&member.role).unwrap_or_else(|| member.role.clone()),
+                    "permissions": [],
+                    "public_metadata": {},
+                    "private_metadata": {},
+                    "created_at": created,
+                    "updated_at": created,
+                    "organization": {"object": "organization", "id": member.organization, "name": "Sandbox", "slug": "sandbox"},
+                    "public_user_data": {
+                        "user_id": user_id,
+                        "first_name": null,
+                        "last_name": null,
+                        "identifier": member.email,
+                        "username": member.login,
+                        "image_url": "https://img.sandbox.example/default.png",
+                        "has_image": false,
+                    },
+                })
+            })
+            .collect();
+        json_answer(200, &json!({"data": data, "total_count": total}), counters)
     }
 
     fn refuse(&self, refusal: &Refusal, counters: &Counters) -> ResponseTemplate {
@@ -566,6 +781,24 @@ impl Vendor for ClerkSim {
                 "retry-after",
                 ceil_secs(limited.retry_after).max(1).to_string(),
             ),
+            Refusal::UnknownInvitation(id) => error(
+                404,
+                ClerkError::new(
+                    "resource_not_found",
+                    "not found",
+                    format!("No invitation was found with id {id}."),
+                ),
+                counters,
+            ),
+            Refusal::NotPending(_) => error(
+                404,
+                ClerkError::new(
+                    "organization_invitation_not_pending",
+                    "not pending",
+                    "The organization invitation is not in the 'pending' status.",
+                ),
+                counters,
+            ),
             Refusal::ServerError => error(
                 500,
                 ClerkError::new(
@@ -584,5 +817,9 @@ impl Vendor for ClerkSim {
 
     fn default_lifetime(&self) -> Duration {
         DAY * DEFAULT_EXPIRY_DAYS as u32
+    }
+
+    fn default_role(&self) -> &'static str {
+        "org:member"
     }
 }

@@ -7,9 +7,12 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use wiremock::{Request, ResponseTemplate};
 
-use super::{system_clock, Ask, Counters, FakeInvitation, FakeServer, Refusal, Vendor};
+use super::{
+    system_clock, Action, Ask, Counters, FakeInvitation, FakeMember, FakeServer, ListAsk, Order,
+    Paging, Refusal, Vendor,
+};
 use crate::elastic::ElasticCloudBuilder;
-use crate::{RetryPolicy, Sleeper};
+use crate::{InvitationStatus, RetryPolicy, Sleeper};
 
 /// The API key the fake accepts.
 const API_KEY: &str = "c2FuZGJveDpzYW5kYm94LWVsYXN0aWMtY2xvdWQta2V5";
@@ -27,8 +30,16 @@ const INVALID_DATA: &str = "root.invalid_data";
 
 /// The fake Elastic Cloud's behaviour; see [`FakeElasticCloud`](super::FakeElasticCloud).
 ///
-/// It serves `POST /api/v1/organizations/{organization_id}/invitations` with the credential
-/// `Authorization: ApiKey <key>` ([`FakeServer::token`]). One call invites every address in
+/// It serves, with the credential `Authorization: ApiKey <key>` ([`FakeServer::token`]):
+///
+/// | route | answer |
+/// |---|---|
+/// | `POST /api/v1/organizations/{organization_id}/invitations` | `201` with the created invitations |
+/// | `GET /api/v1/organizations/{organization_id}/invitations` | `200` with every open invitation, pending or expired (`expired: true`), no paging |
+/// | `DELETE /api/v1/organizations/{organization_id}/invitations/{tokens}` | `200 {}`; the tokens comma-separated, all or nothing: one that is unknown or no longer pending answers `404 organization.invitation_not_found` |
+/// | `GET /api/v1/organizations/{organization_id}/members` | `200` with every member |
+///
+/// Creating: One call invites every address in
 /// `emails`, all or nothing; an address given twice is invited once. The answer is `201` with
 /// `{"invitations": [...]}`, role assignments echoed. Organizations are named after their ids.
 /// A rate-limit budget counts requests, whatever the number of emails in each; while a window
@@ -138,18 +149,38 @@ fn invalid_data(field: &str, problem: &str) -> ResponseTemplate {
     )
 }
 
-/// `/api/v1/organizations/{id}/invitations` → the organization id, percent-decoded.
-fn organization_from_path(path: &str) -> Option<String> {
-    let id = path
-        .strip_prefix(ORGANIZATIONS)?
-        .strip_suffix("/invitations")?;
-    if id.is_empty() || id.contains('/') {
-        return None;
-    }
-    percent_encoding::percent_decode_str(id)
+/// A route of the fake.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    /// `/api/v1/organizations/{id}/invitations`
+    Invitations(String),
+    /// `/api/v1/organizations/{id}/invitations/{tokens}`: the tokens, each percent-decoded.
+    Tokens(String, Vec<String>),
+    /// `/api/v1/organizations/{id}/members`
+    Members(String),
+}
+
+fn decoded(segment: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(segment)
         .decode_utf8()
         .ok()
         .map(|s| s.into_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// The route of a path, its parts percent-decoded.
+fn route(path: &str) -> Option<Route> {
+    let rest = path.strip_prefix(ORGANIZATIONS)?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    Some(match parts.as_slice() {
+        [org, "invitations"] => Route::Invitations(decoded(org)?),
+        [org, "invitations", tokens] => Route::Tokens(
+            decoded(org)?,
+            tokens.split(',').map(decoded).collect::<Option<Vec<_>>>()?,
+        ),
+        [org, "members"] => Route::Members(decoded(org)?),
+        _ => return None,
+    })
 }
 
 /// Elastic Cloud's duration: a positive whole number of hours (`72h`) or days (`3d`).
@@ -330,7 +361,7 @@ impl ElasticSim {
         }
     }
 
-    fn check(&self, request: &Request, token: &str) -> Result<Vec<Ask>, ResponseTemplate> {
+    fn check(&self, request: &Request, token: &str) -> Result<Action, ResponseTemplate> {
         let not_found = || {
             failed(
                 404,
@@ -339,10 +370,7 @@ impl ElasticSim {
                 &[],
             )
         };
-        let organization = organization_from_path(request.url.path()).ok_or_else(not_found)?;
-        if request.method.as_str() != "POST" {
-            return Err(not_found());
-        }
+        let route = route(request.url.path()).ok_or_else(not_found)?;
 
         let presented = request
             .headers
@@ -359,6 +387,30 @@ impl ElasticSim {
                 &[],
             ));
         }
+        let organization = match (request.method.as_str(), route) {
+            ("POST", Route::Invitations(organization)) => organization,
+            ("GET", Route::Invitations(organization)) => {
+                return Ok(Action::List(ListAsk {
+                    organization,
+                    statuses: vec![InvitationStatus::Pending, InvitationStatus::Expired],
+                    email: None,
+                    role: None,
+                    order: Order::Created,
+                    paging: Paging::ALL,
+                }))
+            }
+            ("DELETE", Route::Tokens(organization, ids)) => {
+                return Ok(Action::Cancel { organization, ids })
+            }
+            ("GET", Route::Members(organization)) => {
+                return Ok(Action::Members {
+                    organization,
+                    who: None,
+                    paging: Paging::ALL,
+                })
+            }
+            _ => return Err(not_found()),
+        };
 
         let body: Value = serde_json::from_slice(&request.body).map_err(|_| {
             failed(
@@ -427,12 +479,36 @@ impl ElasticSim {
                 details: details.clone(),
             });
         }
-        Ok(asks)
+        Ok(Action::Create(asks))
     }
 }
 
 fn timestamp(at: Option<jiff::Timestamp>) -> Value {
     at.map_or(Value::Null, |at| Value::String(at.to_string()))
+}
+
+/// An `OrganizationInvitation` as Elastic Cloud answers it.
+fn invitation_json(invitation: &FakeInvitation, counters: &Counters) -> Value {
+    let now = jiff::Timestamp::try_from(counters.now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let mut body = json!({
+        "token": invitation.id,
+        "email": invitation.email,
+        "created_at": timestamp(Some(invitation.created_at)),
+        "expires_at": timestamp(invitation.expires_at),
+        "expired": invitation.status_at(now) == InvitationStatus::Expired,
+        "organization": {"id": invitation.organization, "name": invitation.organization},
+    });
+    if let Some(roles) = invitation.details.get("role_assignments") {
+        body["role_assignments"] = roles.clone();
+    }
+    body
+}
+
+fn json_answer(status: u16, body: &Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(
+        serde_json::to_vec(body).expect("JSON serializes"),
+        "application/json",
+    )
 }
 
 impl Vendor for ElasticSim {
@@ -441,7 +517,7 @@ impl Vendor for ElasticSim {
         request: &Request,
         token: &str,
         counters: &Counters,
-    ) -> Result<Vec<Ask>, ResponseTemplate> {
+    ) -> Result<Action, ResponseTemplate> {
         self.check(request, token)
             .map_err(|answer| self.with_headers(answer, counters))
     }
@@ -449,26 +525,63 @@ impl Vendor for ElasticSim {
     fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
         let invitations: Vec<Value> = invitations
             .iter()
-            .map(|invitation| {
+            .map(|invitation| invitation_json(invitation, counters))
+            .collect();
+        self.with_headers(
+            json_answer(201, &json!({"invitations": invitations})),
+            counters,
+        )
+    }
+
+    fn listed(
+        &self,
+        _request: &Request,
+        page: &[&FakeInvitation],
+        _total: usize,
+        _ask: &ListAsk,
+        counters: &Counters,
+    ) -> ResponseTemplate {
+        let invitations: Vec<Value> = page
+            .iter()
+            .map(|invitation| invitation_json(invitation, counters))
+            .collect();
+        self.with_headers(
+            json_answer(200, &json!({"invitations": invitations})),
+            counters,
+        )
+    }
+
+    fn cancelled(&self, _invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
+        self.with_headers(json_answer(200, &json!({})), counters)
+    }
+
+    fn members(
+        &self,
+        members: &[&FakeMember],
+        _total: usize,
+        counters: &Counters,
+    ) -> ResponseTemplate {
+        let since = timestamp(jiff::Timestamp::try_from(counters.now).ok());
+        let members: Vec<Value> = members
+            .iter()
+            .enumerate()
+            .map(|(i, member)| {
                 let mut body = json!({
-                    "token": invitation.id,
-                    "email": invitation.email,
-                    "created_at": timestamp(Some(invitation.created_at)),
-                    "expires_at": timestamp(invitation.expires_at),
-                    "expired": false,
-                    "organization": {"id": invitation.organization, "name": invitation.organization},
+                    "organization_id": member.organization,
+                    "user_id": member.user_id.clone().unwrap_or_else(|| format!("{}", 1_000_000 + i)),
+                    "member_since": since,
+                    "email": member.email,
+                    "name": member.login,
                 });
-                if let Some(roles) = invitation.details.get("role_assignments") {
-                    body["role_assignments"] = roles.clone();
+                if !member.role.is_empty() {
+                    body["role_assignments"] = json!({"organization": [
+                        {"role_id": member.role, "organization_id": member.organization}
+                    ]});
                 }
                 body
             })
             .collect();
-        let answer = ResponseTemplate::new(201).set_body_raw(
-            serde_json::to_vec(&json!({"invitations": invitations})).expect("JSON serializes"),
-            "application/json",
-        );
-        self.with_headers(answer, counters)
+        self.with_headers(json_answer(200, &json!({"members": members})), counters)
     }
 
     fn refuse(&self, refusal: &Refusal, counters: &Counters) -> ResponseTemplate {
@@ -503,6 +616,12 @@ impl Vendor for ElasticSim {
                 "Request exceeds organization invitation creation rate limits",
                 &[],
             ),
+            Refusal::UnknownInvitation(token) | Refusal::NotPending(token) => failed(
+                404,
+                "organization.invitation_not_found",
+                &format!("Invitation [{token}] could not be found"),
+                &[],
+            ),
             Refusal::ServerError => failed(
                 500,
                 "internal.server.error",
@@ -520,6 +639,10 @@ impl Vendor for ElasticSim {
 
     fn default_lifetime(&self) -> Duration {
         DEFAULT_LIFETIME
+    }
+
+    fn default_role(&self) -> &'static str {
+        ""
     }
 }
 
@@ -569,16 +692,24 @@ mod tests {
     #[test]
     fn paths() {
         assert_eq!(
-            organization_from_path("/api/v1/organizations/a%2Fb%20c/invitations").as_deref(),
-            Some("a/b c")
+            route("/api/v1/organizations/a%2Fb%20c/invitations"),
+            Some(Route::Invitations("a/b c".into()))
+        );
+        assert_eq!(
+            route("/api/v1/organizations/o/invitations/t1,t%2C2"),
+            Some(Route::Tokens("o".into(), vec!["t1".into(), "t,2".into()]))
+        );
+        assert_eq!(
+            route("/api/v1/organizations/o/members"),
+            Some(Route::Members("o".into()))
         );
         for bad in [
             "/organizations/x/invitations",
             "/api/v1/organizations//invitations",
             "/api/v1/organizations/x/y/invitations",
-            "/api/v1/organizations/x/invitations/t",
+            "/api/v1/organizations/x/invitations/t,,u",
         ] {
-            assert_eq!(organization_from_path(bad), None, "{bad}");
+            assert_eq!(route(bad), None, "{bad}");
         }
     }
 }

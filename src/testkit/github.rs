@@ -7,10 +7,11 @@ use serde_json::{json, Value};
 use wiremock::{Request, ResponseTemplate};
 
 use super::{
-    ceil_secs, epoch_secs, system_clock, Ask, Counters, FakeInvitation, FakeServer, Refusal, Vendor,
+    ceil_secs, epoch_secs, system_clock, Action, Ask, Counters, FakeInvitation, FakeMember,
+    FakeServer, ListAsk, MemberFound, Order, Paging, Refusal, Vendor, Who,
 };
 use crate::engine::later;
-use crate::{GitHubBuilder, RetryPolicy, Sleeper};
+use crate::{GitHubBuilder, InvitationStatus, RetryPolicy, Sleeper};
 
 const API_VERSIONS: [&str; 2] = ["2022-11-28", "2026-03-10"];
 const DOCS: &str = "https://docs.github.com/rest/orgs/members#create-an-organization-invitation";
@@ -30,8 +31,22 @@ pub enum GitHubLimit {
 
 /// The fake GitHub's behaviour; see [`FakeGitHub`](super::FakeGitHub).
 ///
-/// It serves `POST /orgs/{org}/invitations` (the organization matched without regard to case)
-/// and answers as GitHub documents:
+/// It serves, the organization matched without regard to case:
+///
+/// | route | answer |
+/// |---|---|
+/// | `POST /orgs/{org}/invitations` | `201` with the `organization-invitation` |
+/// | `GET /orgs/{org}/invitations` | `200` with the pending invitations, oldest first; `per_page` (default 30, at most 100), `page`, `role` and `invitation_source` |
+/// | `GET /orgs/{org}/failed_invitations` | `200` with the failed and expired ones (`failed_at`, `failed_reason`) |
+/// | `DELETE /orgs/{org}/invitations/{id}` | `204`; `404` for an invitation that is not pending |
+/// | `GET /orgs/{org}/memberships/{username}` | `200` with `state: active` for a member known by login ([`FakeServer::add`]), `state: pending` for a pending invitation by user id (whose login is `user{id}`), else `404` |
+///
+/// Lists answer with GitHub's `Link` header (`next`, `last`, `first`, `prev`), pointing at
+/// `/organizations/{number}/...` as GitHub's own links do, with `per_page` and every other
+/// query parameter kept; the fake serves those URLs too. A list that fits one page has no
+/// `Link`. Unknown `role` or `invitation_source` values answer 422.
+///
+/// Creating answers as GitHub documents:
 ///
 /// - 401 "Requires authentication" without `Authorization`, "Bad credentials" for another
 ///   token (`Bearer` and `token` schemes are both accepted); 403 with GitHub's plain-text page
@@ -52,6 +67,8 @@ pub enum GitHubLimit {
 #[derive(Debug, Default)]
 pub struct GitHubSim {
     limit: Mutex<GitHubLimit>,
+    /// Organizations by the number their list links name them by (1-based).
+    numbered: Mutex<Vec<String>>,
     /// The hourly primary budget the headers report: when its hour started, and how much of
     /// it is used.
     primary: Mutex<Option<(SystemTime, u32)>>,
@@ -122,17 +139,51 @@ fn validation(message: &str) -> ResponseTemplate {
     )
 }
 
-/// `/orgs/{org}/invitations` → the organization, percent-decoded.
-fn organization_from_path(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/orgs/")?;
-    let org = rest.strip_suffix("/invitations")?;
-    if org.is_empty() || org.contains('/') {
-        return None;
-    }
-    percent_encoding::percent_decode_str(org)
+/// A route of the fake.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    /// `/orgs/{org}/invitations`
+    Invitations(String),
+    /// `/orgs/{org}/failed_invitations`
+    Failed(String),
+    /// `/orgs/{org}/invitations/{id}`
+    Invitation(String, String),
+    /// `/orgs/{org}/memberships/{username}`
+    Membership(String, String),
+    /// `/organizations/{number}/invitations` (the links GitHub's lists answer with)
+    NumberedInvitations(usize),
+    /// `/organizations/{number}/failed_invitations`
+    NumberedFailed(usize),
+}
+
+fn decoded(segment: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(segment)
         .decode_utf8()
         .ok()
         .map(|s| s.into_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// The route of a path, its parts percent-decoded.
+fn route(path: &str) -> Option<Route> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    Some(match parts.as_slice() {
+        ["orgs", org, "invitations"] => Route::Invitations(decoded(org)?),
+        ["orgs", org, "failed_invitations"] => Route::Failed(decoded(org)?),
+        ["orgs", org, "invitations", id] => Route::Invitation(decoded(org)?, decoded(id)?),
+        ["orgs", org, "memberships", user] => Route::Membership(decoded(org)?, decoded(user)?),
+        ["organizations", n, "invitations"] => Route::NumberedInvitations(n.parse().ok()?),
+        ["organizations", n, "failed_invitations"] => Route::NumberedFailed(n.parse().ok()?),
+        _ => return None,
+    })
+}
+
+/// GitHub's name for an invitation's role in a membership.
+fn membership_role(invitation_role: &str) -> &str {
+    match invitation_role {
+        "direct_member" | "reinstate" => "member",
+        other => other,
+    }
 }
 
 impl GitHubSim {
@@ -186,13 +237,35 @@ impl GitHubSim {
             .insert_header("x-ratelimit-resource", "core")
     }
 
-    fn check(&self, request: &Request, token: &str) -> Result<Ask, ResponseTemplate> {
-        let Some(organization) = organization_from_path(request.url.path()) else {
-            return Err(error(404, "Not Found"));
-        };
-        if request.method.as_str() != "POST" {
-            return Err(error(404, "Not Found"));
+    /// The number GitHub's links name an organization by.
+    fn number_of(&self, organization: &str) -> usize {
+        let mut numbered = self
+            .numbered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match numbered
+            .iter()
+            .position(|known| known.eq_ignore_ascii_case(organization))
+        {
+            Some(i) => i + 1,
+            None => {
+                numbered.push(organization.to_owned());
+                numbered.len()
+            }
         }
+    }
+
+    fn organization_numbered(&self, number: usize) -> Option<String> {
+        self.numbered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(number.checked_sub(1)?)
+            .cloned()
+    }
+
+    fn check(&self, request: &Request, token: &str) -> Result<Action, ResponseTemplate> {
+        let not_found = || error(404, "Not Found");
+        let route = route(request.url.path()).ok_or_else(not_found)?;
         let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
         match header("authorization") {
             None => return Err(error(401, "Requires authentication")),
@@ -219,6 +292,107 @@ impl GitHubSim {
                 ));
             }
         }
+        let numbered = |n: usize| self.organization_numbered(n).ok_or_else(not_found);
+        match (request.method.as_str(), route) {
+            ("POST", Route::Invitations(organization)) => self
+                .check_body(request, organization)
+                .map(|ask| Action::Create(vec![ask])),
+            ("GET", Route::Invitations(organization)) => {
+                self.check_list(request, organization, false)
+            }
+            ("GET", Route::NumberedInvitations(n)) => self.check_list(request, numbered(n)?, false),
+            ("GET", Route::Failed(organization)) => self.check_list(request, organization, true),
+            ("GET", Route::NumberedFailed(n)) => self.check_list(request, numbered(n)?, true),
+            ("DELETE", Route::Invitation(organization, id)) => Ok(Action::Cancel {
+                organization,
+                ids: vec![id],
+            }),
+            ("GET", Route::Membership(organization, login)) => Ok(Action::Membership {
+                organization,
+                who: Who::Login(login),
+            }),
+            _ => Err(not_found()),
+        }
+    }
+
+    /// A list's query: `per_page` (default 30, at most 100), `page` (from 1), and on the
+    /// pending list `role` and `invitation_source`.
+    fn check_list(
+        &self,
+        request: &Request,
+        organization: String,
+        failed: bool,
+    ) -> Result<Action, ResponseTemplate> {
+        let param = |name: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned())
+        };
+        let per_page = param("per_page")
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(30)
+            .min(100);
+        let page = param("page")
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(1);
+        let mut role = None;
+        if !failed {
+            match param("role").as_deref() {
+                None | Some("all") => {}
+                Some(r @ ("admin" | "direct_member" | "billing_manager" | "hiring_manager")) => {
+                    role = Some(r.to_owned())
+                }
+                Some(other) => {
+                    return Err(error(
+                        422,
+                        &format!("Invalid request.\n\nFor 'role', \"{other}\" is not one of [\"all\", \"admin\", \"direct_member\", \"billing_manager\", \"hiring_manager\"]."),
+                    ))
+                }
+            }
+            match param("invitation_source").as_deref() {
+                None | Some("all" | "member") => {}
+                // The fake's invitations all come from members.
+                Some("scim") => {
+                    return Ok(Action::List(ListAsk {
+                        organization,
+                        statuses: vec![InvitationStatus::Other("scim".into())],
+                        email: None,
+                        role,
+                        order: Order::Created,
+                        paging: Paging { offset: 0, limit: per_page },
+                    }))
+                }
+                Some(other) => {
+                    return Err(error(
+                        422,
+                        &format!("Invalid request.\n\nFor 'invitation_source', \"{other}\" is not one of [\"all\", \"member\", \"scim\"]."),
+                    ))
+                }
+            }
+        }
+        let statuses = if failed {
+            vec![InvitationStatus::Failed, InvitationStatus::Expired]
+        } else {
+            vec![InvitationStatus::Pending]
+        };
+        Ok(Action::List(ListAsk {
+            organization,
+            statuses,
+            email: None,
+            role,
+            order: Order::Created,
+            paging: Paging {
+                offset: (page - 1).saturating_mul(per_page),
+                limit: per_page,
+            },
+        }))
+    }
+
+    fn check_body(&self, request: &Request, organization: String) -> Result<Ask, ResponseTemplate> {
         let body: Value = if request.body.is_empty() {
             json!({})
         } else {
@@ -300,9 +474,8 @@ impl Vendor for GitHubSim {
         request: &Request,
         token: &str,
         counters: &Counters,
-    ) -> Result<Vec<Ask>, ResponseTemplate> {
+    ) -> Result<Action, ResponseTemplate> {
         self.check(request, token)
-            .map(|ask| vec![ask])
             .map_err(|answer| self.with_headers(answer, counters))
     }
 
@@ -311,23 +484,56 @@ impl Vendor for GitHubSim {
     }
 
     fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
-        let invitation = &invitations[0];
-        let id: u64 = invitation.id.parse().unwrap_or(0);
-        let body = json!({
-            "id": id,
-            "login": invitation.user_id.as_ref().map(|id| format!("user{id}")),
-            "node_id": format!("OI_sandbox{id}"),
-            "email": invitation.email,
-            "role": invitation.role,
-            "created_at": invitation.created_at.to_string(),
-            "failed_at": null,
-            "failed_reason": null,
-            "inviter": {"login": "sandbox-owner", "id": 1, "node_id": "U_sandbox1", "type": "User", "site_admin": false},
-            "team_count": 0,
-            "invitation_teams_url": format!("https://api.github.com/organizations/1/invitations/{id}/teams"),
-            "invitation_source": "member"
-        });
+        let body = invitation_json(&invitations[0], counters);
         self.with_headers(json_answer(201, body), counters)
+    }
+
+    fn listed(
+        &self,
+        request: &Request,
+        page: &[&FakeInvitation],
+        total: usize,
+        ask: &ListAsk,
+        counters: &Counters,
+    ) -> ResponseTemplate {
+        let items: Vec<Value> = page
+            .iter()
+            .map(|inv| invitation_json(inv, counters))
+            .collect();
+        let body = serde_json::to_vec(&items).expect("JSON serializes");
+        let mut answer =
+            ResponseTemplate::new(200).set_body_raw(body, "application/json; charset=utf-8");
+        if let Some(link) = self.link(request, total, ask) {
+            answer = answer.insert_header("link", link);
+        }
+        self.with_headers(answer, counters)
+    }
+
+    fn cancelled(&self, _invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
+        self.with_headers(ResponseTemplate::new(204), counters)
+    }
+
+    fn membership(&self, found: MemberFound<'_>, counters: &Counters) -> ResponseTemplate {
+        let (state, role, login) = match found {
+            MemberFound::Active(FakeMember { role, login, .. }) => {
+                ("active", role.as_str(), login.clone().unwrap_or_default())
+            }
+            MemberFound::Pending(invitation) => (
+                "pending",
+                membership_role(&invitation.role),
+                invitation.login.clone().unwrap_or_default(),
+            ),
+            MemberFound::Neither => return self.with_headers(error(404, "Not Found"), counters),
+        };
+        let body = json!({
+            "url": format!("https://api.github.com/orgs/sandbox/memberships/{login}"),
+            "state": state,
+            "role": role,
+            "organization_url": "https://api.github.com/orgs/sandbox",
+            "organization": {"login": "sandbox", "id": 1, "node_id": "O_sandbox1"},
+            "user": {"login": login, "id": 2, "node_id": "U_sandbox2", "type": "User", "site_admin": false},
+        });
+        self.with_headers(json_answer(200, body), counters)
     }
 
     fn refuse(&self, refusal: &Refusal, counters: &Counters) -> ResponseTemplate {
@@ -344,6 +550,7 @@ impl Vendor for GitHubSim {
             }
             Refusal::InvalidEmail(_) => validation("Invite must be for a valid email address"),
             Refusal::ServerError => error(500, "Server Error"),
+            Refusal::UnknownInvitation(_) | Refusal::NotPending(_) => error(404, "Not Found"),
             Refusal::RateLimited(limited) => {
                 let shape = *self
                     .limit
@@ -387,5 +594,100 @@ impl Vendor for GitHubSim {
 
     fn default_lifetime(&self) -> Duration {
         crate::github::INVITATION_LIFETIME
+    }
+
+    fn default_role(&self) -> &'static str {
+        "direct_member"
+    }
+
+    fn member_role(&self) -> &'static str {
+        "member"
+    }
+}
+
+/// An `organization-invitation`; failed and expired invitations carry `failed_at` and
+/// `failed_reason`.
+fn invitation_json(invitation: &FakeInvitation, counters: &Counters) -> Value {
+    let id: u64 = invitation.id.parse().unwrap_or(0);
+    let now = jiff::Timestamp::try_from(counters.now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let (failed_at, failed_reason) = match invitation.status_at(now) {
+        InvitationStatus::Expired => (
+            invitation.expires_at.map(|at| at.to_string()),
+            Some("Invitation expired. User did not accept this invite for 7 days"),
+        ),
+        InvitationStatus::Failed => (
+            Some(invitation.created_at.to_string()),
+            Some("Invitation failed"),
+        ),
+        _ => (None, None),
+    };
+    json!({
+        "id": id,
+        "login": invitation.login,
+        "node_id": format!("OI_sandbox{id}"),
+        "email": invitation.email,
+        "role": invitation.role,
+        "created_at": invitation.created_at.to_string(),
+        "failed_at": failed_at,
+        "failed_reason": failed_reason,
+        "inviter": {"login": "sandbox-owner", "id": 1, "node_id": "U_sandbox1", "type": "User", "site_admin": false},
+        "team_count": 0,
+        "invitation_teams_url": format!("https://api.github.com/organizations/1/invitations/{id}/teams"),
+        "invitation_source": "member"
+    })
+}
+
+impl GitHubSim {
+    /// GitHub's `Link` header for a page of a list: `next` and `last` while pages follow,
+    /// `first` and `prev` after the first; none when everything fits one page. The links
+    /// name the organization by number, keep every query parameter and set `page`.
+    fn link(&self, request: &Request, total: usize, ask: &ListAsk) -> Option<String> {
+        let per_page = ask.paging.limit.max(1);
+        let pages = total.div_ceil(per_page).max(1);
+        let page = ask.paging.offset / per_page + 1;
+        if pages == 1 && page == 1 {
+            return None;
+        }
+        let list = if request.url.path().ends_with("/failed_invitations") {
+            "failed_invitations"
+        } else {
+            "invitations"
+        };
+        let mut base = request.url.clone();
+        base.set_path(&format!(
+            "/organizations/{}/{list}",
+            self.number_of(&ask.organization)
+        ));
+        let kept: Vec<(String, String)> = request
+            .url
+            .query_pairs()
+            .filter(|(key, _)| key != "page" && key != "per_page")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let url_of = |page: usize| {
+            let mut url = base.clone();
+            url.set_query(None);
+            {
+                let mut query = url.query_pairs_mut();
+                for (key, value) in &kept {
+                    query.append_pair(key, value);
+                }
+                query.append_pair("per_page", &per_page.to_string());
+                query.append_pair("page", &page.to_string());
+            }
+            url.to_string()
+        };
+        let mut links = Vec::new();
+        if page > 1 {
+            links.push(format!("<{}>; rel=\"prev\"", url_of(page - 1)));
+        }
+        if page < pages {
+            links.push(format!("<{}>; rel=\"next\"", url_of(page + 1)));
+            links.push(format!("<{}>; rel=\"last\"", url_of(pages)));
+        }
+        if page > 1 {
+            links.push(format!("<{}>; rel=\"first\"", url_of(1)));
+        }
+        Some(links.join(", "))
     }
 }

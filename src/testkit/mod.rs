@@ -90,7 +90,7 @@ mod clerk;
 mod elastic;
 mod github;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -98,7 +98,7 @@ use std::time::{Duration, SystemTime};
 use jiff::Timestamp;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::{RecordingSleeper, Sleeper, TokioSleeper};
+use crate::{InvitationStatus, RecordingSleeper, Sleeper, TokioSleeper};
 
 pub use clerk::ClerkSim;
 pub use elastic::ElasticSim;
@@ -138,11 +138,176 @@ pub struct FakeInvitation {
     pub created_at: Timestamp,
     /// When it expires.
     pub expires_at: Option<Timestamp>,
+    /// Where it stands: pending until cancelled ([`InvitationStatus::Revoked`]), or changed
+    /// with [`FakeServer::set_invitation_status`]. A pending invitation past its expiry is
+    /// listed as expired.
+    pub status: InvitationStatus,
+    /// The invitee's login, when the vendor knows one (GitHub, for an invitation by user id).
+    pub login: Option<String>,
     /// Vendor-specific fields the request set and the vendor keeps on the invitation, by their
     /// wire names (Clerk: `public_metadata`, `private_metadata`, `inviter_user_id`,
     /// `redirect_url`, `notify`; Elastic Cloud: `role_assignments`); empty for vendors that
     /// keep none.
     pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl FakeInvitation {
+    /// The status as of `now`: a pending invitation past its expiry has expired.
+    pub fn status_at(&self, now: Timestamp) -> InvitationStatus {
+        match (&self.status, self.expires_at) {
+            (InvitationStatus::Pending, Some(expires)) if expires <= now => {
+                InvitationStatus::Expired
+            }
+            (status, _) => status.clone(),
+        }
+    }
+}
+
+/// A member of an organization the fake knows: by email, user id or login, with a role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FakeMember {
+    /// The organization.
+    pub organization: String,
+    /// The member's email address, when known.
+    pub email: Option<String>,
+    /// The member's user id at the vendor, when known.
+    pub user_id: Option<String>,
+    /// The member's login or username, when known.
+    pub login: Option<String>,
+    /// The vendor's role string (GitHub `admin` / `member`, Clerk `org:admin` / `org:member`,
+    /// Elastic Cloud an organization role id, empty for a plain member); the vendor's plain
+    /// member role when empty.
+    pub role: String,
+}
+
+impl FakeMember {
+    /// A member of `organization` known by nothing yet, with the vendor's plain member role.
+    pub fn new(organization: impl Into<String>) -> FakeMember {
+        FakeMember {
+            organization: organization.into(),
+            email: None,
+            user_id: None,
+            login: None,
+            role: String::new(),
+        }
+    }
+
+    /// Sets the email.
+    pub fn email(mut self, email: impl Into<String>) -> FakeMember {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// Sets the user id.
+    pub fn user_id(mut self, id: impl Into<String>) -> FakeMember {
+        self.user_id = Some(id.into());
+        self
+    }
+
+    /// Sets the login.
+    pub fn login(mut self, login: impl Into<String>) -> FakeMember {
+        self.login = Some(login.into());
+        self
+    }
+
+    /// Sets the vendor's role string.
+    pub fn role(mut self, role: impl Into<String>) -> FakeMember {
+        self.role = role.into();
+        self
+    }
+}
+
+/// One person a request asks about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Who {
+    Email(String),
+    UserId(String),
+    Login(String),
+}
+
+impl Who {
+    fn is(&self, member: &FakeMember) -> bool {
+        let same =
+            |a: &Option<String>, b: &str| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(b));
+        match self {
+            Who::Email(email) => same(&member.email, email),
+            Who::UserId(id) => member.user_id.as_deref() == Some(id.as_str()),
+            Who::Login(login) => same(&member.login, login),
+        }
+    }
+}
+
+/// A window into a list: `limit` items from `offset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Paging {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl Paging {
+    /// Everything at once.
+    pub(crate) const ALL: Paging = Paging {
+        offset: 0,
+        limit: usize::MAX,
+    };
+}
+
+/// How a list is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) enum Order {
+    /// Oldest first.
+    #[default]
+    Created,
+    /// Newest first.
+    NewestFirst,
+    /// By email address, ascending.
+    Email,
+    /// By email address, descending.
+    EmailDescending,
+}
+
+/// Which invitations a list request asks for, after the vendor's checks.
+#[derive(Clone, Debug)]
+pub(crate) struct ListAsk {
+    pub organization: String,
+    /// Statuses to list; empty for all.
+    pub statuses: Vec<InvitationStatus>,
+    pub email: Option<String>,
+    /// The vendor's role string.
+    pub role: Option<String>,
+    pub order: Order,
+    pub paging: Paging,
+}
+
+/// What a request asks the fake to do, after the vendor's checks.
+#[derive(Clone, Debug)]
+pub(crate) enum Action {
+    /// Create invitations, all or nothing.
+    Create(Vec<Ask>),
+    /// List invitations.
+    List(ListAsk),
+    /// Cancel these pending invitations, all or nothing.
+    Cancel {
+        organization: String,
+        ids: Vec<String>,
+    },
+    /// One person's membership (GitHub's `memberships/{username}`).
+    Membership { organization: String, who: Who },
+    /// The members, filtered by `who` when given.
+    Members {
+        organization: String,
+        who: Option<Who>,
+        paging: Paging,
+    },
+}
+
+/// What the fake knows of one person's membership.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum MemberFound<'a> {
+    Active(&'a FakeMember),
+    Pending(&'a FakeInvitation),
+    Neither,
 }
 
 /// One invitation a request asks for, after the vendor's checks.
@@ -174,29 +339,63 @@ pub(crate) enum Refusal {
     InvalidEmail(String),
     RateLimited(Limited),
     ServerError,
+    /// No invitation with this id in the organization.
+    UnknownInvitation(String),
+    /// The invitation exists but is no longer pending.
+    NotPending(String),
 }
 
 /// What makes one fake vendor: its contract checks and its answer shapes.
 pub(crate) trait Vendor: Send + Sync + 'static {
-    /// Checks route, credential, headers and body; an `Err` is the vendor's own answer.
+    /// Checks route, credential, headers, query and body; an `Err` is the vendor's own answer.
     fn parse(
         &self,
         request: &Request,
         token: &str,
         counters: &Counters,
-    ) -> Result<Vec<Ask>, ResponseTemplate>;
+    ) -> Result<Action, ResponseTemplate>;
     /// Whether two organization names are the same one.
     fn same_organization(&self, a: &str, b: &str) -> bool {
         a == b
     }
     /// The success answer for what was created.
     fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate;
+    /// The success answer for one page of a list: `page` of `total` matching invitations.
+    fn listed(
+        &self,
+        request: &Request,
+        page: &[&FakeInvitation],
+        total: usize,
+        ask: &ListAsk,
+        counters: &Counters,
+    ) -> ResponseTemplate;
+    /// The success answer for cancelled invitations (now revoked).
+    fn cancelled(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate;
+    /// The answer about one person's membership, for vendors with such a route.
+    fn membership(&self, _found: MemberFound<'_>, counters: &Counters) -> ResponseTemplate {
+        self.refuse(&Refusal::OrganizationNotFound, counters)
+    }
+    /// The answer listing members, for vendors with such a route.
+    fn members(
+        &self,
+        _members: &[&FakeMember],
+        _total: usize,
+        counters: &Counters,
+    ) -> ResponseTemplate {
+        self.refuse(&Refusal::OrganizationNotFound, counters)
+    }
     /// The vendor's answer for a refusal.
     fn refuse(&self, refusal: &Refusal, counters: &Counters) -> ResponseTemplate;
     /// Makes an id for invitation number `n` (1-based).
     fn invitation_id(&self, n: u64) -> String;
     /// How long an invitation lasts when the request does not say.
     fn default_lifetime(&self) -> Duration;
+    /// The role string of an invitation that names none.
+    fn default_role(&self) -> &'static str;
+    /// The role string of a plain member.
+    fn member_role(&self) -> &'static str {
+        self.default_role()
+    }
 }
 
 /// What an answer may report: the request's number, the time, and the rate-limit window.
@@ -236,7 +435,7 @@ impl Window {
 
 struct State {
     organizations: Vec<String>,
-    members: HashSet<(String, String)>,
+    members: Vec<FakeMember>,
     invitations: Vec<FakeInvitation>,
     faults: VecDeque<Fault>,
     window: Option<Window>,
@@ -245,15 +444,22 @@ struct State {
 }
 
 impl State {
-    fn is_member(&self, vendor: &dyn Vendor, organization: &str, email: &str) -> bool {
-        self.members.iter().any(|(org, member)| {
-            vendor.same_organization(org, organization) && member.eq_ignore_ascii_case(email)
-        })
+    fn knows_organization(&self, vendor: &dyn Vendor, organization: &str) -> bool {
+        self.organizations
+            .iter()
+            .any(|org| vendor.same_organization(org, organization))
     }
 
-    fn is_invited(&self, vendor: &dyn Vendor, ask: &Ask) -> bool {
+    fn member(&self, vendor: &dyn Vendor, organization: &str, who: &Who) -> Option<&FakeMember> {
+        self.members
+            .iter()
+            .find(|m| vendor.same_organization(&m.organization, organization) && who.is(m))
+    }
+
+    fn is_invited(&self, vendor: &dyn Vendor, ask: &Ask, now: Timestamp) -> bool {
         self.invitations.iter().any(|inv| {
             vendor.same_organization(&inv.organization, &ask.organization)
+                && inv.status_at(now) == InvitationStatus::Pending
                 && match (&ask.email, &ask.user_id) {
                     (Some(email), _) => inv
                         .email
@@ -263,6 +469,68 @@ impl State {
                     (None, None) => false,
                 }
         })
+    }
+
+    fn add_invitation(
+        &mut self,
+        vendor: &dyn Vendor,
+        ask: Ask,
+        created_at: Timestamp,
+    ) -> FakeInvitation {
+        let n = self.invitations.len() as u64 + 1;
+        let lifetime = ask.expires_in.unwrap_or_else(|| vendor.default_lifetime());
+        let invitation = FakeInvitation {
+            id: vendor.invitation_id(n),
+            organization: ask.organization,
+            email: ask.email,
+            login: ask.user_id.as_ref().map(|id| format!("user{id}")),
+            user_id: ask.user_id,
+            role: ask.role,
+            created_at,
+            expires_at: created_at.checked_add(lifetime).ok(),
+            status: InvitationStatus::Pending,
+            details: ask.details,
+        };
+        self.invitations.push(invitation.clone());
+        invitation
+    }
+
+    /// The invitations a list asks for, in its order: the page and the total.
+    fn list(
+        &self,
+        vendor: &dyn Vendor,
+        ask: &ListAsk,
+        now: Timestamp,
+    ) -> (Vec<&FakeInvitation>, usize) {
+        let mut matching: Vec<&FakeInvitation> = self
+            .invitations
+            .iter()
+            .filter(|inv| {
+                vendor.same_organization(&inv.organization, &ask.organization)
+                    && (ask.statuses.is_empty() || ask.statuses.contains(&inv.status_at(now)))
+                    && ask.email.as_deref().is_none_or(|email| {
+                        inv.email
+                            .as_deref()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                    })
+                    && ask.role.as_deref().is_none_or(|role| inv.role == role)
+            })
+            .collect();
+        match ask.order {
+            Order::Created => {}
+            Order::NewestFirst => matching.reverse(),
+            Order::Email => matching.sort_by_key(|inv| inv.email.clone().unwrap_or_default()),
+            Order::EmailDescending => {
+                matching.sort_by_key(|inv| std::cmp::Reverse(inv.email.clone().unwrap_or_default()))
+            }
+        }
+        let total = matching.len();
+        let page = matching
+            .into_iter()
+            .skip(ask.paging.offset)
+            .take(ask.paging.limit)
+            .collect();
+        (page, total)
     }
 }
 
@@ -304,8 +572,8 @@ impl<V: Vendor> Respond for Responder<V> {
             None => template,
         };
 
-        let asks = match vendor.parse(request, &self.token, &counters) {
-            Ok(asks) => asks,
+        let action = match vendor.parse(request, &self.token, &counters) {
+            Ok(action) => action,
             Err(answer_) => return answer(answer_),
         };
 
@@ -329,62 +597,157 @@ impl<V: Vendor> Respond for Responder<V> {
             counters.remaining = Some(window.budget - window.used);
         }
 
-        // All or nothing: check every ask before creating any.
-        for ask in &asks {
-            let refusal = if !state
-                .organizations
-                .iter()
-                .any(|org| vendor.same_organization(org, &ask.organization))
+        let today = Timestamp::try_from(now).unwrap_or(Timestamp::UNIX_EPOCH);
+        let organization = match &action {
+            Action::Create(_) => None,
+            Action::List(ask) => Some(&ask.organization),
+            Action::Cancel { organization, .. }
+            | Action::Membership { organization, .. }
+            | Action::Members { organization, .. } => Some(organization),
+        };
+        if organization.is_some_and(|org| !state.knows_organization(vendor, org)) {
+            return answer(vendor.refuse(&Refusal::OrganizationNotFound, &counters));
+        }
+        let template = match action {
+            Action::Create(asks) => create(&mut state, vendor, asks, today, &counters),
+            Action::List(ask) => {
+                let (page, total) = state.list(vendor, &ask, today);
+                vendor.listed(request, &page, total, &ask, &counters)
+            }
+            Action::Cancel { organization, ids } => {
+                cancel(&mut state, vendor, &organization, &ids, today, &counters)
+            }
+            Action::Membership { organization, who } => {
+                let found = match state.member(vendor, &organization, &who) {
+                    Some(member) => MemberFound::Active(member),
+                    None => match state.invitations.iter().find(|inv| {
+                        vendor.same_organization(&inv.organization, &organization)
+                            && inv.status_at(today) == InvitationStatus::Pending
+                            && match &who {
+                                Who::Login(login) => inv
+                                    .login
+                                    .as_deref()
+                                    .is_some_and(|l| l.eq_ignore_ascii_case(login)),
+                                Who::Email(email) => inv
+                                    .email
+                                    .as_deref()
+                                    .is_some_and(|e| e.eq_ignore_ascii_case(email)),
+                                Who::UserId(id) => inv.user_id.as_deref() == Some(id.as_str()),
+                            }
+                    }) {
+                        Some(invitation) => MemberFound::Pending(invitation),
+                        None => MemberFound::Neither,
+                    },
+                };
+                vendor.membership(found, &counters)
+            }
+            Action::Members {
+                organization,
+                who,
+                paging,
+            } => {
+                let matching: Vec<&FakeMember> = state
+                    .members
+                    .iter()
+                    .filter(|m| {
+                        vendor.same_organization(&m.organization, &organization)
+                            && who.as_ref().is_none_or(|who| who.is(m))
+                    })
+                    .collect();
+                let total = matching.len();
+                let page: Vec<&FakeMember> = matching
+                    .into_iter()
+                    .skip(paging.offset)
+                    .take(paging.limit)
+                    .collect();
+                vendor.members(&page, total, &counters)
+            }
+        };
+        answer(template)
+    }
+}
+
+/// Creates every invitation `asks` names, or none: each is checked first.
+fn create(
+    state: &mut State,
+    vendor: &dyn Vendor,
+    asks: Vec<Ask>,
+    now: Timestamp,
+    counters: &Counters,
+) -> ResponseTemplate {
+    for ask in &asks {
+        let refusal = if !state.knows_organization(vendor, &ask.organization) {
+            Some(Refusal::OrganizationNotFound)
+        } else if let Some(email) = &ask.email {
+            if crate::request::validate_email(email).is_err()
+                || email.to_ascii_lowercase().ends_with(".invalid")
             {
-                Some(Refusal::OrganizationNotFound)
-            } else if let Some(email) = &ask.email {
-                if crate::request::validate_email(email).is_err()
-                    || email.to_ascii_lowercase().ends_with(".invalid")
-                {
-                    Some(Refusal::InvalidEmail(email.clone()))
-                } else if state.is_member(vendor, &ask.organization, email) {
-                    Some(Refusal::AlreadyMember(email.clone()))
-                } else if state.is_invited(vendor, ask) {
-                    Some(Refusal::AlreadyInvited(email.clone()))
-                } else {
-                    None
-                }
-            } else if let Some(id) = &ask.user_id {
-                if state.is_member(vendor, &ask.organization, &user_id_key(id)) {
-                    Some(Refusal::AlreadyMember(id.clone()))
-                } else if state.is_invited(vendor, ask) {
-                    Some(Refusal::AlreadyInvited(id.clone()))
-                } else {
-                    None
-                }
+                Some(Refusal::InvalidEmail(email.clone()))
+            } else if state
+                .member(vendor, &ask.organization, &Who::Email(email.clone()))
+                .is_some()
+            {
+                Some(Refusal::AlreadyMember(email.clone()))
+            } else if state.is_invited(vendor, ask, now) {
+                Some(Refusal::AlreadyInvited(email.clone()))
             } else {
                 None
-            };
-            if let Some(refusal) = refusal {
-                return answer(vendor.refuse(&refusal, &counters));
             }
+        } else if let Some(id) = &ask.user_id {
+            if state
+                .member(vendor, &ask.organization, &Who::UserId(id.clone()))
+                .is_some()
+            {
+                Some(Refusal::AlreadyMember(id.clone()))
+            } else if state.is_invited(vendor, ask, now) {
+                Some(Refusal::AlreadyInvited(id.clone()))
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            return vendor.refuse(&refusal, counters);
         }
-
-        let created_at = Timestamp::try_from(now).unwrap_or(Timestamp::UNIX_EPOCH);
-        let mut created = Vec::with_capacity(asks.len());
-        for ask in asks {
-            let n = state.invitations.len() as u64 + 1;
-            let lifetime = ask.expires_in.unwrap_or_else(|| vendor.default_lifetime());
-            let invitation = FakeInvitation {
-                id: vendor.invitation_id(n),
-                organization: ask.organization,
-                email: ask.email,
-                user_id: ask.user_id,
-                role: ask.role,
-                created_at,
-                expires_at: created_at.checked_add(lifetime).ok(),
-                details: ask.details,
-            };
-            state.invitations.push(invitation.clone());
-            created.push(invitation);
-        }
-        answer(vendor.created(&created, &counters))
     }
+    let created: Vec<FakeInvitation> = asks
+        .into_iter()
+        .map(|ask| state.add_invitation(vendor, ask, now))
+        .collect();
+    vendor.created(&created, counters)
+}
+
+/// Cancels every invitation `ids` names, or none: each must be pending.
+fn cancel(
+    state: &mut State,
+    vendor: &dyn Vendor,
+    organization: &str,
+    ids: &[String],
+    now: Timestamp,
+    counters: &Counters,
+) -> ResponseTemplate {
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        let position = state.invitations.iter().position(|inv| {
+            inv.id == *id && vendor.same_organization(&inv.organization, organization)
+        });
+        match position {
+            None => return vendor.refuse(&Refusal::UnknownInvitation(id.clone()), counters),
+            Some(i) if state.invitations[i].status_at(now) != InvitationStatus::Pending => {
+                return vendor.refuse(&Refusal::NotPending(id.clone()), counters)
+            }
+            Some(i) => found.push(i),
+        }
+    }
+    let cancelled: Vec<FakeInvitation> = found
+        .into_iter()
+        .map(|i| {
+            state.invitations[i].status = InvitationStatus::Revoked;
+            state.invitations[i].clone()
+        })
+        .collect();
+    vendor.cancelled(&cancelled, counters)
 }
 
 fn gateway_page() -> ResponseTemplate {
@@ -399,6 +762,8 @@ pub struct FakeServer<V> {
     server: MockServer,
     state: Arc<Mutex<State>>,
     vendor: Arc<V>,
+    /// The same vendor, for what the fake does without a request.
+    rules: Arc<dyn Vendor>,
     token: String,
     organization: String,
     clock: Arc<dyn Sleeper>,
@@ -427,7 +792,7 @@ impl<V> FakeServer<V> {
         let server = MockServer::start().await;
         let state = Arc::new(Mutex::new(State {
             organizations: vec![organization.to_owned()],
-            members: HashSet::new(),
+            members: Vec::new(),
             invitations: Vec::new(),
             faults: VecDeque::new(),
             window: None,
@@ -447,6 +812,7 @@ impl<V> FakeServer<V> {
         FakeServer {
             server,
             state,
+            rules: vendor.clone(),
             vendor,
             token: token.to_owned(),
             organization: organization.to_owned(),
@@ -478,25 +844,92 @@ impl<V> FakeServer<V> {
         self
     }
 
-    /// Makes `email` a member of `organization`: inviting it answers "already a member".
+    /// Makes `email` a member of `organization` (with the vendor's plain member role):
+    /// inviting it answers "already a member".
     pub fn add_member(&self, organization: impl Into<String>, email: impl Into<String>) -> &Self {
-        lock(&self.state)
-            .members
-            .insert((organization.into(), email.into()));
-        self
+        self.add(FakeMember::new(organization).email(email))
     }
 
     /// Makes the user with the vendor's user id `id` a member of `organization`: inviting them
     /// by user id answers "already a member" (GitHub invites by user id).
     pub fn add_member_id(&self, organization: impl Into<String>, id: impl AsRef<str>) -> &Self {
-        lock(&self.state)
-            .members
-            .insert((organization.into(), user_id_key(id.as_ref())));
+        self.add(FakeMember::new(organization).user_id(id.as_ref()))
+    }
+
+    /// Adds a member known by any of email, user id and login, with a role.
+    pub fn add(&self, member: FakeMember) -> &Self {
+        let mut member = member;
+        if member.role.is_empty() {
+            member.role = self.rules.member_role().to_owned();
+        }
+        lock(&self.state).members.push(member);
         self
     }
 
-    /// Allows `budget` invitation requests per `window`; past it, the vendor's rate-limit
-    /// answer until the window ends. Windows follow the fake's clock.
+    /// Adds a pending invitation of `email` to `organization` without a request (the vendor's
+    /// plain member role), and returns its id.
+    pub fn add_invitation(
+        &self,
+        organization: impl Into<String>,
+        email: impl Into<String>,
+    ) -> String {
+        let now = Timestamp::try_from(self.clock.now()).unwrap_or(Timestamp::UNIX_EPOCH);
+        let ask = Ask {
+            organization: organization.into(),
+            email: Some(email.into()),
+            user_id: None,
+            role: self.rules.default_role().to_owned(),
+            expires_in: None,
+            details: serde_json::Map::new(),
+        };
+        lock(&self.state).add_invitation(&*self.rules, ask, now).id
+    }
+
+    /// Adds `count` pending invitations to `organization` at once, for
+    /// `seed-1@example.com`, `seed-2@example.com`, ... (numbered on from the invitations the
+    /// fake already holds): cheap enough for tens of thousands.
+    pub fn seed_invitations(&self, organization: impl Into<String>, count: usize) -> &Self {
+        let organization = organization.into();
+        let now = Timestamp::try_from(self.clock.now()).unwrap_or(Timestamp::UNIX_EPOCH);
+        let role = self.rules.default_role();
+        let mut state = lock(&self.state);
+        state.invitations.reserve(count);
+        for _ in 0..count {
+            let n = state.invitations.len() + 1;
+            let ask = Ask {
+                organization: organization.clone(),
+                email: Some(format!("seed-{n}@example.com")),
+                user_id: None,
+                role: role.to_owned(),
+                expires_in: None,
+                details: serde_json::Map::new(),
+            };
+            state.add_invitation(&*self.rules, ask, now);
+        }
+        drop(state);
+        self
+    }
+
+    /// Sets the status of the invitation `id` (accepted, failed, expired, ...); `false` when
+    /// the fake holds no such invitation.
+    pub fn set_invitation_status(&self, id: &str, status: InvitationStatus) -> bool {
+        let mut state = lock(&self.state);
+        match state.invitations.iter_mut().find(|inv| inv.id == id) {
+            Some(invitation) => {
+                invitation.status = status;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The members the fake knows.
+    pub fn members(&self) -> Vec<FakeMember> {
+        lock(&self.state).members.clone()
+    }
+
+    /// Allows `budget` requests per `window` (every route counts); past it, the vendor's
+    /// rate-limit answer until the window ends. Windows follow the fake's clock.
     pub fn rate_limit(&self, budget: u32, window: Duration) -> &Self {
         lock(&self.state).window = Some(Window {
             budget,
@@ -519,7 +952,7 @@ impl<V> FakeServer<V> {
         self
     }
 
-    /// The invitations created so far, oldest first.
+    /// The invitations the fake holds, oldest first, whatever their status.
     pub fn invitations(&self) -> Vec<FakeInvitation> {
         lock(&self.state).invitations.clone()
     }
@@ -618,12 +1051,6 @@ pub type FakeElasticCloud = FakeServer<ElasticSim>;
 
 pub(crate) fn system_clock() -> Arc<dyn Sleeper> {
     Arc::new(TokioSleeper)
-}
-
-/// How a member known by user id is kept beside members known by email (no email has `#`
-/// first and no `@`-less key collides with an address).
-fn user_id_key(id: &str) -> String {
-    format!("#user-id:{id}")
 }
 
 /// Whole seconds, rounded up, for `Retry-After`.

@@ -170,12 +170,36 @@ pub(crate) async fn cancel_many<V: Vendor>(
         .into_iter()
         .filter(|id| seen.insert(id.clone()))
         .collect();
-    if V::CANCELS_IN_BATCHES && ids.len() > 1 {
-        if let Some(outcomes) = cancel_in_batch(engine, vendor, organization, &ids).await {
-            return outcomes;
-        }
+    // Input the vendor would refuse is refused here, before anything is sent for any id.
+    let refused: Vec<Option<Error>> = ids
+        .iter()
+        .map(|id| vendor.cancel(organization, id).err())
+        .collect();
+    let valid: Vec<String> = ids
+        .iter()
+        .zip(&refused)
+        .filter(|(_, refused)| refused.is_none())
+        .map(|(id, _)| id.clone())
+        .collect();
+    let mut sent = None;
+    if V::CANCELS_IN_BATCHES && valid.len() > 1 {
+        sent = cancel_in_batch(engine, vendor, organization, &valid).await;
     }
-    cancel_one_by_one(engine, vendor, organization, &ids).await
+    let mut sent = match sent {
+        Some(outcomes) => outcomes,
+        None => cancel_one_by_one(engine, vendor, organization, &valid).await,
+    }
+    .into_iter();
+    ids.into_iter()
+        .zip(refused)
+        .map(|(id, refused)| match refused {
+            Some(error) => CancelOutcome {
+                id,
+                result: Err(error),
+            },
+            None => sent.next().expect("one outcome per id sent"),
+        })
+        .collect()
 }
 
 async fn cancel_one_by_one<V: Vendor>(

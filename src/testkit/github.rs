@@ -653,7 +653,13 @@ impl GitHubSim {
         } else {
             "invitations"
         };
+        // The links point where the client sent the request (its `Host`).
         let mut base = request.url.clone();
+        if let Some(host) = request.headers.get("host").and_then(|h| h.to_str().ok()) {
+            if let Ok(url) = url::Url::parse(&format!("{}://{host}/", request.url.scheme())) {
+                base = url;
+            }
+        }
         base.set_path(&format!(
             "/organizations/{}/{list}",
             self.number_of(&ask.organization)

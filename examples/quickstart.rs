@@ -1,5 +1,6 @@
 //! The crate's main job in one command, with no account and no network: three fake vendors
-//! start on loopback, and one list of `Box<dyn Provider>` invites people on all of them.
+//! start on loopback, and one list of `Box<dyn Provider>` invites people on all of them, then
+//! lists, finds and cancels those invitations and looks up members.
 //!
 //! ```text
 //! cargo run --example quickstart
@@ -8,9 +9,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::TryStreamExt;
 use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub};
 use orginvite::{
-    CreateInvitation, Error, Invitation, Observer, Provider, RateLimitEvent, Role, WaitCause,
+    CreateInvitation, Error, Invitation, Invitee, ListInvitations, Membership, Observer, Provider,
+    RateLimitEvent, Role, WaitCause,
 };
 
 /// Prints what rate limits make the clients do.
@@ -169,6 +172,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "   Clerk refused {refusals} request{} with 429; the client waited for its Retry-After and nothing was created twice.",
         if refusals == 1 { "" } else { "s" }
     );
+
+    clerk_fake.unlimited();
+    println!("\n4. See and undo: list what is pending, find one person's invitation, cancel it, look people up");
+    for (provider, org) in &providers {
+        let kind = provider.kind().to_string();
+        let pending: Vec<Invitation> = provider
+            .list_invitations(&ListInvitations::new(org.as_str()))
+            .try_collect()
+            .await?;
+        let alan = Invitee::email("ALAN@example.com");
+        let Some(found) = provider.find_invitation(org, &alan).await? else {
+            println!("   ✗ {kind:<14} no pending invitation for alan@example.com");
+            continue;
+        };
+        provider.cancel_invitation(org, &found.id).await?;
+        let again = provider.cancel_invitation(org, &found.id).await;
+        let left = provider
+            .list_invitations(&ListInvitations::new(org.as_str()))
+            .try_collect::<Vec<_>>()
+            .await?
+            .len();
+        let grace = match provider
+            .membership(org, &Invitee::email("grace@example.com"))
+            .await?
+        {
+            Membership::Member { role, .. } => format!("member ({role})"),
+            Membership::Invited(_) => "invited".to_owned(),
+            Membership::NotMember => "not a member".to_owned(),
+            _ => "unknown by email (GitHub keeps members' emails private)".to_owned(),
+        };
+        println!(
+            "   ✓ {kind:<14} {} pending; cancelled alan's {}; cancelling again: {}; {left} pending now; grace: {grace}",
+            pending.len(),
+            found.id,
+            again.map_or_else(|e| e.kind().to_string(), |_| "cancelled?".into()),
+        );
+    }
 
     let created = github_fake.invitations().len()
         + clerk_fake.invitations().len()

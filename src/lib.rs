@@ -16,7 +16,11 @@
 //!   in doubt;
 //! - paces its requests before the vendor has to say no ([`Pacing`], [`Pacer`]): GitHub
 //!   invitations one at a time 1 s apart, Clerk's 250 per hour, and whatever the vendor's
-//!   rate-limit headers say, with one shared hold after a rate-limit answer.
+//!   rate-limit headers say, with one shared hold after a rate-limit answer;
+//! - sees and undoes invitations: [`Provider::list_invitations`] streams them page by page,
+//!   [`Provider::find_invitation`] finds a person's pending one,
+//!   [`Provider::cancel_invitation`] and [`Provider::cancel_invitations`] withdraw them, and
+//!   [`Provider::membership`] tells whether someone is a member, invited, or neither.
 //!
 //! The providers are [`GitHub`] (github.com and GitHub Enterprise Server), [`Clerk`] (the
 //! Backend API) and [`ElasticCloud`] (including GovCloud). With the `testkit` feature,
@@ -45,10 +49,13 @@
 //!
 //! # Architecture
 //!
-//! Vendors are pure mappings: they build the HTTP request from the unified one and decode the
-//! answer, with no IO. One engine paces, sends, reads bounded bodies, applies timeouts, decides
-//! on retries with a pure function of the failure and the policy, and sleeps through an
-//! injectable [`Sleeper`] so tests see exact waits without waiting.
+//! Vendors are pure mappings: for each operation they build the HTTP request and decode the
+//! answer, with no IO, and say how safe the request is to send again (a create never after it
+//! may have acted; a read or a delete of a named invitation after a 5xx or a timeout too) and
+//! whether it notifies people (paced as invitations are). One engine runs every operation: it
+//! paces, sends, reads bounded bodies, applies timeouts, decides on retries with a pure
+//! function of the failure and the policy, and sleeps through an injectable [`Sleeper`] so
+//! tests see exact waits without waiting.
 //!
 //! # Features
 //!
@@ -57,6 +64,7 @@
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 pub mod clerk;

@@ -231,15 +231,19 @@ async fn cancel_one_by_one<V: Vendor>(
     outcomes
 }
 
-/// `None` when the batch call was refused as a whole for a reason that single calls can sort
-/// out (an invitation went away meanwhile).
+/// How many ids one batch request carries at most: with tokens of a few dozen characters this
+/// keeps the request line to a few kilobytes, well under common URL limits.
+const MAX_BATCH: usize = 100;
+
+/// Cancels `ids` in batches after one list of the open invitations. `None` when there is
+/// nothing to batch (one open id at most), so that single calls do better.
 async fn cancel_in_batch<V: Vendor>(
     engine: &Engine,
     vendor: &V,
     organization: &str,
     ids: &[String],
 ) -> Option<Vec<CancelOutcome>> {
-    let every = |error: Error| {
+    let every = |error: &Error| {
         ids.iter()
             .map(|id| CancelOutcome {
                 id: id.clone(),
@@ -255,41 +259,82 @@ async fn cancel_in_batch<V: Vendor>(
             Ok(invitation) => {
                 open.insert(invitation.id);
             }
-            Err(error) => return Some(every(error)),
+            Err(error) => return Some(every(&error)),
         }
     }
     drop(invitations);
-    let (known, unknown): (Vec<&String>, Vec<&String>) =
-        ids.iter().partition(|id| open.contains(id.as_str()));
-    let batch: Vec<&str> = known.iter().map(|id| id.as_str()).collect();
-    let batched = match batch.len() {
-        0 => Ok(()),
-        1 => return None,
-        _ => match vendor.cancel_batch(organization, &batch) {
-            Ok(call) => engine.run(call).await,
-            Err(error) => Err(error),
-        },
-    };
-    match batched {
-        Err(error) if error.kind() == ErrorKind::NotPending => return None,
-        Err(error) => return Some(every(error)),
-        Ok(()) => {}
+    let known: Vec<&str> = ids
+        .iter()
+        .map(String::as_str)
+        .filter(|id| open.contains(*id))
+        .collect();
+    if known.len() < 2 {
+        return None;
     }
-    let lone: Vec<String> = unknown.into_iter().cloned().collect();
-    let mut lone = cancel_one_by_one(engine, vendor, organization, &lone)
-        .await
-        .into_iter();
+    let mut results: std::collections::HashMap<&str, Result<Cancelled, Error>> =
+        std::collections::HashMap::with_capacity(ids.len());
+    let mut doom: Option<Error> = None;
+    for batch in known.chunks(MAX_BATCH) {
+        let outcome = match &doom {
+            Some(error) => Err(error.clone()),
+            None => match vendor.cancel_batch(organization, batch) {
+                Ok(call) => engine.run(call).await,
+                Err(error) => Err(error),
+            },
+        };
+        match outcome {
+            Ok(()) => {
+                for id in batch {
+                    results.insert(id, Ok(Cancelled::new(V::PROVIDER, id, None)));
+                }
+            }
+            // An invitation went away meanwhile: single calls tell which.
+            Err(error) if error.kind() == ErrorKind::NotPending => {
+                let alone: Vec<String> = batch.iter().map(|id| (*id).to_owned()).collect();
+                for outcome in cancel_one_by_one(engine, vendor, organization, &alone).await {
+                    let id = batch
+                        .iter()
+                        .find(|id| **id == outcome.id)
+                        .expect("an id of the batch");
+                    results.insert(id, outcome.result);
+                }
+            }
+            Err(error) => {
+                if dooms_the_rest(error.kind()) {
+                    doom = Some(error.clone());
+                }
+                for id in batch {
+                    results.insert(id, Err(error.clone()));
+                }
+            }
+        }
+    }
+    // Ids that were not open are sent alone, so that the vendor's own answer says what became
+    // of them.
+    let lone: Vec<String> = ids
+        .iter()
+        .filter(|id| !open.contains(id.as_str()))
+        .cloned()
+        .collect();
+    let mut lone = match &doom {
+        Some(error) => lone
+            .into_iter()
+            .map(|id| CancelOutcome {
+                id,
+                result: Err(error.clone()),
+            })
+            .collect(),
+        None => cancel_one_by_one(engine, vendor, organization, &lone).await,
+    }
+    .into_iter();
     let outcomes = ids
         .iter()
-        .map(|id| {
-            if open.contains(id.as_str()) {
-                CancelOutcome {
-                    id: id.clone(),
-                    result: Ok(Cancelled::new(V::PROVIDER, id, None)),
-                }
-            } else {
-                lone.next().expect("one outcome per id sent alone")
-            }
+        .map(|id| match results.remove(id.as_str()) {
+            Some(result) => CancelOutcome {
+                id: id.clone(),
+                result,
+            },
+            None => lone.next().expect("one outcome per id sent alone"),
         })
         .collect();
     Some(outcomes)

@@ -371,7 +371,7 @@ async fn other_routes_get_elastics_404() {
     let key = format!("ApiKey {}", fake.token());
     let body = r#"{"emails":["jane@example.com"]}"#;
     for (method, path) in [
-        (reqwest::Method::GET, PATH),
+        (reqwest::Method::DELETE, PATH),
         (reqwest::Method::PUT, PATH),
         (
             reqwest::Method::POST,

@@ -342,7 +342,7 @@ impl Engine {
             let deadline = self.policy.budget().map(|budget| later(started, budget));
             let mut not_before = None;
             let mut previous: Option<Error> = None;
-            // Failures of the same kind in a row: GitHub's secondary-limit wait doubles on them.
+            // Failures of the same kind in a row: some vendors' waits double on them.
             let mut repeat: u32 = 0;
             let mut last_kind = None;
             let mut attempt: u32 = 0;

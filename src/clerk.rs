@@ -423,6 +423,35 @@ struct Paginated<T> {
 struct ClerkMembership {
     #[serde(default)]
     role: Option<String>,
+    #[serde(default)]
+    public_user_data: Option<ClerkMemberData>,
+}
+
+/// The part of a membership's `public_user_data` that says who it is.
+#[derive(Deserialize)]
+struct ClerkMemberData {
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+}
+
+impl ClerkMembership {
+    /// Whether this membership can be `invitee`'s: the user id or username, when Clerk names
+    /// them, must be the one asked for (an email is checked by Clerk's filter alone: a user
+    /// may have several addresses).
+    fn is_for(&self, invitee: &Invitee) -> bool {
+        let data = self.public_user_data.as_ref();
+        match invitee {
+            Invitee::UserId(id) => data
+                .and_then(|d| d.user_id.as_deref())
+                .is_none_or(|found| found == id),
+            Invitee::Login(login) => data
+                .and_then(|d| d.username.as_deref())
+                .is_none_or(|found| found.eq_ignore_ascii_case(login)),
+            Invitee::Email(_) => true,
+        }
+    }
 }
 
 impl Vendor for ClerkMapping {
@@ -565,10 +594,15 @@ impl Vendor for ClerkMapping {
                 let failure = classify(response, now);
                 // Clerk answers 404 both for an invitation that is not pending and for an
                 // id it does not know.
-                return Err(match response.status {
+                let failure = match response.status {
                     StatusCode::NOT_FOUND => failure.with_kind(ErrorKind::NotPending),
                     _ => failure,
-                });
+                };
+                // After an attempt that may have revoked it, "not pending" is that revocation.
+                if response.after_doubt && failure.kind() == ErrorKind::NotPending {
+                    return Ok(Cancelled::new(ProviderKind::Clerk, id, None));
+                }
+                return Err(failure);
             }
             let invitation = decode_invitation(&Role::Member, &response.body)
                 .map_err(|source| undecodable(response, Undecodable::from(source)))?;
@@ -607,7 +641,7 @@ impl Vendor for ClerkMapping {
             &["organizations", organization, "memberships"],
             [filter, ("limit", "1")],
         );
-        let decode = |response: &RawResponse, now: SystemTime| {
+        let decode = move |response: &RawResponse, now: SystemTime| {
             if !response.status.is_success() {
                 return Err(classify(response, now));
             }
@@ -621,6 +655,16 @@ impl Vendor for ClerkMapping {
                         },
                     )
                 })?;
+            // Each filter names one user: more than one match, or someone else, means Clerk did
+            // not apply it.
+            if page.total_count > 1 || page.data.iter().any(|m| !m.is_for(invitee)) {
+                return Err(Failure::inconsistent(
+                    ProviderKind::Clerk,
+                    response,
+                    "the memberships listed for one person name someone else",
+                    header_trace_id(&response.headers),
+                ));
+            }
             Ok(match page.data.into_iter().next() {
                 Some(membership) => MemberAnswer::Member(
                     membership

@@ -90,6 +90,7 @@ pub fn decode(
         headers,
         body: Bytes::copy_from_slice(body),
         oversized: false,
+        after_doubt: false,
     };
     let clients = clients();
     let result = match target {
@@ -126,6 +127,7 @@ pub fn decode_list(
         headers,
         body,
         oversized: false,
+        after_doubt: false,
     };
     let clients = clients();
     let result = match target {

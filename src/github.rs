@@ -439,6 +439,14 @@ impl Vendor for GitHubMapping {
                 })?
             };
             let next = match next_link(&response.headers, &requested) {
+                Some(Ok(url)) if url == requested => {
+                    return Err(Failure::inconsistent(
+                        ProviderKind::GitHub,
+                        response,
+                        "the next page's link points back at this page",
+                        request_id(&response.headers),
+                    ))
+                }
                 Some(Ok(url)) if self.connection.same_origin(&url) => {
                     Some(Cursor::Url { route, url })
                 }
@@ -505,7 +513,10 @@ impl Vendor for GitHubMapping {
             .url(&["orgs", organization, "invitations", id]);
         let plan = self.connection.plan(Method::DELETE, url);
         let decode = move |response: &RawResponse, now: SystemTime| {
-            if response.status.is_success() {
+            // A 404 after an attempt that may have cancelled it is that cancellation.
+            if response.status.is_success()
+                || (response.after_doubt && response.status == StatusCode::NOT_FOUND)
+            {
                 return Ok(Cancelled::new(ProviderKind::GitHub, id, None));
             }
             let failure = classify(response, now);

@@ -62,9 +62,11 @@ pub enum Membership {
     Invited(Invitation),
     /// Neither a member nor invited.
     NotMember,
-    /// No pending invitation, and the vendor cannot tell whether the person is a member:
-    /// GitHub does not show members' email addresses, so a GitHub lookup by email ends here
-    /// when no invitation is pending. Look the person up by login for an answer.
+    /// Not found as a member nor as invited, but the vendor cannot rule one of them out:
+    /// GitHub does not show members' email addresses (a lookup by email with no pending
+    /// invitation ends here; look the person up by login), and Clerk's and Elastic Cloud's
+    /// invitations name email addresses only (a lookup by user id or username of someone who
+    /// is not a member ends here; look them up by email).
     Unknown,
 }
 
@@ -83,6 +85,11 @@ impl Membership {
     }
 }
 
+/// The most pages one list follows: far beyond any organization's invitations (GitHub caps
+/// invitations at 500 a day, each open for a week), and an end to a vendor whose pages never
+/// stop.
+const MAX_PAGES: usize = 100_000;
+
 /// The invitations `query` asks for, page by page: the next page is fetched only when the
 /// stream is polled past the end of the current one, and only one page is held at a time.
 /// The first error ends the stream.
@@ -94,10 +101,12 @@ pub(crate) fn list<'a, V: Vendor>(
     struct State {
         page: std::vec::IntoIter<Invitation>,
         next: Option<Cursor>,
+        pages: usize,
     }
     let start = State {
         page: Vec::new().into_iter(),
         next: Some(Cursor::FIRST),
+        pages: 0,
     };
     Box::pin(futures_util::stream::unfold(
         start,
@@ -108,9 +117,17 @@ pub(crate) fn list<'a, V: Vendor>(
                     return Some((Ok(invitation), state));
                 }
                 let cursor = state.next.take()?;
-                let page = match vendor.list_page(query, &cursor) {
-                    Ok(call) => engine.run(call).await,
-                    Err(error) => Err(error),
+                state.pages += 1;
+                let page = if state.pages > MAX_PAGES {
+                    Err(Error::inconsistent(
+                        V::PROVIDER,
+                        format!("the list goes on past {MAX_PAGES} pages; it is not followed"),
+                    ))
+                } else {
+                    match vendor.list_page(query, &cursor) {
+                        Ok(call) => engine.run(call).await,
+                        Err(error) => Err(error),
+                    }
                 };
                 match page {
                     Ok(page) => {
@@ -357,8 +374,11 @@ pub(crate) async fn membership<V: Vendor>(
     }
     let found = match find(engine, vendor, organization, invitee).await {
         Ok(found) => found,
-        // Invitations that cannot name this kind of invitee cannot be pending for them.
-        Err(error) if error.kind() == ErrorKind::Unsupported && member.is_some() => None,
+        // The vendor's invitations name people by email: whether this user id or login has
+        // one cannot be told.
+        Err(error) if error.kind() == ErrorKind::Unsupported && member.is_some() => {
+            return Ok(Membership::Unknown)
+        }
         Err(error) => return Err(error),
     };
     match (found, member) {

@@ -146,7 +146,9 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// Cloud's token).
     ///
     /// An invitation that is no longer pending (accepted, cancelled, expired) or never existed
-    /// is [`ErrorKind::NotPending`](crate::ErrorKind::NotPending) on every vendor.
+    /// is [`ErrorKind::NotPending`](crate::ErrorKind::NotPending) on every vendor. A
+    /// cancellation is sent again after a 5xx or a timeout; when the vendor then answers
+    /// "not pending", the earlier attempt most likely did it, and the call succeeds.
     fn cancel_invitation<'a>(
         &'a self,
         organization: &'a str,
@@ -155,10 +157,13 @@ pub trait Provider: Send + Sync + fmt::Debug {
 
     /// Cancels every distinct id once, in the order given, with one outcome per id.
     ///
-    /// Elastic Cloud cancels them in one request (after one list that tells which ids are
-    /// open); the others send one paced request per id. After an error that no other id can
-    /// escape (unauthenticated, permission denied, organization not found) nothing more is
-    /// sent and the remaining ids get that error.
+    /// Elastic Cloud cancels them in batches of up to 100 (after one list that tells which
+    /// ids are open); the others send one paced request per id. Malformed ids are refused
+    /// alone, before anything is sent. After an error that no other id can escape
+    /// (unauthenticated, permission denied, and on Elastic Cloud an unknown organization)
+    /// nothing more is sent and the remaining ids get that error. GitHub and Clerk answer a
+    /// cancellation in an organization they do not show with the same 404 as an unknown
+    /// invitation, so there every id reports [`NotPending`](crate::ErrorKind::NotPending).
     fn cancel_invitations<'a>(
         &'a self,
         organization: &'a str,
@@ -169,7 +174,9 @@ pub trait Provider: Send + Sync + fmt::Debug {
     ///
     /// See each provider for what it can look up: GitHub knows members by login only (it
     /// does not show members' emails, so by email the answer is
-    /// [`Membership::Unknown`] unless an invitation is pending).
+    /// [`Membership::Unknown`] unless an invitation is pending); Clerk and Elastic Cloud
+    /// invite by email, so a user id or username that is no member is
+    /// [`Membership::Unknown`].
     fn membership<'a>(
         &'a self,
         organization: &'a str,

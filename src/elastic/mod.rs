@@ -294,20 +294,24 @@ fn undecodable(
     )
 }
 
-/// A cancellation's failure: an invitation Elastic Cloud does not hold (or, for a single
-/// token, "no valid invitation token") is not pending.
-fn cancel_failure(response: &RawResponse, now: SystemTime) -> Failure {
+/// A cancellation's answer: `None` when the invitations are gone. An invitation Elastic Cloud
+/// does not hold (or "no valid invitation token") is not pending, unless an earlier attempt of
+/// the same call may have deleted it: then it is that deletion.
+fn cancel_failure(response: &RawResponse, now: SystemTime) -> Option<Failure> {
+    if response.status.is_success() {
+        return None;
+    }
     let failure = classify(response, now);
     let not_held = failure
         .error
         .as_api()
         .is_some_and(|api| api.codes.iter().any(|c| c == INVITATION_NOT_FOUND));
-    if not_held
-        || (response.status == StatusCode::BAD_REQUEST && failure.kind() == ErrorKind::Validation)
-    {
-        failure.with_kind(ErrorKind::NotPending)
-    } else {
-        failure
+    let no_valid_token =
+        response.status == StatusCode::BAD_REQUEST && failure.kind() == ErrorKind::Validation;
+    match (not_held || no_valid_token, response.after_doubt) {
+        (true, true) => None,
+        (true, false) => Some(failure.with_kind(ErrorKind::NotPending)),
+        (false, _) => Some(failure),
     }
 }
 
@@ -428,13 +432,11 @@ impl Vendor for ElasticMapping {
             .connection
             .url(&["organizations", organization, "invitations", id]);
         let plan = self.connection.plan(Method::DELETE, url);
-        let decode = move |response: &RawResponse, now: SystemTime| {
-            if response.status.is_success() {
-                Ok(Cancelled::new(ProviderKind::ElasticCloud, id, None))
-            } else {
-                Err(cancel_failure(response, now))
-            }
-        };
+        let decode =
+            move |response: &RawResponse, now: SystemTime| match cancel_failure(response, now) {
+                None => Ok(Cancelled::new(ProviderKind::ElasticCloud, id, None)),
+                Some(failure) => Err(failure),
+            };
         Ok(Call::new(
             CANCEL,
             ProviderKind::ElasticCloud,
@@ -458,12 +460,9 @@ impl Vendor for ElasticMapping {
             .connection
             .url_with_list(&["organizations", organization, "invitations"], ids);
         let plan = self.connection.plan(Method::DELETE, url);
-        let decode = |response: &RawResponse, now: SystemTime| {
-            if response.status.is_success() {
-                Ok(())
-            } else {
-                Err(cancel_failure(response, now))
-            }
+        let decode = |response: &RawResponse, now: SystemTime| match cancel_failure(response, now) {
+            None => Ok(()),
+            Some(failure) => Err(failure),
         };
         Ok(Call::new(
             CANCEL_MANY,

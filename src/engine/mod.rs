@@ -54,6 +54,10 @@ pub(crate) struct RawResponse {
     pub body: Bytes,
     /// The body passed the cap and was not read: `body` is empty.
     pub oversized: bool,
+    /// An earlier attempt of the same call failed in a way that may have reached the vendor
+    /// (a 5xx, a timeout, a broken connection), so this answer may describe what that attempt
+    /// did: a delete answered "not found" after one has most likely already happened.
+    pub after_doubt: bool,
 }
 
 /// A failed attempt: the error to return, and whether and when it may be tried again.
@@ -346,6 +350,8 @@ impl Engine {
             let mut repeat: u32 = 0;
             let mut last_kind = None;
             let mut attempt: u32 = 0;
+            // Whether a failed attempt may have reached the vendor and been acted on.
+            let mut doubt = false;
             loop {
                 attempt += 1;
                 let turn = self
@@ -403,12 +409,13 @@ impl Engine {
                     (Some(timeout), Some(left)) => Some(timeout.min(left)),
                     (timeout, left) => timeout.or(left),
                 };
-                let outcome = self
+                let mut outcome = self
                     .attempt(provider, &plan, timeout)
                     .instrument(tracing::info_span!("orginvite.attempt", attempt, status = tracing::field::Empty))
                     .await;
                 let now = self.sleeper.now();
-                if let Ok(response) = &outcome {
+                if let Ok(response) = &mut outcome {
+                    response.after_doubt = doubt;
                     self.pacer
                         .observe(&headers::rate_limit_info(&response.headers, now), now);
                 }
@@ -432,6 +439,7 @@ impl Engine {
                 repeat = if last_kind == Some(kind) { repeat + 1 } else { 1 };
                 last_kind = Some(kind);
                 let hint = retry::hint_for(operation.idempotency, failure.retry, kind);
+                doubt |= failure.retry == RetryHint::Never && hint != RetryHint::Never;
                 let decision = self.policy.decide(
                     hint,
                     attempt,
@@ -563,6 +571,7 @@ impl Engine {
                 headers,
                 body,
                 oversized: false,
+                after_doubt: false,
             }),
             // The status and headers still say what happened; the vendor's mapping reads them.
             Err(BodyProblem::TooLarge) => Ok(RawResponse {
@@ -570,6 +579,7 @@ impl Engine {
                 headers,
                 body: Bytes::new(),
                 oversized: true,
+                after_doubt: false,
             }),
             Err(BodyProblem::Read(error)) => Err(transport_failure(provider, error, Some(status))),
         }

@@ -78,10 +78,12 @@ pub(crate) enum Decision {
 
 /// How often and how long a client retries attempts the vendor did not act on.
 ///
-/// Only answers that mean "not processed" are retried: rate limits (429, GitHub's primary and
-/// secondary limits), Clerk's 409 conflict, a 503 with `Retry-After`, and connections that
-/// failed before the request was sent. A timeout or 5xx after the request was sent is never
-/// retried, because the invitation may exist.
+/// Creating an invitation retries only answers that mean "not processed": rate limits (429,
+/// GitHub's primary and secondary limits), Clerk's 409 conflict, a 503 with `Retry-After`, and
+/// connections that failed before the request was sent. A timeout or 5xx after the request was
+/// sent is never retried, because the invitation may exist. Reads (lists, lookups) and
+/// cancellations of a named invitation are also retried after a 5xx, a timeout or a broken
+/// connection, with backoff: sending them again cannot create or remove anything else.
 ///
 /// Waits come from the vendor when it gives one (`Retry-After` as seconds or an HTTP date, a
 /// rate-limit reset time), else from capped exponential backoff with full jitter. A wait the

@@ -319,6 +319,10 @@ async fn cancel_errors_are_classified() {
 }
 
 fn membership(role: &str) -> Value {
+    membership_of(role, "user_1")
+}
+
+fn membership_of(role: &str, user_id: &str) -> Value {
     json!({
         "object": "organization_membership",
         "id": "orgmem_1",
@@ -329,7 +333,7 @@ fn membership(role: &str) -> Value {
         "created_at": 1716883200000_i64,
         "updated_at": 1716883200000_i64,
         "organization": {"object": "organization", "id": ORG, "name": "Acme"},
-        "public_user_data": {"user_id": "user_1", "first_name": "Jane", "last_name": null,
+        "public_user_data": {"user_id": user_id, "first_name": "Jane", "last_name": null,
                              "profile_image_url": null, "image_url": "https://img.example/x",
                              "has_image": false, "identifier": "jane@example.com"}
     })
@@ -346,7 +350,7 @@ async fn membership_asks_clerk_by_email_user_id_or_username() {
         .await;
     get(MEMBERSHIPS_PATH)
         .and(query_param("user_id", "user_2"))
-        .respond_with(page(&[membership("org:member")], 1))
+        .respond_with(page(&[membership_of("org:member", "user_2")], 1))
         .expect(1)
         .mount(&server)
         .await;
@@ -401,12 +405,13 @@ async fn membership_asks_clerk_by_email_user_id_or_username() {
         ),
         "{by_id:?}"
     );
-    // Clerk's invitations name emails only: a username that is no member is not invited.
+    // Clerk's invitations name emails only: whether a username that is no member has one
+    // cannot be told.
     let nobody = clerk
         .membership(ORG, &Invitee::login("nobody"))
         .await
         .unwrap();
-    assert_eq!(nobody, Membership::NotMember);
+    assert_eq!(nobody, Membership::Unknown);
     let invited = clerk
         .membership(ORG, &Invitee::email("invited@example.com"))
         .await
@@ -433,6 +438,60 @@ async fn membership_asks_clerk_by_email_user_id_or_username() {
             "email_address=invited%40example.com&limit=1",
         ]
     );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_membership_that_names_someone_else_is_not_taken() {
+    let server = MockServer::start().await;
+    // The filter was not applied: several users, or another user than the one asked for.
+    get(MEMBERSHIPS_PATH)
+        .and(query_param("email_address", "jane@example.com"))
+        .respond_with(page(&[membership("org:admin")], 37))
+        .mount(&server)
+        .await;
+    get(MEMBERSHIPS_PATH)
+        .and(query_param("user_id", "user_2"))
+        .respond_with(page(&[membership("org:admin")], 1))
+        .mount(&server)
+        .await;
+    let (clerk, _) = clerk(&server);
+    for invitee in [
+        Invitee::email("jane@example.com"),
+        Invitee::user_id("user_2"),
+    ] {
+        let error = clerk.membership(ORG, &invitee).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Decode, "{invitee:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_stream_requests_no_further_page() {
+    use futures_util::StreamExt;
+    let server = MockServer::start().await;
+    get(INVITATIONS_PATH)
+        .and(query_param("offset", "0"))
+        .respond_with(page(
+            &[invitation("orginv_1", "a@example.com", "pending")],
+            3,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    get(INVITATIONS_PATH)
+        .and(query_param("offset", "1"))
+        .respond_with(page(
+            &[invitation("orginv_2", "b@example.com", "pending")],
+            3,
+        ))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (clerk, _) = clerk(&server);
+    let query = ListInvitations::new(ORG).page_size(1);
+    let mut stream = clerk.list_invitations(&query);
+    assert_eq!(stream.next().await.unwrap().unwrap().id, "orginv_1");
+    drop(stream);
     server.verify().await;
 }
 

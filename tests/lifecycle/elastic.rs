@@ -159,6 +159,10 @@ async fn cancel_deletes_one_token() {
     let cancelled = elastic.cancel_invitation(ORG, "tok/en-1").await.unwrap();
     assert_eq!(cancelled.id, "tok/en-1");
     assert_eq!(cancelled.invitation, None);
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests[0].url.query(), None);
+    assert!(requests[0].body.is_empty());
+    assert!(requests[0].headers.get("content-type").is_none());
     server.verify().await;
 }
 
@@ -349,7 +353,48 @@ async fn membership_matches_the_members_list_by_email_or_user_id() {
         .await
         .unwrap();
     assert_eq!(stranger, Membership::NotMember);
+    for request in server.received_requests().await.unwrap() {
+        assert_eq!(request.url.query(), None, "{}", request.url);
+        assert!(request.body.is_empty());
+    }
     server.verify().await;
+}
+
+#[tokio::test]
+async fn membership_errors_are_classified() {
+    for (answer, kind) in [
+        (
+            failed(
+                404,
+                "organization.not_found",
+                "The organization was not found",
+            ),
+            ErrorKind::NotFound,
+        ),
+        (
+            failed(
+                403,
+                "root.invalid_authentication",
+                "The supplied authentication is invalid",
+            ),
+            ErrorKind::Unauthenticated,
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(MEMBERS))
+            .respond_with(answer)
+            .expect(1)
+            .mount(&server)
+            .await;
+        let (elastic, _) = elastic(&server);
+        let error = elastic
+            .membership(ORG, &Invitee::email("jane@example.com"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), kind, "{error}");
+        server.verify().await;
+    }
 }
 
 #[tokio::test]

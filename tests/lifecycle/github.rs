@@ -263,20 +263,45 @@ async fn list_errors_are_classified() {
         ),
     ];
     for (answer, kind) in cases {
-        let server = MockServer::start().await;
-        get("/api/v3/orgs/acme/invitations")
-            .respond_with(answer)
-            .expect(1)
-            .mount(&server)
-            .await;
-        let (github, _) = github(&server);
-        let error = collect(&github, &ListInvitations::new("acme"))
-            .await
-            .unwrap_err();
-        assert_eq!(error.kind(), kind, "{error}");
-        assert!(!error.may_have_been_created(), "{error}");
-        server.verify().await;
+        for (route, status) in [
+            ("invitations", InvitationStatus::Pending),
+            ("failed_invitations", InvitationStatus::Failed),
+        ] {
+            let server = MockServer::start().await;
+            get(&format!("/api/v3/orgs/acme/{route}"))
+                .respond_with(answer.clone())
+                .expect(1)
+                .mount(&server)
+                .await;
+            let (github, _) = github(&server);
+            let query = ListInvitations::new("acme").status(status);
+            let error = collect(&github, &query).await.unwrap_err();
+            assert_eq!(error.kind(), kind, "{route}: {error}");
+            assert!(!error.may_have_been_created(), "{error}");
+            server.verify().await;
+        }
     }
+}
+
+#[tokio::test]
+async fn a_link_back_to_the_same_page_ends_the_list_with_an_error() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    get("/api/v3/orgs/acme/invitations")
+        .respond_with(page(&[]).insert_header(
+            "link",
+            format!(r#"<{uri}/api/v3/orgs/acme/invitations?per_page=100>; rel="next""#),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (github, _) = github(&server);
+    let error = collect(&github, &ListInvitations::new("acme"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    assert!(error.to_string().contains("back at this page"), "{error}");
+    server.verify().await;
 }
 
 #[tokio::test]
@@ -543,6 +568,16 @@ async fn membership_by_login_reads_the_memberships_route() {
         .await
         .unwrap();
     assert_eq!(stranger, Membership::NotMember);
+    for request in server.received_requests().await.unwrap() {
+        let expected = if request.url.path().ends_with("/invitations") {
+            Some("per_page=100")
+        } else {
+            None
+        };
+        assert_eq!(request.url.query(), expected, "{}", request.url);
+        assert!(request.body.is_empty());
+        assert!(request.headers.get("content-type").is_none());
+    }
     server.verify().await;
 }
 

@@ -138,3 +138,92 @@ async fn a_read_that_times_out_is_sent_again_and_its_error_is_not_in_doubt() {
     );
     server.verify().await;
 }
+
+/// A cancellation whose first attempt failed in a way that may have reached the vendor, then
+/// heard "not pending": the first attempt did it.
+#[tokio::test]
+async fn a_retried_cancellation_that_hears_not_pending_is_done() {
+    let not_pending = [
+        ("github", github_error(404, json!({"message": "Not Found"}))),
+        (
+            "clerk",
+            clerk::clerk_error(
+                404,
+                "organization_invitation_not_pending",
+                "not pending",
+                "The organization invitation is not in the 'pending' status.",
+            ),
+        ),
+        (
+            "elastic",
+            elastic::failed(
+                404,
+                "organization.invitation_not_found",
+                "Invitation not found",
+            ),
+        ),
+    ];
+    for (vendor, gone) in not_pending {
+        let server = MockServer::start().await;
+        Mock::given(method(if vendor == "clerk" { "POST" } else { "DELETE" }))
+            .respond_with(Sequence::new(vec![bad_gateway(), gone.clone()]))
+            .expect(2)
+            .mount(&server)
+            .await;
+        let (provider, org) = client(vendor, &server).await;
+        let cancelled = provider.cancel_invitation(&org, "1").await;
+        assert_eq!(
+            cancelled.map(|c| c.id).ok().as_deref(),
+            Some("1"),
+            "{vendor}"
+        );
+        server.verify().await;
+
+        // Without the doubt, "not pending" is an answer.
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(gone)
+            .expect(1)
+            .mount(&server)
+            .await;
+        let (provider, org) = client(vendor, &server).await;
+        let error = provider.cancel_invitation(&org, "1").await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::NotPending, "{vendor}");
+    }
+}
+
+#[tokio::test]
+async fn a_retried_batch_that_hears_not_found_is_done() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"invitations": [
+                {"token": "t-1", "email": "a@example.com"},
+                {"token": "t-2", "email": "b@example.com"}
+            ]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(wiremock::matchers::path(
+            "/api/v1/organizations/1234567890/invitations/t-1,t-2",
+        ))
+        .respond_with(Sequence::new(vec![
+            bad_gateway(),
+            elastic::failed(
+                404,
+                "organization.invitation_not_found",
+                "Invitation not found",
+            ),
+        ]))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let (elastic, _) = elastic::elastic(&server);
+    let outcomes = elastic
+        .cancel_invitations(elastic::ORG, ["t-1", "t-2"])
+        .await;
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    server.verify().await;
+}

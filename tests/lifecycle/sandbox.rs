@@ -112,6 +112,11 @@ async fn github_lists_pages_with_link_headers_and_serves_its_links() {
     let (_, headers, body) = github_get(&fake, "/orgs/acme/invitations").await;
     assert_eq!(body.as_array().unwrap().len(), 30);
     assert!(headers.contains_key("link"));
+    fake.add_organization("tiny");
+    fake.seed_invitations("tiny", 3);
+    let (_, headers, body) = github_get(&fake, "/orgs/tiny/invitations").await;
+    assert_eq!(body.as_array().unwrap().len(), 3);
+    assert!(!headers.contains_key("link"), "{headers:?}");
     let (_, _, body) = github_get(&fake, "/orgs/acme/invitations?per_page=500").await;
     assert_eq!(body.as_array().unwrap().len(), 100);
     let (status, _, body) = github_get(&fake, "/orgs/acme/invitations?role=owner").await;

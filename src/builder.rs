@@ -50,6 +50,7 @@ pub(crate) struct CommonSettings {
     pacer: Option<Pacer>,
     observer: Option<Arc<dyn Observer>>,
     trace_emails: bool,
+    reconcile: crate::Reconcile,
 }
 
 impl fmt::Debug for CommonSettings {
@@ -68,6 +69,7 @@ impl fmt::Debug for CommonSettings {
             .field("pacer", &self.pacer)
             .field("observer", &self.observer)
             .field("trace_emails", &self.trace_emails)
+            .field("reconcile", &self.reconcile)
             .finish()
     }
 }
@@ -98,6 +100,7 @@ impl<V> ClientBuilder<V> {
                 pacer: None,
                 observer: None,
                 trace_emails: false,
+                reconcile: crate::Reconcile::default(),
             },
             vendor,
         }
@@ -187,6 +190,14 @@ impl<V> ClientBuilder<V> {
     /// its first character and domain (`j***@example.com`). Tokens are never shown.
     pub fn trace_emails(mut self, full: bool) -> Self {
         self.common.trace_emails = full;
+        self
+    }
+
+    /// How [`ensure_invited`](crate::Provider::ensure_invited) looks for an invitation whose
+    /// create ended in doubt before it concludes that none was created. See
+    /// [`Reconcile`](crate::Reconcile) for the default.
+    pub fn reconcile(mut self, reconcile: crate::Reconcile) -> Self {
+        self.common.reconcile = reconcile;
         self
     }
 
@@ -376,6 +387,8 @@ impl CommonSettings {
                 attempt_timeout: self.attempt_timeout,
                 max_body_bytes: self.max_body_bytes,
                 trace_emails: self.trace_emails,
+                reconcile: self.reconcile,
+                deadline: None,
             },
             base_url,
             user_agent,

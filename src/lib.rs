@@ -70,6 +70,7 @@ mod builder;
 pub mod clerk;
 pub mod elastic;
 mod engine;
+mod ensure;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
@@ -94,6 +95,7 @@ pub use engine::observe::{Observer, RateLimitEvent, WaitCause};
 pub use engine::pacer::{Pacer, Pacing};
 pub use engine::retry::RetryPolicy;
 pub use engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
+pub use ensure::{Ensured, Reconcile};
 pub use error::{
     ApiError, DecodeError, Error, ErrorKind, InvalidRequestError, RateLimitInfo, TransportError,
 };

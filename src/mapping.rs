@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use url::Url;
 
 use crate::engine::retry::Idempotency;
-use crate::engine::{Call, Decode, Failure, Operation, RawResponse};
+use crate::engine::{Call, Decode, Failure, Operation, RawResponse, Traffic};
 use crate::{
     Cancelled, CreateInvitation, Error, ErrorKind, Invitation, Invitee, ListInvitations,
     ProviderKind, Role,
@@ -20,14 +20,14 @@ use crate::{
 pub(crate) const CREATE: Operation = Operation {
     name: "create_invitation",
     idempotency: Idempotency::Creates,
-    notifies: true,
+    traffic: Traffic::Notifying,
 };
 
 /// One page of a list of invitations.
 pub(crate) const LIST: Operation = Operation {
     name: "list_invitations",
     idempotency: Idempotency::Reads,
-    notifies: false,
+    traffic: Traffic::Quiet,
 };
 
 /// Cancelling one invitation by id. Vendors whose cancellation notifies people (GitHub)
@@ -35,27 +35,27 @@ pub(crate) const LIST: Operation = Operation {
 pub(crate) const CANCEL: Operation = Operation {
     name: "cancel_invitation",
     idempotency: Idempotency::DeletesNamed,
-    notifies: false,
+    traffic: Traffic::Quiet,
 };
 
 /// Cancelling several invitations in one request.
 pub(crate) const CANCEL_MANY: Operation = Operation {
     name: "cancel_invitations",
     idempotency: Idempotency::DeletesNamed,
-    notifies: false,
+    traffic: Traffic::Quiet,
 };
 
 /// Looking up whether someone is a member.
 pub(crate) const MEMBERSHIP: Operation = Operation {
     name: "membership",
     idempotency: Idempotency::Reads,
-    notifies: false,
+    traffic: Traffic::Quiet,
 };
 
 /// `operation`, for a vendor on which it notifies people.
 pub(crate) const fn notifying(operation: Operation) -> Operation {
     Operation {
-        notifies: true,
+        traffic: Traffic::Notifying,
         ..operation
     }
 }

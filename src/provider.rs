@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::{
-    CancelOutcome, Cancelled, CreateInvitation, Error, Invitation, Invitee, ListInvitations,
-    Membership,
+    CancelOutcome, Cancelled, CreateInvitation, Ensured, Error, Invitation, Invitee,
+    ListInvitations, Membership,
 };
 
 /// A boxed, `Send` future: what [`Provider`] methods return.
@@ -119,6 +119,23 @@ pub trait Provider: Send + Sync + fmt::Debug {
         request: &'a CreateInvitation,
     ) -> BoxFuture<'a, Result<Invitation, Error>>;
 
+    /// Makes sure the person of `request` is invited or a member, with a definite answer.
+    ///
+    /// It creates the invitation; a vendor's "already invited" is looked up and returned as
+    /// [`Ensured::AlreadyInvited`], "already a member" is [`Ensured::AlreadyMember`] (a
+    /// success). When the create ends in doubt (a timeout or broken connection after sending,
+    /// a 5xx, an unreadable success) it looks for the invitation as
+    /// [`Reconcile`](crate::Reconcile) says: found, it is [`Ensured::Created`] with
+    /// `reconciled`; not found after the whole window, the create is sent again within the
+    /// retry policy's attempts. When the lookup itself fails, the create's error is returned,
+    /// still [`may_have_been_created`](Error::may_have_been_created): never a second blind
+    /// create. GitHub cannot look invitations up by user id, so a doubtful create by user id
+    /// stays in doubt.
+    fn ensure_invited<'a>(
+        &'a self,
+        request: &'a CreateInvitation,
+    ) -> BoxFuture<'a, Result<Ensured, Error>>;
+
     /// The invitations `query` asks for, as a stream.
     ///
     /// Pages are fetched lazily: the next one only when the stream is polled past the end of
@@ -199,6 +216,13 @@ macro_rules! forward_provider {
                 (**self).create_invitation(request)
             }
 
+            fn ensure_invited<'a>(
+                &'a self,
+                request: &'a CreateInvitation,
+            ) -> BoxFuture<'a, Result<Ensured, Error>> {
+                (**self).ensure_invited(request)
+            }
+
             fn list_invitations<'a>(
                 &'a self,
                 query: &'a ListInvitations,
@@ -258,6 +282,14 @@ macro_rules! vendor_client {
             ) -> Result<$crate::Invitation, $crate::Error> {
                 let call = $crate::mapping::Vendor::create(&self.mapping, request)?;
                 self.engine.run(call).await
+            }
+
+            /// Invites with a definite answer; see [`Provider::ensure_invited`](crate::Provider::ensure_invited).
+            pub async fn ensure_invited(
+                &self,
+                request: &$crate::CreateInvitation,
+            ) -> Result<$crate::Ensured, $crate::Error> {
+                $crate::ensure::ensure(&self.engine, &self.mapping, request).await
             }
 
             /// Lists invitations; see [`Provider::list_invitations`](crate::Provider::list_invitations).
@@ -357,6 +389,13 @@ macro_rules! vendor_client {
                 request: &'a $crate::CreateInvitation,
             ) -> $crate::BoxFuture<'a, Result<$crate::Invitation, $crate::Error>> {
                 Box::pin($client::create_invitation(self, request))
+            }
+
+            fn ensure_invited<'a>(
+                &'a self,
+                request: &'a $crate::CreateInvitation,
+            ) -> $crate::BoxFuture<'a, Result<$crate::Ensured, $crate::Error>> {
+                Box::pin($client::ensure_invited(self, request))
             }
 
             fn list_invitations<'a>(

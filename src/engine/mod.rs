@@ -18,7 +18,8 @@ use url::Url;
 
 use crate::{DecodeError, Error, Invitee, ProviderKind, TransportError};
 use observe::{Observer, RateLimitEvent};
-use pacer::{millis, Pacer, Traffic};
+pub(crate) use pacer::Traffic;
+use pacer::{millis, Pacer};
 use retry::{Decision, Idempotency, RetryHint, RetryPolicy, Wait};
 use sleep::Sleeper;
 
@@ -204,9 +205,9 @@ pub(crate) struct Operation {
     pub name: &'static str,
     /// Whether the request may be sent again after it may have reached the vendor.
     pub idempotency: Idempotency,
-    /// Whether the request notifies people: the pacing's spacing, serialization and rate
-    /// apply to such requests only.
-    pub notifies: bool,
+    /// Which pacing rules the request follows: requests that notify people are spaced,
+    /// serialized and rate-limited as the pacing says; others only wait out holds.
+    pub traffic: Traffic,
 }
 
 /// Who or what a call is about, for its tracing span.
@@ -282,6 +283,22 @@ pub(crate) struct Engine {
     pub attempt_timeout: Option<Duration>,
     pub max_body_bytes: usize,
     pub trace_emails: bool,
+    /// How `ensure_invited` looks for an invitation whose create ended in doubt.
+    pub reconcile: crate::Reconcile,
+    /// A deadline beyond the policy's own, for every call of this engine (a bulk run's).
+    pub deadline: Option<SystemTime>,
+}
+
+impl Engine {
+    /// This engine with calls ending by `deadline` at the latest.
+    pub(crate) fn until(&self, deadline: Option<SystemTime>) -> Engine {
+        let mut engine = self.clone();
+        engine.deadline = match (self.deadline, deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        engine
+    }
 }
 
 /// A call's subject for logs: an email shows only the first character of its local part and
@@ -322,11 +339,7 @@ impl Engine {
             plan,
             decode,
         } = call;
-        let class = if operation.notifies {
-            Traffic::Notifying
-        } else {
-            Traffic::Quiet
-        };
+        let class = operation.traffic;
         let span = tracing::info_span!(
             "orginvite.call",
             operation = operation.name,
@@ -343,7 +356,13 @@ impl Engine {
         };
         async move {
             let started = self.sleeper.now();
-            let deadline = self.policy.budget().map(|budget| later(started, budget));
+            let deadline = match (
+                self.policy.budget().map(|budget| later(started, budget)),
+                self.deadline,
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let mut not_before = None;
             let mut previous: Option<Error> = None;
             // Failures of the same kind in a row: some vendors' waits double on them.

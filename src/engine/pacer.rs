@@ -45,6 +45,10 @@ pub struct Pacing {
     /// At most `.0` request starts in any window of `.1` (a sliding window): bursts of up
     /// to `.0`, and never more than `.0` within any `.1`.
     pub rate: Option<(u32, Duration)>,
+    /// At most `.0` starts of batch requests (one request inviting several people, such as
+    /// Clerk's bulk endpoint) in any window of `.1`, counted apart from `rate`: vendors limit
+    /// their batch endpoints separately. Spacing and serialization apply to batches too.
+    pub batch_rate: Option<(u32, Duration)>,
     /// Whether rate-limit headers (`x-ratelimit-remaining` with `x-ratelimit-reset` or
     /// `x-ratelimit-interval`) slow the pacer before the limit is hit.
     pub learn_from_headers: bool,
@@ -58,6 +62,7 @@ impl Pacing {
             min_interval: None,
             serialize: false,
             rate: None,
+            batch_rate: None,
             learn_from_headers: true,
         }
     }
@@ -83,6 +88,12 @@ impl Pacing {
     /// Adds a rate ([`Pacing::rate`]) to these settings.
     pub fn with_rate(mut self, requests: u32, period: Duration) -> Pacing {
         self.rate = Some((requests.max(1), period));
+        self
+    }
+
+    /// Adds a rate for batch requests ([`Pacing::batch_rate`]) to these settings.
+    pub fn with_batch_rate(mut self, requests: u32, period: Duration) -> Pacing {
+        self.batch_rate = Some((requests.max(1), period));
         self
     }
 
@@ -126,6 +137,8 @@ struct State {
     learned: Option<(Duration, SystemTime)>,
     /// The starts of the latest requests, as many as the rate allows per window.
     recent_starts: VecDeque<SystemTime>,
+    /// The starts of the latest batch requests, as many as the batch rate allows per window.
+    recent_batches: VecDeque<SystemTime>,
     /// The earliest start of the next request of any kind, while spacing learned from
     /// headers applies.
     next_any: Option<SystemTime>,
@@ -197,16 +210,38 @@ impl Pacer {
         configured.max(learned(state, now).unwrap_or(Duration::ZERO))
     }
 
+    /// The rate that applies to requests of `class`, with the starts it counts.
+    fn window<'s>(
+        &self,
+        state: &'s mut State,
+        class: Traffic,
+    ) -> Option<((u32, Duration), &'s mut VecDeque<SystemTime>)> {
+        match class {
+            Traffic::Notifying => self
+                .inner
+                .pacing
+                .rate
+                .map(|r| (r, &mut state.recent_starts)),
+            Traffic::Batch => self
+                .inner
+                .pacing
+                .batch_rate
+                .map(|r| (r, &mut state.recent_batches)),
+            Traffic::Quiet => None,
+        }
+    }
+
     /// The earliest time a request may start, `now` and the call's own `not_before` given.
-    /// Spacing, serialization and rates apply to `notifying` requests only; holds and what
-    /// the headers taught apply to every request.
+    /// Spacing, serialization and rates apply to requests that notify people only; holds and
+    /// what the headers taught apply to every request.
     fn earliest(
         &self,
         state: &mut State,
         now: SystemTime,
         not_before: Option<SystemTime>,
-        notifying: bool,
+        class: Traffic,
     ) -> (SystemTime, WaitCause) {
+        let notifying = class != Traffic::Quiet;
         let mut earliest = now;
         let mut cause = WaitCause::Pacing;
         let mut consider = |at: Option<SystemTime>, why: WaitCause| {
@@ -223,11 +258,11 @@ impl Pacer {
         if learned(state, now).is_some() {
             consider(state.next_any, WaitCause::Pacing);
         }
-        if let Some((requests, period)) = self.inner.pacing.rate.filter(|_| notifying) {
+        if let Some(((requests, period), starts)) = self.window(state, class) {
             // The window is full: the next start waits for the oldest of it to age out.
             let requests = requests.max(1) as usize;
-            if state.recent_starts.len() >= requests {
-                let oldest = state.recent_starts[state.recent_starts.len() - requests];
+            if starts.len() >= requests {
+                let oldest = starts[starts.len() - requests];
                 consider(Some(later(oldest, period)), WaitCause::Pacing);
             }
         }
@@ -264,7 +299,7 @@ impl Pacer {
         max_wait: Duration,
         class: Traffic,
     ) -> Result<Turn, Duration> {
-        let notifying = class == Traffic::Notifying;
+        let notifying = class != Traffic::Quiet;
         let too_late = |now: SystemTime, wait: Duration| {
             wait > max_wait || deadline.is_some_and(|deadline| later(now, wait) > deadline)
         };
@@ -306,16 +341,16 @@ impl Pacer {
             let now = sleeper.now();
             let (wait, cause, earliest) = {
                 let mut state = self.lock();
-                let (earliest, cause) = self.earliest(&mut state, now, not_before, notifying);
+                let (earliest, cause) = self.earliest(&mut state, now, not_before, class);
                 if earliest <= now {
                     if notifying {
                         let spacing = self.inner.pacing.min_interval.unwrap_or(Duration::ZERO);
                         state.next_start = Some(next_on_grid(state.next_start, now, spacing));
-                        if let Some((requests, _)) = self.inner.pacing.rate {
-                            state.recent_starts.push_back(now);
-                            while state.recent_starts.len() > requests.max(1) as usize {
-                                state.recent_starts.pop_front();
-                            }
+                    }
+                    if let Some(((requests, _), starts)) = self.window(&mut state, class) {
+                        starts.push_back(now);
+                        while starts.len() > requests.max(1) as usize {
+                            starts.pop_front();
                         }
                     }
                     if let Some(spacing) = learned(&state, now) {
@@ -343,7 +378,7 @@ impl Pacer {
         deadline: Option<SystemTime>,
     ) -> Result<OwnedSemaphorePermit, Duration> {
         let predict = |state: &mut State, now: SystemTime| {
-            let (earliest, _) = self.earliest(state, now, not_before, true);
+            let (earliest, _) = self.earliest(state, now, not_before, Traffic::Notifying);
             let queue = self.spacing(state, now).saturating_mul(state.queued);
             earliest
                 .duration_since(now)
@@ -447,6 +482,9 @@ pub(crate) enum Traffic {
     /// The request notifies people (an invitation, GitHub's cancellation): the pacing's
     /// spacing, serialization and rate apply, as well as holds and learned budgets.
     Notifying,
+    /// A batch request that notifies several people (Clerk's bulk endpoint): as `Notifying`,
+    /// with the batch rate in place of the rate.
+    Batch,
     /// Any other request (a read, a quiet delete): only holds and the budget the vendor's
     /// headers report apply.
     Quiet,

@@ -107,6 +107,18 @@ pub use github::{GitHubLimit, GitHubSim};
 pub use wiremock;
 
 /// A fault the fake answers with instead of (or before) its normal answer.
+///
+/// | fault | the request acts (creates, cancels) | the client sees |
+/// |---|---|---|
+/// | [`ServerError`](Fault::ServerError) | no | the vendor's 500 |
+/// | [`HtmlGateway`](Fault::HtmlGateway) | no | a gateway's 502 HTML page |
+/// | [`Delay`](Fault::Delay) | yes | the normal answer, late: a timeout if it is later than the client waits |
+/// | [`CreatedThenServerError`](Fault::CreatedThenServerError) | yes | the vendor's 500 |
+/// | [`CreatedThenDrop`](Fault::CreatedThenDrop) | yes | a success status, then the connection breaks before the body ends |
+/// | [`ListLag`](Fault::ListLag) | a list leaves out fresh invitations | the normal answer |
+///
+/// The faults that act leave the client in doubt: the invitation exists, the answer does not
+/// say so. Use them to test reconciliation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
@@ -117,6 +129,14 @@ pub enum Fault {
     /// The normal answer (the invitation is created), sent after this delay: long enough, it
     /// makes the client time out after the vendor acted.
     Delay(Duration),
+    /// The request acts (the invitation is created), then the vendor's own 500 answer.
+    CreatedThenServerError,
+    /// The request acts (the invitation is created), then the connection breaks: the answer's
+    /// status and headers arrive, its body is cut short.
+    CreatedThenDrop,
+    /// A list answers without the invitations created less than this long ago (on the fake's
+    /// clock), as a vendor whose reads trail its writes would. Other requests answer normally.
+    ListLag(Duration),
 }
 
 /// An invitation a fake holds.
@@ -438,9 +458,15 @@ struct State {
     members: Vec<FakeMember>,
     invitations: Vec<FakeInvitation>,
     faults: VecDeque<Fault>,
+    /// Faults drawn at random: the share of requests that get one, the faults, the draws.
+    chaos: Option<(f64, Vec<Fault>, fastrand::Rng)>,
     window: Option<Window>,
     requests: u64,
     rate_limited: u64,
+    /// From this request number on, the credential no longer works.
+    revoked_from: Option<u64>,
+    /// Whether a repeated invitation creates another one instead of "already invited".
+    repeats: bool,
 }
 
 impl State {
@@ -501,7 +527,10 @@ impl State {
         vendor: &dyn Vendor,
         ask: &ListAsk,
         now: Timestamp,
+        lag: Option<Duration>,
     ) -> (Vec<&FakeInvitation>, usize) {
+        // With a lag, invitations created since this moment are not shown yet.
+        let shown_before = lag.and_then(|lag| now.checked_sub(lag).ok());
         let mut matching: Vec<&FakeInvitation> = self
             .invitations
             .iter()
@@ -514,6 +543,7 @@ impl State {
                             .is_some_and(|e| e.eq_ignore_ascii_case(email))
                     })
                     && ask.role.as_deref().is_none_or(|role| inv.role == role)
+                    && shown_before.is_none_or(|before| inv.created_at <= before)
             })
             .collect();
         match ask.order {
@@ -560,21 +590,45 @@ impl<V: Vendor> Respond for Responder<V> {
         };
         let vendor = &*self.vendor;
 
-        let mut delay = None;
-        match state.faults.pop_front() {
+        let fault = match state.faults.pop_front() {
+            Some(fault) => Some(fault),
+            None => match state.chaos.as_mut() {
+                Some((share, faults, rng)) if !faults.is_empty() => {
+                    let hit = rng.f64() < *share;
+                    hit.then(|| faults[rng.usize(..faults.len())].clone())
+                }
+                _ => None,
+            },
+        };
+        let (mut delay, mut acted_then, mut lag) = (None, None, None);
+        match fault {
             Some(Fault::ServerError) => return vendor.refuse(&Refusal::ServerError, &counters),
             Some(Fault::HtmlGateway) => return gateway_page(),
             Some(Fault::Delay(d)) => delay = Some(d),
+            Some(Fault::CreatedThenServerError) => acted_then = Some(false),
+            Some(Fault::CreatedThenDrop) => acted_then = Some(true),
+            Some(Fault::ListLag(d)) => lag = Some(d),
             None => {}
         }
-        let answer = |template: ResponseTemplate| match delay {
-            Some(d) => template.set_delay(d),
-            None => template,
+        let answer = |template: ResponseTemplate, counters: &Counters| {
+            let template = match acted_then {
+                Some(false) => vendor.refuse(&Refusal::ServerError, counters),
+                Some(true) => cut_short(),
+                None => template,
+            };
+            match delay {
+                Some(d) => template.set_delay(d),
+                None => template,
+            }
         };
 
-        let action = match vendor.parse(request, &self.token, &counters) {
+        let revoked = state
+            .revoked_from
+            .is_some_and(|from| state.requests >= from);
+        let token = if revoked { "\u{0}revoked" } else { &self.token };
+        let action = match vendor.parse(request, token, &counters) {
             Ok(action) => action,
-            Err(answer_) => return answer(answer_),
+            Err(answer_) => return answer(answer_, &counters),
         };
 
         if let Some(window) = state.window.as_mut() {
@@ -591,7 +645,10 @@ impl<V: Vendor> Respond for Responder<V> {
                     retry_after: reset_at.duration_since(now).unwrap_or(Duration::ZERO),
                 };
                 state.rate_limited += 1;
-                return answer(vendor.refuse(&Refusal::RateLimited(limited), &counters));
+                return answer(
+                    vendor.refuse(&Refusal::RateLimited(limited), &counters),
+                    &counters,
+                );
             }
             window.used += 1;
             counters.remaining = Some(window.budget - window.used);
@@ -606,12 +663,15 @@ impl<V: Vendor> Respond for Responder<V> {
             | Action::Members { organization, .. } => Some(organization),
         };
         if organization.is_some_and(|org| !state.knows_organization(vendor, org)) {
-            return answer(vendor.refuse(&Refusal::OrganizationNotFound, &counters));
+            return answer(
+                vendor.refuse(&Refusal::OrganizationNotFound, &counters),
+                &counters,
+            );
         }
         let template = match action {
             Action::Create(asks) => create(&mut state, vendor, asks, today, &counters),
             Action::List(ask) => {
-                let (page, total) = state.list(vendor, &ask, today);
+                let (page, total) = state.list(vendor, &ask, today, lag);
                 vendor.listed(request, &page, total, &ask, &counters)
             }
             Action::Cancel { organization, ids } => {
@@ -663,7 +723,7 @@ impl<V: Vendor> Respond for Responder<V> {
                 vendor.members(&page, total, &counters)
             }
         };
-        answer(template)
+        answer(template, &counters)
     }
 }
 
@@ -688,7 +748,7 @@ fn create(
                 .is_some()
             {
                 Some(Refusal::AlreadyMember(email.clone()))
-            } else if state.is_invited(vendor, ask, now) {
+            } else if !state.repeats && state.is_invited(vendor, ask, now) {
                 Some(Refusal::AlreadyInvited(email.clone()))
             } else {
                 None
@@ -699,7 +759,7 @@ fn create(
                 .is_some()
             {
                 Some(Refusal::AlreadyMember(id.clone()))
-            } else if state.is_invited(vendor, ask, now) {
+            } else if !state.repeats && state.is_invited(vendor, ask, now) {
                 Some(Refusal::AlreadyInvited(id.clone()))
             } else {
                 None
@@ -750,6 +810,14 @@ fn cancel(
     vendor.cancelled(&cancelled, counters)
 }
 
+/// A success whose body stops short: the `Content-Length` promises more than is sent, so the
+/// server closes the connection in the middle of the body.
+fn cut_short() -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .insert_header("content-length", "65536")
+        .set_body_raw(&b"{\"id\": "[..], "application/json")
+}
+
 fn gateway_page() -> ResponseTemplate {
     ResponseTemplate::new(502).set_body_raw(
         "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n",
@@ -795,9 +863,12 @@ impl<V> FakeServer<V> {
             members: Vec::new(),
             invitations: Vec::new(),
             faults: VecDeque::new(),
+            chaos: None,
             window: None,
             requests: 0,
             rate_limited: 0,
+            revoked_from: None,
+            repeats: false,
         }));
         let vendor = Arc::new(vendor);
         Mock::given(wiremock::matchers::any())
@@ -943,6 +1014,41 @@ impl<V> FakeServer<V> {
     /// Removes the rate limit.
     pub fn unlimited(&self) -> &Self {
         lock(&self.state).window = None;
+        self
+    }
+
+    /// Draws faults at random from now on: each request that no queued fault is waiting for
+    /// gets one of `faults` with probability `share` (0 to 1), the same draws for the same
+    /// `seed` and order of requests. An empty list turns it off.
+    pub fn chaos(&self, share: f64, faults: impl IntoIterator<Item = Fault>, seed: u64) -> &Self {
+        lock(&self.state).chaos = Some((
+            share.clamp(0.0, 1.0),
+            faults.into_iter().collect(),
+            fastrand::Rng::with_seed(seed),
+        ));
+        self
+    }
+
+    /// Revokes the credential after `requests` more requests: from then on every request is
+    /// answered as one with a wrong credential (GitHub and Clerk 401, Elastic Cloud 403).
+    pub fn revoke_token_after(&self, requests: u64) -> &Self {
+        let mut state = lock(&self.state);
+        state.revoked_from = Some(state.requests + requests + 1);
+        drop(state);
+        self
+    }
+
+    /// Revokes the credential now; see [`FakeServer::revoke_token_after`].
+    pub fn revoke_token(&self) -> &Self {
+        self.revoke_token_after(0)
+    }
+
+    /// Whether a repeated invitation for someone with a pending one creates another
+    /// invitation (`true`) instead of the vendor's "already invited" (the default). GitHub
+    /// documents no answer for a repeated invitation; turned on, the fake plays a vendor that
+    /// does not check, so a test can count duplicates in [`FakeServer::invitations`].
+    pub fn accept_repeats(&self, accept: bool) -> &Self {
+        lock(&self.state).repeats = accept;
         self
     }
 

@@ -7,6 +7,7 @@ mod common;
 
 mod clerk;
 mod elastic;
+mod ensure;
 mod github;
 mod retries;
 mod sandbox;

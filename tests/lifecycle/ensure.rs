@@ -1,0 +1,347 @@
+//! `ensure_invited`: every branch of reconciling a create that ended in doubt, with exact
+//! request counts, and the sandbox's faults for doubt.
+
+use std::time::Duration;
+
+use orginvite::testkit::{Fault, Sandbox};
+use orginvite::{CreateInvitation, Ensured, ErrorKind, Provider, Reconcile, RetryPolicy};
+use serde_json::{json, Value};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::*;
+
+const EMAIL: &str = "octocat@github.com";
+
+fn request() -> CreateInvitation {
+    CreateInvitation::email("acme", EMAIL)
+}
+
+/// The pending list, holding octocat's invitation or not.
+fn listing(holds: bool) -> ResponseTemplate {
+    let created: Value = serde_json::from_str(&fixture("github/create-201.json")).unwrap();
+    let items = if holds { vec![created] } else { Vec::new() };
+    ResponseTemplate::new(200).set_body_json(Value::Array(items))
+}
+
+fn bad_gateway() -> ResponseTemplate {
+    ResponseTemplate::new(502).set_body_raw("<html>502</html>", "text/html")
+}
+
+/// Mounts the answers to creates and to lists, each in turn, and counts both.
+async fn serve(creates: Vec<ResponseTemplate>, lists: Vec<ResponseTemplate>) -> MockServer {
+    let server = MockServer::start().await;
+    if !creates.is_empty() {
+        Mock::given(method("POST"))
+            .respond_with(Sequence::new(creates))
+            .mount(&server)
+            .await;
+    }
+    if !lists.is_empty() {
+        Mock::given(method("GET"))
+            .respond_with(Sequence::new(lists))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+async fn counts(server: &MockServer) -> (usize, usize) {
+    let requests = server.received_requests().await.unwrap();
+    let posts = requests
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count();
+    (posts, requests.len() - posts)
+}
+
+fn member_answer() -> ResponseTemplate {
+    github_error(
+        422,
+        json!({"message": "Validation Failed", "errors": [{"message": "A user with this email addresss is already a part of this organization"}]}),
+    )
+}
+
+fn invited_answer() -> ResponseTemplate {
+    github_error(
+        422,
+        json!({"message": "Validation Failed", "errors": [{"message": "Invitee has already been invited to this organization"}]}),
+    )
+}
+
+#[tokio::test]
+async fn definite_answers_need_no_lookup_or_one() {
+    // (create answers, list answers, expected outcome, POSTs, GETs)
+    let cases: Vec<(
+        Vec<ResponseTemplate>,
+        Vec<ResponseTemplate>,
+        &str,
+        usize,
+        usize,
+    )> = vec![
+        (vec![github_created()], vec![], "created", 1, 0),
+        (vec![member_answer()], vec![], "already_member", 1, 0),
+        (
+            vec![invited_answer()],
+            vec![listing(true)],
+            "already_invited",
+            1,
+            1,
+        ),
+    ];
+    for (creates, lists, outcome, posts, gets) in cases {
+        let server = serve(creates, lists).await;
+        let (github, _) = github(&server);
+        let ensured = github.ensure_invited(&request()).await.unwrap();
+        assert_eq!(ensured.as_str(), outcome);
+        assert!(!ensured.reconciled());
+        if outcome == "already_invited" {
+            assert_eq!(ensured.invitation().unwrap().id, "1");
+        }
+        assert_eq!(counts(&server).await, (posts, gets), "{outcome}");
+    }
+}
+
+#[tokio::test]
+async fn already_invited_stays_definite_when_the_lookup_fails() {
+    let server = serve(
+        vec![invited_answer()],
+        vec![github_error(401, json!({"message": "Bad credentials"}))],
+    )
+    .await;
+    let (github, _) = github(&server);
+    let ensured = github.ensure_invited(&request()).await.unwrap();
+    assert!(
+        matches!(
+            ensured,
+            Ensured::AlreadyInvited {
+                invitation: None,
+                ..
+            }
+        ),
+        "{ensured:?}"
+    );
+    assert_eq!(counts(&server).await, (1, 1));
+}
+
+#[tokio::test]
+async fn a_5xx_then_found_is_created_and_reconciled() {
+    let server = serve(vec![bad_gateway()], vec![listing(true)]).await;
+    let (github, _) = github(&server);
+    let ensured = github.ensure_invited(&request()).await.unwrap();
+    assert!(ensured.created() && ensured.reconciled(), "{ensured:?}");
+    assert_eq!(ensured.invitation().unwrap().id, "1");
+    assert_eq!(counts(&server).await, (1, 1));
+}
+
+#[tokio::test]
+async fn an_unreadable_success_then_found_is_created_and_reconciled() {
+    let server = serve(
+        vec![ResponseTemplate::new(201).set_body_string("{\"id\": ")],
+        vec![listing(true)],
+    )
+    .await;
+    let (github, _) = github(&server);
+    let ensured = github.ensure_invited(&request()).await.unwrap();
+    assert!(ensured.reconciled(), "{ensured:?}");
+    assert_eq!(counts(&server).await, (1, 1));
+}
+
+#[tokio::test]
+async fn a_lagging_list_is_looked_at_again_over_the_window() {
+    let server = serve(
+        vec![bad_gateway()],
+        vec![listing(false), listing(false), listing(true)],
+    )
+    .await;
+    let (github, sleeper) = github(&server);
+    let ensured = github.ensure_invited(&request()).await.unwrap();
+    assert!(ensured.reconciled(), "{ensured:?}");
+    assert_eq!(counts(&server).await, (1, 3));
+    // The default window: three lookups over five seconds.
+    assert_eq!(sleeper.waits(), [Duration::from_millis(2500); 2]);
+}
+
+#[tokio::test]
+async fn not_found_after_the_window_sends_the_create_again() {
+    let server = serve(vec![bad_gateway(), github_created()], vec![listing(false)]).await;
+    let (github, sleeper) = github(&server);
+    let ensured = github.ensure_invited(&request()).await.unwrap();
+    assert!(ensured.created() && !ensured.reconciled(), "{ensured:?}");
+    assert_eq!(counts(&server).await, (2, 3));
+    // Two lookup waits, then the pacing's second between two invitations already passed.
+    assert_eq!(sleeper.waits(), [Duration::from_millis(2500); 2]);
+}
+
+#[tokio::test]
+async fn a_failed_lookup_leaves_the_create_in_doubt_and_sends_no_second_create() {
+    let server = serve(
+        vec![bad_gateway(), github_created()],
+        vec![github_error(
+            403,
+            json!({"message": "Resource not accessible by integration"}),
+        )],
+    )
+    .await;
+    let (github, _) = github(&server);
+    let error = github.ensure_invited(&request()).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServerError);
+    assert!(error.may_have_been_created());
+    assert_eq!(counts(&server).await, (1, 1));
+}
+
+#[tokio::test]
+async fn spent_attempts_end_with_an_error_that_is_no_longer_in_doubt() {
+    let server = serve(vec![bad_gateway()], vec![listing(false)]).await;
+    let (github, _) = github_with(
+        &server,
+        RetryPolicy::default().jitter(false).max_attempts(2),
+    );
+    let error = github.ensure_invited(&request()).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServerError);
+    // Looked for three times after each create: it does not exist.
+    assert!(!error.may_have_been_created());
+    assert_eq!(counts(&server).await, (2, 6));
+}
+
+#[tokio::test]
+async fn the_window_is_configurable() {
+    let server = serve(vec![bad_gateway(), github_created()], vec![listing(false)]).await;
+    let sleeper = orginvite::RecordingSleeper::starting_at(epoch());
+    let github = orginvite::GitHub::builder()
+        .token(GITHUB_TOKEN)
+        .base_url(format!("{}/api/v3", server.uri()))
+        .user_agent(USER_AGENT)
+        .sleeper(sleeper.clone())
+        .reconcile(
+            Reconcile::default()
+                .lookups(5)
+                .window(Duration::from_secs(20)),
+        )
+        .build()
+        .unwrap();
+    assert!(github.ensure_invited(&request()).await.unwrap().created());
+    assert_eq!(counts(&server).await, (2, 5));
+    assert_eq!(sleeper.waits()[..4], [Duration::from_secs(5); 4]);
+}
+
+#[tokio::test]
+async fn a_user_id_cannot_be_looked_up_on_github_so_it_stays_in_doubt() {
+    let server = serve(vec![bad_gateway()], vec![]).await;
+    let (github, _) = github(&server);
+    let error = github
+        .ensure_invited(&CreateInvitation::user_id("acme", "583231"))
+        .await
+        .unwrap_err();
+    assert!(error.may_have_been_created());
+    assert_eq!(counts(&server).await, (1, 0));
+}
+
+#[tokio::test]
+async fn bad_input_sends_nothing() {
+    let server = serve(vec![github_created()], vec![listing(true)]).await;
+    let (github, _) = github(&server);
+    let error = github
+        .ensure_invited(&CreateInvitation::email("acme", "not an email"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidRequest);
+    assert_eq!(counts(&server).await, (0, 0));
+}
+
+#[tokio::test]
+async fn the_sandboxs_faults_for_doubt_are_reconciled_on_every_vendor() {
+    let (github_fake, github) = Sandbox::github().await;
+    let (clerk_fake, clerk) = Sandbox::clerk().await;
+    let (elastic_fake, elastic) = Sandbox::elastic().await;
+    let fakes: [(&dyn Provider, &str, &dyn Fn(Fault), &dyn Fn() -> usize); 3] = [
+        (
+            &github,
+            "acme",
+            &|f| {
+                github_fake.inject(f);
+            },
+            &|| github_fake.invitations().len(),
+        ),
+        (
+            &clerk,
+            "org_sandbox",
+            &|f| {
+                clerk_fake.inject(f);
+            },
+            &|| clerk_fake.invitations().len(),
+        ),
+        (
+            &elastic,
+            "sandbox-org",
+            &|f| {
+                elastic_fake.inject(f);
+            },
+            &|| elastic_fake.invitations().len(),
+        ),
+    ];
+    for (provider, org, inject, held) in fakes {
+        let kind = provider.kind();
+        for (n, faults) in [
+            vec![Fault::CreatedThenServerError],
+            vec![Fault::CreatedThenDrop],
+            vec![
+                Fault::CreatedThenServerError,
+                Fault::ListLag(Duration::from_secs(3)),
+            ],
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let before = held();
+            for fault in faults.clone() {
+                inject(fault);
+            }
+            let request = CreateInvitation::email(org, format!("doubt{n}@example.com"));
+            let ensured = provider.ensure_invited(&request).await.unwrap();
+            assert!(ensured.reconciled(), "{kind} {faults:?}: {ensured:?}");
+            assert_eq!(
+                held(),
+                before + 1,
+                "{kind} {faults:?}: exactly one invitation"
+            );
+        }
+        // Nothing created: the create is sent again.
+        inject(Fault::ServerError);
+        let request = CreateInvitation::email(org, "retried@example.com");
+        let ensured = provider.ensure_invited(&request).await.unwrap();
+        assert!(
+            ensured.created() && !ensured.reconciled(),
+            "{kind}: {ensured:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_fault_for_doubt_leaves_a_plain_create_in_doubt_with_the_invitation_held() {
+    let (fake, github) = Sandbox::github().await;
+    for (n, (fault, kind)) in [
+        (Fault::CreatedThenServerError, ErrorKind::ServerError),
+        (Fault::CreatedThenDrop, ErrorKind::Transport),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        fake.inject(fault.clone());
+        let error = github
+            .create_invitation(&CreateInvitation::email(
+                "acme",
+                format!("p{n}@example.com"),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), kind, "{fault:?}: {error}");
+        assert!(error.may_have_been_created(), "{fault:?}");
+        assert_eq!(fake.invitations().len(), n + 1, "{fault:?}");
+    }
+    // A lagging list leaves out what was created within the lag, on the fake's clock.
+    fake.inject(Fault::ListLag(Duration::from_secs(3)));
+    let query = orginvite::ListInvitations::new("acme");
+    assert!(crate::ids(&github, &query).await.is_empty());
+    assert_eq!(crate::ids(&github, &query).await.len(), 2);
+}

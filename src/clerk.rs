@@ -625,6 +625,40 @@ impl Vendor for ClerkMapping {
         )
     }
 
+    fn recreate(
+        &self,
+        organization: &str,
+        previous: &Invitation,
+    ) -> Result<CreateInvitation, Error> {
+        let raw = previous.clerk().ok_or_else(|| {
+            Error::unsupported(
+                ProviderKind::Clerk,
+                "re-creating another vendor's invitation",
+            )
+        })?;
+        let email = raw.email_address.clone().ok_or_else(|| {
+            Error::unsupported(
+                ProviderKind::Clerk,
+                "re-sending an invitation without an email",
+            )
+        })?;
+        let mut options = ClerkOptions::new();
+        options.public_metadata = raw.public_metadata.clone().filter(|m| !m.is_empty());
+        options.private_metadata = raw.private_metadata.clone().filter(|m| !m.is_empty());
+        options.inviter_user_id = non_empty(raw.inviter_id.as_deref()).map(str::to_owned);
+        Ok(CreateInvitation::email(organization, email)
+            .role(previous.role.clone())
+            .clerk(options))
+    }
+
+    fn invitation_teams<'a>(
+        &'a self,
+        _organization: &'a str,
+        _previous: &'a Invitation,
+    ) -> Result<Option<Call<'a, impl Decode<Vec<u64>> + 'a>>, Error> {
+        Ok(None::<Call<'a, mapping::NoDecode<Vec<u64>>>>)
+    }
+
     fn member<'a>(
         &'a self,
         organization: &'a str,

@@ -217,3 +217,56 @@ async fn lookup<V: Vendor>(
     }
     Ok(None)
 }
+
+/// What [`resend_invitation`](crate::Provider::resend_invitation) did.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+// Returned by value once per call; boxing the invitations would only make matching clumsy.
+#[allow(clippy::large_enum_variant)]
+pub enum Resent {
+    /// The pending invitation was cancelled and a new one created: the person receives a new
+    /// email (and on GitHub a notification of the cancellation).
+    #[non_exhaustive]
+    Resent {
+        /// The cancelled invitation.
+        previous: Invitation,
+        /// The new one, as [`ensure_invited`](crate::Provider::ensure_invited) settled it.
+        outcome: Ensured,
+    },
+    /// The person has no pending invitation: nothing was sent.
+    NothingPending,
+    /// The pending invitation was cancelled, but the new one could not be created: invite the
+    /// person again.
+    #[non_exhaustive]
+    CancelledOnly {
+        /// The cancelled invitation.
+        previous: Invitation,
+        /// Why the new one was not created.
+        error: Error,
+    },
+}
+
+/// Cancels `invitee`'s pending invitation and creates it again with the same role and the
+/// options the vendor reports on it.
+pub(crate) async fn resend<V: Vendor>(
+    engine: &Engine,
+    vendor: &V,
+    organization: &str,
+    invitee: &Invitee,
+) -> Result<Resent, Error> {
+    let Some(previous) = find(engine, vendor, organization, invitee).await? else {
+        return Ok(Resent::NothingPending);
+    };
+    // Everything the new invitation needs is known before the old one goes.
+    let mut request = vendor.recreate(organization, &previous)?;
+    if let Some(call) = vendor.invitation_teams(organization, &previous)? {
+        request.github.team_ids = engine.run(call).await?;
+    }
+    engine
+        .run(vendor.cancel(organization, &previous.id)?)
+        .await?;
+    Ok(match ensure(engine, vendor, &request).await {
+        Ok(outcome) => Resent::Resent { previous, outcome },
+        Err(error) => Resent::CancelledOnly { previous, error },
+    })
+}

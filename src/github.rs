@@ -41,7 +41,8 @@ use crate::engine::{
 };
 use crate::invitation::VendorPayload;
 use crate::mapping::{
-    self, notifying, Cursor, MemberAnswer, Page, Vendor, CANCEL, CREATE, LIST, MEMBERSHIP,
+    self, notifying, Cursor, MemberAnswer, Page, Vendor, CANCEL, CREATE, INVITATION_TEAMS, LIST,
+    MEMBERSHIP,
 };
 use crate::{
     Cancelled, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter,
@@ -547,6 +548,93 @@ impl Vendor for GitHubMapping {
             ProviderKind::GitHub,
             "cancelling several invitations in one request",
         )
+    }
+
+    fn recreate(
+        &self,
+        organization: &str,
+        previous: &Invitation,
+    ) -> Result<CreateInvitation, Error> {
+        let raw = previous.github().ok_or_else(|| {
+            Error::unsupported(
+                ProviderKind::GitHub,
+                "re-creating another vendor's invitation",
+            )
+        })?;
+        let invitee = match (&raw.email, &raw.login) {
+            (Some(email), _) => Invitee::email(email.clone()),
+            _ => {
+                return Err(Error::unsupported(
+                    ProviderKind::GitHub,
+                    "re-sending an invitation made by user id (its list entry names a login, \
+                     which cannot be invited yet)",
+                ))
+            }
+        };
+        Ok(CreateInvitation::new(organization, invitee).role(previous.role.clone()))
+    }
+
+    fn invitation_teams<'a>(
+        &'a self,
+        organization: &'a str,
+        previous: &'a Invitation,
+    ) -> Result<Option<Call<'a, impl Decode<Vec<u64>> + 'a>>, Error> {
+        if previous
+            .github()
+            .and_then(|raw| raw.team_count)
+            .unwrap_or(0)
+            == 0
+        {
+            return Ok(None);
+        }
+        let plan = self.connection.get(
+            &["orgs", organization, "invitations", &previous.id, "teams"],
+            [("per_page", "100")],
+        );
+        let decode = |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            #[derive(Deserialize)]
+            struct Team {
+                id: u64,
+            }
+            let teams: Vec<Team> = serde_json::from_slice(&response.body).map_err(|source| {
+                undecodable(
+                    response,
+                    Undecodable {
+                        expected: "a list of teams",
+                        source: Some(Box::new(source)),
+                    },
+                )
+            })?;
+            let more = response
+                .headers
+                .get_all(reqwest::header::LINK)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(headers::links)
+                .any(|(_, rels)| rels.split_ascii_whitespace().any(|r| r == "next"));
+            if more {
+                return Err(Failure::inconsistent(
+                    ProviderKind::GitHub,
+                    response,
+                    "the invitation adds the person to more than 100 teams; re-send it by hand",
+                    request_id(&response.headers),
+                ));
+            }
+            Ok(teams.into_iter().map(|team| team.id).collect())
+        };
+        Ok(Some(
+            Call::new(
+                INVITATION_TEAMS,
+                ProviderKind::GitHub,
+                organization,
+                plan,
+                decode,
+            )
+            .about(Subject::Invitation(&previous.id)),
+        ))
     }
 
     fn member<'a>(

@@ -95,7 +95,7 @@ pub use engine::observe::{Observer, RateLimitEvent, WaitCause};
 pub use engine::pacer::{Pacer, Pacing};
 pub use engine::retry::RetryPolicy;
 pub use engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
-pub use ensure::{Ensured, Reconcile};
+pub use ensure::{Ensured, Reconcile, Resent};
 pub use error::{
     ApiError, DecodeError, Error, ErrorKind, InvalidRequestError, RateLimitInfo, TransportError,
 };

@@ -45,6 +45,13 @@ pub(crate) const CANCEL_MANY: Operation = Operation {
     traffic: Traffic::Quiet,
 };
 
+/// Looking up the teams a pending invitation adds the person to.
+pub(crate) const INVITATION_TEAMS: Operation = Operation {
+    name: "invitation_teams",
+    idempotency: Idempotency::Reads,
+    traffic: Traffic::Quiet,
+};
+
 /// Looking up whether someone is a member.
 pub(crate) const MEMBERSHIP: Operation = Operation {
     name: "membership",
@@ -145,6 +152,23 @@ pub(crate) trait Vendor: Send + Sync + 'static {
         organization: &'a str,
         ids: &'a [&'a str],
     ) -> Result<Call<'a, impl Decode<()> + 'a>, Error>;
+
+    /// The request that creates `previous` again, for the same person with the same role and
+    /// the options the vendor reports on it (Clerk's metadata, Elastic Cloud's role
+    /// assignments). Teams come from [`Vendor::invitation_teams`].
+    fn recreate(
+        &self,
+        organization: &str,
+        previous: &Invitation,
+    ) -> Result<CreateInvitation, Error>;
+
+    /// The team ids a pending invitation adds the person to, for vendors whose invitations
+    /// name teams only by count (GitHub); `None` when there is nothing to ask.
+    fn invitation_teams<'a>(
+        &'a self,
+        organization: &'a str,
+        previous: &'a Invitation,
+    ) -> Result<Option<Call<'a, impl Decode<Vec<u64>> + 'a>>, Error>;
 
     /// Looking `invitee` up among the members. `None` when the vendor cannot tell (GitHub does
     /// not show members' email addresses); an error when the vendor cannot look up this kind

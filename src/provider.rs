@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::{
     CancelOutcome, Cancelled, CreateInvitation, Ensured, Error, Invitation, Invitee,
-    ListInvitations, Membership,
+    ListInvitations, Membership, Resent,
 };
 
 /// A boxed, `Send` future: what [`Provider`] methods return.
@@ -187,6 +187,20 @@ pub trait Provider: Send + Sync + fmt::Debug {
         ids: Vec<String>,
     ) -> BoxFuture<'a, Vec<CancelOutcome>>;
 
+    /// Sends `invitee` a new invitation in place of their pending one: the pending invitation
+    /// is cancelled and created again with the same role (and the teams, metadata or role
+    /// assignments the vendor reports on it). No vendor has a resend endpoint, so the person
+    /// receives a new email (and, on GitHub, a notification of the cancellation).
+    ///
+    /// Nothing is sent when no invitation is pending ([`Resent::NothingPending`]) or when the
+    /// new one could not be made from the old (an invitation by user id on GitHub); a new
+    /// invitation that fails after the cancellation is [`Resent::CancelledOnly`].
+    fn resend_invitation<'a>(
+        &'a self,
+        organization: &'a str,
+        invitee: &'a Invitee,
+    ) -> BoxFuture<'a, Result<Resent, Error>>;
+
     /// Whether `invitee` is a member of `organization`, has a pending invitation, or neither.
     ///
     /// See each provider for what it can look up: GitHub knows members by login only (it
@@ -252,6 +266,14 @@ macro_rules! forward_provider {
                 ids: Vec<String>,
             ) -> BoxFuture<'a, Vec<CancelOutcome>> {
                 (**self).cancel_invitations(organization, ids)
+            }
+
+            fn resend_invitation<'a>(
+                &'a self,
+                organization: &'a str,
+                invitee: &'a Invitee,
+            ) -> BoxFuture<'a, Result<Resent, Error>> {
+                (**self).resend_invitation(organization, invitee)
             }
 
             fn membership<'a>(
@@ -327,6 +349,15 @@ macro_rules! vendor_client {
             ) -> Vec<$crate::CancelOutcome> {
                 let ids = ids.into_iter().map(Into::into).collect();
                 $crate::lifecycle::cancel_many(&self.engine, &self.mapping, organization, ids).await
+            }
+
+            /// Re-sends an invitation; see [`Provider::resend_invitation`](crate::Provider::resend_invitation).
+            pub async fn resend_invitation(
+                &self,
+                organization: &str,
+                invitee: &$crate::Invitee,
+            ) -> Result<$crate::Resent, $crate::Error> {
+                $crate::ensure::resend(&self.engine, &self.mapping, organization, invitee).await
             }
 
             /// Looks a person up; see [`Provider::membership`](crate::Provider::membership).
@@ -427,6 +458,14 @@ macro_rules! vendor_client {
                 ids: Vec<String>,
             ) -> $crate::BoxFuture<'a, Vec<$crate::CancelOutcome>> {
                 Box::pin($client::cancel_invitations(self, organization, ids))
+            }
+
+            fn resend_invitation<'a>(
+                &'a self,
+                organization: &'a str,
+                invitee: &'a $crate::Invitee,
+            ) -> $crate::BoxFuture<'a, Result<$crate::Resent, $crate::Error>> {
+                Box::pin($client::resend_invitation(self, organization, invitee))
             }
 
             fn membership<'a>(

@@ -58,7 +58,7 @@ use crate::engine::{
 };
 use crate::invitation::VendorPayload;
 use crate::mapping::{
-    Cursor, MemberAnswer, Page, Vendor, CANCEL, CANCEL_MANY, CREATE, LIST, MEMBERSHIP,
+    self, Cursor, MemberAnswer, Page, Vendor, CANCEL, CANCEL_MANY, CREATE, LIST, MEMBERSHIP,
 };
 use crate::{
     Cancelled, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee,
@@ -472,6 +472,34 @@ impl Vendor for ElasticMapping {
             decode,
         )
         .about(Subject::Invitations(ids.len())))
+    }
+
+    fn recreate(
+        &self,
+        organization: &str,
+        previous: &Invitation,
+    ) -> Result<CreateInvitation, Error> {
+        let raw = previous.elastic().ok_or_else(|| {
+            Error::unsupported(
+                ProviderKind::ElasticCloud,
+                "re-creating another vendor's invitation",
+            )
+        })?;
+        // The roles are the invitation's own, whole: the unified role adds none.
+        let mut request =
+            CreateInvitation::email(organization, raw.email.clone()).role(Role::Member);
+        if let Some(roles) = raw.role_assignments.clone().filter(|r| !r.is_empty()) {
+            request = request.elastic(ElasticOptions::new().role_assignments(roles));
+        }
+        Ok(request)
+    }
+
+    fn invitation_teams<'a>(
+        &'a self,
+        _organization: &'a str,
+        _previous: &'a Invitation,
+    ) -> Result<Option<Call<'a, impl Decode<Vec<u64>> + 'a>>, Error> {
+        Ok(None::<Call<'a, mapping::NoDecode<Vec<u64>>>>)
     }
 
     fn member<'a>(

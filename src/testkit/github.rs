@@ -39,6 +39,7 @@ pub enum GitHubLimit {
 /// | `GET /orgs/{org}/invitations` | `200` with the pending invitations, oldest first; `per_page` (default 30, at most 100), `page`, `role` and `invitation_source` |
 /// | `GET /orgs/{org}/failed_invitations` | `200` with the failed and expired ones (`failed_at`, `failed_reason`) |
 /// | `DELETE /orgs/{org}/invitations/{id}` | `204`; `404` for an invitation that is not pending |
+/// | `GET /orgs/{org}/invitations/{id}/teams` | `200` with the teams the invitation was created with (`team_ids`) |
 /// | `GET /orgs/{org}/memberships/{username}` | `200` with `state: active` for a member known by login ([`FakeServer::add`]), `state: pending` for a pending invitation by user id (whose login is `user{id}`), else `404` |
 ///
 /// Lists answer with GitHub's `Link` header (`next`, `last`, `first`, `prev`), pointing at
@@ -150,6 +151,8 @@ enum Route {
     Invitation(String, String),
     /// `/orgs/{org}/memberships/{username}`
     Membership(String, String),
+    /// `/orgs/{org}/invitations/{id}/teams`
+    InvitationTeams(String, String),
     /// `/organizations/{number}/invitations` (the links GitHub's lists answer with)
     NumberedInvitations(usize),
     /// `/organizations/{number}/failed_invitations`
@@ -172,6 +175,9 @@ fn route(path: &str) -> Option<Route> {
         ["orgs", org, "failed_invitations"] => Route::Failed(decoded(org)?),
         ["orgs", org, "invitations", id] => Route::Invitation(decoded(org)?, decoded(id)?),
         ["orgs", org, "memberships", user] => Route::Membership(decoded(org)?, decoded(user)?),
+        ["orgs", org, "invitations", id, "teams"] => {
+            Route::InvitationTeams(decoded(org)?, decoded(id)?)
+        }
         ["organizations", n, "invitations"] => Route::NumberedInvitations(n.parse().ok()?),
         ["organizations", n, "failed_invitations"] => Route::NumberedFailed(n.parse().ok()?),
         _ => return None,
@@ -311,6 +317,9 @@ impl GitHubSim {
                 organization,
                 who: Who::Login(login),
             }),
+            ("GET", Route::InvitationTeams(organization, id)) => {
+                Ok(Action::Teams { organization, id })
+            }
             _ => Err(not_found()),
         }
     }
@@ -437,15 +446,15 @@ impl GitHubSim {
                 ))
             }
         };
-        let teams = match body.get("team_ids") {
-            None | Some(Value::Null) => 0,
-            Some(Value::Array(ids)) if ids.iter().all(|id| id.as_u64().is_some()) => ids.len(),
+        let team_ids = match body.get("team_ids") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(ids)) if ids.iter().all(|id| id.as_u64().is_some()) => ids.clone(),
             Some(_) => return Err(error(
                 422,
                 "Invalid request.\n\nFor 'properties/team_ids', it is not an array of integers.",
             )),
         };
-        if role == "reinstate" && teams > 0 {
+        if role == "reinstate" && !team_ids.is_empty() {
             return Err(validation("Invite may not specify teams while reinstating"));
         }
         match (&email, &invitee_id) {
@@ -463,7 +472,11 @@ impl GitHubSim {
             user_id: invitee_id,
             role,
             expires_in: None,
-            details: serde_json::Map::new(),
+            details: if team_ids.is_empty() {
+                serde_json::Map::new()
+            } else {
+                serde_json::Map::from_iter([("team_ids".to_owned(), Value::Array(team_ids))])
+            },
         })
     }
 }
@@ -511,6 +524,21 @@ impl Vendor for GitHubSim {
 
     fn cancelled(&self, _invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
         self.with_headers(ResponseTemplate::new(204), counters)
+    }
+
+    fn teams(&self, invitation: Option<&FakeInvitation>, counters: &Counters) -> ResponseTemplate {
+        let Some(invitation) = invitation else {
+            return self.with_headers(error(404, "Not Found"), counters);
+        };
+        let teams: Vec<Value> = team_ids(invitation)
+            .into_iter()
+            .map(|id| {
+                json!({"id": id, "node_id": format!("T_sandbox{id}"), "name": format!("Team {id}"),
+                       "slug": format!("team-{id}"), "description": null, "privacy": "closed",
+                       "permission": "pull", "parent": null})
+            })
+            .collect();
+        self.with_headers(json_answer(200, Value::Array(teams)), counters)
     }
 
     fn membership(&self, found: MemberFound<'_>, counters: &Counters) -> ResponseTemplate {
@@ -605,6 +633,16 @@ impl Vendor for GitHubSim {
     }
 }
 
+/// The team ids an invitation adds the person to.
+fn team_ids(invitation: &FakeInvitation) -> Vec<u64> {
+    invitation
+        .details
+        .get("team_ids")
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default()
+}
+
 /// An `organization-invitation`; failed and expired invitations carry `failed_at` and
 /// `failed_reason`.
 fn invitation_json(invitation: &FakeInvitation, counters: &Counters) -> Value {
@@ -631,7 +669,7 @@ fn invitation_json(invitation: &FakeInvitation, counters: &Counters) -> Value {
         "failed_at": failed_at,
         "failed_reason": failed_reason,
         "inviter": {"login": "sandbox-owner", "id": 1, "node_id": "U_sandbox1", "type": "User", "site_admin": false},
-        "team_count": 0,
+        "team_count": team_ids(invitation).len(),
         "invitation_teams_url": format!("https://api.github.com/organizations/1/invitations/{id}/teams"),
         "invitation_source": "member"
     })

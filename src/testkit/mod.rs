@@ -314,6 +314,8 @@ pub(crate) enum Action {
     },
     /// One person's membership (GitHub's `memberships/{username}`).
     Membership { organization: String, who: Who },
+    /// The teams of one invitation (GitHub).
+    Teams { organization: String, id: String },
     /// The members, filtered by `who` when given.
     Members {
         organization: String,
@@ -393,6 +395,11 @@ pub(crate) trait Vendor: Send + Sync + 'static {
     fn cancelled(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate;
     /// The answer about one person's membership, for vendors with such a route.
     fn membership(&self, _found: MemberFound<'_>, counters: &Counters) -> ResponseTemplate {
+        self.refuse(&Refusal::OrganizationNotFound, counters)
+    }
+    /// The teams an invitation adds the person to (`None`: no such invitation), for vendors
+    /// with such a route.
+    fn teams(&self, _invitation: Option<&FakeInvitation>, counters: &Counters) -> ResponseTemplate {
         self.refuse(&Refusal::OrganizationNotFound, counters)
     }
     /// The answer listing members, for vendors with such a route.
@@ -659,6 +666,7 @@ impl<V: Vendor> Respond for Responder<V> {
             Action::Create(_) => None,
             Action::List(ask) => Some(&ask.organization),
             Action::Cancel { organization, .. }
+            | Action::Teams { organization, .. }
             | Action::Membership { organization, .. }
             | Action::Members { organization, .. } => Some(organization),
         };
@@ -676,6 +684,12 @@ impl<V: Vendor> Respond for Responder<V> {
             }
             Action::Cancel { organization, ids } => {
                 cancel(&mut state, vendor, &organization, &ids, today, &counters)
+            }
+            Action::Teams { organization, id } => {
+                let invitation = state.invitations.iter().find(|inv| {
+                    inv.id == id && vendor.same_organization(&inv.organization, &organization)
+                });
+                vendor.teams(invitation, &counters)
             }
             Action::Membership { organization, who } => {
                 let found = match state.member(vendor, &organization, &who) {

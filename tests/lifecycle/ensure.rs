@@ -345,3 +345,153 @@ async fn each_fault_for_doubt_leaves_a_plain_create_in_doubt_with_the_invitation
     assert!(crate::ids(&github, &query).await.is_empty());
     assert_eq!(crate::ids(&github, &query).await.len(), 2);
 }
+
+/// The method and path of every request the fake received from `from` on.
+async fn routes<V>(fake: &orginvite::testkit::FakeServer<V>, from: usize) -> Vec<String> {
+    fake.requests()
+        .await
+        .iter()
+        .skip(from)
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect()
+}
+
+#[tokio::test]
+async fn resend_cancels_and_creates_again_with_the_same_role_and_options() {
+    use orginvite::{
+        ClerkOptions, DeploymentRole, ElasticOptions, GitHubOptions, InvitationStatus, Invitee,
+        Resent, Role, RoleAssignments,
+    };
+    let jane = Invitee::email("jane@example.com");
+
+    let (fake, github) = Sandbox::github().await;
+    let request = CreateInvitation::email("acme", "jane@example.com")
+        .role(Role::Admin)
+        .github(GitHubOptions::new().team_id(12).team_id(34));
+    github.create_invitation(&request).await.unwrap();
+    let from = fake.requests().await.len();
+    let Resent::Resent {
+        previous, outcome, ..
+    } = github.resend_invitation("acme", &jane).await.unwrap()
+    else {
+        panic!("resent");
+    };
+    assert_eq!(
+        routes(&fake, from).await,
+        [
+            "GET /orgs/acme/invitations",
+            "GET /orgs/acme/invitations/1/teams",
+            "DELETE /orgs/acme/invitations/1",
+            "POST /orgs/acme/invitations",
+        ]
+    );
+    let sent: Value = serde_json::from_slice(&fake.requests().await.last().unwrap().body).unwrap();
+    assert_eq!(
+        sent,
+        json!({"email": "jane@example.com", "role": "admin", "team_ids": [12, 34]})
+    );
+    assert_eq!(previous.id, "1");
+    assert_eq!(outcome.invitation().unwrap().id, "2");
+    let held = fake.invitations();
+    assert_eq!(held[0].status, InvitationStatus::Revoked);
+    assert_eq!(held[1].status, InvitationStatus::Pending);
+
+    let (fake, clerk) = Sandbox::clerk().await;
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("team".into(), json!("design"));
+    let request = CreateInvitation::email("org_sandbox", "jane@example.com")
+        .role(Role::Admin)
+        .clerk(
+            ClerkOptions::new()
+                .public_metadata(metadata)
+                .inviter_user_id("user_boss"),
+        );
+    clerk.create_invitation(&request).await.unwrap();
+    let from = fake.requests().await.len();
+    let resent = clerk.resend_invitation("org_sandbox", &jane).await.unwrap();
+    assert!(matches!(resent, Resent::Resent { .. }), "{resent:?}");
+    assert_eq!(
+        routes(&fake, from).await,
+        [
+            "GET /v1/organizations/org_sandbox/invitations",
+            "POST /v1/organizations/org_sandbox/invitations/orginv_sandbox00000000000000000001/revoke",
+            "POST /v1/organizations/org_sandbox/invitations",
+        ]
+    );
+    let sent: Value = serde_json::from_slice(&fake.requests().await.last().unwrap().body).unwrap();
+    assert_eq!(
+        sent,
+        json!({"email_address": "jane@example.com", "role": "org:admin",
+               "inviter_user_id": "user_boss", "public_metadata": {"team": "design"}})
+    );
+
+    let (fake, elastic) = Sandbox::elastic().await;
+    let roles = RoleAssignments::new().deployment(DeploymentRole::all("deployment-viewer"));
+    let request = CreateInvitation::email("sandbox-org", "jane@example.com")
+        .role(Role::Admin)
+        .elastic(ElasticOptions::new().role_assignments(roles));
+    elastic.create_invitation(&request).await.unwrap();
+    let first: Value = serde_json::from_slice(&fake.requests().await[0].body).unwrap();
+    let from = fake.requests().await.len();
+    let resent = elastic
+        .resend_invitation("sandbox-org", &jane)
+        .await
+        .unwrap();
+    assert!(matches!(resent, Resent::Resent { .. }), "{resent:?}");
+    let token = &fake.invitations()[0].id;
+    assert_eq!(
+        routes(&fake, from).await,
+        [
+            "GET /api/v1/organizations/sandbox-org/invitations".to_owned(),
+            format!("DELETE /api/v1/organizations/sandbox-org/invitations/{token}"),
+            "POST /api/v1/organizations/sandbox-org/invitations".to_owned(),
+        ]
+    );
+    let sent: Value = serde_json::from_slice(&fake.requests().await.last().unwrap().body).unwrap();
+    assert_eq!(sent, first, "the same roles, organization role included");
+}
+
+#[tokio::test]
+async fn resend_without_a_pending_invitation_or_after_a_failed_create() {
+    use orginvite::{Invitee, Resent};
+    let (fake, clerk) = Sandbox::clerk().await;
+    let nobody = clerk
+        .resend_invitation("org_sandbox", &Invitee::email("nobody@example.com"))
+        .await
+        .unwrap();
+    assert!(matches!(nobody, Resent::NothingPending));
+    assert_eq!(fake.requests().await.len(), 1, "one list, nothing else");
+
+    clerk
+        .create_invitation(&CreateInvitation::email("org_sandbox", "jane@example.com"))
+        .await
+        .unwrap();
+    // The list and the revocation go through; the credential is gone before the new create.
+    fake.revoke_token_after(2);
+    let resent = clerk
+        .resend_invitation("org_sandbox", &Invitee::email("jane@example.com"))
+        .await
+        .unwrap();
+    let Resent::CancelledOnly {
+        previous, error, ..
+    } = resent
+    else {
+        panic!("{resent:?}");
+    };
+    assert_eq!(previous.email.as_deref(), Some("jane@example.com"));
+    assert_eq!(error.kind(), ErrorKind::Unauthenticated);
+
+    // GitHub cannot invite the login its list names for an invitation by user id: nothing is
+    // cancelled.
+    let (fake, github) = Sandbox::github().await;
+    github
+        .create_invitation(&CreateInvitation::user_id("acme", "4242"))
+        .await
+        .unwrap();
+    let error = github
+        .resend_invitation("acme", &Invitee::login("user4242"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unsupported);
+    assert_eq!(routes(&fake, 1).await, ["GET /orgs/acme/invitations"]);
+}

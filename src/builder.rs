@@ -389,6 +389,8 @@ impl CommonSettings {
                 trace_emails: self.trace_emails,
                 reconcile: self.reconcile,
                 deadline: None,
+                stop: None,
+                patient: false,
             },
             base_url,
             user_agent,

@@ -199,7 +199,7 @@ pub(crate) async fn ensure<V: Vendor>(
 }
 
 /// `invitee`'s pending invitation, looked for as many times as [`Reconcile`] says.
-async fn lookup<V: Vendor>(
+pub(crate) async fn lookup<V: Vendor>(
     engine: &Engine,
     vendor: &V,
     organization: &str,

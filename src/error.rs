@@ -372,6 +372,16 @@ pub enum Error {
         /// How long until a request may start.
         retry_after: Duration,
     },
+    /// Nothing was sent: an earlier answer in the same bulk run dooms this request too (the
+    /// credential was refused, the organization is unknown, its quota is reached). Its kind is
+    /// the cause's.
+    #[non_exhaustive]
+    #[error("not sent: {cause}")]
+    Skipped {
+        /// The answer that stopped the run.
+        #[source]
+        cause: Box<Error>,
+    },
     /// The connection failed, broke or timed out.
     #[error(transparent)]
     Transport(Box<TransportError>),
@@ -413,6 +423,19 @@ impl Error {
         }))
     }
 
+    /// A batch create whose success did not list one of its invitations: it may exist.
+    pub(crate) fn missing_from_batch(provider: ProviderKind) -> Error {
+        Error::Decode(Box::new(DecodeError {
+            provider,
+            status: StatusCode::OK,
+            reason: "the batch's answer does not list this invitation".into(),
+            may_have_been_created: true,
+            request_id: None,
+            attempts: 1,
+            source: None,
+        }))
+    }
+
     pub(crate) fn config(reason: impl Into<String>) -> Error {
         Error::InvalidConfig {
             reason: reason.into(),
@@ -427,6 +450,7 @@ impl Error {
             Error::InvalidConfig { .. } => ErrorKind::InvalidConfig,
             Error::Api(e) => e.kind,
             Error::Throttled { .. } => ErrorKind::RateLimited,
+            Error::Skipped { cause } => cause.kind(),
             Error::Transport(e) if e.timed_out => ErrorKind::Timeout,
             Error::Transport(_) => ErrorKind::Transport,
             Error::Decode(_) => ErrorKind::Decode,
@@ -441,6 +465,7 @@ impl Error {
             Error::InvalidConfig { .. } => None,
             Error::Api(e) => Some(e.provider),
             Error::Throttled { provider, .. } => Some(*provider),
+            Error::Skipped { cause } => cause.provider(),
             Error::Transport(e) => Some(e.provider),
             Error::Decode(e) => Some(e.provider),
         }
@@ -485,6 +510,20 @@ impl Error {
     /// The rate-limit headers of the vendor's answer.
     pub fn rate_limit(&self) -> Option<&RateLimitInfo> {
         self.as_api().map(|e| &e.rate_limit)
+    }
+
+    /// Whether nothing was sent for this request, because of the client's own limits: its
+    /// pacing or deadline ([`Error::Throttled`]), an earlier answer of the same bulk run
+    /// ([`Error::Skipped`]), or input refused before sending.
+    pub fn nothing_sent(&self) -> bool {
+        matches!(
+            self,
+            Error::Throttled { .. }
+                | Error::Skipped { .. }
+                | Error::InvalidRequest(_)
+                | Error::Unsupported { .. }
+                | Error::InvalidConfig { .. }
+        )
     }
 
     /// Whether the invitation may exist despite this error.

@@ -343,6 +343,7 @@ fn next_link(headers: &HeaderMap, base: &Url) -> Option<Result<Url, String>> {
 impl Vendor for GitHubMapping {
     const PROVIDER: ProviderKind = ProviderKind::GitHub;
     const CANCELS_IN_BATCHES: bool = false;
+    const MAX_CREATE_BATCH: usize = 0;
 
     fn create<'a>(
         &'a self,
@@ -370,6 +371,20 @@ impl Vendor for GitHubMapping {
             decode,
         )
         .about(Subject::Invitee(&request.invitee)))
+    }
+
+    fn batch_key(&self, _request: &CreateInvitation) -> Option<String> {
+        None
+    }
+
+    fn create_batch<'a>(
+        &'a self,
+        _requests: &'a [&'a CreateInvitation],
+    ) -> Result<Call<'a, impl Decode<Vec<Invitation>> + 'a>, Error> {
+        mapping::unsupported::<Vec<Invitation>>(
+            ProviderKind::GitHub,
+            "creating several invitations in one request",
+        )
     }
 
     fn list_page<'a>(

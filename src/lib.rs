@@ -67,6 +67,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
+mod bulk;
 pub mod clerk;
 pub mod elastic;
 mod engine;
@@ -86,6 +87,7 @@ mod request;
 pub mod testkit;
 
 pub use builder::ClientBuilder;
+pub use bulk::{BulkItem, BulkOptions};
 pub use clerk::{Clerk, ClerkBuilder, ClerkListOptions, ClerkOptions};
 pub use elastic::{
     DeploymentRole, ElasticCloud, ElasticCloudBuilder, ElasticOptions, OrganizationRole,

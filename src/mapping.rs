@@ -23,6 +23,14 @@ pub(crate) const CREATE: Operation = Operation {
     traffic: Traffic::Notifying,
 };
 
+/// Creating several invitations in one request (Clerk's bulk endpoint, Elastic Cloud's
+/// `emails`): like [`CREATE`], paced by the vendor as its batch endpoint is.
+pub(crate) const CREATE_MANY: Operation = Operation {
+    name: "create_invitations",
+    idempotency: Idempotency::Creates,
+    traffic: Traffic::Batch,
+};
+
 /// One page of a list of invitations.
 pub(crate) const LIST: Operation = Operation {
     name: "list_invitations",
@@ -120,11 +128,26 @@ pub(crate) trait Vendor: Send + Sync + 'static {
     /// Whether [`Vendor::cancel_batch`] cancels several invitations in one request.
     const CANCELS_IN_BATCHES: bool;
 
+    /// How many invitations [`Vendor::create_batch`] creates in one request at most; 0 for a
+    /// vendor without a batch create.
+    const MAX_CREATE_BATCH: usize;
+
     /// Creating one invitation. An error means nothing is sent.
     fn create<'a>(
         &'a self,
         request: &'a CreateInvitation,
     ) -> Result<Call<'a, impl Decode<Invitation> + 'a>, Error>;
+
+    /// What requests must share to be created in one batch request: `None` when `request`
+    /// cannot be batched (the vendor has no batch create, or it invites by id).
+    fn batch_key(&self, request: &CreateInvitation) -> Option<String>;
+
+    /// Creating every one of `requests` (sharing one [`Vendor::batch_key`]) in one request;
+    /// the answer lists the invitations created.
+    fn create_batch<'a>(
+        &'a self,
+        requests: &'a [&'a CreateInvitation],
+    ) -> Result<Call<'a, impl Decode<Vec<Invitation>> + 'a>, Error>;
 
     /// One page of `query`'s invitations, starting at `cursor`. The page may hold invitations
     /// the query does not ask for (filters the vendor cannot apply); the caller filters.

@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::{
-    CancelOutcome, Cancelled, CreateInvitation, Ensured, Error, Invitation, Invitee,
-    ListInvitations, Membership, Resent,
+    BulkItem, BulkOptions, CancelOutcome, Cancelled, CreateInvitation, Ensured, Error, Invitation,
+    Invitee, ListInvitations, Membership, Resent,
 };
 
 /// A boxed, `Send` future: what [`Provider`] methods return.
@@ -136,6 +136,31 @@ pub trait Provider: Send + Sync + fmt::Debug {
         request: &'a CreateInvitation,
     ) -> BoxFuture<'a, Result<Ensured, Error>>;
 
+    /// Invites everyone of `requests`, each with its own definite outcome, streamed as they
+    /// finish.
+    ///
+    /// Each request is settled as [`Provider::ensure_invited`] settles one. At most
+    /// [`BulkOptions::concurrency`] are in flight, and every request goes through the
+    /// client's pacer, so the vendor's limits hold. A person asked for twice in one
+    /// organization is invited once; each later occurrence repeats the first's outcome
+    /// ([`BulkItem::duplicate_of`]). Requests refused before sending come first. After an
+    /// answer that dooms the rest (a refused credential or plan for every organization; no
+    /// permission, an unknown organization or a reached quota for its organization), nothing
+    /// more is sent for them: they are [`skipped`](BulkItem::skipped) with that cause
+    /// ([`Error::Skipped`]); so is everything not sent by the deadline.
+    ///
+    /// With [`BulkOptions::batches`], Clerk's bulk endpoint (up to 10 invitations a request,
+    /// paced at its own 50 an hour) and Elastic Cloud's `emails` (people with the same roles
+    /// and expiry) carry several invitations at once. Every outcome stays known: an
+    /// invitation is matched to its person by email, one missing from the answer or a batch
+    /// that ended in doubt is looked up before anything is sent again, and a refused batch
+    /// falls back to one request per person.
+    fn invite_all<'a>(
+        &'a self,
+        requests: Vec<CreateInvitation>,
+        options: BulkOptions,
+    ) -> BoxStream<'a, BulkItem>;
+
     /// The invitations `query` asks for, as a stream.
     ///
     /// Pages are fetched lazily: the next one only when the stream is polled past the end of
@@ -237,6 +262,14 @@ macro_rules! forward_provider {
                 (**self).ensure_invited(request)
             }
 
+            fn invite_all<'a>(
+                &'a self,
+                requests: Vec<CreateInvitation>,
+                options: BulkOptions,
+            ) -> BoxStream<'a, BulkItem> {
+                (**self).invite_all(requests, options)
+            }
+
             fn list_invitations<'a>(
                 &'a self,
                 query: &'a ListInvitations,
@@ -312,6 +345,16 @@ macro_rules! vendor_client {
                 request: &$crate::CreateInvitation,
             ) -> Result<$crate::Ensured, $crate::Error> {
                 $crate::ensure::ensure(&self.engine, &self.mapping, request).await
+            }
+
+            /// Invites many; see [`Provider::invite_all`](crate::Provider::invite_all).
+            pub fn invite_all(
+                &self,
+                requests: impl IntoIterator<Item = $crate::CreateInvitation>,
+                options: $crate::BulkOptions,
+            ) -> $crate::BoxStream<'_, $crate::BulkItem> {
+                let requests = requests.into_iter().collect();
+                $crate::bulk::invite_all(&self.engine, &self.mapping, requests, options)
             }
 
             /// Lists invitations; see [`Provider::list_invitations`](crate::Provider::list_invitations).
@@ -427,6 +470,14 @@ macro_rules! vendor_client {
                 request: &'a $crate::CreateInvitation,
             ) -> $crate::BoxFuture<'a, Result<$crate::Ensured, $crate::Error>> {
                 Box::pin($client::ensure_invited(self, request))
+            }
+
+            fn invite_all<'a>(
+                &'a self,
+                requests: Vec<$crate::CreateInvitation>,
+                options: $crate::BulkOptions,
+            ) -> $crate::BoxStream<'a, $crate::BulkItem> {
+                $client::invite_all(self, requests, options)
             }
 
             fn list_invitations<'a>(

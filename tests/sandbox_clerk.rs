@@ -475,7 +475,7 @@ async fn unknown_routes_and_methods_are_not_found() {
         ),
         (
             reqwest::Method::POST,
-            "/v1/organizations/org_sandbox/invitations/bulk",
+            "/v1/organizations/org_sandbox/invitations/bulk/extra",
         ),
         (reqwest::Method::POST, "/v1/organizations//invitations"),
         (reqwest::Method::POST, "/v1/invitations"),

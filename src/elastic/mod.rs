@@ -185,10 +185,14 @@ struct ElasticMapping {
     connection: Connection,
 }
 
+/// The most invitations one create request carries when several people get the same roles.
+/// Elastic Cloud documents no limit; this keeps requests and answers small.
+pub const MAX_BATCH: usize = 100;
+
 /// The JSON body of the request (`OrganizationInvitationRequest`): only the fields that are set.
 #[derive(Serialize)]
-struct Body<'a> {
-    emails: [&'a str; 1],
+struct Body<E> {
+    emails: E,
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_in: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -226,7 +230,7 @@ fn organization_role(role: &Role) -> Option<&str> {
 }
 
 impl ElasticMapping {
-    fn body<'a>(&self, request: &'a CreateInvitation) -> Result<Body<'a>, Error> {
+    fn body<'a>(&self, request: &'a CreateInvitation) -> Result<Body<[&'a str; 1]>, Error> {
         request.validate()?;
         let email = match &request.invitee {
             Invitee::Email(email) => email.as_str(),
@@ -337,6 +341,7 @@ struct ElasticMember {
 impl Vendor for ElasticMapping {
     const PROVIDER: ProviderKind = ProviderKind::ElasticCloud;
     const CANCELS_IN_BATCHES: bool = true;
+    const MAX_CREATE_BATCH: usize = MAX_BATCH;
 
     fn create<'a>(
         &'a self,
@@ -373,6 +378,71 @@ impl Vendor for ElasticMapping {
             decode,
         )
         .about(Subject::Invitee(&request.invitee)))
+    }
+
+    fn batch_key(&self, request: &CreateInvitation) -> Option<String> {
+        // One request invites every address in `emails` with the same expiry and roles.
+        let body = self.body(request).ok()?;
+        let shared = (
+            &request.organization,
+            &body.expires_in,
+            &body.role_assignments,
+        );
+        serde_json::to_string(&shared).ok()
+    }
+
+    fn create_batch<'a>(
+        &'a self,
+        requests: &'a [&'a CreateInvitation],
+    ) -> Result<Call<'a, impl Decode<Vec<Invitation>> + 'a>, Error> {
+        let first = requests
+            .first()
+            .ok_or_else(|| invalid("requests", "must not be empty"))?;
+        if requests.len() > MAX_BATCH {
+            return Err(invalid("requests", "at most 100 go in one request"));
+        }
+        let key = self.batch_key(first);
+        if key.is_none() || requests.iter().any(|r| self.batch_key(r) != key) {
+            return Err(invalid(
+                "requests",
+                "must share the organization, expiry and roles to go in one request",
+            ));
+        }
+        let shared = self.body(first)?;
+        let body = Body {
+            emails: requests
+                .iter()
+                .filter_map(|r| r.invitee.as_email())
+                .collect::<Vec<_>>(),
+            expires_in: shared.expires_in,
+            role_assignments: shared.role_assignments,
+        };
+        let organization = first.organization.as_str();
+        let plan = self
+            .connection
+            .post_json(&["organizations", organization, "invitations"], &body)
+            .map_err(|e| invalid("request", e.to_string()))?;
+        let decode = |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            let reply: Invitations = serde_json::from_slice(&response.body)
+                .map_err(|source| undecodable(response, "a list of invitations", source))?;
+            Ok(reply.invitations.into_iter().map(unify).collect())
+        };
+        // The same endpoint as one invitation: paced as invitations are.
+        let operation = crate::engine::Operation {
+            traffic: crate::engine::Traffic::Notifying,
+            ..mapping::CREATE_MANY
+        };
+        Ok(Call::new(
+            operation,
+            ProviderKind::ElasticCloud,
+            organization,
+            plan,
+            decode,
+        )
+        .about(Subject::Invitations(requests.len())))
     }
 
     fn list_page<'a>(

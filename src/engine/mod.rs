@@ -287,12 +287,73 @@ pub(crate) struct Engine {
     pub reconcile: crate::Reconcile,
     /// A deadline beyond the policy's own, for every call of this engine (a bulk run's).
     pub deadline: Option<SystemTime>,
+    /// Answers that stop every later request (of one organization, or all), checked before
+    /// each is sent (a bulk run's).
+    pub stop: Option<Arc<Stop>>,
+    /// Whether turns of the pacer are waited for however long they take (a bulk run, bounded
+    /// by its deadline), rather than up to the policy's `max_wait`.
+    pub patient: bool,
+}
+
+/// What stops a bulk run's later requests: an answer no other request can escape.
+#[derive(Debug, Default)]
+pub(crate) struct Stop {
+    causes: std::sync::Mutex<StopCauses>,
+}
+
+#[derive(Debug, Default)]
+struct StopCauses {
+    /// Stops every request (a refused credential).
+    all: Option<Error>,
+    /// Stops the requests of one organization.
+    organizations: std::collections::HashMap<String, Error>,
+}
+
+impl Stop {
+    fn causes(&self) -> std::sync::MutexGuard<'_, StopCauses> {
+        self.causes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Notes `error`, an answer for `organization`, if it dooms other requests.
+    pub(crate) fn note(&self, organization: &str, error: &Error) {
+        if matches!(error, Error::Skipped { .. }) {
+            return;
+        }
+        let mut causes = self.causes();
+        match error.kind() {
+            crate::ErrorKind::Unauthenticated | crate::ErrorKind::PaymentRequired => {
+                causes.all.get_or_insert_with(|| error.clone());
+            }
+            crate::ErrorKind::PermissionDenied
+            | crate::ErrorKind::NotFound
+            | crate::ErrorKind::QuotaExceeded => {
+                causes
+                    .organizations
+                    .entry(organization.to_owned())
+                    .or_insert_with(|| error.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// Why a request for `organization` must not be sent, if it must not.
+    pub(crate) fn cause(&self, organization: &str) -> Option<Error> {
+        let causes = self.causes();
+        causes
+            .all
+            .clone()
+            .or_else(|| causes.organizations.get(organization).cloned())
+    }
 }
 
 impl Engine {
-    /// This engine with calls ending by `deadline` at the latest.
-    pub(crate) fn until(&self, deadline: Option<SystemTime>) -> Engine {
+    /// This engine with calls ending by `deadline` at the latest, and stopped by `stop`.
+    pub(crate) fn until(&self, deadline: Option<SystemTime>, stop: Arc<Stop>) -> Engine {
         let mut engine = self.clone();
+        engine.stop = Some(stop);
+        engine.patient = true;
         engine.deadline = match (self.deadline, deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -373,6 +434,9 @@ impl Engine {
             let mut doubt = false;
             loop {
                 attempt += 1;
+                if let Some(cause) = self.stopped(organization) {
+                    return Err(cause);
+                }
                 let turn = self
                     .pacer
                     .acquire(
@@ -381,7 +445,11 @@ impl Engine {
                         self.observer.as_deref(),
                         not_before,
                         deadline,
-                        self.policy.longest_wait(),
+                        if self.patient {
+                            Duration::MAX
+                        } else {
+                            self.policy.longest_wait()
+                        },
                         class,
                     )
                     .await;
@@ -424,6 +492,9 @@ impl Engine {
                         return Err(finish(error));
                     }
                 };
+                if let Some(cause) = self.stopped(organization) {
+                    return Err(cause);
+                }
                 let timeout = match (self.attempt_timeout, left) {
                     (Some(timeout), Some(left)) => Some(timeout.min(left)),
                     (timeout, left) => timeout.or(left),
@@ -525,6 +596,14 @@ impl Engine {
         }
         .instrument(span)
         .await
+    }
+
+    /// The error for a request a bulk run's earlier answer stops, if one does.
+    fn stopped(&self, organization: &str) -> Option<Error> {
+        let cause = self.stop.as_ref()?.cause(organization)?;
+        Some(Error::Skipped {
+            cause: Box::new(cause),
+        })
     }
 
     /// An answer whose body passed the cap: a decode error, keeping what the status and

@@ -219,6 +219,8 @@ enum Route {
     Invitations(String),
     /// `/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke`
     Revoke(String, String),
+    /// `/v1/organizations/{organization_id}/invitations/bulk`
+    Bulk(String),
     /// `/v1/organizations/{organization_id}/memberships`
     Memberships(String),
 }
@@ -238,6 +240,7 @@ fn route(method: &str, path: &str) -> Option<Route> {
         ("POST" | "GET", ["v1", "organizations", org, "invitations"]) => {
             Route::Invitations(decoded(org)?)
         }
+        ("POST", ["v1", "organizations", org, "invitations", "bulk"]) => Route::Bulk(decoded(org)?),
         ("POST", ["v1", "organizations", org, "invitations", id, "revoke"]) => {
             Route::Revoke(decoded(org)?, decoded(id)?)
         }
@@ -401,8 +404,11 @@ impl ClerkSim {
             }
         }
 
-        let organization = match route {
-            Route::Invitations(organization) if request.method.as_str() == "POST" => organization,
+        let (organization, bulk) = match route {
+            Route::Invitations(organization) if request.method.as_str() == "POST" => {
+                (organization, false)
+            }
+            Route::Bulk(organization) => (organization, true),
             Route::Invitations(organization) => {
                 return self.check_list(request, organization, counters)
             }
@@ -447,6 +453,9 @@ impl ClerkSim {
             }
             serde_json::from_slice(&request.body).unwrap_or(Value::Null)
         };
+        if bulk {
+            return self.check_bulk(organization, &body, counters);
+        }
         let Some(body) = body.as_object() else {
             return Err(refuse(
                 400,
@@ -460,6 +469,57 @@ impl ClerkSim {
         self.check_body(organization, body)
             .map(|ask| Action::Create(vec![ask]))
             .map_err(|(status, entries)| errors(status, &entries, counters))
+    }
+
+    /// The bulk call's body: an array of 1 to 10 create objects, each checked as a create;
+    /// all or nothing.
+    fn check_bulk(
+        &self,
+        organization: String,
+        body: &Value,
+        counters: &Counters,
+    ) -> Result<Action, ResponseTemplate> {
+        let Some(items) = body.as_array().filter(|items| !items.is_empty()) else {
+            return Err(error(
+                422,
+                ClerkError::new(
+                    "form_param_value_invalid",
+                    "is invalid",
+                    "The request body must be an array of 1 to 10 invitations.",
+                ),
+                counters,
+            ));
+        };
+        if items.len() > crate::clerk::MAX_BULK {
+            return Err(error(
+                400,
+                ClerkError::new(
+                    "bulk_size_exceeded",
+                    "bulk size exceeded",
+                    "Parameters exceed the maximum allowed bulk processing size of 10.",
+                ),
+                counters,
+            ));
+        }
+        let mut asks = Vec::with_capacity(items.len());
+        for item in items {
+            let Some(item) = item.as_object() else {
+                return Err(error(
+                    400,
+                    ClerkError::new(
+                        "request_body_invalid",
+                        "Request body invalid",
+                        "The request body is invalid. Please consult the API documentation for more information.",
+                    ),
+                    counters,
+                ));
+            };
+            let ask = self
+                .check_body(organization.clone(), item)
+                .map_err(|(status, entries)| errors(status, &entries, counters))?;
+            asks.push(ask);
+        }
+        Ok(Action::CreateMany(asks))
     }
 
     /// A list's query: `status` (repeatable), `email_address`, `order_by`, `limit`, `offset`.
@@ -668,6 +728,22 @@ impl Vendor for ClerkSim {
         json_answer(
             200,
             &self.invitation_json(&invitations[0], counters),
+            counters,
+        )
+    }
+
+    fn created_many(
+        &self,
+        invitations: &[FakeInvitation],
+        counters: &Counters,
+    ) -> ResponseTemplate {
+        let data: Vec<Value> = invitations
+            .iter()
+            .map(|invitation| self.invitation_json(invitation, counters))
+            .collect();
+        json_answer(
+            200,
+            &json!({"data": data, "total_count": invitations.len()}),
             counters,
         )
     }

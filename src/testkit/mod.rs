@@ -89,6 +89,7 @@
 mod clerk;
 mod elastic;
 mod github;
+mod wire;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -305,6 +306,9 @@ pub(crate) struct ListAsk {
 pub(crate) enum Action {
     /// Create invitations, all or nothing.
     Create(Vec<Ask>),
+    /// Create invitations through the vendor's batch endpoint (Clerk's bulk call), all or
+    /// nothing; counted by the batch rate limit when one is set.
+    CreateMany(Vec<Ask>),
     /// List invitations.
     List(ListAsk),
     /// Cancel these pending invitations, all or nothing.
@@ -382,6 +386,14 @@ pub(crate) trait Vendor: Send + Sync + 'static {
     }
     /// The success answer for what was created.
     fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate;
+    /// The success answer for what a batch request created.
+    fn created_many(
+        &self,
+        invitations: &[FakeInvitation],
+        counters: &Counters,
+    ) -> ResponseTemplate {
+        self.created(invitations, counters)
+    }
     /// The success answer for one page of a list: `page` of `total` matching invitations.
     fn listed(
         &self,
@@ -468,6 +480,8 @@ struct State {
     /// Faults drawn at random: the share of requests that get one, the faults, the draws.
     chaos: Option<(f64, Vec<Fault>, fastrand::Rng)>,
     window: Option<Window>,
+    /// The batch endpoint's own window, when it has one.
+    batch_window: Option<Window>,
     requests: u64,
     rate_limited: u64,
     /// From this request number on, the credential no longer works.
@@ -620,7 +634,7 @@ impl<V: Vendor> Respond for Responder<V> {
         let answer = |template: ResponseTemplate, counters: &Counters| {
             let template = match acted_then {
                 Some(false) => vendor.refuse(&Refusal::ServerError, counters),
-                Some(true) => cut_short(),
+                Some(true) => template.insert_header(wire::CUT, "1"),
                 None => template,
             };
             match delay {
@@ -638,7 +652,12 @@ impl<V: Vendor> Respond for Responder<V> {
             Err(answer_) => return answer(answer_, &counters),
         };
 
-        if let Some(window) = state.window.as_mut() {
+        let batch = matches!(action, Action::CreateMany(_));
+        let window = match (batch, state.batch_window.is_some()) {
+            (true, true) => state.batch_window.as_mut(),
+            _ => state.window.as_mut(),
+        };
+        if let Some(window) = window {
             window.roll(now);
             counters.limit = Some(window.budget);
             counters.reset_at = Some(window.reset_at());
@@ -663,7 +682,7 @@ impl<V: Vendor> Respond for Responder<V> {
 
         let today = Timestamp::try_from(now).unwrap_or(Timestamp::UNIX_EPOCH);
         let organization = match &action {
-            Action::Create(_) => None,
+            Action::Create(_) | Action::CreateMany(_) => None,
             Action::List(ask) => Some(&ask.organization),
             Action::Cancel { organization, .. }
             | Action::Teams { organization, .. }
@@ -677,7 +696,14 @@ impl<V: Vendor> Respond for Responder<V> {
             );
         }
         let template = match action {
-            Action::Create(asks) => create(&mut state, vendor, asks, today, &counters),
+            Action::Create(asks) => match create(&mut state, vendor, asks, today) {
+                Ok(created) => vendor.created(&created, &counters),
+                Err(refusal) => vendor.refuse(&refusal, &counters),
+            },
+            Action::CreateMany(asks) => match create(&mut state, vendor, asks, today) {
+                Ok(created) => vendor.created_many(&created, &counters),
+                Err(refusal) => vendor.refuse(&refusal, &counters),
+            },
             Action::List(ask) => {
                 let (page, total) = state.list(vendor, &ask, today, lag);
                 vendor.listed(request, &page, total, &ask, &counters)
@@ -747,8 +773,7 @@ fn create(
     vendor: &dyn Vendor,
     asks: Vec<Ask>,
     now: Timestamp,
-    counters: &Counters,
-) -> ResponseTemplate {
+) -> Result<Vec<FakeInvitation>, Refusal> {
     for ask in &asks {
         let refusal = if !state.knows_organization(vendor, &ask.organization) {
             Some(Refusal::OrganizationNotFound)
@@ -782,14 +807,13 @@ fn create(
             None
         };
         if let Some(refusal) = refusal {
-            return vendor.refuse(&refusal, counters);
+            return Err(refusal);
         }
     }
-    let created: Vec<FakeInvitation> = asks
+    Ok(asks
         .into_iter()
         .map(|ask| state.add_invitation(vendor, ask, now))
-        .collect();
-    vendor.created(&created, counters)
+        .collect())
 }
 
 /// Cancels every invitation `ids` names, or none: each must be pending.
@@ -824,14 +848,6 @@ fn cancel(
     vendor.cancelled(&cancelled, counters)
 }
 
-/// A success whose body stops short: the `Content-Length` promises more than is sent, so the
-/// server closes the connection in the middle of the body.
-fn cut_short() -> ResponseTemplate {
-    ResponseTemplate::new(200)
-        .insert_header("content-length", "65536")
-        .set_body_raw(&b"{\"id\": "[..], "application/json")
-}
-
 fn gateway_page() -> ResponseTemplate {
     ResponseTemplate::new(502).set_body_raw(
         "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n",
@@ -842,6 +858,8 @@ fn gateway_page() -> ResponseTemplate {
 /// A fake vendor on loopback. `V` is the vendor: [`FakeGitHub`] is `FakeServer<GitHubSim>`.
 pub struct FakeServer<V> {
     server: MockServer,
+    /// What clients connect to: a relay in front of `server` that can break connections.
+    relay: wire::Relay,
     state: Arc<Mutex<State>>,
     vendor: Arc<V>,
     /// The same vendor, for what the fake does without a request.
@@ -855,7 +873,7 @@ pub struct FakeServer<V> {
 impl<V> fmt::Debug for FakeServer<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FakeServer")
-            .field("uri", &self.server.uri())
+            .field("uri", &self.relay.uri())
             .field("organization", &self.organization)
             .finish_non_exhaustive()
     }
@@ -879,6 +897,7 @@ impl<V> FakeServer<V> {
             faults: VecDeque::new(),
             chaos: None,
             window: None,
+            batch_window: None,
             requests: 0,
             rate_limited: 0,
             revoked_from: None,
@@ -894,8 +913,12 @@ impl<V> FakeServer<V> {
             })
             .mount(&server)
             .await;
+        let relay = wire::Relay::start(*server.address())
+            .await
+            .expect("a loopback port for the fake");
         FakeServer {
             server,
+            relay,
             state,
             rules: vendor.clone(),
             vendor,
@@ -910,7 +933,7 @@ impl<V> FakeServer<V> {
 impl<V> FakeServer<V> {
     /// The server's root URL, e.g. `http://127.0.0.1:41234`.
     pub fn uri(&self) -> String {
-        self.server.uri()
+        self.relay.uri()
     }
 
     /// The credential the fake accepts.
@@ -1025,9 +1048,24 @@ impl<V> FakeServer<V> {
         self
     }
 
-    /// Removes the rate limit.
+    /// Allows `budget` batch requests (Clerk's bulk calls) per `window`, counted apart from
+    /// [`FakeServer::rate_limit`], as the vendor limits its batch endpoint on its own.
+    pub fn rate_limit_batches(&self, budget: u32, window: Duration) -> &Self {
+        lock(&self.state).batch_window = Some(Window {
+            budget,
+            length: window,
+            started: self.clock.now(),
+            used: 0,
+        });
+        self
+    }
+
+    /// Removes the rate limits.
     pub fn unlimited(&self) -> &Self {
-        lock(&self.state).window = None;
+        let mut state = lock(&self.state);
+        state.window = None;
+        state.batch_window = None;
+        drop(state);
         self
     }
 

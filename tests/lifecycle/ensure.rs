@@ -72,13 +72,14 @@ fn invited_answer() -> ResponseTemplate {
 #[tokio::test]
 async fn definite_answers_need_no_lookup_or_one() {
     // (create answers, list answers, expected outcome, POSTs, GETs)
-    let cases: Vec<(
+    type Case = (
         Vec<ResponseTemplate>,
         Vec<ResponseTemplate>,
-        &str,
+        &'static str,
         usize,
         usize,
-    )> = vec![
+    );
+    let cases: Vec<Case> = vec![
         (vec![github_created()], vec![], "created", 1, 0),
         (vec![member_answer()], vec![], "already_member", 1, 0),
         (
@@ -254,7 +255,13 @@ async fn the_sandboxs_faults_for_doubt_are_reconciled_on_every_vendor() {
     let (github_fake, github) = Sandbox::github().await;
     let (clerk_fake, clerk) = Sandbox::clerk().await;
     let (elastic_fake, elastic) = Sandbox::elastic().await;
-    let fakes: [(&dyn Provider, &str, &dyn Fn(Fault), &dyn Fn() -> usize); 3] = [
+    type Fake<'a> = (
+        &'a dyn Provider,
+        &'a str,
+        &'a dyn Fn(Fault),
+        &'a dyn Fn() -> usize,
+    );
+    let fakes: [Fake<'_>; 3] = [
         (
             &github,
             "acme",

@@ -5,12 +5,14 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bulk;
 mod clerk;
 mod elastic;
 mod ensure;
 mod github;
 mod retries;
 mod sandbox;
+mod soak;
 
 use futures_util::{StreamExt, TryStreamExt};
 use orginvite::{Error, Invitation, ListInvitations, Provider};

@@ -1,0 +1,326 @@
+//! Bulk onboarding: many invitations in one call, each with its own definite outcome.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use crate::engine::{later, Engine, Stop};
+use crate::ensure::{ensure, lookup};
+use crate::mapping::Vendor;
+use crate::{BoxStream, CreateInvitation, Ensured, Error, Invitee};
+
+/// How [`invite_all`](crate::Provider::invite_all) runs.
+///
+/// ```
+/// use std::time::Duration;
+/// use orginvite::BulkOptions;
+///
+/// let options = BulkOptions::default()
+///     .concurrency(8)
+///     .deadline(Duration::from_secs(15 * 60))
+///     .batches(false);
+/// assert_eq!(options.concurrency, 8);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BulkOptions {
+    /// How many requests (or batches) are in flight at most. Defaults to 4. The client's
+    /// pacing still decides when each may start: GitHub's invitations go one at a time
+    /// whatever this says.
+    pub concurrency: usize,
+    /// A deadline for the whole run, counted from the call: what has not been sent by then is
+    /// skipped. No deadline by default: the run waits for the client's pacing as long as the
+    /// vendor's limits require (hours for a thousand invitations on Clerk), where a single call
+    /// would give up after the retry policy's `max_wait`.
+    pub deadline: Option<Duration>,
+    /// Whether the vendor's batch endpoints are used (Clerk's bulk call, Elastic Cloud's
+    /// `emails`). On by default.
+    pub batches: bool,
+}
+
+impl Default for BulkOptions {
+    fn default() -> BulkOptions {
+        BulkOptions {
+            concurrency: 4,
+            deadline: None,
+            batches: true,
+        }
+    }
+}
+
+impl BulkOptions {
+    /// Sets how many requests are in flight at most (at least one).
+    pub fn concurrency(mut self, concurrency: usize) -> BulkOptions {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Sets a deadline for the whole run.
+    pub fn deadline(mut self, deadline: Duration) -> BulkOptions {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Turns the vendor's batch endpoints on or off.
+    pub fn batches(mut self, batches: bool) -> BulkOptions {
+        self.batches = batches;
+        self
+    }
+}
+
+/// The outcome of one request of [`invite_all`](crate::Provider::invite_all).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BulkItem {
+    /// The request's position in the input (0-based).
+    pub index: usize,
+    /// The request.
+    pub request: CreateInvitation,
+    /// What became of it: the definite answer of
+    /// [`ensure_invited`](crate::Provider::ensure_invited), or an error.
+    pub outcome: Result<Ensured, Error>,
+    /// Nothing was sent for it: an earlier answer doomed it ([`Error::Skipped`]) or the run's
+    /// deadline passed ([`Error::Throttled`]). `outcome` holds the cause.
+    pub skipped: bool,
+    /// The index of an earlier request for the same person in the same organization: this one
+    /// was not sent, and `outcome` repeats that request's.
+    pub duplicate_of: Option<usize>,
+}
+
+/// A unit of work: one request alone, or several in one batch request.
+enum Unit {
+    Single(usize),
+    Batch(Vec<usize>),
+}
+
+/// Who a request is for, to find the same person asked for twice.
+fn person(request: &CreateInvitation) -> (String, String) {
+    let who = match &request.invitee {
+        Invitee::Email(email) => format!("email:{}", email.to_lowercase()),
+        Invitee::UserId(id) => format!("id:{id}"),
+        Invitee::Login(login) => format!("login:{}", login.to_lowercase()),
+    };
+    (request.organization.clone(), who)
+}
+
+/// Invites everyone of `requests`: bounded concurrency, every request through the client's
+/// pacer, outcomes streamed as they finish.
+pub(crate) fn invite_all<'a, V: Vendor>(
+    engine: &'a Engine,
+    vendor: &'a V,
+    requests: Vec<CreateInvitation>,
+    options: BulkOptions,
+) -> BoxStream<'a, BulkItem> {
+    let deadline = options
+        .deadline
+        .map(|deadline| later(engine.sleeper.now(), deadline));
+    let engine = engine.until(deadline, Arc::new(Stop::default()));
+    let requests = Arc::new(requests);
+
+    // Refused input answers at once; a person asked for again waits for the first asking.
+    let mut ready = Vec::new();
+    let mut first_of: HashMap<(String, String), usize> = HashMap::new();
+    let mut duplicates: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut primaries = Vec::new();
+    for (index, request) in requests.iter().enumerate() {
+        if let Err(error) = vendor.create(request) {
+            ready.push(BulkItem {
+                index,
+                request: request.clone(),
+                outcome: Err(error),
+                skipped: false,
+                duplicate_of: None,
+            });
+            continue;
+        }
+        match first_of.get(&person(request)) {
+            Some(first) => duplicates.entry(*first).or_default().push(index),
+            None => {
+                first_of.insert(person(request), index);
+                primaries.push(index);
+            }
+        }
+    }
+
+    // Requests that can share a batch request go together, in order of first appearance.
+    let mut units: Vec<Unit> = Vec::new();
+    let mut open: HashMap<String, usize> = HashMap::new();
+    for index in primaries {
+        let key = (options.batches && V::MAX_CREATE_BATCH > 1)
+            .then(|| vendor.batch_key(&requests[index]))
+            .flatten();
+        let Some(key) = key else {
+            units.push(Unit::Single(index));
+            continue;
+        };
+        match open.get(&key).copied() {
+            Some(at) => {
+                if let Unit::Batch(members) = &mut units[at] {
+                    members.push(index);
+                    if members.len() == V::MAX_CREATE_BATCH {
+                        open.remove(&key);
+                    }
+                }
+            }
+            None => {
+                open.insert(key, units.len());
+                units.push(Unit::Batch(vec![index]));
+            }
+        }
+    }
+
+    let duplicates = Arc::new(duplicates);
+    let run = futures_util::stream::iter(units)
+        .map(move |unit| {
+            let engine = engine.clone();
+            let requests = requests.clone();
+            let duplicates = duplicates.clone();
+            async move {
+                let outcomes = match unit {
+                    Unit::Single(index) => {
+                        vec![(index, single(&engine, vendor, &requests[index]).await)]
+                    }
+                    Unit::Batch(members) if members.len() == 1 => vec![(
+                        members[0],
+                        single(&engine, vendor, &requests[members[0]]).await,
+                    )],
+                    Unit::Batch(members) => batch(&engine, vendor, &requests, &members).await,
+                };
+                let mut items = Vec::with_capacity(outcomes.len());
+                for (index, outcome) in outcomes {
+                    let skipped = outcome.as_ref().is_err_and(skipped);
+                    let copies = duplicates
+                        .get(&index)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    for &copy in copies {
+                        items.push(BulkItem {
+                            index: copy,
+                            request: requests[copy].clone(),
+                            outcome: outcome.clone(),
+                            skipped,
+                            duplicate_of: Some(index),
+                        });
+                    }
+                    items.push(BulkItem {
+                        index,
+                        request: requests[index].clone(),
+                        outcome,
+                        skipped,
+                        duplicate_of: None,
+                    });
+                }
+                futures_util::stream::iter(items)
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .flatten();
+    Box::pin(futures_util::stream::iter(ready).chain(run))
+}
+
+/// Whether an error means nothing was sent for the request: the run stopped it, or its
+/// deadline passed before its turn.
+fn skipped(error: &Error) -> bool {
+    matches!(error, Error::Skipped { .. } | Error::Throttled { .. })
+}
+
+/// One request, settled as `ensure_invited` settles it; a dooming answer stops the run.
+async fn single<V: Vendor>(
+    engine: &Engine,
+    vendor: &V,
+    request: &CreateInvitation,
+) -> Result<Ensured, Error> {
+    let outcome = ensure(engine, vendor, request).await;
+    if let (Err(error), Some(stop)) = (&outcome, &engine.stop) {
+        stop.note(&request.organization, error);
+    }
+    outcome
+}
+
+/// Several requests in one batch request. Every member's outcome stays known: a created
+/// invitation is matched by email; one missing from the answer, or a batch that ended in
+/// doubt, is looked up before anything is sent for it again; a refused batch falls back to
+/// single requests, which say what the vendor thinks of each.
+async fn batch<V: Vendor>(
+    engine: &Engine,
+    vendor: &V,
+    requests: &[CreateInvitation],
+    members: &[usize],
+) -> Vec<(usize, Result<Ensured, Error>)> {
+    let batch: Vec<&CreateInvitation> = members.iter().map(|&i| &requests[i]).collect();
+    let organization = batch[0].organization.as_str();
+    let answer = match vendor.create_batch(&batch) {
+        Ok(call) => engine.run(call).await,
+        Err(error) => Err(error),
+    };
+    let error = match answer {
+        Ok(invitations) => {
+            let mut outcomes = Vec::with_capacity(members.len());
+            for &index in members {
+                let request = &requests[index];
+                let email = request.invitee.as_email().unwrap_or_default();
+                let created = invitations.iter().find(|invitation| {
+                    invitation
+                        .email
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                });
+                let outcome = match created {
+                    Some(invitation) => Ok(Ensured::Created {
+                        invitation: invitation.clone(),
+                        reconciled: false,
+                    }),
+                    None => {
+                        let doubt = Error::missing_from_batch(V::PROVIDER);
+                        settle(engine, vendor, request, &doubt).await
+                    }
+                };
+                outcomes.push((index, outcome));
+            }
+            return outcomes;
+        }
+        Err(error) => error,
+    };
+    if let Some(stop) = &engine.stop {
+        stop.note(organization, &error);
+    }
+    let doomed = engine
+        .stop
+        .as_ref()
+        .and_then(|stop| stop.cause(organization))
+        .is_some();
+    if skipped(&error) || doomed {
+        return members.iter().map(|&i| (i, Err(error.clone()))).collect();
+    }
+    let mut outcomes = Vec::with_capacity(members.len());
+    for &index in members {
+        let request = &requests[index];
+        let outcome = if error.may_have_been_created() {
+            settle(engine, vendor, request, &error).await
+        } else {
+            single(engine, vendor, request).await
+        };
+        outcomes.push((index, outcome));
+    }
+    outcomes
+}
+
+/// A member whose invitation may exist (`doubt` says why): looked up first, created alone
+/// only when it is not there; when the lookup fails, still in doubt.
+async fn settle<V: Vendor>(
+    engine: &Engine,
+    vendor: &V,
+    request: &CreateInvitation,
+    doubt: &Error,
+) -> Result<Ensured, Error> {
+    match lookup(engine, vendor, &request.organization, &request.invitee).await {
+        Ok(Some(invitation)) => Ok(Ensured::Created {
+            invitation,
+            reconciled: true,
+        }),
+        Ok(None) => single(engine, vendor, request).await,
+        Err(_) => Err(doubt.clone()),
+    }
+}

@@ -1,0 +1,313 @@
+//! `invite_all`: per-item outcomes, duplicates, early stop, deadlines, and the vendors' batch
+//! endpoints, against the sandbox fakes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use orginvite::testkit::{FakeServer, Sandbox};
+use orginvite::{
+    BulkItem, BulkOptions, CreateInvitation, Ensured, Error, ErrorKind, InvitationStatus, Provider,
+};
+
+/// The input of the half-way-revoked run: people, duplicates, members, addresses the vendor
+/// refuses and addresses refused before sending.
+fn requests(org: &str, n: usize) -> Vec<CreateInvitation> {
+    (0..n)
+        .map(|i| {
+            let email = if i % 50 == 49 {
+                format!("not-an-email-{i}")
+            } else if i % 33 == 32 {
+                format!("p{i}@example.invalid")
+            } else if i % 25 == 24 {
+                format!("member{i}@example.com")
+            } else if i % 10 == 9 {
+                // The same person as five requests before, in another case.
+                format!("P{}@Example.com", i - 5)
+            } else {
+                format!("p{i}@example.com")
+            };
+            CreateInvitation::email(org, email)
+        })
+        .collect()
+}
+
+async fn run(
+    provider: &dyn Provider,
+    requests: Vec<CreateInvitation>,
+    options: BulkOptions,
+) -> Vec<BulkItem> {
+    let mut items: Vec<BulkItem> = provider.invite_all(requests, options).collect().await;
+    items.sort_by_key(|item| item.index);
+    items
+}
+
+/// What a fake holds per email (lower case): pending invitations.
+fn held<V>(fake: &FakeServer<V>) -> HashMap<String, usize> {
+    let mut held = HashMap::new();
+    for invitation in fake.invitations() {
+        if invitation.status == InvitationStatus::Pending {
+            *held
+                .entry(invitation.email.unwrap().to_lowercase())
+                .or_default() += 1;
+        }
+    }
+    held
+}
+
+/// Checks every item of a run against what the fake holds.
+fn check(
+    items: &[BulkItem],
+    held: &HashMap<String, usize>,
+    in_flight: usize,
+    kind: &str,
+) -> (usize, usize) {
+    let (mut refused_401, mut skipped) = (0, 0);
+    for item in items {
+        let email = item.request.invitee.as_email().unwrap().to_lowercase();
+        let holds = held.get(&email).copied().unwrap_or(0);
+        assert!(holds <= 1, "{kind}: a duplicate for {email}");
+        if let Some(first) = item.duplicate_of {
+            let primary = &items[first];
+            assert_eq!(
+                format!("{:?}", item.outcome),
+                format!("{:?}", primary.outcome),
+                "{kind} {}",
+                item.index
+            );
+            continue;
+        }
+        match &item.outcome {
+            Ok(Ensured::Created { invitation, .. }) => {
+                assert_eq!(holds, 1, "{kind}: created {email} is held");
+                assert_eq!(
+                    invitation.email.as_deref().map(str::to_lowercase),
+                    Some(email.clone())
+                );
+            }
+            Ok(Ensured::AlreadyMember) => assert!(email.starts_with("member"), "{kind} {email}"),
+            Ok(other) => panic!("{kind} {email}: {other:?}"),
+            Err(error) if item.skipped => {
+                skipped += 1;
+                assert!(matches!(error, Error::Skipped { .. }), "{kind}: {error:?}");
+                assert_eq!(error.kind(), ErrorKind::Unauthenticated, "{kind}");
+                assert_eq!(holds, 0);
+            }
+            Err(error) => {
+                assert_eq!(holds, 0, "{kind} {email}: {error}");
+                match error.kind() {
+                    ErrorKind::InvalidRequest => assert!(email.starts_with("not-an-email")),
+                    ErrorKind::InvalidEmail => assert!(email.ends_with(".invalid")),
+                    ErrorKind::Unauthenticated => refused_401 += 1,
+                    other => panic!("{kind} {email}: {other}: {error}"),
+                }
+            }
+        }
+    }
+    assert!(
+        refused_401 >= 1 && refused_401 <= in_flight,
+        "{kind}: {refused_401} people refused after the revocation"
+    );
+    (refused_401, skipped)
+}
+
+#[tokio::test]
+async fn a_credential_revoked_half_way_stops_every_vendor_with_exact_outcomes() {
+    let concurrency = 4;
+    let options = BulkOptions::default().concurrency(concurrency);
+    let (github_fake, github) = Sandbox::github().await;
+    let (clerk_fake, clerk) = Sandbox::clerk().await;
+    let (elastic_fake, elastic) = Sandbox::elastic().await;
+    for (n, fake_org) in [(0, "acme"), (1, "org_sandbox"), (2, "sandbox-org")] {
+        for i in (24..1000).step_by(25) {
+            let email = format!("member{i}@example.com");
+            match n {
+                0 => drop(github_fake.add_member(fake_org, email)),
+                1 => drop(clerk_fake.add_member(fake_org, email)),
+                _ => drop(elastic_fake.add_member(fake_org, email)),
+            }
+        }
+    }
+
+    // GitHub: one request per person, one at a time.
+    github_fake.revoke_token_after(400);
+    let items = run(&github, requests("acme", 1000), options.clone()).await;
+    assert_eq!(items.len(), 1000);
+    let (refused, skipped) = check(&items, &held(&github_fake), concurrency, "GitHub");
+    let sent = github_fake.requests().await.len();
+    assert_eq!(sent, 400 + refused, "nothing sent after the 401");
+    assert_eq!(refused, 1, "GitHub's invitations go one at a time");
+    assert!(skipped > 400, "{skipped}");
+
+    // Clerk and Elastic Cloud: batches, with fallbacks for batches holding a member or an
+    // address the vendor refuses.
+    for (name, provider, fake_requests, fake_held, org) in [
+        (
+            "Clerk",
+            &clerk as &dyn Provider,
+            clerk_fake.requests().await.len(),
+            0,
+            "org_sandbox",
+        ),
+        (
+            "Elastic Cloud",
+            &elastic as &dyn Provider,
+            elastic_fake.requests().await.len(),
+            1,
+            "sandbox-org",
+        ),
+    ] {
+        let _ = fake_requests;
+        if fake_held == 0 {
+            clerk_fake.revoke_token_after(60);
+        } else {
+            elastic_fake.revoke_token_after(40);
+        }
+        let items = run(provider, requests(org, 1000), options.clone()).await;
+        assert_eq!(items.len(), 1000);
+        let holdings = if fake_held == 0 {
+            held(&clerk_fake)
+        } else {
+            held(&elastic_fake)
+        };
+        // In flight when the refusal came: up to one batch per concurrent slot.
+        let batch = if fake_held == 0 { 10 } else { 100 };
+        let (refused, skipped) = check(&items, &holdings, concurrency * batch, name);
+        let sent = if fake_held == 0 {
+            clerk_fake.requests().await.len()
+        } else {
+            elastic_fake.requests().await.len()
+        };
+        let cap = if fake_held == 0 { 60 } else { 40 };
+        assert!(
+            sent <= cap + concurrency,
+            "{name}: {sent} requests, nothing sent after the refusal"
+        );
+        assert!(skipped > 0, "{name}");
+        let created = items
+            .iter()
+            .filter(|i| matches!(i.outcome, Ok(Ensured::Created { .. })))
+            .count();
+        println!("{name}: {created} created in {sent} requests before the revocation stopped the run; {refused} refused, {skipped} skipped");
+    }
+}
+
+#[tokio::test]
+async fn batches_carry_several_people_and_a_refused_batch_falls_back_to_single_requests() {
+    let (fake, clerk) = Sandbox::clerk().await;
+    fake.add_member("org_sandbox", "member@example.com");
+    let mut input: Vec<CreateInvitation> = (0..25)
+        .map(|i| CreateInvitation::email("org_sandbox", format!("p{i}@example.com")))
+        .collect();
+    // The third batch holds a member: Clerk refuses it whole, so its ten go alone.
+    input[23] = CreateInvitation::email("org_sandbox", "member@example.com");
+    let items = run(&clerk, input, BulkOptions::default().concurrency(1)).await;
+    let paths: Vec<String> = fake
+        .requests()
+        .await
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    let bulk = paths.iter().filter(|p| p.ends_with("/bulk")).count();
+    let single = paths.len() - bulk;
+    assert_eq!((bulk, single), (3, 5), "{paths:?}");
+    assert!(matches!(items[23].outcome, Ok(Ensured::AlreadyMember)));
+    assert_eq!(
+        items
+            .iter()
+            .filter(|i| i.outcome.as_ref().is_ok_and(Ensured::created))
+            .count(),
+        24
+    );
+    assert_eq!(fake.invitations().len(), 24);
+
+    let (fake, elastic) = Sandbox::elastic().await;
+    let input: Vec<CreateInvitation> = (0..7)
+        .map(|i| {
+            let request = CreateInvitation::email("sandbox-org", format!("p{i}@example.com"));
+            // Two roles: two batches.
+            if i % 2 == 0 {
+                request.role(orginvite::Role::Admin)
+            } else {
+                request
+            }
+        })
+        .collect();
+    let items = run(&elastic, input, BulkOptions::default()).await;
+    assert!(items
+        .iter()
+        .all(|i| i.outcome.as_ref().is_ok_and(Ensured::created)));
+    assert_eq!(fake.requests().await.len(), 2);
+    // Off, one request per person.
+    let input: Vec<CreateInvitation> = (7..10)
+        .map(|i| CreateInvitation::email("sandbox-org", format!("p{i}@example.com")))
+        .collect();
+    run(&elastic, input, BulkOptions::default().batches(false)).await;
+    assert_eq!(fake.requests().await.len(), 5);
+}
+
+#[tokio::test]
+async fn a_deadline_skips_what_the_pacing_cannot_send_in_time() {
+    let (fake, clerk) = Sandbox::clerk().await;
+    let input: Vec<CreateInvitation> = (0..300)
+        .map(|i| CreateInvitation::email("org_sandbox", format!("p{i}@example.com")))
+        .collect();
+    let options = BulkOptions::default()
+        .batches(false)
+        .deadline(Duration::from_secs(30 * 60));
+    let items = run(&clerk, input, options).await;
+    // Clerk's 250 an hour: the rest would start after the half-hour deadline.
+    let created = items.iter().filter(|i| i.outcome.is_ok()).count();
+    let skipped: Vec<&BulkItem> = items.iter().filter(|i| i.skipped).collect();
+    assert_eq!((created, skipped.len()), (250, 50));
+    assert!(skipped
+        .iter()
+        .all(|i| matches!(i.outcome, Err(Error::Throttled { .. }))));
+    assert_eq!(fake.requests().await.len(), 250);
+    assert_eq!(fake.rate_limited_count(), 0);
+}
+
+/// Invitations per hour on the virtual clock, after the first window's burst: Clerk allows
+/// 250 creates an hour, and 50 bulk calls of 10.
+#[tokio::test]
+async fn throughput_at_clerks_documented_limits() {
+    let hour = Duration::from_secs(3600);
+    for (batches, expected) in [(false, 250.0), (true, 500.0)] {
+        let (fake, clerk) = Sandbox::clerk().await;
+        fake.rate_limit(250, hour).rate_limit_batches(50, hour);
+        let n = 2000;
+        let input: Vec<CreateInvitation> = (0..n)
+            .map(|i| CreateInvitation::email("org_sandbox", format!("p{i}@example.com")))
+            .collect();
+        let clock = fake.virtual_clock().unwrap().clone();
+        let start = orginvite::Sleeper::now(&clock);
+        // One at a time: the shared virtual clock jumps a whole window at once, which would
+        // move requests still in flight into the next window of the fake.
+        let options = BulkOptions::default().batches(batches).concurrency(1);
+        let items = run(&clerk, input, options).await;
+        let elapsed = orginvite::Sleeper::now(&clock)
+            .duration_since(start)
+            .unwrap();
+        let failed: Vec<_> = items
+            .iter()
+            .filter(|i| i.outcome.is_err())
+            .take(3)
+            .collect();
+        assert!(failed.is_empty(), "{failed:?}");
+        assert_eq!(fake.invitations().len(), n);
+        assert_eq!(
+            fake.rate_limited_count(),
+            0,
+            "never above the vendor's limits"
+        );
+        let first_window = expected as usize;
+        let per_hour = (n - first_window) as f64 / elapsed.as_secs_f64() * 3600.0;
+        println!(
+            "Clerk, {n} invitations, batches {}: {:.1} h on the virtual clock, {per_hour:.0} invitations per hour after the first window ({} requests)",
+            if batches { "on" } else { "off" },
+            elapsed.as_secs_f64() / 3600.0,
+            fake.requests().await.len(),
+        );
+        assert!((per_hour - expected).abs() / expected < 0.01, "{per_hour}");
+    }
+}

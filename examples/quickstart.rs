@@ -1,6 +1,7 @@
 //! The crate's main job in one command, with no account and no network: three fake vendors
 //! start on loopback, and one list of `Box<dyn Provider>` invites people on all of them, then
-//! lists, finds and cancels those invitations and looks up members.
+//! lists, finds and cancels those invitations, looks up members, settles a create that ended
+//! in doubt, and onboards a small cohort in one call.
 //!
 //! ```text
 //! cargo run --example quickstart
@@ -9,11 +10,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::TryStreamExt;
-use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub};
+use futures_util::{StreamExt, TryStreamExt};
+use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub, Fault};
 use orginvite::{
-    CreateInvitation, Error, Invitation, Invitee, ListInvitations, Membership, Observer, Provider,
-    RateLimitEvent, Role, WaitCause,
+    BulkOptions, CreateInvitation, Ensured, Error, Invitation, Invitee, ListInvitations,
+    Membership, Observer, Provider, RateLimitEvent, Role, WaitCause,
 };
 
 /// Prints what rate limits make the clients do.
@@ -208,6 +209,49 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             found.id,
             again.map_or_else(|e| e.kind().to_string(), |_| "cancelled?".into()),
         );
+    }
+
+    println!("\n5. Never in doubt: Elastic Cloud creates the invitation, then answers 500; a lookup settles it");
+    elastic_fake.inject(Fault::CreatedThenServerError);
+    let request = CreateInvitation::email(elastic_fake.organization(), "doubt@example.com");
+    let (provider, _) = &providers[2];
+    match provider.ensure_invited(&request).await? {
+        Ensured::Created { invitation, reconciled, .. } => println!(
+            "   ✓ Elastic Cloud  doubt@example.com              created {} (settled by a lookup: {reconciled})",
+            invitation.id
+        ),
+        other => println!("   ? {other:?}"),
+    }
+
+    println!(
+        "\n6. A cohort in one call on Clerk: a duplicate, a member and a bad address among them"
+    );
+    let cohort = [
+        "ken@example.com",
+        "dennis@example.com",
+        "KEN@example.com",
+        "grace@example.com",
+        "nobody@example.invalid",
+    ]
+    .map(|email| CreateInvitation::email(clerk_fake.organization(), email));
+    let mut items: Vec<_> = clerk
+        .invite_all(cohort, BulkOptions::default())
+        .collect()
+        .await;
+    items.sort_by_key(|item| item.index);
+    for item in items {
+        let email = item
+            .request
+            .invitee
+            .as_email()
+            .unwrap_or_default()
+            .to_owned();
+        let what = match (&item.outcome, item.duplicate_of) {
+            (_, Some(first)) => format!("the same person as #{first}: invited once"),
+            (Ok(done), _) => done.as_str().to_owned(),
+            (Err(e), _) => e.kind().to_string(),
+        };
+        println!("   #{} {email:<28} {what}", item.index);
     }
 
     let created = github_fake.invitations().len()

@@ -20,7 +20,10 @@
 //! - sees and undoes invitations: [`Provider::list_invitations`] streams them page by page,
 //!   [`Provider::find_invitation`] finds a person's pending one,
 //!   [`Provider::cancel_invitation`] and [`Provider::cancel_invitations`] withdraw them, and
-//!   [`Provider::membership`] tells whether someone is a member, invited, or neither.
+//!   [`Provider::membership`] tells whether someone is a member, invited, or neither;
+//! - is never in doubt: [`Provider::ensure_invited`] settles a create that may have worked by
+//!   looking the invitation up, [`Provider::resend_invitation`] re-sends one, and
+//!   [`Provider::invite_all`] onboards a whole list with one outcome per person.
 //!
 //! The providers are [`GitHub`] (github.com and GitHub Enterprise Server), [`Clerk`] (the
 //! Backend API) and [`ElasticCloud`] (including GovCloud). With the `testkit` feature,

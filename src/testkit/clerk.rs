@@ -47,6 +47,16 @@ const DEFAULT_EXPIRY_DAYS: u64 = 30;
 
 /// The fake Clerk's behaviour; see [`FakeClerk`](super::FakeClerk).
 ///
+/// It serves, below `/v1/organizations/{organization_id}`:
+///
+/// | route | answer |
+/// |---|---|
+/// | `POST /invitations` | `200` with the `OrganizationInvitation` |
+/// | `POST /invitations/bulk` | `200 {data, total_count}` for an array of 1 to 10 creates, all or nothing (`400 bulk_size_exceeded` past 10); its own rate limit with [`FakeServer::rate_limit_batches`] |
+/// | `GET /invitations` | `200 {data, total_count}`: `limit` (default 10, 1 to 500), `offset`, `status` (repeatable), `email_address`, `order_by` (default `-created_at`, newest first) |
+/// | `POST /invitations/{id}/revoke` | `200` with the revoked invitation; `404 organization_invitation_not_pending` once it is not pending, `404 resource_not_found` for an unknown id |
+/// | `GET /memberships` | `200 {data, total_count}` filtered by `email_address`, `user_id` or `username` |
+///
 /// It knows the roles `org:admin` ("Admin") and `org:member` ("Member"); add custom role keys
 /// with [`FakeServer::add_role`]. A role it does not know answers Clerk's 404
 /// `resource_not_found` ("Organization role not found", `meta.param_name = "role"`), as Clerk

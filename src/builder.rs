@@ -388,7 +388,7 @@ impl CommonSettings {
                 max_body_bytes: self.max_body_bytes,
                 trace_emails: self.trace_emails,
                 reconcile: self.reconcile,
-                deadline: None,
+                start_by: None,
                 stop: None,
                 patient: false,
             },

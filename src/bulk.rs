@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::engine::{later, Engine, Stop};
-use crate::ensure::{ensure, lookup};
+use crate::engine::{later, Doom, Engine, Stop};
+use crate::ensure::{ensure, found, lookup};
 use crate::mapping::Vendor;
 use crate::{BoxStream, CreateInvitation, Ensured, Error, Invitee};
 
@@ -81,8 +81,9 @@ pub struct BulkItem {
     /// What became of it: the definite answer of
     /// [`ensure_invited`](crate::Provider::ensure_invited), or an error.
     pub outcome: Result<Ensured, Error>,
-    /// Nothing was sent for it: an earlier answer doomed it ([`Error::Skipped`]) or the run's
-    /// deadline passed ([`Error::Throttled`]). `outcome` holds the cause.
+    /// The request was not carried out, and nothing that could have created its invitation
+    /// was sent: an earlier answer doomed it ([`Error::Skipped`]) or the run's deadline passed
+    /// before its turn ([`Error::Throttled`]). `outcome` holds the cause.
     pub skipped: bool,
     /// The index of an earlier request for the same person in the same organization: this one
     /// was not sent, and `outcome` repeats that request's.
@@ -95,14 +96,19 @@ enum Unit {
     Batch(Vec<usize>),
 }
 
-/// Who a request is for, to find the same person asked for twice.
-fn person(request: &CreateInvitation) -> (String, String) {
+/// Who a request is for, to find the same person asked for twice in one organization.
+fn person<V: Vendor>(request: &CreateInvitation) -> (String, String) {
     let who = match &request.invitee {
         Invitee::Email(email) => format!("email:{}", email.to_lowercase()),
         Invitee::UserId(id) => format!("id:{id}"),
         Invitee::Login(login) => format!("login:{}", login.to_lowercase()),
     };
-    (request.organization.clone(), who)
+    let organization = if V::ORGANIZATIONS_IGNORE_CASE {
+        request.organization.to_lowercase()
+    } else {
+        request.organization.clone()
+    };
+    (organization, who)
 }
 
 /// Invites everyone of `requests`: bounded concurrency, every request through the client's
@@ -116,7 +122,7 @@ pub(crate) fn invite_all<'a, V: Vendor>(
     let deadline = options
         .deadline
         .map(|deadline| later(engine.sleeper.now(), deadline));
-    let engine = engine.until(deadline, Arc::new(Stop::default()));
+    let engine = engine.until(deadline, Arc::new(Stop::new(V::ORGANIZATIONS_IGNORE_CASE)));
     let requests = Arc::new(requests);
 
     // Refused input answers at once; a person asked for again waits for the first asking.
@@ -135,10 +141,11 @@ pub(crate) fn invite_all<'a, V: Vendor>(
             });
             continue;
         }
-        match first_of.get(&person(request)) {
+        let key = person::<V>(request);
+        match first_of.get(&key) {
             Some(first) => duplicates.entry(*first).or_default().push(index),
             None => {
-                first_of.insert(person(request), index);
+                first_of.insert(key, index);
                 primaries.push(index);
             }
         }
@@ -234,7 +241,9 @@ async fn single<V: Vendor>(
 ) -> Result<Ensured, Error> {
     let outcome = ensure(engine, vendor, request).await;
     if let (Err(error), Some(stop)) = (&outcome, &engine.stop) {
-        stop.note(&request.organization, error);
+        if let Some(doom) = vendor.doom(error) {
+            stop.note(&request.organization, doom, error);
+        }
     }
     outcome
 }
@@ -251,6 +260,7 @@ async fn batch<V: Vendor>(
 ) -> Vec<(usize, Result<Ensured, Error>)> {
     let batch: Vec<&CreateInvitation> = members.iter().map(|&i| &requests[i]).collect();
     let organization = batch[0].organization.as_str();
+    let started = engine.sleeper.now();
     let answer = match vendor.create_batch(&batch) {
         Ok(call) => engine.run(call).await,
         Err(error) => Err(error),
@@ -274,7 +284,7 @@ async fn batch<V: Vendor>(
                     }),
                     None => {
                         let doubt = Error::missing_from_batch(V::PROVIDER);
-                        settle(engine, vendor, request, &doubt).await
+                        settle(engine, vendor, request, &doubt, started).await
                     }
                 };
                 outcomes.push((index, outcome));
@@ -283,22 +293,21 @@ async fn batch<V: Vendor>(
         }
         Err(error) => error,
     };
-    if let Some(stop) = &engine.stop {
-        stop.note(organization, &error);
-    }
-    let doomed = engine
-        .stop
-        .as_ref()
-        .and_then(|stop| stop.cause(organization))
-        .is_some();
-    if skipped(&error) || doomed {
+    // Nothing was sent, or the credential itself was refused: every member shares that.
+    if skipped(&error) || vendor.doom(&error) == Some(Doom::All) {
+        if let (Some(stop), Some(doom)) = (&engine.stop, vendor.doom(&error)) {
+            stop.note(organization, doom, &error);
+        }
         return members.iter().map(|&i| (i, Err(error.clone()))).collect();
     }
+    // In doubt, each member is looked up before anything is sent for it again; refused for
+    // any other reason (one member already in, a quota a few seats short), each goes alone
+    // and the vendor's answer to it decides, and stops the run if it must.
     let mut outcomes = Vec::with_capacity(members.len());
     for &index in members {
         let request = &requests[index];
         let outcome = if error.may_have_been_created() {
-            settle(engine, vendor, request, &error).await
+            settle(engine, vendor, request, &error, started).await
         } else {
             single(engine, vendor, request).await
         };
@@ -314,12 +323,10 @@ async fn settle<V: Vendor>(
     vendor: &V,
     request: &CreateInvitation,
     doubt: &Error,
+    started: std::time::SystemTime,
 ) -> Result<Ensured, Error> {
     match lookup(engine, vendor, &request.organization, &request.invitee).await {
-        Ok(Some(invitation)) => Ok(Ensured::Created {
-            invitation,
-            reconciled: true,
-        }),
+        Ok(Some(invitation)) => Ok(found(invitation, started)),
         Ok(None) => single(engine, vendor, request).await,
         Err(_) => Err(doubt.clone()),
     }

@@ -464,6 +464,26 @@ impl Vendor for ClerkMapping {
     const CANCELS_IN_BATCHES: bool = false;
     const MAX_CREATE_BATCH: usize = MAX_BULK;
 
+    fn doom(&self, error: &Error) -> Option<crate::engine::Doom> {
+        // About this request only: an unknown role key ("Organization role not found") and an
+        // inviter who is no administrator.
+        let api = error.as_api();
+        let about_the_request = api.is_some_and(|api| {
+            api.codes
+                .iter()
+                .any(|c| c == "not_an_admin_in_organization")
+                || (api.kind == ErrorKind::NotFound
+                    && api
+                        .message
+                        .as_deref()
+                        .is_some_and(|m| m.to_ascii_lowercase().contains("role")))
+        });
+        if about_the_request {
+            return None;
+        }
+        crate::mapping::default_doom(error)
+    }
+
     fn create<'a>(
         &'a self,
         request: &'a CreateInvitation,

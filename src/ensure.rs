@@ -1,7 +1,7 @@
 //! Never in doubt: inviting someone so that the answer is always definite ([`Ensured`]), and
 //! re-sending an invitation ([`Resent`]). Built on the vendors' operations; no wire types here.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::engine::Engine;
 use crate::lifecycle::find;
@@ -19,7 +19,7 @@ use crate::{CreateInvitation, Error, ErrorKind, Invitation, Invitee};
 /// doubtful call slower, never less safe.
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::time::{Duration, SystemTime};
 /// use orginvite::Reconcile;
 ///
 /// let patient = Reconcile::default().lookups(5).window(Duration::from_secs(20));
@@ -128,6 +128,31 @@ impl Ensured {
     }
 }
 
+/// How much earlier than a call's start an invitation found by its lookup may have been
+/// created and still be the call's own: the vendor's clock and this one may disagree.
+const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// What a lookup after a create in doubt found: the call's own invitation, unless it was
+/// created well before the call began (then someone else invited the person before).
+pub(crate) fn found(invitation: Invitation, started: SystemTime) -> Ensured {
+    let before_the_call = invitation.created_at.is_some_and(|created| {
+        let started = started
+            .checked_sub(CLOCK_SKEW)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        SystemTime::from(created) < started
+    });
+    if before_the_call {
+        Ensured::AlreadyInvited {
+            invitation: Some(invitation),
+        }
+    } else {
+        Ensured::Created {
+            invitation,
+            reconciled: true,
+        }
+    }
+}
+
 /// Creates `request`'s invitation unless the person has one or is a member, settling any
 /// doubt with lookups: never a second create while the first may have worked.
 pub(crate) async fn ensure<V: Vendor>(
@@ -136,6 +161,7 @@ pub(crate) async fn ensure<V: Vendor>(
     request: &CreateInvitation,
 ) -> Result<Ensured, Error> {
     let organization = request.organization.as_str();
+    let started = engine.sleeper.now();
     let mut sent = 0;
     loop {
         sent += 1;
@@ -157,7 +183,11 @@ pub(crate) async fn ensure<V: Vendor>(
                     .await
                     .ok()
                     .flatten();
-                return Ok(Ensured::AlreadyInvited { invitation });
+                return Ok(match invitation {
+                    // A create of this call that was not found in time made it.
+                    Some(invitation) if sent > 1 => found(invitation, started),
+                    invitation => Ensured::AlreadyInvited { invitation },
+                });
             }
             _ if error.may_have_been_created() => {}
             _ => return Err(error),
@@ -166,12 +196,9 @@ pub(crate) async fn ensure<V: Vendor>(
             Ok(Some(invitation)) => {
                 tracing::info!(
                     attempt = sent,
-                    "a create that ended in doubt had created the invitation"
+                    "a create that ended in doubt: the invitation is there"
                 );
-                return Ok(Ensured::Created {
-                    invitation,
-                    reconciled: true,
-                });
+                return Ok(found(invitation, started));
             }
             // Not there after the whole window: the create did not happen, and may be sent
             // again within the policy's attempts.
@@ -262,6 +289,8 @@ pub(crate) async fn resend<V: Vendor>(
     if let Some(call) = vendor.invitation_teams(organization, &previous)? {
         request.github.team_ids = engine.run(call).await?;
     }
+    // The new invitation passes every check this crate makes before the old one goes.
+    drop(vendor.create(&request)?);
     engine
         .run(vendor.cancel(organization, &previous.id)?)
         .await?;

@@ -344,6 +344,7 @@ impl Vendor for GitHubMapping {
     const PROVIDER: ProviderKind = ProviderKind::GitHub;
     const CANCELS_IN_BATCHES: bool = false;
     const MAX_CREATE_BATCH: usize = 0;
+    const ORGANIZATIONS_IGNORE_CASE: bool = true;
 
     fn create<'a>(
         &'a self,

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use url::Url;
 
 use crate::engine::retry::Idempotency;
-use crate::engine::{Call, Decode, Failure, Operation, RawResponse, Traffic};
+use crate::engine::{Call, Decode, Doom, Failure, Operation, RawResponse, Traffic};
 use crate::{
     Cancelled, CreateInvitation, Error, ErrorKind, Invitation, Invitee, ListInvitations,
     ProviderKind, Role,
@@ -132,6 +132,16 @@ pub(crate) trait Vendor: Send + Sync + 'static {
     /// vendor without a batch create.
     const MAX_CREATE_BATCH: usize;
 
+    /// Whether organization names are the same whatever their case (GitHub's logins).
+    const ORGANIZATIONS_IGNORE_CASE: bool = false;
+
+    /// How far a create's `error` dooms the other requests of a bulk run: the credential or
+    /// plan refused dooms all; an organization unknown, out of reach or full dooms its own.
+    /// Vendors leave out answers about one request only (Clerk's unknown role, say).
+    fn doom(&self, error: &Error) -> Option<Doom> {
+        default_doom(error)
+    }
+
     /// Creating one invitation. An error means nothing is sent.
     fn create<'a>(
         &'a self,
@@ -201,6 +211,21 @@ pub(crate) trait Vendor: Send + Sync + 'static {
         organization: &'a str,
         invitee: &'a Invitee,
     ) -> Result<Option<Call<'a, impl Decode<MemberAnswer> + 'a>>, Error>;
+}
+
+/// How far an error dooms a bulk run's other requests, by its kind alone.
+pub(crate) fn default_doom(error: &Error) -> Option<Doom> {
+    if matches!(error, Error::Skipped { .. }) {
+        return None;
+    }
+    match error.kind() {
+        ErrorKind::Unauthenticated => Some(Doom::All),
+        ErrorKind::PaymentRequired
+        | ErrorKind::PermissionDenied
+        | ErrorKind::NotFound
+        | ErrorKind::QuotaExceeded => Some(Doom::Organization),
+        _ => None,
+    }
 }
 
 /// The decoder type of a call that is never made, for vendors without an operation.

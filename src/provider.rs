@@ -144,10 +144,11 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// client's pacer, so the vendor's limits hold. A person asked for twice in one
     /// organization is invited once; each later occurrence repeats the first's outcome
     /// ([`BulkItem::duplicate_of`]). Requests refused before sending come first. After an
-    /// answer that dooms the rest (a refused credential or plan for every organization; no
-    /// permission, an unknown organization or a reached quota for its organization), nothing
-    /// more is sent for them: they are [`skipped`](BulkItem::skipped) with that cause
-    /// ([`Error::Skipped`]); so is everything not sent by the deadline.
+    /// answer that dooms the rest (a refused credential for every organization; no
+    /// permission, an unknown organization, a refused plan or a reached quota for its
+    /// organization), nothing more is sent for them: they are [`skipped`](BulkItem::skipped)
+    /// with that cause ([`Error::Skipped`]); so is every invitation that could not start
+    /// before the deadline. Requests already sent run to their end.
     ///
     /// With [`BulkOptions::batches`], Clerk's bulk endpoint (up to 10 invitations a request,
     /// paced at its own 50 an hour) and Elastic Cloud's `emails` (people with the same roles
@@ -218,8 +219,9 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// receives a new email (and, on GitHub, a notification of the cancellation).
     ///
     /// Nothing is sent when no invitation is pending ([`Resent::NothingPending`]) or when the
-    /// new one could not be made from the old (an invitation by user id on GitHub); a new
-    /// invitation that fails after the cancellation is [`Resent::CancelledOnly`].
+    /// new one could not be made from the old or fails this crate's checks (an invitation by
+    /// user id on GitHub); a new invitation the vendor refuses after the cancellation (a
+    /// custom role it no longer knows, say) is [`Resent::CancelledOnly`].
     fn resend_invitation<'a>(
         &'a self,
         organization: &'a str,

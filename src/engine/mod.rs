@@ -285,8 +285,9 @@ pub(crate) struct Engine {
     pub trace_emails: bool,
     /// How `ensure_invited` looks for an invitation whose create ended in doubt.
     pub reconcile: crate::Reconcile,
-    /// A deadline beyond the policy's own, for every call of this engine (a bulk run's).
-    pub deadline: Option<SystemTime>,
+    /// No request that creates starts after this (a bulk run's deadline). Requests already
+    /// sent, and reads, are not cut short by it.
+    pub start_by: Option<SystemTime>,
     /// Answers that stop every later request (of one organization, or all), checked before
     /// each is sent (a bulk run's).
     pub stop: Option<Arc<Stop>>,
@@ -295,66 +296,90 @@ pub(crate) struct Engine {
     pub patient: bool,
 }
 
+/// How far an answer dooms other requests of a bulk run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Doom {
+    /// Every request: the credential or the account was refused.
+    All,
+    /// Every request to the same organization: it is unknown, out of reach or full.
+    Organization,
+}
+
 /// What stops a bulk run's later requests: an answer no other request can escape.
 #[derive(Debug, Default)]
 pub(crate) struct Stop {
+    /// Whether organization names are compared without regard to case (GitHub's).
+    fold_case: bool,
     causes: std::sync::Mutex<StopCauses>,
 }
 
 #[derive(Debug, Default)]
 struct StopCauses {
-    /// Stops every request (a refused credential).
+    /// Stops every request.
     all: Option<Error>,
     /// Stops the requests of one organization.
     organizations: std::collections::HashMap<String, Error>,
 }
 
 impl Stop {
+    /// A stop for organizations named with or without regard to case.
+    pub(crate) fn new(fold_case: bool) -> Stop {
+        Stop {
+            fold_case,
+            causes: Default::default(),
+        }
+    }
+
+    fn key(&self, organization: &str) -> String {
+        if self.fold_case {
+            organization.to_lowercase()
+        } else {
+            organization.to_owned()
+        }
+    }
+
     fn causes(&self) -> std::sync::MutexGuard<'_, StopCauses> {
         self.causes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Notes `error`, an answer for `organization`, if it dooms other requests.
-    pub(crate) fn note(&self, organization: &str, error: &Error) {
-        if matches!(error, Error::Skipped { .. }) {
-            return;
-        }
+    /// Notes `error`, an answer for `organization` that dooms `scope`.
+    pub(crate) fn note(&self, organization: &str, scope: Doom, error: &Error) {
+        let key = self.key(organization);
         let mut causes = self.causes();
-        match error.kind() {
-            crate::ErrorKind::Unauthenticated | crate::ErrorKind::PaymentRequired => {
+        match scope {
+            Doom::All => {
                 causes.all.get_or_insert_with(|| error.clone());
             }
-            crate::ErrorKind::PermissionDenied
-            | crate::ErrorKind::NotFound
-            | crate::ErrorKind::QuotaExceeded => {
+            Doom::Organization => {
                 causes
                     .organizations
-                    .entry(organization.to_owned())
+                    .entry(key)
                     .or_insert_with(|| error.clone());
             }
-            _ => {}
         }
     }
 
     /// Why a request for `organization` must not be sent, if it must not.
     pub(crate) fn cause(&self, organization: &str) -> Option<Error> {
+        let key = self.key(organization);
         let causes = self.causes();
         causes
             .all
             .clone()
-            .or_else(|| causes.organizations.get(organization).cloned())
+            .or_else(|| causes.organizations.get(&key).cloned())
     }
 }
 
 impl Engine {
-    /// This engine with calls ending by `deadline` at the latest, and stopped by `stop`.
-    pub(crate) fn until(&self, deadline: Option<SystemTime>, stop: Arc<Stop>) -> Engine {
+    /// This engine for a bulk run: creates start by `start_by` at the latest, `stop` stops
+    /// requests, and the pacing is waited for as long as it takes.
+    pub(crate) fn until(&self, start_by: Option<SystemTime>, stop: Arc<Stop>) -> Engine {
         let mut engine = self.clone();
         engine.stop = Some(stop);
         engine.patient = true;
-        engine.deadline = match (self.deadline, deadline) {
+        engine.start_by = match (self.start_by, start_by) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -417,12 +442,13 @@ impl Engine {
         };
         async move {
             let started = self.sleeper.now();
-            let deadline = match (
-                self.policy.budget().map(|budget| later(started, budget)),
-                self.deadline,
-            ) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
+            let deadline = self.policy.budget().map(|budget| later(started, budget));
+            // A create waits for its turn no later than the run's start-by time.
+            let turn_by = match (deadline, self.start_by) {
+                (a, Some(b)) if operation.idempotency == Idempotency::Creates => {
+                    Some(a.map_or(b, |a| a.min(b)))
+                }
+                (a, _) => a,
             };
             let mut not_before = None;
             let mut previous: Option<Error> = None;
@@ -444,23 +470,20 @@ impl Engine {
                         &*self.sleeper,
                         self.observer.as_deref(),
                         not_before,
-                        deadline,
-                        if self.patient {
-                            Duration::MAX
-                        } else {
-                            self.policy.longest_wait()
-                        },
+                        turn_by,
+                        self.policy.longest_wait(),
+                        self.patient,
                         class,
                     )
                     .await;
                 // What is left of the call's budget bounds this attempt too.
-                let left = deadline.map(|deadline| {
-                    deadline
-                        .duration_since(self.sleeper.now())
-                        .unwrap_or(Duration::ZERO)
-                });
+                let now = self.sleeper.now();
+                let left = deadline
+                    .map(|deadline| deadline.duration_since(now).unwrap_or(Duration::ZERO));
+                let late = turn_by.is_some_and(|by| now > by);
                 let turn = match (turn, left) {
                     (Ok(_), Some(Duration::ZERO)) => Err(Duration::ZERO),
+                    (Ok(_), _) if late => Err(Duration::ZERO),
                     (turn, _) => turn,
                 };
                 let turn = match turn {

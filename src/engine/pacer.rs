@@ -297,11 +297,19 @@ impl Pacer {
         not_before: Option<SystemTime>,
         deadline: Option<SystemTime>,
         max_wait: Duration,
+        patient: bool,
         class: Traffic,
     ) -> Result<Turn, Duration> {
         let notifying = class != Traffic::Quiet;
-        let too_late = |now: SystemTime, wait: Duration| {
-            wait > max_wait || deadline.is_some_and(|deadline| later(now, wait) > deadline)
+        // A patient caller waits for the client's own pacing however long it takes; a hold
+        // (the vendor's wait) and a backoff are waited for up to `max_wait` still.
+        let too_late = |now: SystemTime, wait: Duration, cause: WaitCause| {
+            let limit = if patient && cause == WaitCause::Pacing {
+                Duration::MAX
+            } else {
+                max_wait
+            };
+            wait > limit || deadline.is_some_and(|deadline| later(now, wait) > deadline)
         };
         let report = |wait: Duration, cause: WaitCause| {
             tracing::debug!(
@@ -324,7 +332,7 @@ impl Pacer {
             let held = self.lock().held_until;
             if not_before > now && held.is_none_or(|held| held < not_before) {
                 let wait = not_before.duration_since(now).unwrap_or(Duration::ZERO);
-                if too_late(now, wait) {
+                if too_late(now, wait, WaitCause::Backoff) {
                     return Err(wait);
                 }
                 report(wait, WaitCause::Backoff);
@@ -361,7 +369,7 @@ impl Pacer {
                 let wait = earliest.duration_since(now).unwrap_or(Duration::ZERO);
                 (wait, cause, earliest)
             };
-            if too_late(now, wait) {
+            if too_late(now, wait, cause) {
                 return Err(wait);
             }
             report(wait, cause);
@@ -562,6 +570,7 @@ mod tests {
                     None,
                     None,
                     Duration::MAX,
+                    false,
                     class,
                 )
                 .await
@@ -716,6 +725,7 @@ mod tests {
                 None,
                 Some(t0() + S(10)),
                 Duration::MAX,
+                false,
                 Traffic::Notifying,
             )
             .await;
@@ -728,6 +738,7 @@ mod tests {
                 None,
                 None,
                 S(29),
+                false,
                 Traffic::Notifying,
             )
             .await;

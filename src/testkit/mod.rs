@@ -115,7 +115,7 @@ pub use wiremock;
 /// | [`HtmlGateway`](Fault::HtmlGateway) | no | a gateway's 502 HTML page |
 /// | [`Delay`](Fault::Delay) | yes | the normal answer, late: a timeout if it is later than the client waits |
 /// | [`CreatedThenServerError`](Fault::CreatedThenServerError) | yes | the vendor's 500 |
-/// | [`CreatedThenDrop`](Fault::CreatedThenDrop) | yes | a success status, then the connection breaks before the body ends |
+/// | [`CreatedThenDrop`](Fault::CreatedThenDrop) | yes | the answer's status line, then the connection breaks |
 /// | [`ListLag`](Fault::ListLag) | a list leaves out fresh invitations | the normal answer |
 ///
 /// The faults that act leave the client in doubt: the invitation exists, the answer does not
@@ -132,8 +132,8 @@ pub enum Fault {
     Delay(Duration),
     /// The request acts (the invitation is created), then the vendor's own 500 answer.
     CreatedThenServerError,
-    /// The request acts (the invitation is created), then the connection breaks: the answer's
-    /// status and headers arrive, its body is cut short.
+    /// The request acts (the invitation is created), then the connection breaks after the
+    /// answer's status line: the client sent its request and reads no answer.
     CreatedThenDrop,
     /// A list answers without the invitations created less than this long ago (on the fake's
     /// clock), as a vendor whose reads trail its writes would. Other requests answer normally.

@@ -17,9 +17,14 @@ fn request() -> CreateInvitation {
     CreateInvitation::email("acme", EMAIL)
 }
 
-/// The pending list, holding octocat's invitation or not.
+/// The pending list, holding octocat's invitation (created at the test clock's start) or not.
 fn listing(holds: bool) -> ResponseTemplate {
-    let created: Value = serde_json::from_str(&fixture("github/create-201.json")).unwrap();
+    listing_created_at(holds, "2027-01-15T08:00:00Z")
+}
+
+fn listing_created_at(holds: bool, created_at: &str) -> ResponseTemplate {
+    let mut created: Value = serde_json::from_str(&fixture("github/create-201.json")).unwrap();
+    created["created_at"] = json!(created_at);
     let items = if holds { vec![created] } else { Vec::new() };
     ResponseTemplate::new(200).set_body_json(Value::Array(items))
 }
@@ -133,6 +138,49 @@ async fn a_5xx_then_found_is_created_and_reconciled() {
     assert!(ensured.created() && ensured.reconciled(), "{ensured:?}");
     assert_eq!(ensured.invitation().unwrap().id, "1");
     assert_eq!(counts(&server).await, (1, 1));
+}
+
+#[tokio::test]
+async fn an_invitation_found_from_well_before_the_call_is_someone_elses() {
+    // A gateway's 502 in front of an "already invited": the invitation found is a day old.
+    let server = serve(
+        vec![bad_gateway()],
+        vec![listing_created_at(true, "2027-01-14T08:00:00Z")],
+    )
+    .await;
+    let (github, _) = github(&server);
+    let ensured = github.ensure_invited(&request()).await.unwrap();
+    assert!(
+        matches!(
+            ensured,
+            Ensured::AlreadyInvited {
+                invitation: Some(_),
+                ..
+            }
+        ),
+        "{ensured:?}"
+    );
+    assert_eq!(counts(&server).await, (1, 1));
+}
+
+#[tokio::test]
+async fn already_invited_on_a_second_create_is_the_first_creates_invitation() {
+    // The first create's invitation was not listed within the window; the second create
+    // hears "already invited", and the lookup finds the invitation made during the call.
+    let server = serve(
+        vec![bad_gateway(), invited_answer()],
+        vec![
+            listing(false),
+            listing(false),
+            listing(false),
+            listing(true),
+        ],
+    )
+    .await;
+    let (github, _) = github(&server);
+    let ensured = github.ensure_invited(&request()).await.unwrap();
+    assert!(ensured.created() && ensured.reconciled(), "{ensured:?}");
+    assert_eq!(counts(&server).await, (2, 4));
 }
 
 #[tokio::test]

@@ -517,3 +517,29 @@ async fn every_provider_lists_finds_cancels_and_looks_up_through_dyn_provider() 
         assert_eq!(left, seeded - 2, "{kind}");
     }
 }
+
+#[tokio::test]
+async fn the_relay_in_front_of_each_fake_frames_every_answer() {
+    let fake = FakeGitHub::start().await;
+    let client = reqwest::Client::new();
+    // HEAD has no body: the same connection answers the next request at once.
+    for _ in 0..2 {
+        let head = client
+            .head(format!("{}/orgs/acme/invitations", fake.uri()))
+            .header("authorization", format!("Bearer {}", fake.token()))
+            .header("user-agent", "relay-test")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), 404);
+        let get = client
+            .get(format!("{}/orgs/acme/invitations", fake.uri()))
+            .header("authorization", format!("Bearer {}", fake.token()))
+            .header("user-agent", "relay-test")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(get.status(), 200);
+        assert_eq!(get.text().await.unwrap(), "[]");
+    }
+}

@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
-};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, USER_AGENT};
 use reqwest::Method;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use url::{Host, Url};
 
+use crate::credentials::{check_token, Credentials, StaticToken};
 use crate::engine::observe::Observer;
 use crate::engine::pacer::{Pacer, Pacing};
 use crate::engine::sleep::{Sleeper, TokioSleeper};
@@ -35,9 +34,18 @@ pub struct ClientBuilder<V> {
     pub(crate) vendor: V,
 }
 
+/// Where a builder's credential comes from.
+#[derive(Clone)]
+pub(crate) enum CredentialChoice {
+    /// One token.
+    Token(SecretString),
+    /// A source of the caller's own.
+    Source(Arc<dyn Credentials>),
+}
+
 #[derive(Clone)]
 pub(crate) struct CommonSettings {
-    token: Option<SecretString>,
+    pub(crate) credentials: Option<CredentialChoice>,
     base_url: Option<String>,
     user_agent: Option<String>,
     connect_timeout: Duration,
@@ -56,7 +64,14 @@ pub(crate) struct CommonSettings {
 impl fmt::Debug for CommonSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field(
+                "credentials",
+                &match &self.credentials {
+                    None => "none".to_owned(),
+                    Some(CredentialChoice::Token(_)) => "[redacted token]".to_owned(),
+                    Some(CredentialChoice::Source(source)) => format!("{source:?}"),
+                },
+            )
             .field("base_url", &self.base_url)
             .field("user_agent", &self.user_agent)
             .field("connect_timeout", &self.connect_timeout)
@@ -87,7 +102,7 @@ impl<V> ClientBuilder<V> {
     pub(crate) fn with_vendor(vendor: V) -> ClientBuilder<V> {
         ClientBuilder {
             common: CommonSettings {
-                token: None,
+                credentials: None,
                 base_url: None,
                 user_agent: None,
                 connect_timeout: Duration::from_secs(10),
@@ -106,12 +121,21 @@ impl<V> ClientBuilder<V> {
         }
     }
 
-    /// The credential: GitHub token, Clerk secret key, Elastic Cloud API key. Required.
+    /// The credential: GitHub token, Clerk secret key, Elastic Cloud API key. This, a
+    /// [`credentials`](ClientBuilder::credentials) source, or (GitHub) an App is required.
     ///
     /// It stays a [`SecretString`] until it becomes a header value marked sensitive; no
     /// `Debug`, `Display`, error or log line shows it.
     pub fn token(mut self, token: impl Into<SecretString>) -> Self {
-        self.common.token = Some(token.into());
+        self.common.credentials = Some(CredentialChoice::Token(token.into()));
+        self
+    }
+
+    /// A source the credential is asked from before every attempt, and told when the vendor
+    /// refused it: rotating tokens, a vault, a token of your own making. Replaces
+    /// [`ClientBuilder::token`].
+    pub fn credentials(mut self, source: impl Credentials + 'static) -> Self {
+        self.common.credentials = Some(CredentialChoice::Source(Arc::new(source)));
         self
     }
 
@@ -214,21 +238,20 @@ pub(crate) struct Built {
     pub engine: Engine,
     pub base_url: Url,
     pub user_agent: HeaderValue,
-    pub token: SecretString,
 }
 
 impl Built {
-    /// The engine, and the connection a vendor mapping sends through: the credential sent as
-    /// `Authorization: <scheme> <token>`, `Accept: accept`, the user agent and the vendor's
-    /// `extra` headers on every request.
+    /// The engine, sending credentials as `Authorization: <scheme> <token>`, and the
+    /// connection a vendor mapping sends through: `Accept: accept`, the user agent and the
+    /// vendor's `extra` headers on every request.
     pub(crate) fn into_parts(
-        self,
-        scheme: &str,
+        mut self,
+        scheme: &'static str,
         accept: &'static str,
         extra: impl IntoIterator<Item = (HeaderName, HeaderValue)>,
     ) -> (Engine, Connection) {
+        self.engine.scheme = scheme;
         let mut headers = HeaderMap::with_capacity(6);
-        headers.insert(AUTHORIZATION, authorization(scheme, &self.token));
         headers.insert(ACCEPT, HeaderValue::from_static(accept));
         headers.insert(USER_AGENT, self.user_agent);
         headers.extend(extra.into_iter().map(|(name, value)| (Some(name), value)));
@@ -353,16 +376,27 @@ impl Connection {
 
 impl CommonSettings {
     /// Checks the settings and builds the engine. `vendor` names the provider in messages.
+    /// `credential_optional`: the vendor brings its own when none is set (a GitHub App).
     pub(crate) fn build(
         self,
         vendor: &str,
         default_base_url: &str,
         default_pacing: Pacing,
+        credential_optional: bool,
     ) -> Result<Built, Error> {
-        let token = self.token.ok_or_else(|| {
-            Error::config(format!("{vendor} needs a credential: call `.token(...)`"))
-        })?;
-        check_token(vendor, &token)?;
+        let credentials: Option<Arc<dyn Credentials>> = match self.credentials {
+            Some(CredentialChoice::Token(token)) => {
+                check_token(vendor, &token)?;
+                Some(Arc::new(StaticToken(token)))
+            }
+            Some(CredentialChoice::Source(source)) => Some(source),
+            None if credential_optional => None,
+            None => {
+                return Err(Error::config(format!(
+                    "{vendor} needs a credential: call `.token(...)`"
+                )))
+            }
+        };
         let base_url = parse_base_url(self.base_url.as_deref().unwrap_or(default_base_url))?;
         let user_agent = self.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
         let user_agent = header_text(user_agent)
@@ -391,10 +425,11 @@ impl CommonSettings {
                 start_by: None,
                 stop: None,
                 patient: false,
+                credentials,
+                scheme: "Bearer",
             },
             base_url,
             user_agent,
-            token,
         })
     }
 }
@@ -405,27 +440,6 @@ pub(crate) fn header_text(text: &str) -> Option<HeaderValue> {
         return None;
     }
     HeaderValue::from_str(text).ok()
-}
-
-fn check_token(vendor: &str, token: &SecretString) -> Result<(), Error> {
-    let token = token.expose_secret();
-    if token.trim().is_empty() {
-        return Err(Error::config(format!("the {vendor} credential is empty")));
-    }
-    if token.chars().any(|c| c.is_control() || c.is_whitespace()) || !token.is_ascii() {
-        return Err(Error::config(format!(
-            "the {vendor} credential contains white space, control or non-ASCII characters"
-        )));
-    }
-    Ok(())
-}
-
-/// `Authorization: <scheme> <token>`, marked sensitive so that `Debug` of the headers hides it.
-fn authorization(scheme: &str, token: &SecretString) -> HeaderValue {
-    let mut value = HeaderValue::from_str(&format!("{scheme} {}", token.expose_secret()))
-        .expect("a checked token makes a valid header value");
-    value.set_sensitive(true);
-    value
 }
 
 /// Parses and checks a base URL: `https`, or `http` on a loopback host; no credentials, query

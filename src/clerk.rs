@@ -192,7 +192,7 @@ impl ClientBuilder<ClerkSettings> {
     pub fn build(self) -> Result<Clerk, Error> {
         let built = self
             .common
-            .build("Clerk", DEFAULT_BASE_URL, default_pacing())?;
+            .build("Clerk", DEFAULT_BASE_URL, default_pacing(), false)?;
         let api_version = match self.vendor.api_version.as_deref() {
             Some(version) => Some(header_text(version).ok_or_else(|| {
                 Error::config("the Clerk API version must be printable text on one line")
@@ -252,6 +252,7 @@ impl fmt::Debug for Clerk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Clerk")
             .field("connection", &self.mapping.connection)
+            .field("credentials", &self.engine.credentials)
             .field("retry_policy", &self.engine.policy)
             .finish()
     }

@@ -145,7 +145,7 @@ impl ClientBuilder<GitHubSettings> {
     pub fn build(self) -> Result<GitHub, Error> {
         let built = self
             .common
-            .build("GitHub", DEFAULT_BASE_URL, default_pacing())?;
+            .build("GitHub", DEFAULT_BASE_URL, default_pacing(), false)?;
         let api_version = header_text(&self.vendor.api_version).ok_or_else(|| {
             Error::config("the GitHub API version must be printable text on one line")
         })?;
@@ -203,6 +203,7 @@ impl fmt::Debug for GitHub {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GitHub")
             .field("connection", &self.mapping.connection)
+            .field("credentials", &self.engine.credentials)
             .field("retry_policy", &self.engine.policy)
             .finish()
     }

@@ -71,6 +71,7 @@
 
 mod builder;
 mod bulk;
+mod credentials;
 pub mod clerk;
 pub mod elastic;
 mod engine;
@@ -91,6 +92,7 @@ pub mod testkit;
 
 pub use builder::ClientBuilder;
 pub use bulk::{BulkItem, BulkOptions};
+pub use credentials::Credentials;
 pub use clerk::{Clerk, ClerkBuilder, ClerkListOptions, ClerkOptions};
 pub use elastic::{
     DeploymentRole, ElasticCloud, ElasticCloudBuilder, ElasticOptions, OrganizationRole,

@@ -123,7 +123,7 @@ impl ClientBuilder<ElasticSettings> {
         // Elastic Cloud publishes no number: pace by what its rate-limit headers say.
         let built = self
             .common
-            .build("Elastic Cloud", DEFAULT_BASE_URL, Pacing::off())?;
+            .build("Elastic Cloud", DEFAULT_BASE_URL, Pacing::off(), false)?;
         let (engine, connection) = built.into_parts("ApiKey", "application/json", []);
         Ok(ElasticCloud {
             engine,
@@ -173,6 +173,7 @@ impl fmt::Debug for ElasticCloud {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ElasticCloud")
             .field("connection", &self.mapping.connection)
+            .field("credentials", &self.engine.credentials)
             .field("retry_policy", &self.engine.policy)
             .finish()
     }

@@ -294,6 +294,10 @@ pub(crate) struct Engine {
     /// Whether turns of the pacer are waited for however long they take (a bulk run, bounded
     /// by its deadline), rather than up to the policy's `max_wait`.
     pub patient: bool,
+    /// Where the credential of a request without its own `Authorization` comes from.
+    pub credentials: Option<Arc<dyn crate::Credentials>>,
+    /// The scheme the credential is sent with: `Bearer`, `ApiKey`.
+    pub scheme: &'static str,
 }
 
 /// How far an answer dooms other requests of a bulk run.
@@ -458,11 +462,24 @@ impl Engine {
             let mut attempt: u32 = 0;
             // Whether a failed attempt may have reached the vendor and been acted on.
             let mut doubt = false;
+            // Whether a 401 already had its one retry with a refreshed credential.
+            let mut refused_once = false;
             loop {
                 attempt += 1;
                 if let Some(cause) = self.stopped(organization) {
                     return Err(cause);
                 }
+                // The credential, unless the request carries its own (a GitHub App's JWT).
+                let token = match &self.credentials {
+                    Some(source) if !plan.headers.contains_key(reqwest::header::AUTHORIZATION) => {
+                        Some(source.token(organization).await.map_err(finish)?)
+                    }
+                    _ => None,
+                };
+                let authorization = token
+                    .as_ref()
+                    .map(|token| crate::credentials::authorization(self.scheme, token))
+                    .transpose()?;
                 let turn = self
                     .pacer
                     .acquire(
@@ -523,7 +540,7 @@ impl Engine {
                     (timeout, left) => timeout.or(left),
                 };
                 let mut outcome = self
-                    .attempt(provider, &plan, timeout)
+                    .attempt(provider, &plan, authorization.as_ref(), timeout)
                     .instrument(tracing::info_span!("orginvite.attempt", attempt, status = tracing::field::Empty))
                     .await;
                 let now = self.sleeper.now();
@@ -551,6 +568,23 @@ impl Engine {
                 let kind = failure.error.kind();
                 repeat = if last_kind == Some(kind) { repeat + 1 } else { 1 };
                 last_kind = Some(kind);
+                // A refused credential: the source may refresh it, and the request is sent once
+                // more. A 401 means nothing was done, so this cannot duplicate anything.
+                if kind == crate::ErrorKind::Unauthenticated && !refused_once {
+                    if let (Some(source), Some(token)) = (&self.credentials, &token) {
+                        refused_once = true;
+                        if let Some(wait) = source.refused(organization, token).await {
+                            tracing::info!(
+                                attempt,
+                                wait_ms = millis(wait),
+                                "credential refused; sending once more with a refreshed one"
+                            );
+                            not_before = Some(later(self.sleeper.now(), wait));
+                            previous = Some(failure.error);
+                            continue;
+                        }
+                    }
+                }
                 let hint = retry::hint_for(operation.idempotency, failure.retry, kind);
                 doubt |= failure.retry == RetryHint::Never && hint != RetryHint::Never;
                 let decision = self.policy.decide(
@@ -667,6 +701,7 @@ impl Engine {
         &self,
         provider: ProviderKind,
         plan: &HttpPlan,
+        authorization: Option<&reqwest::header::HeaderValue>,
         timeout: Option<Duration>,
     ) -> Result<RawResponse, Failure> {
         let mut builder = self
@@ -674,6 +709,9 @@ impl Engine {
             .request(plan.method.clone(), plan.url.clone())
             .headers(plan.headers.clone())
             .body(plan.body.clone());
+        if let Some(authorization) = authorization {
+            builder = builder.header(reqwest::header::AUTHORIZATION, authorization.clone());
+        }
         if let Some(timeout) = timeout {
             builder = builder.timeout(timeout);
         }

@@ -129,6 +129,7 @@ pub fn default_pacing() -> Pacing {
 #[derive(Clone, Debug)]
 pub struct GitHubSettings {
     api_version: String,
+    app: Option<crate::GitHubApp>,
 }
 
 /// Builds a [`GitHub`] client.
@@ -141,19 +142,42 @@ impl ClientBuilder<GitHubSettings> {
         self
     }
 
+    /// Acts as a GitHub App installation instead of with a token: see
+    /// [`GitHubApp`](crate::GitHubApp). Replaces [`token`](ClientBuilder::token) and
+    /// [`credentials`](ClientBuilder::credentials).
+    pub fn app(mut self, app: crate::GitHubApp) -> Self {
+        self.vendor.app = Some(app);
+        self.common.credentials = None;
+        self
+    }
+
     /// Checks the settings and builds the client. Nothing is sent.
     pub fn build(self) -> Result<GitHub, Error> {
-        let built = self
-            .common
-            .build("GitHub", DEFAULT_BASE_URL, default_pacing(), false)?;
+        let app = self.vendor.app;
+        if app.is_some() && self.common.credentials.is_some() {
+            return Err(Error::config(
+                "GitHub takes a token, a credential source or an App, not several",
+            ));
+        }
+        let built = self.common.build(
+            "GitHub",
+            DEFAULT_BASE_URL,
+            default_pacing(),
+            app.is_some(),
+        )?;
         let api_version = header_text(&self.vendor.api_version).ok_or_else(|| {
             Error::config("the GitHub API version must be printable text on one line")
         })?;
-        let (engine, connection) = built.into_parts(
+        let (mut engine, connection) = built.into_parts(
             "Bearer",
             "application/vnd.github+json",
             [(HeaderName::from_static("x-github-api-version"), api_version)],
         );
+        if let Some(app) = &app {
+            // The app's own requests go through the same engine, with their own JWTs.
+            let source = crate::github_app::AppSource::new(app, engine.clone(), connection.clone())?;
+            engine.credentials = Some(std::sync::Arc::new(source));
+        }
         Ok(GitHub {
             engine,
             mapping: GitHubMapping { connection },
@@ -195,6 +219,7 @@ impl GitHub {
     pub fn builder() -> GitHubBuilder {
         ClientBuilder::with_vendor(GitHubSettings {
             api_version: DEFAULT_API_VERSION.to_owned(),
+            app: None,
         })
     }
 }
@@ -739,6 +764,21 @@ fn role_from_membership(role: &str) -> Role {
     }
 }
 
+/// A success whose body is not the `expected` thing.
+pub(crate) fn undecodable_as(
+    response: &RawResponse,
+    expected: &'static str,
+    source: serde_json::Error,
+) -> Failure {
+    undecodable(
+        response,
+        Undecodable {
+            expected,
+            source: Some(Box::new(source)),
+        },
+    )
+}
+
 /// A success whose body is not what was expected.
 fn undecodable(response: &RawResponse, problem: Undecodable) -> Failure {
     Failure::undecodable(
@@ -911,7 +951,7 @@ struct ErrorDetail {
     message: Option<String>,
 }
 
-fn classify(response: &RawResponse, now: SystemTime) -> Failure {
+pub(crate) fn classify(response: &RawResponse, now: SystemTime) -> Failure {
     let status = response.status;
     let body: ErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
     let rate_limit = headers::rate_limit_info(&response.headers, now);

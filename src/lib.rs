@@ -81,6 +81,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod github;
+mod github_app;
 mod invitation;
 mod lifecycle;
 mod mapping;
@@ -107,6 +108,7 @@ pub use error::{
     ApiError, DecodeError, Error, ErrorKind, InvalidRequestError, RateLimitInfo, TransportError,
 };
 pub use github::{GitHub, GitHubBuilder, GitHubListOptions, GitHubOptions};
+pub use github_app::GitHubApp;
 pub use invitation::{Invitation, InvitationStatus, Inviter, VendorPayload};
 pub use lifecycle::{CancelOutcome, Cancelled, Membership};
 pub use provider::{BoxFuture, BoxStream, Provider, ProviderKind};

@@ -61,6 +61,14 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Wait> {
     Some(Wait::Until(SystemTime::from(at)))
 }
 
+/// An HTTP date (`Tue, 01 Dec 2026 10:00:00 GMT`).
+pub(crate) fn parse_http_date(value: &str) -> Option<SystemTime> {
+    jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(value.trim())
+        .ok()
+        .map(SystemTime::from)
+}
+
 /// The first value of `name` that is a non-negative duration such as `1m`, `60s`, `1h0m0s` or
 /// `PT1M` (jiff's friendly or ISO 8601 format). Unreadable or negative values count as absent.
 pub(crate) fn duration(headers: &HeaderMap, name: &str) -> Option<Duration> {

@@ -427,6 +427,7 @@ impl CommonSettings {
                 patient: false,
                 credentials,
                 scheme: "Bearer",
+                ids: Arc::default(),
             },
             base_url,
             user_agent,

@@ -131,7 +131,14 @@ pub(crate) fn invite_all<'a, V: Vendor>(
     let mut duplicates: HashMap<usize, Vec<usize>> = HashMap::new();
     let mut primaries = Vec::new();
     for (index, request) in requests.iter().enumerate() {
-        if let Err(error) = vendor.create(request) {
+        // Names (GitHub's logins, team slugs) are looked up when the request runs; stand-in
+        // ids let everything else be checked now.
+        let stand_ins: Vec<_> = vendor
+            .names(request)
+            .into_iter()
+            .map(|name| (name, 1))
+            .collect();
+        if let Err(error) = vendor.create(&vendor.with_ids(request, &stand_ins)) {
             ready.push(BulkItem {
                 index,
                 request: request.clone(),

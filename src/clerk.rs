@@ -516,6 +516,13 @@ impl Vendor for ClerkMapping {
         .about(Subject::Invitee(&request.invitee)))
     }
 
+    fn name_call<'a>(
+        &'a self,
+        _name: &'a crate::mapping::Name,
+    ) -> Result<Call<'a, impl Decode<u64> + 'a>, Error> {
+        mapping::unsupported::<u64>(ProviderKind::Clerk, "looking up names")
+    }
+
     fn batch_key(&self, request: &CreateInvitation) -> Option<String> {
         // Each item of Clerk's bulk call is a whole create of its own: any two invitations by
         // email to one organization can share a call.

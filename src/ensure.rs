@@ -162,10 +162,12 @@ pub(crate) async fn ensure<V: Vendor>(
 ) -> Result<Ensured, Error> {
     let organization = request.organization.as_str();
     let started = engine.sleeper.now();
+    // Names become ids; lookups still find the person by what the caller gave.
+    let resolved = crate::lifecycle::prepare(engine, vendor, request).await?;
     let mut sent = 0;
     loop {
         sent += 1;
-        let call = vendor.create(request)?;
+        let call = vendor.create(&resolved)?;
         let error = match engine.run(call).await {
             Ok(invitation) => {
                 return Ok(Ensured::Created {
@@ -290,7 +292,12 @@ pub(crate) async fn resend<V: Vendor>(
         request.github.team_ids = engine.run(call).await?;
     }
     // The new invitation passes every check this crate makes before the old one goes.
-    drop(vendor.create(&request)?);
+    let stand_ins: Vec<_> = vendor
+        .names(&request)
+        .into_iter()
+        .map(|name| (name, 1))
+        .collect();
+    drop(vendor.create(&vendor.with_ids(&request, &stand_ins))?);
     engine
         .run(vendor.cancel(organization, &previous.id)?)
         .await?;

@@ -65,6 +65,9 @@ const SECONDARY_LIMIT_WAIT: Duration = Duration::from_secs(60);
 pub struct GitHubOptions {
     /// Teams of the organization the person joins on accepting (`team_ids`).
     pub team_ids: Vec<u64>,
+    /// Teams by slug (`design`), looked up through `GET /orgs/{org}/teams/{slug}` and sent
+    /// among `team_ids`; the client remembers each slug's id.
+    pub team_slugs: Vec<String>,
     /// Restore the role a former member had (`role: reinstate`). Cannot be combined with teams
     /// or with a role other than the default [`Role::Member`].
     pub reinstate: bool,
@@ -85,6 +88,12 @@ impl GitHubOptions {
     /// Adds teams.
     pub fn team_ids(mut self, team_ids: impl IntoIterator<Item = u64>) -> GitHubOptions {
         self.team_ids.extend(team_ids);
+        self
+    }
+
+    /// Adds a team by its slug (`design`); it mixes freely with [`team_id`](Self::team_id).
+    pub fn team_slug(mut self, slug: impl Into<String>) -> GitHubOptions {
+        self.team_slugs.push(slug.into());
         self
     }
 
@@ -159,12 +168,9 @@ impl ClientBuilder<GitHubSettings> {
                 "GitHub takes a token, a credential source or an App, not several",
             ));
         }
-        let built = self.common.build(
-            "GitHub",
-            DEFAULT_BASE_URL,
-            default_pacing(),
-            app.is_some(),
-        )?;
+        let built =
+            self.common
+                .build("GitHub", DEFAULT_BASE_URL, default_pacing(), app.is_some())?;
         let api_version = header_text(&self.vendor.api_version).ok_or_else(|| {
             Error::config("the GitHub API version must be printable text on one line")
         })?;
@@ -175,7 +181,8 @@ impl ClientBuilder<GitHubSettings> {
         );
         if let Some(app) = &app {
             // The app's own requests go through the same engine, with their own JWTs.
-            let source = crate::github_app::AppSource::new(app, engine.clone(), connection.clone())?;
+            let source =
+                crate::github_app::AppSource::new(app, engine.clone(), connection.clone())?;
             engine.credentials = Some(std::sync::Arc::new(source));
         }
         Ok(GitHub {
@@ -257,6 +264,29 @@ fn invalid(field: &'static str, reason: &str) -> Error {
     Error::invalid(Some(ProviderKind::GitHub), field, reason)
 }
 
+/// A login or slug that can go in a path: not empty, no white space, slashes or control
+/// characters.
+fn check_name(field: &'static str, name: &str) -> Result<(), Error> {
+    if name.is_empty()
+        || name
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '/')
+    {
+        return Err(invalid(
+            field,
+            "must be a GitHub name: not empty, no spaces, slashes or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// The part of a `GET /users/{login}` or `GET /orgs/{org}/teams/{slug}` answer this crate
+/// reads.
+#[derive(Deserialize)]
+struct WithId {
+    id: u64,
+}
+
 impl GitHubMapping {
     fn body<'a>(&self, request: &'a CreateInvitation) -> Result<Body<'a>, Error> {
         request.validate()?;
@@ -283,11 +313,16 @@ impl GitHubMapping {
                 Role::Custom(role) => role,
             }
         };
-        if role == "reinstate" && !options.team_ids.is_empty() {
+        if role == "reinstate" && !(options.team_ids.is_empty() && options.team_slugs.is_empty()) {
             return Err(invalid("team_ids", "cannot be combined with `reinstate`"));
         }
         if options.team_ids.contains(&0) {
             return Err(invalid("team_ids", "must be positive team ids"));
+        }
+        if let Some(slug) = options.team_slugs.first() {
+            check_name("team_slugs", slug)?;
+            // Slugs become ids before a request is encoded (`Vendor::with_ids`).
+            return Err(invalid("team_slugs", "must be looked up before sending"));
         }
         let (invitee_id, email) = match &request.invitee {
             Invitee::Email(email) => (None, Some(email.as_str())),
@@ -300,11 +335,10 @@ impl GitHubMapping {
                     ))
                 }
             },
-            Invitee::Login(_) => {
-                return Err(Error::unsupported(
-                    ProviderKind::GitHub,
-                    "inviting by login (invite by email or by the user's numeric id)",
-                ))
+            Invitee::Login(login) => {
+                check_name("login", login)?;
+                // Logins become user ids before a request is encoded (`Vendor::with_ids`).
+                return Err(invalid("login", "must be looked up before sending"));
             }
         };
         Ok(Body {
@@ -402,6 +436,99 @@ impl Vendor for GitHubMapping {
 
     fn batch_key(&self, _request: &CreateInvitation) -> Option<String> {
         None
+    }
+
+    fn names(&self, request: &CreateInvitation) -> Vec<mapping::Name> {
+        let mut names = Vec::new();
+        if let Invitee::Login(login) = &request.invitee {
+            names.push(mapping::Name::Login {
+                organization: request.organization.clone(),
+                login: login.clone(),
+            });
+        }
+        names.extend(
+            request
+                .github
+                .team_slugs
+                .iter()
+                .map(|slug| mapping::Name::TeamSlug {
+                    organization: request.organization.clone(),
+                    slug: slug.clone(),
+                }),
+        );
+        names
+    }
+
+    fn name_call<'a>(
+        &'a self,
+        name: &'a mapping::Name,
+    ) -> Result<Call<'a, impl Decode<u64> + 'a>, Error> {
+        let (organization, plan, what) = match name {
+            mapping::Name::Login {
+                organization,
+                login,
+            } => {
+                check_name("login", login)?;
+                let url = self.connection.url(&["users", login]);
+                (
+                    organization.as_str(),
+                    self.connection.plan(Method::GET, url),
+                    format!("no GitHub user has the login `{login}`"),
+                )
+            }
+            mapping::Name::TeamSlug { organization, slug } => {
+                crate::request::check_organization(organization)?;
+                check_name("team_slugs", slug)?;
+                let url = self.connection.url(&["orgs", organization, "teams", slug]);
+                (
+                    organization.as_str(),
+                    self.connection.plan(Method::GET, url),
+                    format!("the organization `{organization}` has no team `{slug}`"),
+                )
+            }
+        };
+        let decode = move |response: &RawResponse, now: SystemTime| {
+            if response.status == StatusCode::NOT_FOUND {
+                let mut failure = classify(response, now);
+                if let Error::Api(api) = &mut failure.error {
+                    api.message = Some(what.clone());
+                }
+                return Err(failure);
+            }
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            serde_json::from_slice::<WithId>(&response.body)
+                .map(|found| found.id)
+                .map_err(|source| undecodable_as(response, "a user or team with an id", source))
+        };
+        Ok(Call::new(
+            mapping::LOOKUP,
+            ProviderKind::GitHub,
+            organization,
+            plan,
+            decode,
+        ))
+    }
+
+    fn with_ids(
+        &self,
+        request: &CreateInvitation,
+        ids: &[(mapping::Name, u64)],
+    ) -> CreateInvitation {
+        let mut resolved = request.clone();
+        resolved.github.team_slugs.clear();
+        for (name, id) in ids {
+            match name {
+                mapping::Name::Login { .. } => resolved.invitee = Invitee::user_id(id.to_string()),
+                mapping::Name::TeamSlug { .. } => {
+                    if !resolved.github.team_ids.contains(id) {
+                        resolved.github.team_ids.push(*id);
+                    }
+                }
+            }
+        }
+        resolved
     }
 
     fn create_batch<'a>(

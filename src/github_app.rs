@@ -288,7 +288,11 @@ impl fmt::Debug for AppSource {
 }
 
 impl AppSource {
-    pub(crate) fn new(app: &GitHubApp, engine: Engine, connection: Connection) -> Result<Self, Error> {
+    pub(crate) fn new(
+        app: &GitHubApp,
+        engine: Engine,
+        connection: Connection,
+    ) -> Result<Self, Error> {
         Ok(AppSource {
             signer: app.signer()?,
             installation_id: app.installation_id,
@@ -404,8 +408,8 @@ impl AppSource {
                 if !response.status.is_success() {
                     return Err(crate::github::classify(response, now));
                 }
-                let token: InstallationToken = serde_json::from_slice(&response.body)
-                    .map_err(|source| {
+                let token: InstallationToken =
+                    serde_json::from_slice(&response.body).map_err(|source| {
                         crate::github::undecodable_as(response, "an installation token", source)
                     })?;
                 let expires_at = token
@@ -485,7 +489,11 @@ mod tests {
 
     #[test]
     fn bad_keys_are_configuration_errors() {
-        for pem in ["", "not a key", "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"] {
+        for pem in [
+            "",
+            "not a key",
+            "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+        ] {
             let error = GitHubApp::new("Iv1", pem).signer().unwrap_err();
             assert_eq!(error.kind(), crate::ErrorKind::InvalidConfig);
             assert!(!error.to_string().contains("AAAA"));

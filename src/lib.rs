@@ -71,8 +71,8 @@
 
 mod builder;
 mod bulk;
-mod credentials;
 pub mod clerk;
+mod credentials;
 pub mod elastic;
 mod engine;
 mod ensure;
@@ -93,8 +93,8 @@ pub mod testkit;
 
 pub use builder::ClientBuilder;
 pub use bulk::{BulkItem, BulkOptions};
-pub use credentials::Credentials;
 pub use clerk::{Clerk, ClerkBuilder, ClerkListOptions, ClerkOptions};
+pub use credentials::Credentials;
 pub use elastic::{
     DeploymentRole, ElasticCloud, ElasticCloudBuilder, ElasticOptions, OrganizationRole,
     PlatformRole, ProjectRole, ProjectRoles, RoleAssignments,

@@ -1,6 +1,7 @@
 //! Seeing and undoing invitations: the results of listing, finding, cancelling and looking up
 //! members, and those operations built from the vendors' mappings and the one engine.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use futures_util::StreamExt;
@@ -8,7 +9,8 @@ use futures_util::StreamExt;
 use crate::engine::Engine;
 use crate::mapping::{Cursor, MemberAnswer, Vendor};
 use crate::{
-    BoxStream, Error, ErrorKind, Invitation, Invitee, ListInvitations, ProviderKind, Role,
+    BoxStream, CreateInvitation, Error, ErrorKind, Invitation, Invitee, ListInvitations,
+    ProviderKind, Role,
 };
 
 /// A cancelled invitation.
@@ -83,6 +85,48 @@ impl Membership {
             _ => None,
         }
     }
+}
+
+/// `request` checked and with every name it uses looked up (GitHub's logins and team
+/// slugs), ready to encode. The rest of the request is checked before any lookup is sent;
+/// an id looked up once is remembered by the client.
+pub(crate) async fn prepare<'r, V: Vendor>(
+    engine: &Engine,
+    vendor: &V,
+    request: &'r CreateInvitation,
+) -> Result<Cow<'r, CreateInvitation>, Error> {
+    let names = vendor.names(request);
+    if names.is_empty() {
+        return Ok(Cow::Borrowed(request));
+    }
+    let stand_ins: Vec<_> = names.iter().map(|name| (name.clone(), 1)).collect();
+    vendor.create(&vendor.with_ids(request, &stand_ins))?;
+    let remembered = |key: &str| {
+        engine
+            .ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+            .copied()
+    };
+    let mut ids = Vec::with_capacity(names.len());
+    for name in names {
+        let key = name.key();
+        let id = match remembered(&key) {
+            Some(id) => id,
+            None => {
+                let id = engine.run(vendor.name_call(&name)?).await?;
+                engine
+                    .ids
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(key, id);
+                id
+            }
+        };
+        ids.push((name, id));
+    }
+    Ok(Cow::Owned(vendor.with_ids(request, &ids)))
 }
 
 /// The most pages one list follows: far beyond any organization's invitations (GitHub caps

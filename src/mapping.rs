@@ -118,6 +118,48 @@ pub(crate) enum MemberAnswer {
     NotMember,
 }
 
+/// A name a request uses where the vendor wants an id: GitHub's logins and team slugs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Name {
+    /// A user's login, for a request to `organization`.
+    Login {
+        /// The organization the request is for (logins are global; its credential is used).
+        organization: String,
+        /// The login.
+        login: String,
+    },
+    /// A team's slug in an organization.
+    TeamSlug {
+        /// The organization.
+        organization: String,
+        /// The slug.
+        slug: String,
+    },
+}
+
+impl Name {
+    /// The key the client remembers the id under: names compared without regard to case.
+    pub(crate) fn key(&self) -> String {
+        match self {
+            Name::Login { login, .. } => format!("login:{}", login.to_lowercase()),
+            Name::TeamSlug { organization, slug } => {
+                format!(
+                    "team:{}:{}",
+                    organization.to_lowercase(),
+                    slug.to_lowercase()
+                )
+            }
+        }
+    }
+}
+
+/// Looking up a name's id.
+pub(crate) const LOOKUP: Operation = Operation {
+    name: "lookup",
+    idempotency: Idempotency::Reads,
+    traffic: Traffic::Quiet,
+};
+
 /// A vendor: one pure mapping per operation, each building the [`Call`] the engine runs.
 ///
 /// No method does IO, sleeps or reads a clock.
@@ -140,6 +182,23 @@ pub(crate) trait Vendor: Send + Sync + 'static {
     /// Vendors leave out answers about one request only (Clerk's unknown role, say).
     fn doom(&self, error: &Error) -> Option<Doom> {
         default_doom(error)
+    }
+
+    /// The names `request` uses that must be looked up before it can be sent (GitHub: an
+    /// invitee's login, team slugs). None by default.
+    fn names(&self, request: &CreateInvitation) -> Vec<Name> {
+        let _ = request;
+        Vec::new()
+    }
+
+    /// Looking up the id of `name`, one of [`Vendor::names`]'s.
+    fn name_call<'a>(&'a self, name: &'a Name) -> Result<Call<'a, impl Decode<u64> + 'a>, Error>;
+
+    /// `request` with its names replaced by the ids looked up (every name of
+    /// [`Vendor::names`] given, in that order).
+    fn with_ids(&self, request: &CreateInvitation, ids: &[(Name, u64)]) -> CreateInvitation {
+        let _ = ids;
+        request.clone()
     }
 
     /// Creating one invitation. An error means nothing is sent.

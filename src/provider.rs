@@ -337,7 +337,9 @@ macro_rules! vendor_client {
                 &self,
                 request: &$crate::CreateInvitation,
             ) -> Result<$crate::Invitation, $crate::Error> {
-                let call = $crate::mapping::Vendor::create(&self.mapping, request)?;
+                let request =
+                    $crate::lifecycle::prepare(&self.engine, &self.mapping, request).await?;
+                let call = $crate::mapping::Vendor::create(&self.mapping, &request)?;
                 self.engine.run(call).await
             }
 

@@ -239,6 +239,16 @@ impl CreateInvitation {
         CreateInvitation::new(organization, Invitee::email(email))
     }
 
+    /// An invitation of an existing GitHub user by login, to `organization`: the login is
+    /// looked up through `GET /users/{login}` (and remembered by the client) and sent as
+    /// `invitee_id`. Other vendors refuse it as unsupported.
+    pub fn github_login(
+        organization: impl Into<String>,
+        login: impl Into<String>,
+    ) -> CreateInvitation {
+        CreateInvitation::new(organization, Invitee::login(login))
+    }
+
     /// An invitation of an existing user, by the vendor's user id, to `organization`.
     pub fn user_id(organization: impl Into<String>, id: impl Into<String>) -> CreateInvitation {
         CreateInvitation::new(organization, Invitee::user_id(id))

@@ -381,6 +381,13 @@ impl Vendor for ElasticMapping {
         .about(Subject::Invitee(&request.invitee)))
     }
 
+    fn name_call<'a>(
+        &'a self,
+        _name: &'a crate::mapping::Name,
+    ) -> Result<Call<'a, impl Decode<u64> + 'a>, Error> {
+        mapping::unsupported::<u64>(ProviderKind::ElasticCloud, "looking up names")
+    }
+
     fn batch_key(&self, request: &CreateInvitation) -> Option<String> {
         // One request invites every address in `emails` with the same expiry and roles.
         let body = self.body(request).ok()?;

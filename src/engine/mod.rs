@@ -298,6 +298,8 @@ pub(crate) struct Engine {
     pub credentials: Option<Arc<dyn crate::Credentials>>,
     /// The scheme the credential is sent with: `Bearer`, `ApiKey`.
     pub scheme: &'static str,
+    /// Ids looked up by name (GitHub logins and team slugs), shared by the client's clones.
+    pub ids: Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
 }
 
 /// How far an answer dooms other requests of a bulk run.

@@ -683,12 +683,11 @@ async fn bad_input_sends_nothing() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidRequest);
     let error = github
-        .create_invitation(&orginvite::CreateInvitation::new(
-            "acme",
-            Invitee::login("octocat"),
+        .create_invitation(&orginvite::CreateInvitation::github_login(
+            "acme", "octo cat",
         ))
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Unsupported);
+    assert_eq!(error.kind(), ErrorKind::InvalidRequest);
     assert_eq!(request_count(&server).await, 0);
 }

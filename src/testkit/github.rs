@@ -40,6 +40,9 @@ pub enum GitHubLimit {
 /// | `GET /orgs/{org}/failed_invitations` | `200` with the failed and expired ones (`failed_at`, `failed_reason`) |
 /// | `DELETE /orgs/{org}/invitations/{id}` | `204`; `404` for an invitation that is not pending |
 /// | `GET /orgs/{org}/invitations/{id}/teams` | `200` with the teams the invitation was created with (`team_ids`) |
+/// | `GET /users/{login}` | `200` with a user added with [`FakeServer::add_user`], else `404` |
+/// | `GET /orgs/{org}/teams/{slug}` | `200` with a team added with [`FakeServer::add_team`], else `404` |
+/// | `GET /orgs/{org}/installation`, `POST /app/installations/{id}/access_tokens` | a GitHub App's routes, with its JWT: see [`FakeServer::install_app`] |
 /// | `GET /orgs/{org}/memberships/{username}` | `200` with `state: active` for a member known by login ([`FakeServer::add`]), `state: pending` for a pending invitation by user id (whose login is `user{id}`), else `404` |
 ///
 /// Lists answer with GitHub's `Link` header (`next`, `last`, `first`, `prev`), pointing at
@@ -68,6 +71,12 @@ pub enum GitHubLimit {
 #[derive(Debug, Default)]
 pub struct GitHubSim {
     limit: Mutex<GitHubLimit>,
+    /// The GitHub App the fake knows, when one is installed.
+    app: Mutex<Option<super::github_app::FakeApp>>,
+    /// Users by login (lower case): their login as written and their id.
+    users: Mutex<std::collections::HashMap<String, (String, u64)>>,
+    /// Teams by organization and slug (lower case): their id.
+    teams: Mutex<std::collections::HashMap<(String, String), u64>>,
     /// Organizations by the number their list links name them by (1-based).
     numbered: Mutex<Vec<String>>,
     /// The hourly primary budget the headers report: when its hour started, and how much of
@@ -101,6 +110,81 @@ impl FakeServer<GitHubSim> {
             .user_agent("orginvite-sandbox")
             .retry_policy(RetryPolicy::default())
             .sleeper(self.clock.clone())
+    }
+
+    /// Registers the testkit's GitHub App, signing with [`TEST_APP_PRIVATE_KEY`], as
+    /// `client_id_or_app_id`, and installs it on `organization` as installation
+    /// `installation_id` (call again to install it on more organizations). The fake then
+    /// checks the app's JWTs (signature, `iss`, `iat` and `exp` on its clock), answers
+    /// `GET /orgs/{org}/installation`, mints one-hour installation tokens on
+    /// `POST /app/installations/{id}/access_tokens`, and accepts them on every route until they
+    /// expire.
+    ///
+    /// [`TEST_APP_PRIVATE_KEY`]: super::TEST_APP_PRIVATE_KEY
+    pub fn install_app(
+        &self,
+        client_id_or_app_id: &str,
+        organization: &str,
+        installation_id: u64,
+    ) -> &Self {
+        let mut app = self.vendor.app();
+        app.get_or_insert_with(|| super::github_app::FakeApp::new(client_id_or_app_id))
+            .install(organization, installation_id);
+        drop(app);
+        self
+    }
+
+    /// A [`GitHub`](crate::GitHub) builder pointed at this fake, acting as the installed app
+    /// (see [`FakeServer::install_app`]) with the testkit's key.
+    pub fn app_client_builder(&self, client_id_or_app_id: &str) -> GitHubBuilder {
+        self.client_builder().app(crate::GitHubApp::new(
+            client_id_or_app_id,
+            super::TEST_APP_PRIVATE_KEY,
+        ))
+    }
+
+    /// How long the app's installation tokens really work, though they claim an hour: a
+    /// shorter life plays a token revoked or expired early.
+    pub fn app_token_lifetime(&self, lifetime: std::time::Duration) -> &Self {
+        if let Some(app) = self.vendor.app().as_mut() {
+            app.set_lifetime(lifetime);
+        }
+        self
+    }
+
+    /// How long a freshly minted installation token is refused (401), as GitHub's replicas
+    /// may for a few seconds.
+    pub fn app_token_lag(&self, lag: std::time::Duration) -> &Self {
+        if let Some(app) = self.vendor.app().as_mut() {
+            app.set_lag(lag);
+        }
+        self
+    }
+
+    /// Sets GitHub's clock `seconds` ahead of the fake's (behind when negative), for JWT times
+    /// and the `Date` header of the app's routes.
+    pub fn app_clock_offset(&self, seconds: i64) -> &Self {
+        if let Some(app) = self.vendor.app().as_mut() {
+            app.set_offset(seconds);
+        }
+        self
+    }
+
+    /// How many installation tokens the fake minted.
+    pub fn app_tokens_minted(&self) -> u64 {
+        self.vendor.app().as_ref().map_or(0, |app| app.minted)
+    }
+
+    /// Adds a user `GET /users/{login}` finds (and whose login invitations by `id` show).
+    pub fn add_user(&self, login: &str, id: u64) -> &Self {
+        self.vendor.add_user(login, id);
+        self
+    }
+
+    /// Adds a team `GET /orgs/{org}/teams/{slug}` finds.
+    pub fn add_team(&self, organization: &str, slug: &str, id: u64) -> &Self {
+        self.vendor.add_team(organization, slug, id);
+        self
     }
 
     /// Chooses the shape of the rate-limit answer.
@@ -153,6 +237,14 @@ enum Route {
     Membership(String, String),
     /// `/orgs/{org}/invitations/{id}/teams`
     InvitationTeams(String, String),
+    /// `/orgs/{org}/installation`
+    AppInstallation(String),
+    /// `/app/installations/{id}/access_tokens`
+    AccessTokens(u64),
+    /// `/users/{login}`
+    User(String),
+    /// `/orgs/{org}/teams/{slug}`
+    Team(String, String),
     /// `/organizations/{number}/invitations` (the links GitHub's lists answer with)
     NumberedInvitations(usize),
     /// `/organizations/{number}/failed_invitations`
@@ -178,6 +270,10 @@ fn route(path: &str) -> Option<Route> {
         ["orgs", org, "invitations", id, "teams"] => {
             Route::InvitationTeams(decoded(org)?, decoded(id)?)
         }
+        ["orgs", org, "installation"] => Route::AppInstallation(decoded(org)?),
+        ["app", "installations", id, "access_tokens"] => Route::AccessTokens(id.parse().ok()?),
+        ["users", login] => Route::User(decoded(login)?),
+        ["orgs", org, "teams", slug] => Route::Team(decoded(org)?, decoded(slug)?),
         ["organizations", n, "invitations"] => Route::NumberedInvitations(n.parse().ok()?),
         ["organizations", n, "failed_invitations"] => Route::NumberedFailed(n.parse().ok()?),
         _ => return None,
@@ -269,9 +365,91 @@ impl GitHubSim {
             .cloned()
     }
 
-    fn check(&self, request: &Request, token: &str) -> Result<Action, ResponseTemplate> {
+    fn app(&self) -> std::sync::MutexGuard<'_, Option<super::github_app::FakeApp>> {
+        self.app
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The routes a GitHub App calls with its JWT: finding an installation, minting a token.
+    fn check_app(&self, route: &Route, request: &Request, now: SystemTime) -> ResponseTemplate {
+        let mut app = self.app();
+        let Some(app) = app.as_mut() else {
+            return error(404, "Not Found");
+        };
+        let date = app.date(now);
+        let jwt = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let Some(jwt) = jwt else {
+            return error(401, "Requires authentication").insert_header("date", date);
+        };
+        if let Err(message) = app.check_jwt(jwt, now) {
+            return error(401, message).insert_header("date", date);
+        }
+        let answer = match route {
+            Route::AppInstallation(organization) => match app.installation(organization) {
+                Some(id) => json_answer(
+                    200,
+                    json!({"id": id, "app_id": 1, "app_slug": "orginvite-sandbox",
+                           "target_type": "Organization",
+                           "account": {"login": organization, "type": "Organization"},
+                           "access_tokens_url": format!("https://api.github.com/app/installations/{id}/access_tokens"),
+                           "permissions": {"members": "write"}, "repository_selection": "selected",
+                           "events": [], "single_file_name": null, "suspended_by": null, "suspended_at": null}),
+                ),
+                None => error(404, "Not Found"),
+            },
+            Route::AccessTokens(id) if request.method.as_str() == "POST" => {
+                if app.has_installation(*id) {
+                    json_answer(201, app.mint(*id, now))
+                } else {
+                    error(404, "Not Found")
+                }
+            }
+            _ => error(404, "Not Found"),
+        };
+        answer.insert_header("date", date)
+    }
+
+    /// Adds a user `/users/{login}` answers with.
+    pub(crate) fn add_user(&self, login: &str, id: u64) {
+        self.users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(login.to_lowercase(), (login.to_owned(), id));
+    }
+
+    fn user_by_id(&self, id: u64) -> Option<String> {
+        self.users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .find(|(_, known)| *known == id)
+            .map(|(login, _)| login.clone())
+    }
+
+    /// Adds a team `/orgs/{org}/teams/{slug}` answers with.
+    pub(crate) fn add_team(&self, organization: &str, slug: &str, id: u64) {
+        self.teams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((organization.to_lowercase(), slug.to_lowercase()), id);
+    }
+
+    fn check(
+        &self,
+        request: &Request,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<Action, ResponseTemplate> {
         let not_found = || error(404, "Not Found");
         let route = route(request.url.path()).ok_or_else(not_found)?;
+        if matches!(route, Route::AppInstallation(_) | Route::AccessTokens(_)) {
+            return Err(self.check_app(&route, request, now));
+        }
         let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
         match header("authorization") {
             None => return Err(error(401, "Requires authentication")),
@@ -279,7 +457,14 @@ impl GitHubSim {
                 let presented = value
                     .strip_prefix("Bearer ")
                     .or_else(|| value.strip_prefix("token "));
-                if presented != Some(token) {
+                let accepted = presented.is_some_and(|presented| {
+                    presented == token
+                        || self
+                            .app()
+                            .as_ref()
+                            .is_some_and(|app| app.accepts(presented, now))
+                });
+                if !accepted {
                     return Err(error(401, "Bad credentials"));
                 }
             }
@@ -319,6 +504,38 @@ impl GitHubSim {
             }),
             ("GET", Route::InvitationTeams(organization, id)) => {
                 Ok(Action::Teams { organization, id })
+            }
+            ("GET", Route::User(login)) => {
+                let users = self
+                    .users
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                Err(match users.get(&login.to_lowercase()) {
+                    Some((login, id)) => json_answer(
+                        200,
+                        json!({"login": login, "id": id, "node_id": format!("U_sandbox{id}"),
+                               "type": "User", "site_admin": false, "name": null}),
+                    ),
+                    None => not_found(),
+                })
+            }
+            ("GET", Route::Team(organization, slug)) => {
+                let teams = self
+                    .teams
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                Err(
+                    match teams.get(&(organization.to_lowercase(), slug.to_lowercase())) {
+                        Some(id) => json_answer(
+                            200,
+                            json!({"id": id, "node_id": format!("T_sandbox{id}"), "slug": slug,
+                                   "name": slug, "description": null, "privacy": "closed",
+                                   "permission": "pull", "members_count": 0, "repos_count": 0,
+                                   "type": "organization"}),
+                        ),
+                        None => not_found(),
+                    },
+                )
             }
             _ => Err(not_found()),
         }
@@ -466,17 +683,25 @@ impl GitHubSim {
             }
             _ => {}
         }
+        let mut details = if team_ids.is_empty() {
+            serde_json::Map::new()
+        } else {
+            serde_json::Map::from_iter([("team_ids".to_owned(), Value::Array(team_ids))])
+        };
+        if let Some(login) = invitee_id
+            .as_deref()
+            .and_then(|id| id.parse().ok())
+            .and_then(|id| self.user_by_id(id))
+        {
+            details.insert("login".to_owned(), Value::String(login));
+        }
         Ok(Ask {
             organization,
             email,
             user_id: invitee_id,
             role,
             expires_in: None,
-            details: if team_ids.is_empty() {
-                serde_json::Map::new()
-            } else {
-                serde_json::Map::from_iter([("team_ids".to_owned(), Value::Array(team_ids))])
-            },
+            details,
         })
     }
 }
@@ -488,7 +713,7 @@ impl Vendor for GitHubSim {
         token: &str,
         counters: &Counters,
     ) -> Result<Action, ResponseTemplate> {
-        self.check(request, token)
+        self.check(request, token, counters.now)
             .map_err(|answer| self.with_headers(answer, counters))
     }
 

@@ -89,6 +89,7 @@
 mod clerk;
 mod elastic;
 mod github;
+mod github_app;
 mod wire;
 
 use std::collections::VecDeque;
@@ -104,6 +105,7 @@ use crate::{InvitationStatus, RecordingSleeper, Sleeper, TokioSleeper};
 pub use clerk::ClerkSim;
 pub use elastic::ElasticSim;
 pub use github::{GitHubLimit, GitHubSim};
+pub use github_app::TEST_APP_PRIVATE_KEY;
 /// The mock-server crate the fakes are built on, for custom matchers and request types.
 pub use wiremock;
 
@@ -530,7 +532,12 @@ impl State {
             id: vendor.invitation_id(n),
             organization: ask.organization,
             email: ask.email,
-            login: ask.user_id.as_ref().map(|id| format!("user{id}")),
+            login: ask
+                .details
+                .get("login")
+                .and_then(|login| login.as_str())
+                .map(str::to_owned)
+                .or_else(|| ask.user_id.as_ref().map(|id| format!("user{id}"))),
             user_id: ask.user_id,
             role: ask.role,
             created_at,

@@ -10,6 +10,7 @@ mod clerk;
 mod elastic;
 mod ensure;
 mod github;
+mod github_app;
 mod retries;
 mod sandbox;
 mod soak;

@@ -1,16 +1,19 @@
 //! A small command-line tool: invite one person with any provider.
 //!
 //! ```text
-//! cargo run --example invite -- --provider github|clerk|elastic --org ORG --email EMAIL \
-//!     [--user-id ID] [--role admin|member|billing-manager|<vendor role>] [--base-url URL] [--sandbox] \
+//! cargo run --example invite -- --provider github|clerk|elastic --org ORG \
+//!     (--email EMAIL | --user-id ID | --login LOGIN) \
+//!     [--role admin|member|billing-manager|<vendor role>] [--base-url URL] [--sandbox] \
 //!     [--expires-in Nd|Nh] [--expires-in-days N] \
-//!     [--team-id N]... [--reinstate] \
+//!     [--team-id N]... [--team SLUG]... [--reinstate] \
 //!     [--inviter USER_ID] [--redirect-url URL] [--public-metadata JSON] [--no-notify]
 //! ```
 //!
-//! The credential comes from the environment: `GITHUB_TOKEN` for GitHub, `CLERK_SECRET_KEY`
-//! for Clerk, `EC_API_KEY` for Elastic Cloud. `--team-id` and `--reinstate` are GitHub
-//! options; `--inviter`, `--redirect-url`, `--public-metadata` (a JSON object) and
+//! The credential comes from the environment: `GITHUB_TOKEN` for GitHub, or a GitHub App with
+//! `GITHUB_APP_ID` (its client id or app id), `GITHUB_APP_PRIVATE_KEY` (the `.pem` file's path
+//! or its text) and optionally `GITHUB_APP_INSTALLATION_ID`; `CLERK_SECRET_KEY` for Clerk,
+//! `EC_API_KEY` for Elastic Cloud. `--login`, `--team-id`, `--team` (a slug) and
+//! `--reinstate` are GitHub options; `--inviter`, `--redirect-url`, `--public-metadata` (a JSON object) and
 //! `--no-notify` are Clerk options; each provider ignores the others'. The expiry is shared
 //! (GitHub refuses it): `--expires-in` takes whole days (`7d`) or hours (`72h`),
 //! `--expires-in-days N` is the same as `--expires-in Nd`. `--sandbox` runs against a local fake
@@ -24,15 +27,15 @@ use std::time::Duration;
 
 use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub};
 use orginvite::{
-    Clerk, ClerkOptions, CreateInvitation, ElasticCloud, Error, GitHub, GitHubOptions, Invitee,
-    Provider, Role,
+    Clerk, ClerkOptions, CreateInvitation, ElasticCloud, Error, GitHub, GitHubApp, GitHubBuilder,
+    GitHubOptions, Invitee, Provider, Role,
 };
 use serde_json::{Map, Value};
 
 const USAGE: &str =
-    "usage: invite --provider github|clerk|elastic --org ORG (--email EMAIL | --user-id ID) \
+    "usage: invite --provider github|clerk|elastic --org ORG (--email EMAIL | --user-id ID | --login LOGIN) \
 [--role admin|member|billing-manager|ROLE] [--base-url URL] [--sandbox] [--expires-in Nd|Nh] [--expires-in-days N] \
-[--team-id N]... [--reinstate] \
+[--team-id N]... [--team SLUG]... [--reinstate] \
 [--inviter USER_ID] [--redirect-url URL] [--public-metadata JSON] [--no-notify]";
 
 #[derive(Debug, Default)]
@@ -41,8 +44,10 @@ struct Args {
     org: Option<String>,
     email: Option<String>,
     user_id: Option<String>,
+    login: Option<String>,
     role: Option<String>,
     team_ids: Vec<u64>,
+    team_slugs: Vec<String>,
     reinstate: bool,
     base_url: Option<String>,
     sandbox: bool,
@@ -89,6 +94,8 @@ fn parse(mut raw: impl Iterator<Item = String>) -> Result<Args, String> {
             "--org" => args.org = Some(value("--org")?),
             "--email" => args.email = Some(value("--email")?),
             "--user-id" => args.user_id = Some(value("--user-id")?),
+            "--login" => args.login = Some(value("--login")?),
+            "--team" => args.team_slugs.push(value("--team")?),
             "--role" => args.role = Some(value("--role")?),
             "--team-id" => {
                 let id = value("--team-id")?;
@@ -133,22 +140,60 @@ fn credential(variable: &str, what: &str) -> Result<String, String> {
     }
 }
 
+/// A GitHub builder with `GITHUB_TOKEN`, or else the GitHub App of `GITHUB_APP_ID` and
+/// `GITHUB_APP_PRIVATE_KEY` (a path or the PEM itself), with `GITHUB_APP_INSTALLATION_ID` when
+/// set.
+fn github_credentials(builder: GitHubBuilder) -> Result<GitHubBuilder, String> {
+    if let Ok(token) = credential("GITHUB_TOKEN", "") {
+        return Ok(builder.token(token));
+    }
+    let Ok(id) = credential("GITHUB_APP_ID", "") else {
+        return Err(
+            "invalid_config: set GITHUB_TOKEN (a token that can administer the organization), \
+            or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY for a GitHub App with the organization \
+            permission Members: write (nothing was sent)"
+                .to_owned(),
+        );
+    };
+    let key = credential(
+        "GITHUB_APP_PRIVATE_KEY",
+        "the GitHub App's private key (the .pem file's path or its text)",
+    )?;
+    let pem = if key.trim_start().starts_with("-----BEGIN") {
+        key
+    } else {
+        std::fs::read_to_string(key.trim()).map_err(|e| {
+            format!("invalid_config: GITHUB_APP_PRIVATE_KEY names a file that cannot be read: {e}")
+        })?
+    };
+    let mut app = GitHubApp::new(id, pem);
+    if let Ok(installation) = std::env::var("GITHUB_APP_INSTALLATION_ID") {
+        let installation = installation.trim().parse().map_err(|_| {
+            "invalid_config: GITHUB_APP_INSTALLATION_ID must be a number".to_owned()
+        })?;
+        app = app.installation_id(installation);
+    }
+    Ok(builder.app(app))
+}
+
 /// The client for `--provider`, and with `--sandbox` the fake vendor it talks to (kept alive
 /// for the call).
 async fn provider(args: &Args) -> Result<(Box<dyn Provider>, Option<Box<dyn Any>>), String> {
     /// Builds one vendor's client: against its fake with `--sandbox`, else with the credential
     /// from the environment.
     macro_rules! client {
-        ($fake:ty, $builder:expr, $variable:literal, $what:literal) => {{
+        ($fake:ty, $builder:expr, $prepare:expr) => {{
             let (builder, fake): (_, Option<(String, Box<dyn Any>)>) = if args.sandbox {
                 let fake = <$fake>::start().await;
                 if let Some(org) = &args.org {
                     fake.add_organization(org.clone());
                 }
+                #[allow(clippy::redundant_closure_call)]
+                ($prepare)(&fake);
                 let builder = fake.client_builder();
                 (builder, Some((fake.uri(), Box::new(fake) as Box<dyn Any>)))
             } else {
-                ($builder.token(credential($variable, $what)?), None)
+                ($builder?, None)
             };
             let builder = match &args.base_url {
                 Some(url) => builder.base_url(url),
@@ -171,21 +216,35 @@ async fn provider(args: &Args) -> Result<(Box<dyn Provider>, Option<Box<dyn Any>
     match args.provider.as_deref() {
         Some("github") => client!(
             FakeGitHub,
-            GitHub::builder(),
-            "GITHUB_TOKEN",
-            "a GitHub token that can administer the organization"
+            github_credentials(GitHub::builder()),
+            |fake: &FakeGitHub| {
+                // The sandbox knows the login and the teams asked for.
+                let org = args.org.clone().unwrap_or_default();
+                if let Some(login) = &args.login {
+                    fake.add_user(login, 583_231);
+                }
+                for (n, slug) in args.team_slugs.iter().enumerate() {
+                    fake.add_team(&org, slug, 100 + n as u64);
+                }
+            }
         ),
         Some("clerk") => client!(
             FakeClerk,
-            Clerk::builder(),
-            "CLERK_SECRET_KEY",
-            "the secret key of the Clerk instance (sk_live_... or sk_test_...)"
+            credential(
+                "CLERK_SECRET_KEY",
+                "the secret key of the Clerk instance (sk_live_... or sk_test_...)"
+            )
+            .map(|key| Clerk::builder().token(key)),
+            |_: &FakeClerk| {}
         ),
         Some("elastic") => client!(
             FakeElasticCloud,
-            ElasticCloud::builder(),
-            "EC_API_KEY",
-            "an Elastic Cloud API key with the organization owner role"
+            credential(
+                "EC_API_KEY",
+                "an Elastic Cloud API key with the organization owner role"
+            )
+            .map(|key| ElasticCloud::builder().token(key)),
+            |_: &FakeElasticCloud| {}
         ),
         Some(other) => Err(format!(
             "invalid_request: unknown provider {other:?} (known: github, clerk, elastic)"
@@ -199,8 +258,16 @@ fn request(args: &Args) -> Result<CreateInvitation, String> {
         .org
         .clone()
         .ok_or_else(|| "invalid_request: --org is required".to_owned())?;
-    let invitee =
-        Invitee::from_parts(args.email.clone(), args.user_id.clone()).map_err(|e| describe(&e))?;
+    let invitee = match (&args.email, &args.user_id, &args.login) {
+        (None, None, Some(login)) => Invitee::login(login),
+        (_, _, Some(_)) => {
+            return Err(
+                "invalid_request: `invitee` takes one of --email, --user-id and --login".to_owned(),
+            )
+        }
+        _ => Invitee::from_parts(args.email.clone(), args.user_id.clone())
+            .map_err(|e| describe(&e))?,
+    };
     let mut request = CreateInvitation::new(org, invitee);
     if let Some(role) = &args.role {
         let role: Role = role.parse().unwrap_or_else(|never| match never {});
@@ -224,9 +291,12 @@ fn request(args: &Args) -> Result<CreateInvitation, String> {
     }
     Ok(request
         .github(
-            GitHubOptions::new()
-                .team_ids(args.team_ids.iter().copied())
-                .reinstate(args.reinstate),
+            args.team_slugs.iter().fold(
+                GitHubOptions::new()
+                    .team_ids(args.team_ids.iter().copied())
+                    .reinstate(args.reinstate),
+                |options, slug| options.team_slug(slug),
+            ),
         )
         .clerk(clerk))
 }

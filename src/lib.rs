@@ -25,8 +25,9 @@
 //!   looking the invitation up, [`Provider::resend_invitation`] re-sends one, and
 //!   [`Provider::invite_all`] onboards a whole list with one outcome per person.
 //!
-//! The providers are [`GitHub`] (github.com and GitHub Enterprise Server), [`Clerk`] (the
-//! Backend API) and [`ElasticCloud`] (including GovCloud). With the `testkit` feature,
+//! The providers are [`GitHub`] (github.com and GitHub Enterprise Server, with a token or as a
+//! [`GitHubApp`]), [`Clerk`] (the Backend API) and [`ElasticCloud`] (including GovCloud). Every
+//! client takes a static token or a [`Credentials`] source of your own. With the `testkit` feature,
 //! `orginvite::testkit` starts fake vendors on loopback for trying the crate without an
 //! account (`cargo run --example quickstart`) and for testing code that uses it.
 //!

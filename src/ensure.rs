@@ -291,13 +291,12 @@ pub(crate) async fn resend<V: Vendor>(
     if let Some(call) = vendor.invitation_teams(organization, &previous)? {
         request.github.team_ids = engine.run(call).await?;
     }
-    // The new invitation passes every check this crate makes before the old one goes.
-    let stand_ins: Vec<_> = vendor
-        .names(&request)
-        .into_iter()
-        .map(|name| (name, 1))
-        .collect();
-    drop(vendor.create(&vendor.with_ids(&request, &stand_ins))?);
+    // The new invitation passes every check this crate makes, its names looked up, before
+    // the old one goes.
+    let request = crate::lifecycle::prepare(engine, vendor, &request)
+        .await?
+        .into_owned();
+    drop(vendor.create(&request)?);
     engine
         .run(vendor.cancel(organization, &previous.id)?)
         .await?;

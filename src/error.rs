@@ -164,6 +164,9 @@ pub struct ApiError {
     pub may_have_been_created: bool,
     /// How many attempts were made, this one included.
     pub attempts: u32,
+    /// The answer concerns a name the request used (an unknown login or team slug), not the
+    /// organization or the credential.
+    pub(crate) about_request: bool,
 }
 
 impl ApiError {
@@ -180,6 +183,7 @@ impl ApiError {
             retry_after: None,
             may_have_been_created: false,
             attempts: 1,
+            about_request: false,
         }
     }
 

@@ -492,6 +492,7 @@ impl Vendor for GitHubMapping {
                 let mut failure = classify(response, now);
                 if let Error::Api(api) = &mut failure.error {
                     api.message = Some(what.clone());
+                    api.about_request = true;
                 }
                 return Err(failure);
             }
@@ -732,11 +733,11 @@ impl Vendor for GitHubMapping {
         })?;
         let invitee = match (&raw.email, &raw.login) {
             (Some(email), _) => Invitee::email(email.clone()),
-            _ => {
+            (None, Some(login)) => Invitee::login(login.clone()),
+            (None, None) => {
                 return Err(Error::unsupported(
                     ProviderKind::GitHub,
-                    "re-sending an invitation made by user id (its list entry names a login, \
-                     which cannot be invited yet)",
+                    "re-sending an invitation that names neither an email nor a login",
                 ))
             }
         };

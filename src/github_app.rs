@@ -272,9 +272,18 @@ pub(crate) struct AppSource {
     offset: Mutex<i64>,
     /// Installations by organization (lower case), found once each.
     installations: tokio::sync::Mutex<HashMap<String, u64>>,
-    /// Tokens by installation; the lock is held while one is minted, so one request serves
-    /// every call waiting for it.
-    tokens: tokio::sync::Mutex<HashMap<u64, Minted>>,
+    /// One slot per installation; a slot's lock is held while its token is minted, so one
+    /// request serves every call waiting for it, and other installations are not held up.
+    tokens: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<Slot>>>>,
+}
+
+/// An installation's token, and the last failure to mint one.
+#[derive(Default)]
+struct Slot {
+    minted: Option<Minted>,
+    /// When minting last failed, and why: calls that were waiting for that mint get the same
+    /// answer instead of each sending another request.
+    failed: Option<(SystemTime, Error)>,
 }
 
 impl fmt::Debug for AppSource {
@@ -301,12 +310,33 @@ impl AppSource {
             connection,
             offset: Mutex::new(0),
             installations: tokio::sync::Mutex::new(HashMap::new()),
-            tokens: tokio::sync::Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
         })
     }
 
     fn offset(&self) -> i64 {
         *self.offset.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// GitHub's time now, as far as its `Date` answers have told.
+    fn github_now(&self) -> SystemTime {
+        let now = self.engine.sleeper.now();
+        let offset = self.offset();
+        let shift = Duration::from_secs(offset.unsigned_abs());
+        if offset >= 0 {
+            later(now, shift)
+        } else {
+            now.checked_sub(shift).unwrap_or(now)
+        }
+    }
+
+    fn slot(&self, installation: u64) -> Arc<tokio::sync::Mutex<Slot>> {
+        self.tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(installation)
+            .or_default()
+            .clone()
     }
 
     /// A request of the app's own, signed with a fresh JWT; when GitHub refuses the JWT's
@@ -335,14 +365,15 @@ impl AppSource {
             match self.engine.run(call).await? {
                 AppAnswer::Done(value) => return Ok(value),
                 AppAnswer::Skewed(github_now) => {
-                    let github_now = github_now.map(unix_seconds);
-                    let ours = unix_seconds(self.engine.sleeper.now());
-                    let offset = github_now.map_or(0, |theirs| theirs - ours);
-                    tracing::warn!(
-                        offset_seconds = offset,
-                        "GitHub refused the app's JWT times; signing again on GitHub's clock"
-                    );
-                    *self.offset.lock().unwrap_or_else(PoisonError::into_inner) = offset;
+                    // Without a `Date`, what was learned before stays.
+                    if let Some(github_now) = github_now.map(unix_seconds) {
+                        let offset = github_now - unix_seconds(self.engine.sleeper.now());
+                        tracing::warn!(
+                            offset_seconds = offset,
+                            "GitHub refused the app's JWT times; signing again on GitHub's clock"
+                        );
+                        *self.offset.lock().unwrap_or_else(PoisonError::into_inner) = offset;
+                    }
                 }
             }
         }
@@ -433,51 +464,76 @@ impl Credentials for AppSource {
     fn token<'a>(&'a self, organization: &'a str) -> BoxFuture<'a, Result<SecretString, Error>> {
         Box::pin(async move {
             let installation = self.installation(organization).await?;
-            let mut tokens = self.tokens.lock().await;
-            let now = self.engine.sleeper.now();
-            if let Some(minted) = tokens.get(&installation) {
+            let slot = self.slot(installation);
+            let waited_since = self.engine.sleeper.now();
+            let mut slot = slot.lock().await;
+            if let Some(minted) = &slot.minted {
                 let renew_at = minted
                     .expires_at
                     .checked_sub(self.refresh_margin)
                     .unwrap_or(SystemTime::UNIX_EPOCH);
-                if now < renew_at {
+                if self.github_now() < renew_at {
                     return Ok(minted.token.clone());
                 }
             }
-            let minted = self.mint(organization, installation).await?;
-            let token = minted.token.clone();
-            tokens.insert(installation, minted);
-            Ok(token)
+            // A mint this call waited for failed: the same answer, not one more request.
+            if let Some((failed_at, error)) = &slot.failed {
+                if *failed_at >= waited_since {
+                    return Err(error.clone());
+                }
+            }
+            match self.mint(organization, installation).await {
+                Ok(minted) => {
+                    let token = minted.token.clone();
+                    slot.minted = Some(minted);
+                    slot.failed = None;
+                    Ok(token)
+                }
+                Err(error) => {
+                    slot.failed = Some((self.engine.sleeper.now(), error.clone()));
+                    if error.kind() == crate::ErrorKind::NotFound && self.installation_id.is_none()
+                    {
+                        // Reinstalled, perhaps: look the installation up again next time.
+                        self.installations
+                            .lock()
+                            .await
+                            .remove(&organization.to_lowercase());
+                    }
+                    Err(error)
+                }
+            }
         })
     }
 
     fn refused<'a>(
         &'a self,
-        _organization: &'a str,
+        organization: &'a str,
         token: &'a SecretString,
     ) -> BoxFuture<'a, Option<Duration>> {
         Box::pin(async move {
-            let mut tokens = self.tokens.lock().await;
+            let Ok(installation) = self.installation(organization).await else {
+                return Some(Duration::ZERO);
+            };
+            let slot = self.slot(installation);
+            let mut slot = slot.lock().await;
             let now = self.engine.sleeper.now();
-            let held = tokens
-                .iter()
-                .find(|(_, minted)| minted.token.expose_secret() == token.expose_secret())
-                .map(|(installation, minted)| (*installation, minted.minted_at));
-            match held {
-                // Minted a moment ago: GitHub's replicas may not know it yet.
-                Some((_, minted_at))
-                    if now.duration_since(minted_at).unwrap_or(Duration::ZERO)
-                        < REPLICATION_LAG =>
-                {
-                    Some(LAG_WAIT)
-                }
-                // Older: expired or revoked early; the next call mints a new one.
-                Some((installation, _)) => {
-                    tokens.remove(&installation);
-                    Some(Duration::ZERO)
+            match &slot.minted {
+                Some(minted) if minted.token.expose_secret() == token.expose_secret() => {
+                    if now
+                        .duration_since(minted.minted_at)
+                        .unwrap_or(Duration::ZERO)
+                        < REPLICATION_LAG
+                    {
+                        // Minted a moment ago: GitHub's replicas may not know it yet.
+                        Some(LAG_WAIT)
+                    } else {
+                        // Older: expired or revoked early; the next call mints a new one.
+                        slot.minted = None;
+                        Some(Duration::ZERO)
+                    }
                 }
                 // Already replaced by another call.
-                None => Some(Duration::ZERO),
+                _ => Some(Duration::ZERO),
             }
         })
     }

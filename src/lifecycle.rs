@@ -101,6 +101,10 @@ pub(crate) async fn prepare<'r, V: Vendor>(
     }
     let stand_ins: Vec<_> = names.iter().map(|name| (name.clone(), 1)).collect();
     vendor.create(&vendor.with_ids(request, &stand_ins))?;
+    // Every name is checked before the first lookup goes out.
+    for name in &names {
+        drop(vendor.name_call(name)?);
+    }
     let remembered = |key: &str| {
         engine
             .ids

@@ -274,8 +274,10 @@ pub(crate) trait Vendor: Send + Sync + 'static {
 
 /// How far an error dooms a bulk run's other requests, by its kind alone.
 pub(crate) fn default_doom(error: &Error) -> Option<Doom> {
-    if matches!(error, Error::Skipped { .. }) {
-        return None;
+    match error {
+        Error::Skipped { .. } => return None,
+        Error::Api(api) if api.about_request => return None,
+        _ => {}
     }
     match error.kind() {
         ErrorKind::Unauthenticated => Some(Doom::All),

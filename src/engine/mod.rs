@@ -471,17 +471,7 @@ impl Engine {
                 if let Some(cause) = self.stopped(organization) {
                     return Err(cause);
                 }
-                // The credential, unless the request carries its own (a GitHub App's JWT).
-                let token = match &self.credentials {
-                    Some(source) if !plan.headers.contains_key(reqwest::header::AUTHORIZATION) => {
-                        Some(source.token(organization).await.map_err(finish)?)
-                    }
-                    _ => None,
-                };
-                let authorization = token
-                    .as_ref()
-                    .map(|token| crate::credentials::authorization(self.scheme, token))
-                    .transpose()?;
+
                 let turn = self
                     .pacer
                     .acquire(
@@ -537,6 +527,18 @@ impl Engine {
                 if let Some(cause) = self.stopped(organization) {
                     return Err(cause);
                 }
+                // The credential, asked for once the turn is there (so a wait in the queue
+                // cannot outlast it), unless the request carries its own (a GitHub App's JWT).
+                let token = match &self.credentials {
+                    Some(source) if !plan.headers.contains_key(reqwest::header::AUTHORIZATION) => {
+                        Some(source.token(organization).await.map_err(finish)?)
+                    }
+                    _ => None,
+                };
+                let authorization = token
+                    .as_ref()
+                    .map(|token| crate::credentials::authorization(self.scheme, token))
+                    .transpose()?;
                 let timeout = match (self.attempt_timeout, left) {
                     (Some(timeout), Some(left)) => Some(timeout.min(left)),
                     (timeout, left) => timeout.or(left),
@@ -572,7 +574,8 @@ impl Engine {
                 last_kind = Some(kind);
                 // A refused credential: the source may refresh it, and the request is sent once
                 // more. A 401 means nothing was done, so this cannot duplicate anything.
-                if kind == crate::ErrorKind::Unauthenticated && !refused_once {
+                let refused = failure.error.status() == Some(StatusCode::UNAUTHORIZED);
+                if refused && !refused_once {
                     if let (Some(source), Some(token)) = (&self.credentials, &token) {
                         refused_once = true;
                         if let Some(wait) = source.refused(organization, token).await {
@@ -583,6 +586,8 @@ impl Engine {
                             );
                             not_before = Some(later(self.sleeper.now(), wait));
                             previous = Some(failure.error);
+                            // Not one of the policy's attempts: the credential's own retry.
+                            attempt -= 1;
                             continue;
                         }
                     }

@@ -457,12 +457,25 @@ impl GitHubSim {
                 let presented = value
                     .strip_prefix("Bearer ")
                     .or_else(|| value.strip_prefix("token "));
+                let organization = match &route {
+                    Route::Invitations(org)
+                    | Route::Failed(org)
+                    | Route::Invitation(org, _)
+                    | Route::Membership(org, _)
+                    | Route::InvitationTeams(org, _)
+                    | Route::Team(org, _)
+                    | Route::AppInstallation(org) => Some(org.clone()),
+                    Route::NumberedInvitations(n) | Route::NumberedFailed(n) => {
+                        self.organization_numbered(*n)
+                    }
+                    Route::User(_) | Route::AccessTokens(_) => None,
+                };
                 let accepted = presented.is_some_and(|presented| {
                     presented == token
                         || self
                             .app()
                             .as_ref()
-                            .is_some_and(|app| app.accepts(presented, now))
+                            .is_some_and(|app| app.accepts(presented, now, organization.as_deref()))
                 });
                 if !accepted {
                     return Err(error(401, "Bad credentials"));

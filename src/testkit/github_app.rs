@@ -33,6 +33,7 @@ fn public_key() -> &'static [u8] {
 /// An installation token the fake issued.
 #[derive(Clone, Debug)]
 struct Issued {
+    installation: u64,
     minted_at: SystemTime,
     valid_until: SystemTime,
 }
@@ -167,6 +168,7 @@ impl FakeApp {
         self.tokens.insert(
             token.clone(),
             Issued {
+                installation: id,
                 minted_at: now,
                 valid_until: later(now, self.lifetime),
             },
@@ -182,10 +184,14 @@ impl FakeApp {
         })
     }
 
-    /// Whether `token` is an installation token that works at `now`.
-    pub(crate) fn accepts(&self, token: &str, now: SystemTime) -> bool {
+    /// Whether `token` is an installation token that works at `now`, for `organization`
+    /// when the route names one (a token works only where its installation is).
+    pub(crate) fn accepts(&self, token: &str, now: SystemTime, organization: Option<&str>) -> bool {
         self.tokens.get(token).is_some_and(|issued| {
-            now >= later(issued.minted_at, self.lag) && now < issued.valid_until
+            now >= later(issued.minted_at, self.lag)
+                && now < issued.valid_until
+                && organization
+                    .is_none_or(|org| self.installation(org) == Some(issued.installation))
         })
     }
 }

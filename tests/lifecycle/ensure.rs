@@ -536,8 +536,8 @@ async fn resend_without_a_pending_invitation_or_after_a_failed_create() {
     assert_eq!(previous.email.as_deref(), Some("jane@example.com"));
     assert_eq!(error.kind(), ErrorKind::Unauthenticated);
 
-    // GitHub cannot invite the login its list names for an invitation by user id: nothing is
-    // cancelled.
+    // The new invitation's login is looked up before the old one goes: an unknown one cancels
+    // nothing.
     let (fake, github) = Sandbox::github().await;
     github
         .create_invitation(&CreateInvitation::user_id("acme", "4242"))
@@ -547,6 +547,9 @@ async fn resend_without_a_pending_invitation_or_after_a_failed_create() {
         .resend_invitation("acme", &Invitee::login("user4242"))
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Unsupported);
-    assert_eq!(routes(&fake, 1).await, ["GET /orgs/acme/invitations"]);
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+    assert_eq!(
+        routes(&fake, 1).await,
+        ["GET /orgs/acme/invitations", "GET /users/user4242"]
+    );
 }

@@ -571,3 +571,141 @@ fn a_bad_key_is_a_configuration_error_at_build_time() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidConfig);
 }
+
+#[tokio::test]
+async fn a_token_works_only_where_its_installation_is() {
+    let (fake, github, _) = app_sandbox().await;
+    fake.add_organization("beta");
+    fake.install_app(CLIENT_ID, "beta", 777);
+    github
+        .create_invitation(&invite("a@example.com"))
+        .await
+        .unwrap();
+    github
+        .create_invitation(&CreateInvitation::email("beta", "b@example.com"))
+        .await
+        .unwrap();
+    // One token per installation, each sent only to its organization.
+    assert_eq!(fake.app_tokens_minted(), 2);
+    let requests = fake.requests().await;
+    let token_of = |path: &str| {
+        requests
+            .iter()
+            .find(|r| r.url.path() == path && r.method.as_str() == "POST")
+            .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_ne!(
+        token_of("/orgs/acme/invitations"),
+        token_of("/orgs/beta/invitations")
+    );
+    // The fake refuses a token on another installation's organization.
+    let acme_token = token_of("/orgs/acme/invitations");
+    let answer = reqwest::Client::new()
+        .get(format!("{}/orgs/beta/invitations", fake.uri()))
+        .header("authorization", acme_token)
+        .header("user-agent", "test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 401);
+}
+
+#[tokio::test]
+async fn a_hundred_calls_at_the_refresh_point_refresh_once() {
+    let (fake, github, clock) = app_sandbox().await;
+    github
+        .create_invitation(&invite("first@example.com"))
+        .await
+        .unwrap();
+    clock.sleep(Duration::from_secs(56 * 60)).await;
+    let results: Vec<_> = futures_util::stream::iter(0..100)
+        .map(|i| {
+            let github = github.clone();
+            async move {
+                github
+                    .create_invitation(&invite(&format!("p{i}@example.com")))
+                    .await
+            }
+        })
+        .buffer_unordered(100)
+        .collect()
+        .await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(fake.app_tokens_minted(), 2);
+}
+
+#[tokio::test]
+async fn calls_waiting_for_a_mint_that_fails_share_its_answer() {
+    let (fake, _, _) = app_sandbox().await;
+    // An installation the app does not have: the mint answers 404.
+    let broken = fake
+        .app_client_builder(CLIENT_ID)
+        .pacing(Pacing::off())
+        .app(GitHubApp::new(CLIENT_ID, TEST_APP_PRIVATE_KEY).installation_id(9999))
+        .build()
+        .unwrap();
+    let results: Vec<_> = futures_util::stream::iter(0..20)
+        .map(|i| {
+            let broken = broken.clone();
+            async move {
+                broken
+                    .create_invitation(&invite(&format!("p{i}@example.com")))
+                    .await
+            }
+        })
+        .buffer_unordered(20)
+        .collect()
+        .await;
+    assert!(results
+        .iter()
+        .all(|r| r.as_ref().unwrap_err().kind() == ErrorKind::NotFound));
+    let mints = routes(&fake, 0)
+        .await
+        .into_iter()
+        .filter(|r| r.ends_with("/access_tokens"))
+        .count();
+    assert_eq!(mints, 1, "one request for all the waiting calls");
+}
+
+#[tokio::test]
+async fn an_unknown_login_in_a_bulk_run_stops_nothing_else() {
+    let (fake, github, _) = app_sandbox().await;
+    fake.add_user("octocat", 583231);
+    let requests = vec![
+        CreateInvitation::github_login("acme", "ghost"),
+        CreateInvitation::github_login("acme", "octocat"),
+        invite("jane@example.com"),
+    ];
+    let mut items: Vec<orginvite::BulkItem> = github
+        .invite_all(requests, orginvite::BulkOptions::default().concurrency(1))
+        .collect()
+        .await;
+    items.sort_by_key(|item| item.index);
+    assert_eq!(
+        items[0].outcome.as_ref().unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert!(!items[0].skipped);
+    assert!(items[1].outcome.as_ref().is_ok_and(|o| o.created()));
+    assert!(items[2].outcome.as_ref().is_ok_and(|o| o.created()));
+}
+
+#[tokio::test]
+async fn resend_works_for_an_invitation_by_login() {
+    let (fake, github, _) = app_sandbox().await;
+    fake.add_user("octocat", 583231);
+    github
+        .create_invitation(&CreateInvitation::github_login("acme", "octocat"))
+        .await
+        .unwrap();
+    let resent = github
+        .resend_invitation("acme", &orginvite::Invitee::login("octocat"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(resent, orginvite::Resent::Resent { .. }),
+        "{resent:?}"
+    );
+    assert_eq!(fake.invitations().len(), 2);
+}

@@ -61,6 +61,9 @@ pub enum ErrorKind {
     Unsupported,
     /// The client was configured wrongly (missing token, bad base URL, ...).
     InvalidConfig,
+    /// The pacer shared through Redis could not be reached and the client fails closed;
+    /// nothing was sent (feature `redis`).
+    PacerUnavailable,
 }
 
 impl ErrorKind {
@@ -87,6 +90,7 @@ impl ErrorKind {
             ErrorKind::InvalidRequest => "invalid_request",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::InvalidConfig => "invalid_config",
+            ErrorKind::PacerUnavailable => "pacer_unavailable",
         }
     }
 
@@ -376,6 +380,16 @@ pub enum Error {
         /// How long until a request may start.
         retry_after: Duration,
     },
+    /// The pacer shared through Redis could not be reached and the client is set to fail
+    /// closed; nothing was sent. Safe to try again once Redis answers.
+    #[non_exhaustive]
+    #[error("{provider}: nothing sent, the shared pacer cannot be reached: {reason}")]
+    PacerUnavailable {
+        /// The provider that was asked.
+        provider: ProviderKind,
+        /// What went wrong with Redis, in words. Never contains the URL or its password.
+        reason: String,
+    },
     /// Nothing was sent: an earlier answer in the same bulk run dooms this request too (the
     /// credential was refused, the organization is unknown, its quota is reached). Its kind is
     /// the cause's.
@@ -440,6 +454,14 @@ impl Error {
         }))
     }
 
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn pacer_unavailable(provider: ProviderKind, reason: impl Into<String>) -> Error {
+        Error::PacerUnavailable {
+            provider,
+            reason: reason.into(),
+        }
+    }
+
     pub(crate) fn config(reason: impl Into<String>) -> Error {
         Error::InvalidConfig {
             reason: reason.into(),
@@ -454,6 +476,7 @@ impl Error {
             Error::InvalidConfig { .. } => ErrorKind::InvalidConfig,
             Error::Api(e) => e.kind,
             Error::Throttled { .. } => ErrorKind::RateLimited,
+            Error::PacerUnavailable { .. } => ErrorKind::PacerUnavailable,
             Error::Skipped { cause } => cause.kind(),
             Error::Transport(e) if e.timed_out => ErrorKind::Timeout,
             Error::Transport(_) => ErrorKind::Transport,
@@ -469,6 +492,7 @@ impl Error {
             Error::InvalidConfig { .. } => None,
             Error::Api(e) => Some(e.provider),
             Error::Throttled { provider, .. } => Some(*provider),
+            Error::PacerUnavailable { provider, .. } => Some(*provider),
             Error::Skipped { cause } => cause.provider(),
             Error::Transport(e) => Some(e.provider),
             Error::Decode(e) => Some(e.provider),
@@ -517,12 +541,14 @@ impl Error {
     }
 
     /// Whether nothing was sent for this request, because of the client's own limits: its
-    /// pacing or deadline ([`Error::Throttled`]), an earlier answer of the same bulk run
+    /// pacing or deadline ([`Error::Throttled`]), an unreachable shared pacer
+    /// ([`Error::PacerUnavailable`]), an earlier answer of the same bulk run
     /// ([`Error::Skipped`]), or input refused before sending.
     pub fn nothing_sent(&self) -> bool {
         matches!(
             self,
             Error::Throttled { .. }
+                | Error::PacerUnavailable { .. }
                 | Error::Skipped { .. }
                 | Error::InvalidRequest(_)
                 | Error::Unsupported { .. }

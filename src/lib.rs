@@ -103,6 +103,9 @@ pub use elastic::{
 pub use engine::observe::{Observer, RateLimitEvent, WaitCause};
 pub use engine::pacer::{Pacer, Pacing};
 pub use engine::retry::RetryPolicy;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use engine::shared::{RedisPacer, WhenUnavailable};
 pub use engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
 pub use ensure::{Ensured, Reconcile, Resent};
 pub use error::{

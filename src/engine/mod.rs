@@ -5,6 +5,8 @@ pub(crate) mod headers;
 pub(crate) mod observe;
 pub(crate) mod pacer;
 pub(crate) mod retry;
+#[cfg(feature = "redis")]
+pub(crate) mod shared;
 pub(crate) mod sleep;
 
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use url::Url;
 use crate::{DecodeError, Error, Invitee, ProviderKind, TransportError};
 use observe::{Observer, RateLimitEvent};
 pub(crate) use pacer::Traffic;
-use pacer::{millis, Pacer};
+use pacer::{millis, Denied, Pacer};
 use retry::{Decision, Idempotency, RetryHint, RetryPolicy, Wait};
 use sleep::Sleeper;
 
@@ -491,13 +493,14 @@ impl Engine {
                     .map(|deadline| deadline.duration_since(now).unwrap_or(Duration::ZERO));
                 let late = turn_by.is_some_and(|by| now > by);
                 let turn = match (turn, left) {
-                    (Ok(_), Some(Duration::ZERO)) => Err(Duration::ZERO),
-                    (Ok(_), _) if late => Err(Duration::ZERO),
+                    (Ok(_), Some(Duration::ZERO)) => Err(Denied::TooLate(Duration::ZERO)),
+                    (Ok(_), _) if late => Err(Denied::TooLate(Duration::ZERO)),
                     (turn, _) => turn,
                 };
                 let turn = match turn {
                     Ok(turn) => turn,
-                    Err(needed) => {
+                    Err(Denied::Unavailable(error)) => return Err(finish(error)),
+                    Err(Denied::TooLate(needed)) => {
                         let error = match previous.take() {
                             Some(mut error) => {
                                 error.set_attempts(attempt - 1);
@@ -551,7 +554,8 @@ impl Engine {
                 if let Ok(response) = &mut outcome {
                     response.after_doubt = doubt;
                     self.pacer
-                        .observe(&headers::rate_limit_info(&response.headers, now), now);
+                        .observe(&headers::rate_limit_info(&response.headers, now), now)
+                        .await;
                 }
                 drop(turn);
                 let failure = match outcome {
@@ -610,7 +614,7 @@ impl Engine {
                         Decision::Stop { retry_after } => retry_after,
                     };
                     if let Some(wait) = wait {
-                        self.pacer.hold_until(later(now, wait));
+                        self.pacer.hold_until(later(now, wait), now).await;
                     }
                 }
                 match decision {

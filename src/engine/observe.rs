@@ -66,6 +66,22 @@ pub enum RateLimitEvent {
         /// How long the caller should wait before trying again, when known.
         retry_after: Option<Duration>,
     },
+    /// The pacer shared through Redis cannot be reached; this process paces on its own until
+    /// it answers again (feature `redis`, with `WhenUnavailable::PaceLocally`, the default).
+    /// Reported once per outage.
+    SharedPacerUnavailable {
+        /// The vendor of the call that noticed.
+        provider: ProviderKind,
+        /// What went wrong with Redis, in words; never the URL or its password.
+        reason: String,
+    },
+    /// The shared pacer's Redis answers again after
+    /// [`SharedPacerUnavailable`](RateLimitEvent::SharedPacerUnavailable); pacing is shared
+    /// again.
+    SharedPacerRestored {
+        /// The vendor of the call that noticed.
+        provider: ProviderKind,
+    },
 }
 
 /// Receives [`RateLimitEvent`]s, for example to export them as metrics.

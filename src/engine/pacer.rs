@@ -13,6 +13,10 @@ use super::observe::{Observer, RateLimitEvent, WaitCause};
 use super::sleep::Sleeper;
 use crate::{ProviderKind, RateLimitInfo};
 
+/// How often a process waiting for a serialized turn another process holds looks again.
+#[cfg(feature = "redis")]
+const LEASE_POLL: Duration = Duration::from_millis(20);
+
 /// How late a timer may wake before a start stops counting as on time.
 const TIMER_SLACK: Duration = Duration::from_millis(10);
 
@@ -119,6 +123,27 @@ impl Default for Pacing {
 #[derive(Clone)]
 pub struct Pacer {
     inner: Arc<Inner>,
+    /// The Redis every process shares, when there is one; `inner` then paces only while it
+    /// cannot be reached.
+    #[cfg(feature = "redis")]
+    shared: Option<Arc<super::shared::Shared>>,
+}
+
+/// Why a request got no turn.
+#[derive(Debug)]
+pub(crate) enum Denied {
+    /// The turn would come too late (after the deadline, or after a single wait longer than
+    /// allowed): this long from now.
+    TooLate(Duration),
+    /// The shared pacer cannot be reached and the client fails closed.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Unavailable(crate::Error),
+}
+
+impl From<Duration> for Denied {
+    fn from(wait: Duration) -> Denied {
+        Denied::TooLate(wait)
+    }
 }
 
 struct Inner {
@@ -177,6 +202,18 @@ impl Drop for Place<'_> {
 /// The right to send one request; dropping it lets the next serialized request go.
 pub(crate) struct Turn {
     _permit: Option<OwnedSemaphorePermit>,
+    #[cfg(feature = "redis")]
+    _lease: Option<super::shared::Lease>,
+}
+
+impl Turn {
+    fn local(permit: Option<OwnedSemaphorePermit>) -> Turn {
+        Turn {
+            _permit: permit,
+            #[cfg(feature = "redis")]
+            _lease: None,
+        }
+    }
 }
 
 impl Pacer {
@@ -188,7 +225,42 @@ impl Pacer {
                 state: Mutex::new(State::default()),
                 pacing,
             }),
+            #[cfg(feature = "redis")]
+            shared: None,
         }
+    }
+
+    /// A pacer applying `pacing` together with every other process that uses the same
+    /// [`RedisPacer`](crate::RedisPacer) key (feature `redis`).
+    ///
+    /// Spacing, serialized turns (leases that run out by themselves if their holder dies),
+    /// sliding-window rates, holds after a rate-limit answer and budgets learned from headers
+    /// are decided by Lua scripts on the Redis server, on its clock; each process waits for
+    /// what Redis says. Every call to Redis is bounded by the pacer's timeout, and the Redis
+    /// password never shows in `Debug`, errors or logs. What happens when Redis cannot be
+    /// reached is [`RedisPacer::when_unavailable`](crate::RedisPacer::when_unavailable); a
+    /// Redis that comes back is used again, the scripts reloaded if it restarted.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use orginvite::{GitHub, Pacer, Pacing, RedisPacer};
+    ///
+    /// # fn build() -> Result<(), orginvite::Error> {
+    /// let shared = Pacer::redis(
+    ///     RedisPacer::new("redis://127.0.0.1:6379").key("github:acme"),
+    ///     Pacing::serial(Duration::from_secs(1)),
+    /// )?;
+    /// let github = GitHub::builder().token("ghp_example").pacer(shared).build()?;
+    /// # let _ = github;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn redis(redis: super::shared::RedisPacer, pacing: Pacing) -> Result<Pacer, crate::Error> {
+        let mut pacer = Pacer::new(pacing);
+        pacer.shared = Some(Arc::new(super::shared::Shared::new(redis)?));
+        Ok(pacer)
     }
 
     /// The settings this pacer applies.
@@ -299,7 +371,7 @@ impl Pacer {
         max_wait: Duration,
         patient: bool,
         class: Traffic,
-    ) -> Result<Turn, Duration> {
+    ) -> Result<Turn, Denied> {
         let notifying = class != Traffic::Quiet;
         // A patient caller waits for the client's own pacing however long it takes; a hold
         // (the vendor's wait) and a backoff are waited for up to `max_wait` still.
@@ -333,10 +405,76 @@ impl Pacer {
             if not_before > now && held.is_none_or(|held| held < not_before) {
                 let wait = not_before.duration_since(now).unwrap_or(Duration::ZERO);
                 if too_late(now, wait, WaitCause::Backoff) {
-                    return Err(wait);
+                    return Err(Denied::TooLate(wait));
                 }
                 report(wait, WaitCause::Backoff);
                 sleeper.sleep_until(not_before).await;
+            }
+        }
+
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            use super::shared::{Answer, WaitFor, WhenUnavailable};
+            let closed = shared.when_unavailable() == WhenUnavailable::FailClosed;
+            if closed || !shared.cooling_down() {
+                let slack =
+                    TIMER_SLACK.min(self.inner.pacing.min_interval.unwrap_or_default() / 10);
+                let unreachable = loop {
+                    let answer = match shared.turn(&self.inner.pacing, class, slack).await {
+                        Ok(answer) => answer,
+                        Err(reason) => break reason,
+                    };
+                    if shared.succeeded() {
+                        tracing::info!("the shared pacer's Redis answers again");
+                        if let Some(observer) = observer {
+                            observer.on_event(&RateLimitEvent::SharedPacerRestored { provider });
+                        }
+                    }
+                    let (wait, cause) = match answer {
+                        Answer::Granted(lease) => {
+                            return Ok(Turn {
+                                _permit: None,
+                                _lease: lease,
+                            })
+                        }
+                        Answer::Wait { wait, cause } => (wait, cause),
+                    };
+                    let now = sleeper.now();
+                    let why = match cause {
+                        WaitFor::RateLimit => WaitCause::RateLimit,
+                        WaitFor::Pacing | WaitFor::Queue => WaitCause::Pacing,
+                    };
+                    if too_late(now, wait, why) {
+                        return Err(Denied::TooLate(wait));
+                    }
+                    // Another process holds the serialized turn: look again soon, as it may
+                    // give it back before its lease runs out.
+                    let wait = match cause {
+                        WaitFor::Queue => wait.min(LEASE_POLL),
+                        _ => wait,
+                    };
+                    report(wait, why);
+                    sleeper.sleep(wait).await;
+                };
+                if closed {
+                    shared.failed();
+                    return Err(Denied::Unavailable(crate::Error::pacer_unavailable(
+                        provider,
+                        unreachable,
+                    )));
+                }
+                if shared.failed() {
+                    tracing::warn!(
+                        reason = unreachable.as_str(),
+                        "the shared pacer's Redis cannot be reached; pacing this process on its own"
+                    );
+                    if let Some(observer) = observer {
+                        observer.on_event(&RateLimitEvent::SharedPacerUnavailable {
+                            provider,
+                            reason: unreachable,
+                        });
+                    }
+                }
             }
         }
 
@@ -364,13 +502,13 @@ impl Pacer {
                     if let Some(spacing) = learned(&state, now) {
                         state.next_any = Some(next_on_grid(state.next_any, now, spacing));
                     }
-                    return Ok(Turn { _permit: permit });
+                    return Ok(Turn::local(permit));
                 }
                 let wait = earliest.duration_since(now).unwrap_or(Duration::ZERO);
                 (wait, cause, earliest)
             };
             if too_late(now, wait, cause) {
-                return Err(wait);
+                return Err(Denied::TooLate(wait));
             }
             report(wait, cause);
             sleeper.sleep_until(earliest).await;
@@ -427,21 +565,59 @@ impl Pacer {
         permit.map_err(|_| Duration::ZERO)
     }
 
-    /// Holds every request until `until` (after a rate-limit answer).
-    pub(crate) fn hold_until(&self, until: SystemTime) {
+    /// Holds every request until `until` (after a rate-limit answer), in every process that
+    /// shares this pacer.
+    pub(crate) async fn hold_until(&self, until: SystemTime, now: SystemTime) {
+        self.hold_locally(until);
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            let wait = until.duration_since(now).unwrap_or(Duration::ZERO);
+            if !wait.is_zero() && shared.hold(wait).await.is_err() {
+                shared.failed();
+            }
+        }
+        let _ = now;
+    }
+
+    fn hold_locally(&self, until: SystemTime) {
         let mut state = self.lock();
         if state.held_until.is_none_or(|held| held < until) {
             state.held_until = Some(until);
         }
     }
 
-    /// Learns from an answer's rate-limit headers.
-    pub(crate) fn observe(&self, info: &RateLimitInfo, now: SystemTime) {
+    /// Learns from an answer's rate-limit headers, and shares it with every process that
+    /// shares this pacer.
+    pub(crate) async fn observe(&self, info: &RateLimitInfo, now: SystemTime) {
+        let learned = self.observe_locally(info, now);
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            let shared_ok = match learned {
+                Learned::Hold(until) => match until.duration_since(now) {
+                    Ok(wait) if !wait.is_zero() => shared.hold(wait).await.is_ok(),
+                    _ => true,
+                },
+                Learned::Spacing(spacing, until) => match until.duration_since(now) {
+                    Ok(valid_for) if !valid_for.is_zero() => {
+                        shared.learn(spacing, valid_for).await.is_ok()
+                    }
+                    _ => true,
+                },
+                Learned::Nothing => true,
+            };
+            if !shared_ok {
+                shared.failed();
+            }
+        }
+        let _ = learned;
+    }
+
+    fn observe_locally(&self, info: &RateLimitInfo, now: SystemTime) -> Learned {
         if !self.inner.pacing.learn_from_headers {
-            return;
+            return Learned::Nothing;
         }
         let Some(remaining) = info.remaining else {
-            return;
+            return Learned::Nothing;
         };
         let mut state = self.lock();
         if info
@@ -473,6 +649,7 @@ impl Pacer {
                 if state.held_until.is_none_or(|held| held < until) {
                     state.held_until = Some(until);
                 }
+                return Learned::Hold(until);
             }
         } else if let Some(window_end) =
             window_end.filter(|end| *end > now && running_low(info, remaining))
@@ -480,8 +657,21 @@ impl Pacer {
             let left = window_end.duration_since(now).unwrap_or(Duration::ZERO);
             let spacing = left / u32::try_from(remaining).unwrap_or(u32::MAX);
             state.learned = Some((spacing, window_end));
+            return Learned::Spacing(spacing, window_end);
         }
+        Learned::Nothing
     }
+}
+
+/// What one answer's rate-limit headers taught, to share.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+enum Learned {
+    Nothing,
+    /// Hold every request until then.
+    Hold(SystemTime),
+    /// Space every request this far apart until then.
+    Spacing(Duration, SystemTime),
 }
 
 /// Which pacing rules a request follows.
@@ -616,7 +806,7 @@ mod tests {
         );
         // ... and do not use up its rate: the next invitation still waits for the window.
         assert_eq!(starts(&pacer, &clock, 1).await, [S(60)]);
-        pacer.hold_until(t0() + S(90));
+        pacer.hold_until(t0() + S(90), clock.now()).await;
         assert_eq!(starts_of(&pacer, &clock, 1, Traffic::Quiet).await, [S(90)]);
         // A budget learned from headers spaces every request.
         let info = RateLimitInfo {
@@ -624,7 +814,7 @@ mod tests {
             reset: Some(jiff::Timestamp::from_second(1_800_000_099).unwrap()),
             ..RateLimitInfo::default()
         };
-        pacer.observe(&info, clock.now());
+        pacer.observe(&info, clock.now()).await;
         assert_eq!(
             starts_of(&pacer, &clock, 2, Traffic::Quiet).await,
             [S(90), S(95)]
@@ -635,7 +825,7 @@ mod tests {
     async fn a_hold_delays_everyone_once() {
         let clock = RecordingSleeper::starting_at(t0());
         let pacer = Pacer::new(Pacing::off());
-        pacer.hold_until(t0() + S(42));
+        pacer.hold_until(t0() + S(42), clock.now()).await;
         assert_eq!(starts(&pacer, &clock, 2).await, [S(42), S(42)]);
     }
 
@@ -649,7 +839,7 @@ mod tests {
             ..RateLimitInfo::default()
         };
         // 4 requests left for the 20 s until the reset (+1 s margin): one every 5 s.
-        pacer.observe(&info, t0());
+        pacer.observe(&info, t0()).await;
         assert_eq!(starts(&pacer, &clock, 3).await, [S(0), S(5), S(10)]);
 
         let exhausted = RateLimitInfo {
@@ -658,7 +848,7 @@ mod tests {
             ..RateLimitInfo::default()
         };
         let pacer = Pacer::new(Pacing::off());
-        pacer.observe(&exhausted, clock.now());
+        pacer.observe(&exhausted, clock.now()).await;
         let before = clock.now();
         starts(&pacer, &clock, 1).await;
         assert_eq!(clock.now().duration_since(before).unwrap(), S(60));
@@ -675,9 +865,9 @@ mod tests {
             ..RateLimitInfo::default()
         };
         // The window's first answer at 0 s, its last at 20 s: the next window opens at 60 s.
-        pacer.observe(&answer(2), t0());
-        pacer.observe(&answer(1), t0() + S(10));
-        pacer.observe(&answer(0), t0() + S(20));
+        pacer.observe(&answer(2), t0()).await;
+        pacer.observe(&answer(1), t0() + S(10)).await;
+        pacer.observe(&answer(0), t0() + S(20)).await;
         clock.sleep(S(20)).await;
         assert_eq!(starts(&pacer, &clock, 1).await, [S(60)]);
     }
@@ -708,7 +898,7 @@ mod tests {
             interval: Some(S(60)),
             ..RateLimitInfo::default()
         };
-        pacer.observe(&exhausted, t0());
+        pacer.observe(&exhausted, t0()).await;
         assert_eq!(starts(&pacer, &clock, 1).await, [S(0)]);
     }
 
@@ -716,7 +906,7 @@ mod tests {
     async fn a_deadline_fails_at_once() {
         let clock = RecordingSleeper::starting_at(t0());
         let pacer = Pacer::new(Pacing::serial(S(1)));
-        pacer.hold_until(t0() + S(30));
+        pacer.hold_until(t0() + S(30), clock.now()).await;
         let result = pacer
             .acquire(
                 ProviderKind::GitHub,
@@ -729,7 +919,7 @@ mod tests {
                 Traffic::Notifying,
             )
             .await;
-        assert_eq!(result.err(), Some(S(30)));
+        assert!(matches!(result, Err(Denied::TooLate(wait)) if wait == S(30)));
         let result = pacer
             .acquire(
                 ProviderKind::GitHub,
@@ -742,7 +932,7 @@ mod tests {
                 Traffic::Notifying,
             )
             .await;
-        assert_eq!(result.err(), Some(S(30)));
+        assert!(matches!(result, Err(Denied::TooLate(wait)) if wait == S(30)));
         assert!(clock.waits().is_empty());
     }
 }

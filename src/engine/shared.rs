@@ -1,0 +1,476 @@
+//! A pacer shared by every process through Redis: spacing, serialized turns (as leases),
+//! sliding-window rates, holds after a rate-limit answer and budgets learned from headers, all
+//! decided atomically by Lua scripts on the Redis server's clock.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::pacer::{Pacing, Traffic};
+use crate::Error;
+
+/// What a client does when the shared pacer's Redis cannot be reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WhenUnavailable {
+    /// Pace with this process's own pacer for a moment, report it to the
+    /// [`Observer`](crate::Observer) and in a warning, and try Redis again on later requests.
+    /// The default: the vendor's own rate-limit answers are still honoured, so at worst the
+    /// processes together overshoot until Redis is back.
+    #[default]
+    PaceLocally,
+    /// Fail the call with [`ErrorKind::PacerUnavailable`](crate::ErrorKind::PacerUnavailable):
+    /// nothing is sent while the pacer cannot vouch for the shared budget.
+    FailClosed,
+}
+
+/// How to reach the Redis that shares a pacer between processes; see [`Pacer::redis`].
+///
+/// [`Pacer::redis`]: crate::Pacer::redis
+///
+/// ```
+/// use std::time::Duration;
+/// use orginvite::{RedisPacer, WhenUnavailable};
+///
+/// let shared = RedisPacer::new("redis://:s3cret@127.0.0.1:6379/0")
+///     .key("github:acme")
+///     .timeout(Duration::from_millis(200))
+///     .when_unavailable(WhenUnavailable::FailClosed);
+/// // The password never shows.
+/// assert!(!format!("{shared:?}").contains("s3cret"));
+/// ```
+#[derive(Clone)]
+pub struct RedisPacer {
+    url: secrecy::SecretString,
+    key: String,
+    timeout: Duration,
+    lease: Duration,
+    when_unavailable: WhenUnavailable,
+}
+
+impl fmt::Debug for RedisPacer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisPacer")
+            .field(
+                "url",
+                &redacted(secrecy::ExposeSecret::expose_secret(&self.url)),
+            )
+            .field("key", &self.key)
+            .field("timeout", &self.timeout)
+            .field("lease", &self.lease)
+            .field("when_unavailable", &self.when_unavailable)
+            .finish()
+    }
+}
+
+/// A Redis URL without its password.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("[redacted]"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "[unreadable URL]".to_owned(),
+    }
+}
+
+impl RedisPacer {
+    /// The Redis at `url` (`redis://[:password@]host:port[/db]`, or `rediss://` for TLS where
+    /// the `redis` crate supports it), sharing the key `orginvite` until
+    /// [`key`](Self::key) names another.
+    pub fn new(url: impl Into<String>) -> RedisPacer {
+        RedisPacer {
+            url: secrecy::SecretString::from(url.into()),
+            key: "orginvite".to_owned(),
+            timeout: Duration::from_millis(250),
+            lease: Duration::from_secs(30),
+            when_unavailable: WhenUnavailable::default(),
+        }
+    }
+
+    /// The key every process sharing one budget uses: one per vendor account, such as
+    /// `github:acme` or `clerk:ins_123`. The pacer's Redis keys start with it.
+    pub fn key(mut self, key: impl Into<String>) -> RedisPacer {
+        self.key = key.into();
+        self
+    }
+
+    /// How long one call to Redis may take before it counts as unreachable. Defaults to
+    /// 250 ms.
+    pub fn timeout(mut self, timeout: Duration) -> RedisPacer {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long a serialized turn is held at most: a process that dies holding one blocks the
+    /// others no longer than this. Defaults to 30 s; make it longer than one request takes.
+    pub fn lease(mut self, lease: Duration) -> RedisPacer {
+        self.lease = lease;
+        self
+    }
+
+    /// What happens when Redis cannot be reached; see [`WhenUnavailable`].
+    pub fn when_unavailable(mut self, when: WhenUnavailable) -> RedisPacer {
+        self.when_unavailable = when;
+        self
+    }
+}
+
+/// How long a process paces on its own after Redis failed it, before trying Redis again.
+const COOL_DOWN: Duration = Duration::from_secs(1);
+
+/// How long a shared key outlives its last use: state left by a process that died fades.
+const KEY_TTL_MS: u64 = 10 * 60 * 1000;
+
+/// The milliseconds of a duration, saturating.
+fn ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Grants a turn or says how long to wait. Times are the Redis server's, in milliseconds.
+const ACQUIRE: &str = r#"
+local p = KEYS[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local class = tonumber(ARGV[1])
+local spacing = tonumber(ARGV[2])
+local slack = tonumber(ARGV[3])
+local n = tonumber(ARGV[4])
+local period = tonumber(ARGV[5])
+local serialize = tonumber(ARGV[6]) == 1
+local lease = tonumber(ARGV[7])
+local member = ARGV[8]
+local ttl = tonumber(ARGV[9])
+local earliest = now
+local cause = 'pacing'
+local function consider(at, why)
+  if at and at > earliest then earliest = at; cause = why end
+end
+local learned = redis.call('HMGET', p .. ':learned', 'spacing', 'until')
+local lspacing = tonumber(learned[1])
+local luntil = tonumber(learned[2])
+local learning = lspacing ~= nil and luntil ~= nil and luntil > now
+if learning then consider(tonumber(redis.call('GET', p .. ':next_any')), 'pacing') end
+local zkey = nil
+if class > 0 then
+  consider(tonumber(redis.call('GET', p .. ':next')), 'pacing')
+  if n > 0 then
+    zkey = p .. (class == 1 and ':starts' or ':batches')
+    redis.call('ZREMRANGEBYSCORE', zkey, '-inf', now - period)
+    local count = redis.call('ZCARD', zkey)
+    if count >= n then
+      local oldest = redis.call('ZRANGE', zkey, count - n, count - n, 'WITHSCORES')
+      consider(tonumber(oldest[2]) + period, 'pacing')
+    end
+  end
+  if serialize then
+    local current = redis.call('GET', p .. ':lease')
+    if current then
+      consider(now + math.max(redis.call('PTTL', p .. ':lease'), 1), 'queue')
+    end
+  end
+end
+local hold = tonumber(redis.call('GET', p .. ':hold'))
+if hold and hold > now and hold >= earliest then earliest = hold; cause = 'rate_limit' end
+if earliest > now then return {0, earliest - now, cause} end
+if class > 0 then
+  local planned = tonumber(redis.call('GET', p .. ':next'))
+  local reference = now
+  if planned and planned <= now and now - planned <= slack then reference = planned end
+  redis.call('SET', p .. ':next', reference + spacing, 'PX', ttl)
+  if zkey then
+    redis.call('ZADD', zkey, now, member)
+    redis.call('PEXPIRE', zkey, period + ttl)
+  end
+  if serialize then redis.call('SET', p .. ':lease', member, 'PX', lease) end
+end
+if learning then
+  local planned = tonumber(redis.call('GET', p .. ':next_any'))
+  local reference = now
+  if planned and planned <= now and now - planned <= slack then reference = planned end
+  redis.call('SET', p .. ':next_any', reference + lspacing, 'PX', luntil - now)
+end
+return {1, 0, ''}
+"#;
+
+/// Holds every process until `wait` from now (on the server's clock), unless a longer hold is
+/// in place.
+const HOLD: &str = r#"
+local p = KEYS[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local untl = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', p .. ':hold'))
+if not current or current < untl then
+  redis.call('SET', p .. ':hold', untl, 'PX', tonumber(ARGV[1]) + 1000)
+end
+return 1
+"#;
+
+/// Shares a spacing learned from rate-limit headers, for `ARGV[2]` ms.
+const LEARN: &str = r#"
+local p = KEYS[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', p .. ':learned', 'spacing', ARGV[1], 'until', now + tonumber(ARGV[2]))
+redis.call('PEXPIRE', p .. ':learned', tonumber(ARGV[2]) + 1000)
+return 1
+"#;
+
+/// Gives a serialized turn back, if it is still this turn's.
+const RELEASE: &str = r#"
+if redis.call('GET', KEYS[1] .. ':lease') == ARGV[1] then
+  redis.call('DEL', KEYS[1] .. ':lease')
+end
+return 1
+"#;
+
+/// What the shared pacer said about a turn.
+pub(crate) enum Answer {
+    /// Granted; with a lease to give back when the turn is serialized.
+    Granted(Option<Lease>),
+    /// Not yet: wait this long; `queue` when another process holds the serialized turn.
+    Wait { wait: Duration, cause: WaitFor },
+}
+
+/// Why the shared pacer said to wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitFor {
+    Pacing,
+    Queue,
+    RateLimit,
+}
+
+/// A serialized turn held in Redis; given back when dropped.
+pub(crate) struct Lease {
+    shared: Arc<Shared>,
+    /// The name this turn holds the lease under, unique to the acquisition.
+    id: String,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let shared = self.shared.clone();
+        let id = std::mem::take(&mut self.id);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = shared.release(&id).await;
+            });
+        }
+        // Without a runtime the lease runs out by itself.
+    }
+}
+
+/// The runtime side of a [`RedisPacer`]: the connection and the scripts.
+pub(crate) struct Shared {
+    config: RedisPacer,
+    client: redis::Client,
+    connection: tokio::sync::OnceCell<ConnectionManager>,
+    /// This client's prefix for the names of its turns.
+    holder: String,
+    members: AtomicU64,
+    /// While set and in the future, this process paces locally.
+    down_until: Mutex<Option<Instant>>,
+    /// Whether the current outage was reported.
+    reported: AtomicBool,
+    acquire: redis::Script,
+    hold: redis::Script,
+    learn: redis::Script,
+    release: redis::Script,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedPacer")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(config: RedisPacer) -> Result<Shared, Error> {
+        let client = redis::Client::open(secrecy::ExposeSecret::expose_secret(&config.url))
+            .map_err(|_| {
+                Error::config(format!(
+                    "the shared pacer's Redis URL is not one Redis accepts: {}",
+                    redacted(secrecy::ExposeSecret::expose_secret(&config.url))
+                ))
+            })?;
+        if config.key.is_empty() {
+            return Err(Error::config("the shared pacer's key must not be empty"));
+        }
+        let holder = format!(
+            "{}-{}-{:016x}",
+            std::process::id(),
+            config.key.len(),
+            fastrand::u64(..)
+        );
+        Ok(Shared {
+            config,
+            client,
+            connection: tokio::sync::OnceCell::new(),
+            holder,
+            members: AtomicU64::new(0),
+            down_until: Mutex::new(None),
+            reported: AtomicBool::new(false),
+            acquire: redis::Script::new(ACQUIRE),
+            hold: redis::Script::new(HOLD),
+            learn: redis::Script::new(LEARN),
+            release: redis::Script::new(RELEASE),
+        })
+    }
+
+    pub(crate) fn when_unavailable(&self) -> WhenUnavailable {
+        self.config.when_unavailable
+    }
+
+    /// Whether this process is pacing locally after a failure, for now.
+    pub(crate) fn cooling_down(&self) -> bool {
+        self.down_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    /// Notes a failure: local pacing for a moment. `true` the first time in an outage.
+    pub(crate) fn failed(&self) -> bool {
+        *self
+            .down_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + COOL_DOWN);
+        !self.reported.swap(true, Ordering::SeqCst)
+    }
+
+    /// Notes a success: `true` when it ends an outage.
+    pub(crate) fn succeeded(&self) -> bool {
+        *self
+            .down_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+        self.reported.swap(false, Ordering::SeqCst)
+    }
+
+    async fn connection(&self) -> Result<ConnectionManager, String> {
+        let timeout = self.config.timeout;
+        let connection = self
+            .connection
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(timeout))
+                    .set_number_of_retries(1)
+                    .set_max_delay(Duration::from_millis(200));
+                tokio::time::timeout(
+                    timeout,
+                    self.client.get_connection_manager_with_config(config),
+                )
+                .await
+                .map_err(|_| "timed out connecting".to_owned())?
+                .map_err(|e| describe(&e))
+            })
+            .await?;
+        Ok(connection.clone())
+    }
+
+    /// Runs one script invocation, within the timeout.
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        invocation: redis::ScriptInvocation<'_>,
+    ) -> Result<T, String> {
+        let mut connection = self.connection().await?;
+        tokio::time::timeout(
+            self.config.timeout,
+            invocation.invoke_async(&mut connection),
+        )
+        .await
+        .map_err(|_| "timed out".to_owned())?
+        .map_err(|e| describe(&e))
+    }
+
+    /// Asks Redis for a turn of `class` under `pacing`.
+    pub(crate) async fn turn(
+        self: &Arc<Self>,
+        pacing: &Pacing,
+        class: Traffic,
+        slack: Duration,
+    ) -> Result<Answer, String> {
+        let (code, rate) = match class {
+            Traffic::Quiet => (0, None),
+            Traffic::Notifying => (1, pacing.rate),
+            Traffic::Batch => (2, pacing.batch_rate),
+        };
+        let (n, period) = rate.map_or((0, 0), |(n, period)| (n, ms(period)));
+        let spacing = ms(pacing.min_interval.unwrap_or(Duration::ZERO));
+        let member = format!(
+            "{}:{}",
+            self.holder,
+            self.members.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut invocation = self.acquire.key(&self.config.key);
+        invocation
+            .arg(code)
+            .arg(spacing)
+            .arg(ms(slack))
+            .arg(n)
+            .arg(period)
+            .arg(u8::from(pacing.serialize && class != Traffic::Quiet))
+            .arg(ms(self.config.lease).max(1))
+            .arg(&member)
+            .arg(KEY_TTL_MS);
+        let (granted, wait, cause): (u8, u64, String) = self.run(invocation).await?;
+        if granted == 1 {
+            let lease = (pacing.serialize && class != Traffic::Quiet).then(|| Lease {
+                shared: self.clone(),
+                id: member,
+            });
+            return Ok(Answer::Granted(lease));
+        }
+        let cause = match cause.as_str() {
+            "queue" => WaitFor::Queue,
+            "rate_limit" => WaitFor::RateLimit,
+            _ => WaitFor::Pacing,
+        };
+        Ok(Answer::Wait {
+            wait: Duration::from_millis(wait),
+            cause,
+        })
+    }
+
+    /// Holds every process for `wait`.
+    pub(crate) async fn hold(&self, wait: Duration) -> Result<(), String> {
+        let mut invocation = self.hold.key(&self.config.key);
+        invocation.arg(ms(wait).max(1));
+        self.run::<u8>(invocation).await.map(drop)
+    }
+
+    /// Shares a spacing learned from headers, for `valid_for`.
+    pub(crate) async fn learn(&self, spacing: Duration, valid_for: Duration) -> Result<(), String> {
+        let mut invocation = self.learn.key(&self.config.key);
+        invocation.arg(ms(spacing)).arg(ms(valid_for).max(1));
+        self.run::<u8>(invocation).await.map(drop)
+    }
+
+    async fn release(&self, id: &str) -> Result<(), String> {
+        let mut invocation = self.release.key(&self.config.key);
+        invocation.arg(id);
+        self.run::<u8>(invocation).await.map(drop)
+    }
+}
+
+/// A Redis error in words, without anything of the URL.
+fn describe(error: &redis::RedisError) -> String {
+    let kind = format!("{:?}", error.kind());
+    if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connection_refusal() || error.is_connection_dropped() || error.is_io_error()
+    {
+        "cannot connect".to_owned()
+    } else {
+        format!("Redis answered an error ({kind})")
+    }
+}

@@ -90,6 +90,8 @@ mod clerk;
 mod elastic;
 mod github;
 mod github_app;
+#[cfg(feature = "redis")]
+mod redis;
 mod wire;
 
 use std::collections::VecDeque;
@@ -106,6 +108,9 @@ pub use clerk::ClerkSim;
 pub use elastic::ElasticSim;
 pub use github::{GitHubLimit, GitHubSim};
 pub use github_app::TEST_APP_PRIVATE_KEY;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::{RedisServer, REDIS_SERVER_ENV};
 /// The mock-server crate the fakes are built on, for custom matchers and request types.
 pub use wiremock;
 

@@ -13,6 +13,8 @@ mod github;
 mod github_app;
 mod retries;
 mod sandbox;
+#[cfg(feature = "redis")]
+mod shared_pacer;
 mod soak;
 
 use futures_util::{StreamExt, TryStreamExt};

@@ -64,6 +64,8 @@
 //! # Features
 //!
 //! - `testkit`: the fake vendors (`orginvite::testkit`), built on `wiremock`.
+//! - `redis`: `Pacer::redis`, one pacer shared by every process through Redis, and with
+//!   `testkit`, `testkit::RedisServer` for tests. Needs Rust 1.88.
 //! - `fuzzing`: hidden entry points for `fuzz/`; not a stable API.
 
 #![warn(missing_docs)]

@@ -32,6 +32,8 @@ use orginvite::{CreateInvitation, GitHub, Pacer, Pacing, RedisPacer, TokioSleepe
 const USAGE: &str =
     "usage: shared_pacer [--processes N] [--per-process M] [--rate R] [--redis URL]";
 const WINDOW: Duration = Duration::from_secs(1);
+/// Where a child finds the Redis URL.
+const REDIS_URL_ENV: &str = "SHARED_PACER_EXAMPLE_REDIS";
 
 struct Args {
     processes: u32,
@@ -157,7 +159,9 @@ async fn run(args: &Args, redis: Option<&str>) -> Outcome {
             .arg(index.to_string())
             .arg(args.per_process.to_string())
             .arg(args.rate.to_string())
-            .arg(redis.unwrap_or("-"))
+            .arg(if redis.is_some() { "shared" } else { "local" })
+            // In the environment, not the arguments: other users can list those.
+            .env(REDIS_URL_ENV, redis.unwrap_or_default())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped());
         let mut child = command.spawn().expect("a child process starts");
@@ -204,9 +208,10 @@ async fn run(args: &Args, redis: Option<&str>) -> Outcome {
     }
 }
 
-/// A child: `--child BASE_URL TOKEN KEY INDEX PER_PROCESS RATE REDIS|-`.
+/// A child: `--child BASE_URL TOKEN KEY INDEX PER_PROCESS RATE shared|local`, the Redis URL
+/// in `SHARED_PACER_EXAMPLE_REDIS`.
 async fn child(given: &[String]) -> ExitCode {
-    let [base_url, token, key, index, per_process, rate, redis] = given else {
+    let [base_url, token, key, index, per_process, rate, mode] = given else {
         eprintln!("a child takes seven arguments");
         return ExitCode::from(2);
     };
@@ -215,11 +220,12 @@ async fn child(given: &[String]) -> ExitCode {
         return ExitCode::from(2);
     };
     let pacing = Pacing::rate(rate, WINDOW).learn_from_headers(false);
-    let pacer = match redis.as_str() {
-        "-" => Pacer::new(pacing),
-        url => {
+    let pacer = match mode.as_str() {
+        "shared" => {
+            let url = std::env::var(REDIS_URL_ENV).unwrap_or_default();
             Pacer::redis(RedisPacer::new(url).key(key.as_str()), pacing).expect("a valid Redis URL")
         }
+        _ => Pacer::new(pacing),
     };
     let github = GitHub::builder()
         .token(token.as_str())

@@ -499,7 +499,18 @@ impl Engine {
                 };
                 let turn = match turn {
                     Ok(turn) => turn,
-                    Err(Denied::Unavailable(error)) => return Err(finish(error)),
+                    Err(Denied::Unavailable(error)) => {
+                        // An earlier attempt's answer says more than "nothing sent now": it
+                        // may have created the invitation.
+                        let error = match previous.take() {
+                            Some(mut earlier) => {
+                                earlier.set_attempts(attempt - 1);
+                                earlier
+                            }
+                            None => error,
+                        };
+                        return Err(finish(error));
+                    }
                     Err(Denied::TooLate(needed)) => {
                         let error = match previous.take() {
                             Some(mut error) => {
@@ -554,16 +565,24 @@ impl Engine {
                 if let Ok(response) = &mut outcome {
                     response.after_doubt = doubt;
                     self.pacer
-                        .observe(&headers::rate_limit_info(&response.headers, now), now)
+                        .observe(
+                            &headers::rate_limit_info(&response.headers, now),
+                            now,
+                            provider,
+                            self.observer.as_deref(),
+                        )
                         .await;
                 }
-                drop(turn);
+                // Held until a rate-limit answer's hold is shared, so that no other process
+                // takes the turn and sends into the vendor's wait.
+                let mut turn = Some(turn);
                 let failure = match outcome {
                     Ok(response) if response.oversized => {
                         self.oversized(decode(&response, now), &response, provider)
                     }
                     Ok(response) => match decode(&response, now) {
                         Ok(output) => {
+                            release(&mut turn).await;
                             tracing::info!(attempt, status = response.status.as_u16(), "done");
                             return Ok(output);
                         }
@@ -581,6 +600,7 @@ impl Engine {
                 let refused = failure.error.status() == Some(StatusCode::UNAUTHORIZED);
                 if refused && !refused_once {
                     if let (Some(source), Some(token)) = (&self.credentials, &token) {
+                        release(&mut turn).await;
                         refused_once = true;
                         if let Some(wait) = source.refused(organization, token).await {
                             tracing::info!(
@@ -614,9 +634,12 @@ impl Engine {
                         Decision::Stop { retry_after } => retry_after,
                     };
                     if let Some(wait) = wait {
-                        self.pacer.hold_until(later(now, wait), now).await;
+                        self.pacer
+                            .hold_until(later(now, wait), now, provider, self.observer.as_deref())
+                            .await;
                     }
                 }
+                release(&mut turn).await;
                 match decision {
                     Decision::RetryAfter(wait) => {
                         tracing::warn!(
@@ -847,6 +870,13 @@ pub(crate) fn describe_unreadable(body: &[u8], expected: &str) -> String {
         )
     } else {
         format!("the JSON body is not {expected}")
+    }
+}
+
+/// Gives a turn back, if it is still held.
+async fn release(turn: &mut Option<pacer::Turn>) {
+    if let Some(turn) = turn.take() {
+        turn.release().await;
     }
 }
 

@@ -199,11 +199,12 @@ impl Drop for Place<'_> {
     }
 }
 
-/// The right to send one request; dropping it lets the next serialized request go.
+/// The right to send one request; releasing or dropping it lets the next serialized request
+/// go.
 pub(crate) struct Turn {
     _permit: Option<OwnedSemaphorePermit>,
     #[cfg(feature = "redis")]
-    _lease: Option<super::shared::Lease>,
+    lease: Option<super::shared::Lease>,
 }
 
 impl Turn {
@@ -211,7 +212,15 @@ impl Turn {
         Turn {
             _permit: permit,
             #[cfg(feature = "redis")]
-            _lease: None,
+            lease: None,
+        }
+    }
+
+    /// Gives the turn back, waiting until other processes sharing the pacer can have it.
+    pub(crate) async fn release(self) {
+        #[cfg(feature = "redis")]
+        if let Some(lease) = self.lease {
+            lease.release().await;
         }
     }
 }
@@ -412,14 +421,33 @@ impl Pacer {
             }
         }
 
+        // A serialized request queues in this process first (in order, one at a time), then
+        // asks the processes sharing the pacer for their turn.
+        let mut permit = None;
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
             use super::shared::{Answer, WaitFor, WhenUnavailable};
             let closed = shared.when_unavailable() == WhenUnavailable::FailClosed;
             if closed || !shared.cooling_down() {
-                let slack =
-                    TIMER_SLACK.min(self.inner.pacing.min_interval.unwrap_or_default() / 10);
+                if self.inner.pacing.serialize && notifying {
+                    permit = Some(self.queue(sleeper, not_before, deadline).await?);
+                }
+                let slack = TIMER_SLACK;
+                let mut queued = false;
                 let unreachable = loop {
+                    let now = sleeper.now();
+                    // A hold this process knows of (its own rate-limit answer, or one Redis
+                    // reported) is waited for here too: Redis may have lost it.
+                    let held = self.lock().held_until.filter(|held| *held > now);
+                    if let Some(held) = held {
+                        let wait = held.duration_since(now).unwrap_or(Duration::ZERO);
+                        if too_late(now, wait, WaitCause::RateLimit) {
+                            return Err(Denied::TooLate(wait));
+                        }
+                        report(wait, WaitCause::RateLimit);
+                        sleeper.sleep_until(held).await;
+                        continue;
+                    }
                     let answer = match shared.turn(&self.inner.pacing, class, slack).await {
                         Ok(answer) => answer,
                         Err(reason) => break reason,
@@ -430,78 +458,72 @@ impl Pacer {
                             observer.on_event(&RateLimitEvent::SharedPacerRestored { provider });
                         }
                     }
-                    let (wait, cause) = match answer {
-                        Answer::Granted(lease) => {
-                            return Ok(Turn {
-                                _permit: None,
-                                _lease: lease,
-                            })
-                        }
-                        Answer::Wait { wait, cause } => (wait, cause),
-                    };
                     let now = sleeper.now();
-                    let why = match cause {
-                        WaitFor::RateLimit => WaitCause::RateLimit,
-                        WaitFor::Pacing | WaitFor::Queue => WaitCause::Pacing,
-                    };
-                    if too_late(now, wait, why) {
-                        return Err(Denied::TooLate(wait));
+                    match answer {
+                        Answer::Granted(lease) => {
+                            // Kept locally too, so that pacing alone during an outage goes
+                            // on from where the shared pacing was.
+                            self.record_start(&mut self.lock(), now, class);
+                            return Ok(Turn {
+                                _permit: permit,
+                                lease,
+                            });
+                        }
+                        Answer::Wait {
+                            wait,
+                            cause: WaitFor::RateLimit,
+                        } => self.hold_locally(later(now, wait)),
+                        Answer::Wait {
+                            wait,
+                            cause: WaitFor::Pacing,
+                        } => {
+                            if too_late(now, wait, WaitCause::Pacing) {
+                                return Err(Denied::TooLate(wait));
+                            }
+                            report(wait, WaitCause::Pacing);
+                            sleeper.sleep(wait).await;
+                        }
+                        Answer::Wait {
+                            wait,
+                            cause: WaitFor::Queue,
+                        } => {
+                            // Another process's request holds the turn; the wait is what is
+                            // left of its lease, and it usually gives the turn back sooner:
+                            // look again shortly, until the deadline.
+                            let left = deadline
+                                .map(|deadline| deadline.duration_since(now).unwrap_or_default());
+                            if left.is_some_and(|left| left.is_zero()) {
+                                return Err(Denied::TooLate(wait));
+                            }
+                            if !queued {
+                                queued = true;
+                                report(wait, WaitCause::Pacing);
+                            }
+                            let poll = wait.min(LEASE_POLL).min(left.unwrap_or(Duration::MAX));
+                            sleeper.sleep(poll).await;
+                        }
                     }
-                    // Another process holds the serialized turn: look again soon, as it may
-                    // give it back before its lease runs out.
-                    let wait = match cause {
-                        WaitFor::Queue => wait.min(LEASE_POLL),
-                        _ => wait,
-                    };
-                    report(wait, why);
-                    sleeper.sleep(wait).await;
                 };
+                self.shared_failed(shared, provider, observer, &unreachable);
                 if closed {
-                    shared.failed();
                     return Err(Denied::Unavailable(crate::Error::pacer_unavailable(
                         provider,
                         unreachable,
                     )));
                 }
-                if shared.failed() {
-                    tracing::warn!(
-                        reason = unreachable.as_str(),
-                        "the shared pacer's Redis cannot be reached; pacing this process on its own"
-                    );
-                    if let Some(observer) = observer {
-                        observer.on_event(&RateLimitEvent::SharedPacerUnavailable {
-                            provider,
-                            reason: unreachable,
-                        });
-                    }
-                }
             }
         }
 
-        let permit = if self.inner.pacing.serialize && notifying {
-            Some(self.queue(sleeper, not_before, deadline).await?)
-        } else {
-            None
-        };
+        if permit.is_none() && self.inner.pacing.serialize && notifying {
+            permit = Some(self.queue(sleeper, not_before, deadline).await?);
+        }
         loop {
             let now = sleeper.now();
             let (wait, cause, earliest) = {
                 let mut state = self.lock();
                 let (earliest, cause) = self.earliest(&mut state, now, not_before, class);
                 if earliest <= now {
-                    if notifying {
-                        let spacing = self.inner.pacing.min_interval.unwrap_or(Duration::ZERO);
-                        state.next_start = Some(next_on_grid(state.next_start, now, spacing));
-                    }
-                    if let Some(((requests, _), starts)) = self.window(&mut state, class) {
-                        starts.push_back(now);
-                        while starts.len() > requests.max(1) as usize {
-                            starts.pop_front();
-                        }
-                    }
-                    if let Some(spacing) = learned(&state, now) {
-                        state.next_any = Some(next_on_grid(state.next_any, now, spacing));
-                    }
+                    self.record_start(&mut state, now, class);
                     return Ok(Turn::local(permit));
                 }
                 let wait = earliest.duration_since(now).unwrap_or(Duration::ZERO);
@@ -512,6 +534,55 @@ impl Pacer {
             }
             report(wait, cause);
             sleeper.sleep_until(earliest).await;
+        }
+    }
+
+    /// Counts a request starting now: the spacing's next start, the class's window, the
+    /// learned spacing.
+    fn record_start(&self, state: &mut State, now: SystemTime, class: Traffic) {
+        if class != Traffic::Quiet {
+            let spacing = self.inner.pacing.min_interval.unwrap_or(Duration::ZERO);
+            state.next_start = Some(next_on_grid(state.next_start, now, spacing));
+        }
+        if let Some(((requests, _), starts)) = self.window(state, class) {
+            starts.push_back(now);
+            while starts.len() > requests.max(1) as usize {
+                starts.pop_front();
+            }
+        }
+        if let Some(spacing) = learned(state, now) {
+            state.next_any = Some(next_on_grid(state.next_any, now, spacing));
+        }
+    }
+
+    /// Notes that the shared pacer's Redis failed a call, reporting the outage once: a
+    /// warning, and an event for the observer.
+    #[cfg(feature = "redis")]
+    fn shared_failed(
+        &self,
+        shared: &super::shared::Shared,
+        provider: ProviderKind,
+        observer: Option<&dyn Observer>,
+        reason: &str,
+    ) {
+        if !shared.failed() {
+            return;
+        }
+        match shared.when_unavailable() {
+            super::shared::WhenUnavailable::FailClosed => tracing::warn!(
+                reason,
+                "the shared pacer's Redis cannot be reached; calls fail until it answers"
+            ),
+            _ => tracing::warn!(
+                reason,
+                "the shared pacer's Redis cannot be reached; pacing this process on its own"
+            ),
+        }
+        if let Some(observer) = observer {
+            observer.on_event(&RateLimitEvent::SharedPacerUnavailable {
+                provider,
+                reason: reason.to_owned(),
+            });
         }
     }
 
@@ -567,16 +638,24 @@ impl Pacer {
 
     /// Holds every request until `until` (after a rate-limit answer), in every process that
     /// shares this pacer.
-    pub(crate) async fn hold_until(&self, until: SystemTime, now: SystemTime) {
+    pub(crate) async fn hold_until(
+        &self,
+        until: SystemTime,
+        now: SystemTime,
+        provider: ProviderKind,
+        observer: Option<&dyn Observer>,
+    ) {
         self.hold_locally(until);
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
             let wait = until.duration_since(now).unwrap_or(Duration::ZERO);
-            if !wait.is_zero() && shared.hold(wait).await.is_err() {
-                shared.failed();
+            if !wait.is_zero() {
+                if let Err(reason) = shared.hold(wait).await {
+                    self.shared_failed(shared, provider, observer, &reason);
+                }
             }
         }
-        let _ = now;
+        let _ = (now, provider, observer);
     }
 
     fn hold_locally(&self, until: SystemTime) {
@@ -588,28 +667,32 @@ impl Pacer {
 
     /// Learns from an answer's rate-limit headers, and shares it with every process that
     /// shares this pacer.
-    pub(crate) async fn observe(&self, info: &RateLimitInfo, now: SystemTime) {
+    pub(crate) async fn observe(
+        &self,
+        info: &RateLimitInfo,
+        now: SystemTime,
+        provider: ProviderKind,
+        observer: Option<&dyn Observer>,
+    ) {
         let learned = self.observe_locally(info, now);
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            let shared_ok = match learned {
+            let shared_it = match learned {
                 Learned::Hold(until) => match until.duration_since(now) {
-                    Ok(wait) if !wait.is_zero() => shared.hold(wait).await.is_ok(),
-                    _ => true,
+                    Ok(wait) if !wait.is_zero() => shared.hold(wait).await,
+                    _ => Ok(()),
                 },
                 Learned::Spacing(spacing, until) => match until.duration_since(now) {
-                    Ok(valid_for) if !valid_for.is_zero() => {
-                        shared.learn(spacing, valid_for).await.is_ok()
-                    }
-                    _ => true,
+                    Ok(valid_for) if !valid_for.is_zero() => shared.learn(spacing, valid_for).await,
+                    _ => Ok(()),
                 },
-                Learned::Nothing => true,
+                Learned::Nothing => Ok(()),
             };
-            if !shared_ok {
-                shared.failed();
+            if let Err(reason) = shared_it {
+                self.shared_failed(shared, provider, observer, &reason);
             }
         }
-        let _ = learned;
+        let _ = (learned, provider, observer);
     }
 
     fn observe_locally(&self, info: &RateLimitInfo, now: SystemTime) -> Learned {
@@ -732,6 +815,8 @@ pub(crate) fn millis(duration: Duration) -> u64 {
 mod tests {
     use super::*;
     use crate::RecordingSleeper;
+
+    const GH: ProviderKind = ProviderKind::GitHub;
     use std::time::UNIX_EPOCH;
 
     const S: fn(u64) -> Duration = Duration::from_secs;
@@ -806,7 +891,7 @@ mod tests {
         );
         // ... and do not use up its rate: the next invitation still waits for the window.
         assert_eq!(starts(&pacer, &clock, 1).await, [S(60)]);
-        pacer.hold_until(t0() + S(90), clock.now()).await;
+        pacer.hold_until(t0() + S(90), clock.now(), GH, None).await;
         assert_eq!(starts_of(&pacer, &clock, 1, Traffic::Quiet).await, [S(90)]);
         // A budget learned from headers spaces every request.
         let info = RateLimitInfo {
@@ -814,7 +899,7 @@ mod tests {
             reset: Some(jiff::Timestamp::from_second(1_800_000_099).unwrap()),
             ..RateLimitInfo::default()
         };
-        pacer.observe(&info, clock.now()).await;
+        pacer.observe(&info, clock.now(), GH, None).await;
         assert_eq!(
             starts_of(&pacer, &clock, 2, Traffic::Quiet).await,
             [S(90), S(95)]
@@ -825,7 +910,7 @@ mod tests {
     async fn a_hold_delays_everyone_once() {
         let clock = RecordingSleeper::starting_at(t0());
         let pacer = Pacer::new(Pacing::off());
-        pacer.hold_until(t0() + S(42), clock.now()).await;
+        pacer.hold_until(t0() + S(42), clock.now(), GH, None).await;
         assert_eq!(starts(&pacer, &clock, 2).await, [S(42), S(42)]);
     }
 
@@ -839,7 +924,7 @@ mod tests {
             ..RateLimitInfo::default()
         };
         // 4 requests left for the 20 s until the reset (+1 s margin): one every 5 s.
-        pacer.observe(&info, t0()).await;
+        pacer.observe(&info, t0(), GH, None).await;
         assert_eq!(starts(&pacer, &clock, 3).await, [S(0), S(5), S(10)]);
 
         let exhausted = RateLimitInfo {
@@ -848,7 +933,7 @@ mod tests {
             ..RateLimitInfo::default()
         };
         let pacer = Pacer::new(Pacing::off());
-        pacer.observe(&exhausted, clock.now()).await;
+        pacer.observe(&exhausted, clock.now(), GH, None).await;
         let before = clock.now();
         starts(&pacer, &clock, 1).await;
         assert_eq!(clock.now().duration_since(before).unwrap(), S(60));
@@ -865,9 +950,9 @@ mod tests {
             ..RateLimitInfo::default()
         };
         // The window's first answer at 0 s, its last at 20 s: the next window opens at 60 s.
-        pacer.observe(&answer(2), t0()).await;
-        pacer.observe(&answer(1), t0() + S(10)).await;
-        pacer.observe(&answer(0), t0() + S(20)).await;
+        pacer.observe(&answer(2), t0(), GH, None).await;
+        pacer.observe(&answer(1), t0() + S(10), GH, None).await;
+        pacer.observe(&answer(0), t0() + S(20), GH, None).await;
         clock.sleep(S(20)).await;
         assert_eq!(starts(&pacer, &clock, 1).await, [S(60)]);
     }
@@ -898,7 +983,7 @@ mod tests {
             interval: Some(S(60)),
             ..RateLimitInfo::default()
         };
-        pacer.observe(&exhausted, t0()).await;
+        pacer.observe(&exhausted, t0(), GH, None).await;
         assert_eq!(starts(&pacer, &clock, 1).await, [S(0)]);
     }
 
@@ -906,7 +991,7 @@ mod tests {
     async fn a_deadline_fails_at_once() {
         let clock = RecordingSleeper::starting_at(t0());
         let pacer = Pacer::new(Pacing::serial(S(1)));
-        pacer.hold_until(t0() + S(30), clock.now()).await;
+        pacer.hold_until(t0() + S(30), clock.now(), GH, None).await;
         let result = pacer
             .acquire(
                 ProviderKind::GitHub,

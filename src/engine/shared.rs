@@ -73,6 +73,10 @@ fn redacted(url: &str) -> String {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("[redacted]"));
             }
+            // `redis+unix://` URLs carry the user and password as query parameters.
+            if parsed.query().is_some() {
+                parsed.set_query(Some("[redacted]"));
+            }
             parsed.to_string()
         }
         Err(_) => "[unreadable URL]".to_owned(),
@@ -80,15 +84,16 @@ fn redacted(url: &str) -> String {
 }
 
 impl RedisPacer {
-    /// The Redis at `url` (`redis://[:password@]host:port[/db]`, or `rediss://` for TLS where
-    /// the `redis` crate supports it), sharing the key `orginvite` until
-    /// [`key`](Self::key) names another.
+    /// The Redis at `url` (`redis://[[user]:password@]host[:port][/db]`, or
+    /// `redis+unix:///path/to/socket`), sharing the key `orginvite` until [`key`](Self::key)
+    /// names another. TLS (`rediss://`) is not supported. Needs Redis 5 or later; Redis
+    /// Cluster is not supported (one pacer's keys must live on one node).
     pub fn new(url: impl Into<String>) -> RedisPacer {
         RedisPacer {
             url: secrecy::SecretString::from(url.into()),
             key: "orginvite".to_owned(),
             timeout: Duration::from_millis(250),
-            lease: Duration::from_secs(30),
+            lease: Duration::from_secs(10),
             when_unavailable: WhenUnavailable::default(),
         }
     }
@@ -100,15 +105,16 @@ impl RedisPacer {
         self
     }
 
-    /// How long one call to Redis may take before it counts as unreachable. Defaults to
-    /// 250 ms.
+    /// How long one call to Redis may take, connecting included, before Redis counts as
+    /// unreachable for that call. Defaults to 250 ms.
     pub fn timeout(mut self, timeout: Duration) -> RedisPacer {
         self.timeout = timeout;
         self
     }
 
-    /// How long a serialized turn is held at most: a process that dies holding one blocks the
-    /// others no longer than this. Defaults to 30 s; make it longer than one request takes.
+    /// How long a serialized turn outlives its holder: while a request holds the turn, its
+    /// process renews the lease every third of this; a process that dies holding it blocks
+    /// the others until it runs out, no longer. Defaults to 10 s.
     pub fn lease(mut self, lease: Duration) -> RedisPacer {
         self.lease = lease;
         self
@@ -127,19 +133,30 @@ const COOL_DOWN: Duration = Duration::from_secs(1);
 /// How long a shared key outlives its last use: state left by a process that died fades.
 const KEY_TTL_MS: u64 = 10 * 60 * 1000;
 
-/// The milliseconds of a duration, saturating.
+/// The longest time the scripts are given, in milliseconds (about 31 years): Redis refuses
+/// larger expiry times, and Lua's numbers stay exact far beyond it.
+const MAX_MS: u64 = 1_000_000_000_000;
+
+/// The milliseconds of a duration, within what the scripts accept.
 fn ms(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+    u64::try_from(duration.as_millis())
+        .unwrap_or(MAX_MS)
+        .min(MAX_MS)
 }
 
 /// Grants a turn or says how long to wait. Times are the Redis server's, in milliseconds.
+///
+/// A turn waits for the spacing (`:next`), the class's sliding window (`:starts` or
+/// `:batches`, one entry per start), a spacing learned from headers (`:learned`, `:next_any`)
+/// and a hold (`:hold`); only when none of those is in the way does it wait for another
+/// acquisition's serialized turn (`:lease`), so that a long lease never reads as a long wait.
 const ACQUIRE: &str = r#"
 local p = KEYS[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local class = tonumber(ARGV[1])
 local spacing = tonumber(ARGV[2])
-local slack = tonumber(ARGV[3])
+local timer_slack = tonumber(ARGV[3])
 local n = tonumber(ARGV[4])
 local period = tonumber(ARGV[5])
 local serialize = tonumber(ARGV[6]) == 1
@@ -168,21 +185,24 @@ if class > 0 then
       consider(tonumber(oldest[2]) + period, 'pacing')
     end
   end
-  if serialize then
-    local current = redis.call('GET', p .. ':lease')
-    if current then
-      consider(now + math.max(redis.call('PTTL', p .. ':lease'), 1), 'queue')
-    end
-  end
 end
 local hold = tonumber(redis.call('GET', p .. ':hold'))
 if hold and hold > now and hold >= earliest then earliest = hold; cause = 'rate_limit' end
 if earliest > now then return {0, earliest - now, cause} end
+if class > 0 and serialize then
+  local current = redis.call('GET', p .. ':lease')
+  if current and current ~= member then
+    return {0, math.max(redis.call('PTTL', p .. ':lease'), 1), 'queue'}
+  end
+end
+local function grid(planned, step)
+  local slack = math.min(timer_slack, math.floor(step / 10))
+  if planned and planned <= now and now - planned <= slack then return planned + step end
+  return now + step
+end
 if class > 0 then
-  local planned = tonumber(redis.call('GET', p .. ':next'))
-  local reference = now
-  if planned and planned <= now and now - planned <= slack then reference = planned end
-  redis.call('SET', p .. ':next', reference + spacing, 'PX', ttl)
+  redis.call('SET', p .. ':next', grid(tonumber(redis.call('GET', p .. ':next')), spacing),
+    'PX', math.max(ttl, spacing + 1000))
   if zkey then
     redis.call('ZADD', zkey, now, member)
     redis.call('PEXPIRE', zkey, period + ttl)
@@ -190,16 +210,14 @@ if class > 0 then
   if serialize then redis.call('SET', p .. ':lease', member, 'PX', lease) end
 end
 if learning then
-  local planned = tonumber(redis.call('GET', p .. ':next_any'))
-  local reference = now
-  if planned and planned <= now and now - planned <= slack then reference = planned end
-  redis.call('SET', p .. ':next_any', reference + lspacing, 'PX', luntil - now)
+  redis.call('SET', p .. ':next_any', grid(tonumber(redis.call('GET', p .. ':next_any')), lspacing),
+    'PX', luntil - now)
 end
 return {1, 0, ''}
 "#;
 
-/// Holds every process until `wait` from now (on the server's clock), unless a longer hold is
-/// in place.
+/// Holds every process until `ARGV[1]` ms from now (on the server's clock), unless a longer
+/// hold is in place.
 const HOLD: &str = r#"
 local p = KEYS[1]
 local t = redis.call('TIME')
@@ -212,7 +230,7 @@ end
 return 1
 "#;
 
-/// Shares a spacing learned from rate-limit headers, for `ARGV[2]` ms.
+/// Shares a spacing learned from rate-limit headers (`ARGV[1]` ms), for `ARGV[2]` ms.
 const LEARN: &str = r#"
 local p = KEYS[1]
 local t = redis.call('TIME')
@@ -220,6 +238,15 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', p .. ':learned', 'spacing', ARGV[1], 'until', now + tonumber(ARGV[2]))
 redis.call('PEXPIRE', p .. ':learned', tonumber(ARGV[2]) + 1000)
 return 1
+"#;
+
+/// Extends a serialized turn's lease (`ARGV[2]` ms), if it is still this turn's (`ARGV[1]`).
+const RENEW: &str = r#"
+if redis.call('GET', KEYS[1] .. ':lease') == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1] .. ':lease', tonumber(ARGV[2]))
+  return 1
+end
+return 0
 "#;
 
 /// Gives a serialized turn back, if it is still this turn's.
@@ -234,27 +261,85 @@ return 1
 pub(crate) enum Answer {
     /// Granted; with a lease to give back when the turn is serialized.
     Granted(Option<Lease>),
-    /// Not yet: wait this long; `queue` when another process holds the serialized turn.
+    /// Not yet: wait this long.
     Wait { wait: Duration, cause: WaitFor },
 }
 
 /// Why the shared pacer said to wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WaitFor {
+    /// Spacing, a window or a learned budget.
     Pacing,
+    /// Another acquisition holds the serialized turn; the wait is what is left of its lease,
+    /// an upper bound: it is usually given back much sooner.
     Queue,
+    /// A hold after a rate-limit answer.
     RateLimit,
 }
 
-/// A serialized turn held in Redis; given back when dropped.
+/// A serialized turn held in Redis. Kept alive by a renewal task while held (so a slow
+/// request never outlives it), and given back when released or dropped; a process that dies
+/// holding it blocks the others until the lease runs out.
+///
+/// Also guards an acquisition in progress: if the call to Redis fails, times out or is
+/// cancelled after the script may have granted the turn, dropping the guard gives it back.
 pub(crate) struct Lease {
     shared: Arc<Shared>,
     /// The name this turn holds the lease under, unique to the acquisition.
     id: String,
+    /// Whether there is something to give back.
+    armed: bool,
+    renewal: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Lease {
+    fn pending(shared: Arc<Shared>, id: String) -> Lease {
+        Lease {
+            shared,
+            id,
+            armed: true,
+            renewal: None,
+        }
+    }
+
+    /// Keeps the lease alive while it is held.
+    fn renew(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let shared = self.shared.clone();
+        let id = self.id.clone();
+        let every = (shared.config.lease / 3).max(Duration::from_millis(10));
+        self.renewal = Some(runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                // A lease that is no longer this turn's, or a Redis that lost it, ends the
+                // renewal; a Redis that does not answer is asked again next time.
+                if let Ok(0) = shared.renew(&id).await {
+                    return;
+                }
+            }
+        }));
+    }
+
+    /// Gives the turn back now.
+    pub(crate) async fn release(mut self) {
+        if let Some(renewal) = self.renewal.take() {
+            renewal.abort();
+        }
+        self.armed = false;
+        let _ = self.shared.release(&self.id).await;
+    }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        if let Some(renewal) = self.renewal.take() {
+            renewal.abort();
+        }
+        if !self.armed {
+            return;
+        }
         let shared = self.shared.clone();
         let id = std::mem::take(&mut self.id);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -270,10 +355,11 @@ impl Drop for Lease {
 pub(crate) struct Shared {
     config: RedisPacer,
     client: redis::Client,
+    /// Connected on first use, by the runtime of that use; reconnects by itself.
     connection: tokio::sync::OnceCell<ConnectionManager>,
     /// This client's prefix for the names of its turns.
     holder: String,
-    members: AtomicU64,
+    turns: AtomicU64,
     /// While set and in the future, this process paces locally.
     down_until: Mutex<Option<Instant>>,
     /// Whether the current outage was reported.
@@ -281,6 +367,7 @@ pub(crate) struct Shared {
     acquire: redis::Script,
     hold: redis::Script,
     learn: redis::Script,
+    renew: redis::Script,
     release: redis::Script,
 }
 
@@ -294,33 +381,29 @@ impl fmt::Debug for Shared {
 
 impl Shared {
     pub(crate) fn new(config: RedisPacer) -> Result<Shared, Error> {
-        let client = redis::Client::open(secrecy::ExposeSecret::expose_secret(&config.url))
-            .map_err(|_| {
-                Error::config(format!(
-                    "the shared pacer's Redis URL is not one Redis accepts: {}",
-                    redacted(secrecy::ExposeSecret::expose_secret(&config.url))
-                ))
-            })?;
+        let url = secrecy::ExposeSecret::expose_secret(&config.url);
+        let client = redis::Client::open(url).map_err(|_| {
+            Error::config(format!(
+                "the shared pacer's Redis URL is not one this build accepts (redis:// or redis+unix://): {}",
+                redacted(url)
+            ))
+        })?;
         if config.key.is_empty() {
             return Err(Error::config("the shared pacer's key must not be empty"));
         }
-        let holder = format!(
-            "{}-{}-{:016x}",
-            std::process::id(),
-            config.key.len(),
-            fastrand::u64(..)
-        );
+        let holder = format!("{}-{:016x}", std::process::id(), fastrand::u64(..));
         Ok(Shared {
             config,
             client,
             connection: tokio::sync::OnceCell::new(),
             holder,
-            members: AtomicU64::new(0),
+            turns: AtomicU64::new(0),
             down_until: Mutex::new(None),
             reported: AtomicBool::new(false),
             acquire: redis::Script::new(ACQUIRE),
             hold: redis::Script::new(HOLD),
             learn: redis::Script::new(LEARN),
+            renew: redis::Script::new(RENEW),
             release: redis::Script::new(RELEASE),
         })
     }
@@ -337,7 +420,8 @@ impl Shared {
             .is_some_and(|until| Instant::now() < until)
     }
 
-    /// Notes a failure: local pacing for a moment. `true` the first time in an outage.
+    /// Notes a failure: local pacing for a moment. `true` the first time in an outage: the
+    /// caller reports it.
     pub(crate) fn failed(&self) -> bool {
         *self
             .down_until
@@ -346,7 +430,7 @@ impl Shared {
         !self.reported.swap(true, Ordering::SeqCst)
     }
 
-    /// Notes a success: `true` when it ends an outage.
+    /// Notes a success: `true` when it ends a reported outage.
     pub(crate) fn succeeded(&self) -> bool {
         *self
             .down_until
@@ -365,31 +449,37 @@ impl Shared {
                     .set_response_timeout(Some(timeout))
                     .set_number_of_retries(1)
                     .set_max_delay(Duration::from_millis(200));
-                tokio::time::timeout(
-                    timeout,
-                    self.client.get_connection_manager_with_config(config),
-                )
-                .await
-                .map_err(|_| "timed out connecting".to_owned())?
-                .map_err(|e| describe(&e))
+                self.client
+                    .get_connection_manager_with_config(config)
+                    .await
+                    .map_err(|e| describe(&e))
             })
             .await?;
         Ok(connection.clone())
     }
 
-    /// Runs one script invocation, within the timeout.
+    /// Runs one script invocation: connecting, and once more on a fresh connection when the
+    /// one in hand turns out broken, all within the timeout.
     async fn run<T: redis::FromRedisValue>(
         &self,
         invocation: redis::ScriptInvocation<'_>,
     ) -> Result<T, String> {
-        let mut connection = self.connection().await?;
-        tokio::time::timeout(
-            self.config.timeout,
-            invocation.invoke_async(&mut connection),
-        )
-        .await
-        .map_err(|_| "timed out".to_owned())?
-        .map_err(|e| describe(&e))
+        let call = async {
+            let mut connection = self.connection().await?;
+            match invocation.invoke_async(&mut connection).await {
+                Ok(value) => Ok(value),
+                // The manager reconnects after a broken connection: ask once more on the
+                // new one (the scripts are safe to run twice).
+                Err(e) if e.is_connection_dropped() || e.is_io_error() => invocation
+                    .invoke_async(&mut connection)
+                    .await
+                    .map_err(|e| describe(&e)),
+                Err(e) => Err(describe(&e)),
+            }
+        };
+        tokio::time::timeout(self.config.timeout, call)
+            .await
+            .map_err(|_| "timed out".to_owned())?
     }
 
     /// Asks Redis for a turn of `class` under `pacing`.
@@ -397,7 +487,7 @@ impl Shared {
         self: &Arc<Self>,
         pacing: &Pacing,
         class: Traffic,
-        slack: Duration,
+        timer_slack: Duration,
     ) -> Result<Answer, String> {
         let (code, rate) = match class {
             Traffic::Quiet => (0, None),
@@ -405,30 +495,36 @@ impl Shared {
             Traffic::Batch => (2, pacing.batch_rate),
         };
         let (n, period) = rate.map_or((0, 0), |(n, period)| (n, ms(period)));
-        let spacing = ms(pacing.min_interval.unwrap_or(Duration::ZERO));
-        let member = format!(
+        let serialize = pacing.serialize && class != Traffic::Quiet;
+        let id = format!(
             "{}:{}",
             self.holder,
-            self.members.fetch_add(1, Ordering::Relaxed)
+            self.turns.fetch_add(1, Ordering::Relaxed)
         );
+        // Armed from here: however this call ends before the answer is read, a turn the
+        // script may have granted is given back.
+        let mut lease = serialize.then(|| Lease::pending(self.clone(), id.clone()));
         let mut invocation = self.acquire.key(&self.config.key);
         invocation
             .arg(code)
-            .arg(spacing)
-            .arg(ms(slack))
+            .arg(ms(pacing.min_interval.unwrap_or(Duration::ZERO)))
+            .arg(ms(timer_slack))
             .arg(n)
             .arg(period)
-            .arg(u8::from(pacing.serialize && class != Traffic::Quiet))
+            .arg(u8::from(serialize))
             .arg(ms(self.config.lease).max(1))
-            .arg(&member)
+            .arg(&id)
             .arg(KEY_TTL_MS);
         let (granted, wait, cause): (u8, u64, String) = self.run(invocation).await?;
         if granted == 1 {
-            let lease = (pacing.serialize && class != Traffic::Quiet).then(|| Lease {
-                shared: self.clone(),
-                id: member,
-            });
+            if let Some(lease) = &mut lease {
+                lease.renew();
+            }
             return Ok(Answer::Granted(lease));
+        }
+        if let Some(lease) = &mut lease {
+            // Nothing was granted: nothing to give back.
+            lease.armed = false;
         }
         let cause = match cause.as_str() {
             "queue" => WaitFor::Queue,
@@ -455,6 +551,13 @@ impl Shared {
         self.run::<u8>(invocation).await.map(drop)
     }
 
+    /// Extends lease `id`: `Ok(0)` when it is no longer held.
+    async fn renew(&self, id: &str) -> Result<u8, String> {
+        let mut invocation = self.renew.key(&self.config.key);
+        invocation.arg(id).arg(ms(self.config.lease).max(1));
+        self.run::<u8>(invocation).await
+    }
+
     async fn release(&self, id: &str) -> Result<(), String> {
         let mut invocation = self.release.key(&self.config.key);
         invocation.arg(id);
@@ -464,13 +567,12 @@ impl Shared {
 
 /// A Redis error in words, without anything of the URL.
 fn describe(error: &redis::RedisError) -> String {
-    let kind = format!("{:?}", error.kind());
     if error.is_timeout() {
         "timed out".to_owned()
     } else if error.is_connection_refusal() || error.is_connection_dropped() || error.is_io_error()
     {
         "cannot connect".to_owned()
     } else {
-        format!("Redis answered an error ({kind})")
+        format!("Redis answered an error ({:?})", error.kind())
     }
 }

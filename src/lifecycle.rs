@@ -87,6 +87,21 @@ impl Membership {
     }
 }
 
+/// Whether `request` would be sent as it is: everything a create checks before sending,
+/// with any login or team slug standing for an id it would be looked up as.
+pub(crate) fn check<V: Vendor>(vendor: &V, request: &CreateInvitation) -> Result<(), Error> {
+    let names = vendor.names(request);
+    if names.is_empty() {
+        return vendor.create(request).map(drop);
+    }
+    let stand_ins: Vec<_> = names.iter().map(|name| (name.clone(), 1)).collect();
+    vendor.create(&vendor.with_ids(request, &stand_ins))?;
+    for name in &names {
+        drop(vendor.name_call(name)?);
+    }
+    Ok(())
+}
+
 /// `request` checked and with every name it uses looked up (GitHub's logins and team
 /// slugs), ready to encode. The rest of the request is checked before any lookup is sent;
 /// an id looked up once is remembered by the client.
@@ -95,15 +110,11 @@ pub(crate) async fn prepare<'r, V: Vendor>(
     vendor: &V,
     request: &'r CreateInvitation,
 ) -> Result<Cow<'r, CreateInvitation>, Error> {
+    // Every name is checked before the first lookup goes out.
+    check(vendor, request)?;
     let names = vendor.names(request);
     if names.is_empty() {
         return Ok(Cow::Borrowed(request));
-    }
-    let stand_ins: Vec<_> = names.iter().map(|name| (name.clone(), 1)).collect();
-    vendor.create(&vendor.with_ids(request, &stand_ins))?;
-    // Every name is checked before the first lookup goes out.
-    for name in &names {
-        drop(vendor.name_call(name)?);
     }
     let remembered = |key: &str| {
         engine

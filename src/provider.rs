@@ -119,6 +119,16 @@ pub trait Provider: Send + Sync + fmt::Debug {
         request: &'a CreateInvitation,
     ) -> BoxFuture<'a, Result<Invitation, Error>>;
 
+    /// Checks `request` as a create would before sending anything, without sending anything:
+    /// the rules every provider shares ([`CreateInvitation::validate`]) and this vendor's own
+    /// (its roles, its options, the expiry it accepts). A login or team slug is checked for
+    /// form only; whether it exists is known when it is looked up.
+    ///
+    /// The default checks the shared rules only; the crate's providers check their own too.
+    fn check_invitation(&self, request: &CreateInvitation) -> Result<(), Error> {
+        request.validate()
+    }
+
     /// Makes sure the person of `request` is invited or a member, with a definite answer.
     ///
     /// It creates the invitation; a vendor's "already invited" is looked up and returned as
@@ -257,6 +267,10 @@ macro_rules! forward_provider {
                 (**self).create_invitation(request)
             }
 
+            fn check_invitation(&self, request: &CreateInvitation) -> Result<(), Error> {
+                (**self).check_invitation(request)
+            }
+
             fn ensure_invited<'a>(
                 &'a self,
                 request: &'a CreateInvitation,
@@ -341,6 +355,14 @@ macro_rules! vendor_client {
                     $crate::lifecycle::prepare(&self.engine, &self.mapping, request).await?;
                 let call = $crate::mapping::Vendor::create(&self.mapping, &request)?;
                 self.engine.run(call).await
+            }
+
+            /// Checks a request without sending anything; see [`Provider::check_invitation`](crate::Provider::check_invitation).
+            pub fn check_invitation(
+                &self,
+                request: &$crate::CreateInvitation,
+            ) -> Result<(), $crate::Error> {
+                $crate::lifecycle::check(&self.mapping, request)
             }
 
             /// Invites with a definite answer; see [`Provider::ensure_invited`](crate::Provider::ensure_invited).
@@ -467,6 +489,13 @@ macro_rules! vendor_client {
                 request: &'a $crate::CreateInvitation,
             ) -> $crate::BoxFuture<'a, Result<$crate::Invitation, $crate::Error>> {
                 Box::pin($client::create_invitation(self, request))
+            }
+
+            fn check_invitation(
+                &self,
+                request: &$crate::CreateInvitation,
+            ) -> Result<(), $crate::Error> {
+                $client::check_invitation(self, request)
             }
 
             fn ensure_invited<'a>(

@@ -1,0 +1,212 @@
+//! The client for `--provider`: with the credential from the environment, or against a local
+//! fake with `--sandbox`.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub};
+use orginvite::{Clerk, ElasticCloud, GitHub, GitHubApp, GitHubBuilder, Pacer, Pacing, Provider};
+
+use crate::progress::Progress;
+use crate::{Global, Usage, Vendor};
+
+/// A connected client, and the fake it talks to with `--sandbox` (kept alive with it).
+pub(crate) struct Client {
+    pub(crate) provider: Box<dyn Provider>,
+    _fake: Option<Box<dyn Any + Send + Sync>>,
+}
+
+/// Reads a credential from the environment, explaining what is needed when it is missing.
+fn credential(variable: &str, what: &str) -> Result<String, Usage> {
+    match std::env::var(variable) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(Usage(format!(
+            "invalid_config: {variable} is not set; export {what} as {variable} (nothing was sent)"
+        ))),
+    }
+}
+
+/// A GitHub builder with `GITHUB_TOKEN`, or else the GitHub App of `GITHUB_APP_ID` and
+/// `GITHUB_APP_PRIVATE_KEY` (a path or the PEM itself), with `GITHUB_APP_INSTALLATION_ID` when
+/// set.
+fn github_credentials(builder: GitHubBuilder) -> Result<GitHubBuilder, Usage> {
+    if let Ok(token) = credential("GITHUB_TOKEN", "") {
+        return Ok(builder.token(token));
+    }
+    let Ok(id) = credential("GITHUB_APP_ID", "") else {
+        return Err(Usage(
+            "invalid_config: set GITHUB_TOKEN (a token that can administer the organization), \
+            or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY for a GitHub App with the organization \
+            permission Members: write (nothing was sent)"
+                .to_owned(),
+        ));
+    };
+    let key = credential(
+        "GITHUB_APP_PRIVATE_KEY",
+        "the GitHub App's private key (the .pem file's path or its text)",
+    )?;
+    let pem = if key.trim_start().starts_with("-----BEGIN") {
+        key
+    } else {
+        std::fs::read_to_string(key.trim()).map_err(|e| {
+            Usage(format!(
+                "invalid_config: GITHUB_APP_PRIVATE_KEY names a file that cannot be read: {e}"
+            ))
+        })?
+    };
+    let mut app = GitHubApp::new(id, pem);
+    if let Ok(installation) = std::env::var("GITHUB_APP_INSTALLATION_ID") {
+        let installation = installation.trim().parse().map_err(|_| {
+            Usage("invalid_config: GITHUB_APP_INSTALLATION_ID must be a number".to_owned())
+        })?;
+        app = app.installation_id(installation);
+    }
+    Ok(builder.app(app))
+}
+
+/// `N/s`, `N/min` or `N/h`: at most N invitations in any such window.
+pub(crate) fn parse_rate(text: &str) -> Result<Pacing, String> {
+    let bad = || format!("takes N/s, N/min or N/h (such as 20/s), not {text:?}");
+    let (number, unit) = text.split_once('/').ok_or_else(bad)?;
+    let number: u32 = number.trim().parse().map_err(|_| bad())?;
+    let period = match unit.trim() {
+        "s" => 1,
+        "min" => 60,
+        "h" => 3600,
+        _ => return Err(bad()),
+    };
+    if number == 0 {
+        return Err(bad());
+    }
+    Ok(Pacing::rate(number, std::time::Duration::from_secs(period)))
+}
+
+/// The pacing for `vendor`: `--rate` when given, else the vendor's default.
+fn pacing(global: &Global, vendor: Vendor) -> Pacing {
+    match (&global.rate, vendor) {
+        (Some(rate), _) => rate.clone(),
+        (None, Vendor::Github) => orginvite::github::default_pacing(),
+        (None, Vendor::Clerk) => orginvite::clerk::default_pacing(),
+        (None, Vendor::Elastic) => Pacing::off(),
+    }
+}
+
+/// The pacer: shared through Redis with `--redis`, else this process's own.
+fn pacer(global: &Global, vendor: Vendor, organization: &str) -> Result<Pacer, Usage> {
+    let pacing = pacing(global, vendor);
+    let Some(url) = &global.redis else {
+        return Ok(Pacer::new(pacing));
+    };
+    #[cfg(feature = "redis")]
+    {
+        let vendor_name = match vendor {
+            Vendor::Github => "github",
+            Vendor::Clerk => "clerk",
+            Vendor::Elastic => "elastic",
+        };
+        let shared = orginvite::RedisPacer::new(url.clone())
+            .key(format!("orginvite:{vendor_name}:{organization}"));
+        Ok(Pacer::redis(shared, pacing)?)
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        let _ = (url, organization);
+        Err(Usage(
+            "invalid_config: --redis needs orginvite built with the `redis` feature \
+            (cargo install --path cli --features redis)"
+                .to_owned(),
+        ))
+    }
+}
+
+/// Connects to the vendor of `--provider`. With `--sandbox`, starts its fake first, knowing
+/// `organization`, and the logins and team slugs of `names`.
+pub(crate) async fn connect(
+    global: &Global,
+    organization: &str,
+    names: &(Vec<String>, Vec<String>),
+    progress: Arc<Progress>,
+) -> Result<Client, Usage> {
+    /// Builds one vendor's client: against its fake with `--sandbox`, else with the credential
+    /// from the environment.
+    macro_rules! client {
+        ($fake:ty, $vendor:expr, $builder:expr, $prepare:expr) => {{
+            let (builder, fake): (_, Option<(String, Box<dyn Any + Send + Sync>)>) =
+                if global.sandbox {
+                    let fake = <$fake>::start().await;
+                    fake.add_organization(organization);
+                    #[allow(clippy::redundant_closure_call)]
+                    ($prepare)(&fake);
+                    let builder = fake.client_builder();
+                    (
+                        builder,
+                        Some((fake.uri(), Box::new(fake) as Box<dyn Any + Send + Sync>)),
+                    )
+                } else {
+                    ($builder?, None)
+                };
+            let builder = match &global.base_url {
+                Some(url) => builder.base_url(url),
+                None => builder,
+            };
+            let client = builder
+                .pacer(pacer(global, $vendor, organization)?)
+                .observer(progress)
+                .build()?;
+            if let Some((uri, _)) = &fake {
+                eprintln!(
+                    "sandbox: a local fake {} at {uri} (nothing leaves this machine)",
+                    client.kind()
+                );
+            }
+            Ok(Client {
+                provider: Box::new(client) as Box<dyn Provider>,
+                _fake: fake.map(|(_, fake)| fake),
+            })
+        }};
+    }
+    if global.sandbox && global.base_url.is_some() {
+        return Err(Usage(
+            "invalid_request: --sandbox and --base-url do not go together".to_owned(),
+        ));
+    }
+    match global.provider {
+        Some(Vendor::Github) => client!(
+            FakeGitHub,
+            Vendor::Github,
+            github_credentials(GitHub::builder()),
+            |fake: &FakeGitHub| {
+                // The sandbox knows the logins and the teams asked for.
+                for (n, login) in names.0.iter().enumerate() {
+                    fake.add_user(login, 583_231 + n as u64);
+                }
+                for (n, slug) in names.1.iter().enumerate() {
+                    fake.add_team(organization, slug, 100 + n as u64);
+                }
+            }
+        ),
+        Some(Vendor::Clerk) => client!(
+            FakeClerk,
+            Vendor::Clerk,
+            credential(
+                "CLERK_SECRET_KEY",
+                "the secret key of the Clerk instance (sk_live_... or sk_test_...)"
+            )
+            .map(|key| Clerk::builder().token(key)),
+            |_: &FakeClerk| {}
+        ),
+        Some(Vendor::Elastic) => client!(
+            FakeElasticCloud,
+            Vendor::Elastic,
+            credential(
+                "EC_API_KEY",
+                "an Elastic Cloud API key with the organization owner role"
+            )
+            .map(|key| ElasticCloud::builder().token(key)),
+            |_: &FakeElasticCloud| {}
+        ),
+        None => Err(Usage(
+            "invalid_request: --provider is required (github, clerk or elastic)".to_owned(),
+        )),
+    }
+}

@@ -1,0 +1,609 @@
+//! `orginvite`: invite people to a GitHub, Clerk or Elastic Cloud organization from the command
+//! line — one person, or a whole CSV with a dry run, a crash-safe journal, a progress bar and a
+//! per-row report — and list, cancel, resend and check invitations.
+//!
+//! Exit codes: 0 when everything asked for was done (every row created or already there);
+//! 1 when something failed, is in doubt or was skipped (or the run was interrupted);
+//! 2 for a usage, configuration or credential problem, with nothing sent.
+
+mod bulk;
+mod client;
+mod journal;
+mod output;
+mod progress;
+mod rows;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use orginvite::{
+    ClerkOptions, CreateInvitation, Error, ErrorKind, GitHubOptions, InvitationStatus, Invitee,
+    ListInvitations, Membership, Provider, Resent, Role,
+};
+use serde_json::{json, Map, Value};
+
+use crate::output::{describe, print_json, Table};
+
+/// Invite people to a GitHub, Clerk or Elastic Cloud organization: one, or a whole CSV.
+///
+/// Credentials come from the environment: GITHUB_TOKEN (or a GitHub App: GITHUB_APP_ID,
+/// GITHUB_APP_PRIVATE_KEY and optionally GITHUB_APP_INSTALLATION_ID), CLERK_SECRET_KEY,
+/// EC_API_KEY. `--sandbox` runs against a local fake of the vendor instead, with no
+/// credential and nothing leaving the machine.
+#[derive(Debug, Parser)]
+#[command(name = "orginvite", version, about, long_about)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// The vendor.
+    #[arg(long, value_enum, global = true)]
+    provider: Option<Vendor>,
+    /// The organization: GitHub's login, Clerk's org_... id, Elastic Cloud's organization id.
+    #[arg(long, global = true)]
+    org: Option<String>,
+    /// The vendor's API base URL (GitHub Enterprise Server, a proxy, a test server).
+    #[arg(long, global = true, value_name = "URL")]
+    base_url: Option<String>,
+    /// Run against a local fake of the vendor (nothing leaves this machine).
+    #[arg(long, global = true)]
+    sandbox: bool,
+    /// How results are printed.
+    #[arg(long, value_enum, global = true, default_value = "table")]
+    output: OutputFormat,
+    /// At most this many invitations per window: N/s, N/min or N/h (default: the vendor's
+    /// own pacing — GitHub one at a time 1 s apart, Clerk 250/h, Elastic Cloud by its headers).
+    #[arg(long, global = true, value_name = "N/s|N/min|N/h", value_parser = client::parse_rate)]
+    rate: Option<orginvite::Pacing>,
+    /// Pace together with every other process using this Redis (and the same provider and
+    /// organization). Needs a build with the `redis` feature.
+    #[arg(long, global = true, value_name = "URL", env = "ORGINVITE_REDIS_URL")]
+    redis: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Vendor {
+    Github,
+    Clerk,
+    Elastic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Invite one person, or everyone in a CSV file (--csv).
+    Invite(Box<InviteArgs>),
+    /// List invitations.
+    List {
+        /// Which invitations.
+        #[arg(long, value_enum, default_value = "pending")]
+        status: StatusFilter,
+    },
+    /// Cancel invitations by id or by the invitee's email.
+    Cancel {
+        /// An invitation id (repeat for several).
+        #[arg(long = "id", value_name = "ID")]
+        ids: Vec<String>,
+        /// The email of a pending invitation (repeat for several).
+        #[arg(long = "email", value_name = "EMAIL")]
+        emails: Vec<String>,
+    },
+    /// Send a new invitation in place of a person's pending one.
+    Resend {
+        /// The invitee's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Whether someone is a member, invited, or neither.
+    Check {
+        /// By email.
+        #[arg(long, conflicts_with = "login", required_unless_present = "login")]
+        email: Option<String>,
+        /// By GitHub login.
+        #[arg(long)]
+        login: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StatusFilter {
+    Pending,
+    Failed,
+    Expired,
+    All,
+}
+
+/// `invite`: one person from the flags, or a CSV file.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("who").required(true).args(["email", "login", "user_id", "csv"]))]
+pub(crate) struct InviteArgs {
+    /// The invitee's email.
+    #[arg(long)]
+    email: Option<String>,
+    /// The invitee's GitHub login.
+    #[arg(long)]
+    login: Option<String>,
+    /// The invitee's user id at the vendor.
+    #[arg(long, value_name = "ID")]
+    user_id: Option<String>,
+    /// admin, member, billing-manager, or the vendor's own role (such as org:viewer).
+    #[arg(long)]
+    role: Option<String>,
+    /// A GitHub team id to add the invitee to (repeat for several).
+    #[arg(long = "team-id", value_name = "N")]
+    team_ids: Vec<u64>,
+    /// A GitHub team slug to add the invitee to (repeat for several).
+    #[arg(long = "team", value_name = "SLUG")]
+    teams: Vec<String>,
+    /// GitHub: reinstate a former member's access.
+    #[arg(long)]
+    reinstate: bool,
+    /// How long the invitation stays valid: whole days (7d) or hours (72h).
+    #[arg(long, value_name = "Nd|Nh", value_parser = parse_expiry)]
+    expires_in: Option<Duration>,
+    /// Clerk: the user id of the inviter.
+    #[arg(long, value_name = "USER_ID")]
+    inviter: Option<String>,
+    /// Clerk: where the invitation link leads.
+    #[arg(long, value_name = "URL")]
+    redirect_url: Option<String>,
+    /// Clerk: public metadata, a JSON object.
+    #[arg(long, value_name = "JSON", value_parser = parse_metadata)]
+    public_metadata: Option<Map<String, Value>>,
+    /// Clerk: do not send the invitation email.
+    #[arg(long)]
+    no_notify: bool,
+
+    /// Invite everyone in this CSV file (header required; columns: email, login, user_id,
+    /// role, teams, and the vendor options).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["email", "login", "user_id"])]
+    pub(crate) csv: Option<PathBuf>,
+    /// Compare every row with the current invitations and members; send no invitation.
+    #[arg(long, requires = "csv")]
+    pub(crate) dry_run: bool,
+    /// Record every row's outcome here; a re-run with the same journal skips finished rows
+    /// and settles the ones that were in flight before sending anything for them.
+    #[arg(long, value_name = "FILE", requires = "csv")]
+    pub(crate) journal: Option<PathBuf>,
+    /// How many invitations may be in flight at once (the vendor's pacing still applies).
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "csv",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) concurrency: u16,
+    /// Write one JSON object per row to this file.
+    #[arg(long, value_name = "FILE", requires = "csv")]
+    pub(crate) report: Option<PathBuf>,
+    /// Refuse the whole file, sending nothing, when any row is bad.
+    #[arg(long, requires = "csv")]
+    pub(crate) strict: bool,
+}
+
+/// `7d` or `72h`: a whole number of days or hours.
+fn parse_expiry(text: &str) -> Result<Duration, String> {
+    let bad = || format!("takes whole days or hours such as 7d or 72h, not {text:?}");
+    let (number, unit) = match (text.strip_suffix('d'), text.strip_suffix('h')) {
+        (Some(days), _) => (days, 24 * 60 * 60),
+        (_, Some(hours)) => (hours, 60 * 60),
+        _ => return Err(bad()),
+    };
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    number
+        .checked_mul(unit)
+        .map(Duration::from_secs)
+        .ok_or_else(bad)
+}
+
+fn parse_metadata(text: &str) -> Result<Map<String, Value>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("takes a JSON object".to_owned()),
+        Err(e) => Err(format!("is not JSON: {e}")),
+    }
+}
+
+/// A problem found before anything was sent: printed, exit code 2.
+pub(crate) struct Usage(pub(crate) String);
+
+impl From<Error> for Usage {
+    fn from(error: Error) -> Usage {
+        Usage(describe(&error))
+    }
+}
+
+/// The exit code for an error of a single call: 2 when the configuration, the input or the
+/// credential is at fault (nothing was done), else 1.
+fn exit_for(error: &Error) -> ExitCode {
+    match error.kind() {
+        ErrorKind::InvalidConfig
+        | ErrorKind::InvalidRequest
+        | ErrorKind::Unsupported
+        | ErrorKind::Unauthenticated
+        | ErrorKind::PacerUnavailable => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let Some(organization) = cli.global.org.clone() else {
+        eprintln!("error: invalid_request: --org is required");
+        return ExitCode::from(2);
+    };
+    let names = match &cli.command {
+        Command::Invite(args) => (args.login.iter().cloned().collect(), args.teams.clone()),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let progress = progress::Progress::new();
+    let client = match client::connect(&cli.global, &organization, &names, progress.clone()).await {
+        Ok(client) => client,
+        Err(Usage(problem)) => {
+            eprintln!("error: {problem}");
+            return ExitCode::from(2);
+        }
+    };
+    let provider: &dyn Provider = &*client.provider;
+    match cli.command {
+        Command::Invite(args) => match &args.csv {
+            Some(_) => {
+                let defaults = match request_options(&args) {
+                    Ok(defaults) => defaults,
+                    Err(Usage(problem)) => {
+                        eprintln!("error: {problem}");
+                        return ExitCode::from(2);
+                    }
+                };
+                bulk::run(
+                    provider,
+                    &cli.global,
+                    &organization,
+                    &args,
+                    defaults,
+                    progress,
+                )
+                .await
+            }
+            None => invite_one(provider, &organization, &args).await,
+        },
+        Command::List { status } => list(provider, &organization, status, cli.global.output).await,
+        Command::Cancel { ids, emails } => {
+            cancel(provider, &organization, ids, emails, cli.global.output).await
+        }
+        Command::Resend { email } => {
+            resend(provider, &organization, &email, cli.global.output).await
+        }
+        Command::Check { email, login } => {
+            let invitee = match (email, login) {
+                (Some(email), _) => Invitee::email(email),
+                (_, Some(login)) => Invitee::login(login),
+                (None, None) => unreachable!("clap requires one"),
+            };
+            check(provider, &organization, &invitee, cli.global.output).await
+        }
+    }
+}
+
+/// The options of `invite` that apply to every row of a CSV too (as defaults).
+fn request_options(args: &InviteArgs) -> Result<CreateInvitation, Usage> {
+    let mut request = CreateInvitation::email("-", "placeholder@example.com");
+    if let Some(role) = &args.role {
+        request = request.role(role.parse::<Role>().unwrap_or_else(|never| match never {}));
+    }
+    if let Some(expires_in) = args.expires_in {
+        request = request.expires_in(expires_in);
+    }
+    let mut clerk = ClerkOptions::new();
+    if let Some(inviter) = &args.inviter {
+        clerk = clerk.inviter_user_id(inviter);
+    }
+    if let Some(url) = &args.redirect_url {
+        clerk = clerk.redirect_url(url);
+    }
+    if let Some(metadata) = &args.public_metadata {
+        clerk = clerk.public_metadata(metadata.clone());
+    }
+    if args.no_notify {
+        clerk = clerk.notify(false);
+    }
+    let github = args.teams.iter().fold(
+        GitHubOptions::new()
+            .team_ids(args.team_ids.iter().copied())
+            .reinstate(args.reinstate),
+        |options, slug| options.team_slug(slug),
+    );
+    Ok(request.github(github).clerk(clerk))
+}
+
+/// One invitation from the flags: printed as one JSON object.
+async fn invite_one(provider: &dyn Provider, organization: &str, args: &InviteArgs) -> ExitCode {
+    let invitee = match (&args.email, &args.user_id, &args.login) {
+        (Some(email), None, None) => Invitee::email(email),
+        (None, Some(id), None) => Invitee::user_id(id),
+        (None, None, Some(login)) => Invitee::login(login),
+        _ => {
+            eprintln!(
+                "error: invalid_request: give one of --email, --user-id and --login, or --csv"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let request = match request_options(args) {
+        Ok(defaults) => {
+            let mut request = defaults;
+            request.organization = organization.to_owned();
+            request.invitee = invitee;
+            request
+        }
+        Err(Usage(problem)) => {
+            eprintln!("error: {problem}");
+            return ExitCode::from(2);
+        }
+    };
+    match provider.create_invitation(&request).await {
+        Ok(invitation) => {
+            print_json(&serde_json::to_value(&invitation).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            exit_for(&error)
+        }
+    }
+}
+
+async fn list(
+    provider: &dyn Provider,
+    organization: &str,
+    status: StatusFilter,
+    output: OutputFormat,
+) -> ExitCode {
+    use futures_util::StreamExt;
+    let query = ListInvitations::new(organization);
+    let query = match status {
+        StatusFilter::Pending => query,
+        StatusFilter::Failed => query.status(InvitationStatus::Failed),
+        StatusFilter::Expired => query.status(InvitationStatus::Expired),
+        StatusFilter::All => query.any_status(),
+    };
+    let mut table = Table::new(["id", "invitee", "role", "status", "created", "expires"]);
+    let mut stream = provider.list_invitations(&query);
+    let mut count = 0u64;
+    while let Some(item) = stream.next().await {
+        let invitation = match item {
+            Ok(invitation) => invitation,
+            Err(error) => {
+                table.print_if(output);
+                eprintln!("error: {}", describe(&error));
+                return exit_for(&error);
+            }
+        };
+        count += 1;
+        match output {
+            OutputFormat::Json => {
+                print_json(&serde_json::to_value(&invitation).unwrap_or_default());
+            }
+            OutputFormat::Table => table.row([
+                invitation.id.clone(),
+                output::invitee_of(&invitation),
+                invitation.role.to_string(),
+                invitation.status.as_str().to_owned(),
+                output::time(invitation.created_at),
+                output::time(invitation.expires_at),
+            ]),
+        }
+    }
+    table.print_if(output);
+    if output == OutputFormat::Table {
+        eprintln!("{count} invitation(s)");
+    }
+    ExitCode::SUCCESS
+}
+
+async fn cancel(
+    provider: &dyn Provider,
+    organization: &str,
+    mut ids: Vec<String>,
+    emails: Vec<String>,
+    output: OutputFormat,
+) -> ExitCode {
+    if ids.is_empty() && emails.is_empty() {
+        eprintln!("error: invalid_request: give --id ID or --email EMAIL (repeatable)");
+        return ExitCode::from(2);
+    }
+    let mut table = Table::new(["id", "email", "outcome", "message"]);
+    let mut all_done = true;
+    for email in &emails {
+        match provider
+            .find_invitation(organization, &Invitee::email(email))
+            .await
+        {
+            Ok(Some(found)) => ids.push(found.id),
+            Ok(None) => {
+                all_done = false;
+                report_cancel(
+                    &mut table,
+                    output,
+                    "",
+                    email,
+                    "not_pending",
+                    "no pending invitation",
+                );
+            }
+            Err(error) => {
+                eprintln!("error: {}", describe(&error));
+                return exit_for(&error);
+            }
+        }
+    }
+    for outcome in provider.cancel_invitations(organization, ids).await {
+        let (result, message) = match &outcome.result {
+            Ok(_) => ("cancelled".to_owned(), String::new()),
+            Err(error) => {
+                all_done = false;
+                (error.kind().as_str().to_owned(), describe(error))
+            }
+        };
+        let email = outcome
+            .result
+            .as_ref()
+            .ok()
+            .and_then(|c| c.invitation.as_ref())
+            .and_then(|i| i.email.clone())
+            .unwrap_or_default();
+        report_cancel(&mut table, output, &outcome.id, &email, &result, &message);
+    }
+    table.print_if(output);
+    if all_done {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn report_cancel(
+    table: &mut Table,
+    output: OutputFormat,
+    id: &str,
+    email: &str,
+    outcome: &str,
+    message: &str,
+) {
+    match output {
+        OutputFormat::Json => print_json(&json!({
+            "id": id, "email": email, "outcome": outcome, "message": message,
+        })),
+        OutputFormat::Table => table.row([id, email, outcome, message].map(str::to_owned)),
+    }
+}
+
+async fn resend(
+    provider: &dyn Provider,
+    organization: &str,
+    email: &str,
+    output: OutputFormat,
+) -> ExitCode {
+    let (outcome, previous, new, message, code) = match provider
+        .resend_invitation(organization, &Invitee::email(email))
+        .await
+    {
+        Ok(Resent::Resent {
+            previous, outcome, ..
+        }) => (
+            "resent",
+            Some(previous.id),
+            outcome.invitation().map(|i| i.id.clone()),
+            String::new(),
+            ExitCode::SUCCESS,
+        ),
+        Ok(Resent::NothingPending) => (
+            "nothing_pending",
+            None,
+            None,
+            "no pending invitation; nothing was sent".to_owned(),
+            ExitCode::FAILURE,
+        ),
+        Ok(Resent::CancelledOnly {
+            previous, error, ..
+        }) => (
+            "cancelled_only",
+            Some(previous.id),
+            None,
+            describe(&error),
+            ExitCode::FAILURE,
+        ),
+        Ok(_) => ("unknown", None, None, String::new(), ExitCode::FAILURE),
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            return exit_for(&error);
+        }
+    };
+    match output {
+        OutputFormat::Json => print_json(&json!({
+            "email": email, "outcome": outcome, "previous_id": previous, "id": new,
+            "message": message,
+        })),
+        OutputFormat::Table => {
+            let mut table = Table::new(["email", "outcome", "previous id", "new id", "message"]);
+            table.row([
+                email.to_owned(),
+                outcome.to_owned(),
+                previous.unwrap_or_default(),
+                new.unwrap_or_default(),
+                message,
+            ]);
+            table.print();
+        }
+    }
+    code
+}
+
+async fn check(
+    provider: &dyn Provider,
+    organization: &str,
+    invitee: &Invitee,
+    output: OutputFormat,
+) -> ExitCode {
+    let membership = match provider.membership(organization, invitee).await {
+        Ok(membership) => membership,
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            return exit_for(&error);
+        }
+    };
+    let who = invitee
+        .as_email()
+        .map(str::to_owned)
+        .unwrap_or_else(|| output::invitee_text(invitee));
+    let (state, role, id) = match &membership {
+        Membership::Member { role, .. } => ("member", role.to_string(), String::new()),
+        Membership::Invited(invitation) => (
+            "invited",
+            invitation.role.to_string(),
+            invitation.id.clone(),
+        ),
+        Membership::NotMember => ("not_member", String::new(), String::new()),
+        _ => ("unknown", String::new(), String::new()),
+    };
+    match output {
+        OutputFormat::Json => print_json(&json!({
+            "invitee": who, "membership": state, "role": role, "invitation_id": id,
+        })),
+        OutputFormat::Table => {
+            let mut table = Table::new(["invitee", "membership", "role", "invitation id"]);
+            table.row([who, state.to_owned(), role, id]);
+            table.print();
+        }
+    }
+    ExitCode::SUCCESS
+}

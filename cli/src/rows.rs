@@ -1,0 +1,285 @@
+//! The rows of a CSV file: columns, one request per row, and the checks made before sending.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+
+use csv::StringRecord;
+use orginvite::{CreateInvitation, Invitee, Provider, ProviderKind, Role};
+use serde_json::Value;
+
+use crate::Usage;
+
+/// The columns a CSV file may have.
+pub(crate) const COLUMNS: &[&str] = &[
+    "email",
+    "login",
+    "user_id",
+    "role",
+    "teams",
+    "expires_in",
+    "reinstate",
+    "inviter",
+    "redirect_url",
+    "public_metadata",
+    "notify",
+];
+
+/// Where each known column is.
+#[derive(Debug, Default)]
+pub(crate) struct Columns(HashMap<&'static str, usize>);
+
+impl Columns {
+    /// Reads the header: every column must be known, and one of the invitee columns present.
+    pub(crate) fn from_header(header: &StringRecord) -> Result<Columns, Usage> {
+        let mut columns = HashMap::new();
+        for (index, name) in header.iter().enumerate() {
+            let name = name.trim().to_ascii_lowercase();
+            let Some(known) = COLUMNS.iter().find(|known| **known == name) else {
+                return Err(Usage(format!(
+                    "invalid_request: unknown column {name:?} in the CSV header (known: {})",
+                    COLUMNS.join(", ")
+                )));
+            };
+            if columns.insert(*known, index).is_some() {
+                return Err(Usage(format!(
+                    "invalid_request: the column {name:?} appears twice in the CSV header"
+                )));
+            }
+        }
+        if !["email", "login", "user_id"]
+            .iter()
+            .any(|c| columns.contains_key(c))
+        {
+            return Err(Usage(
+                "invalid_request: the CSV header needs an email, login or user_id column (the first line is the header)"
+                    .to_owned(),
+            ));
+        }
+        Ok(Columns(columns))
+    }
+
+    fn get<'r>(&self, record: &'r StringRecord, column: &str) -> Option<&'r str> {
+        self.0
+            .get(column)
+            .and_then(|index| record.get(*index))
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+    }
+}
+
+/// One row: its line, who it invites, and its request or why it is refused.
+#[derive(Debug)]
+pub(crate) struct Row {
+    pub(crate) line: u64,
+    pub(crate) email: Option<String>,
+    pub(crate) login: Option<String>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) request: Result<CreateInvitation, String>,
+}
+
+impl Row {
+    /// The key a person is known by within a run (and in the journal).
+    pub(crate) fn key(&self) -> String {
+        match (&self.email, &self.login, &self.user_id) {
+            (Some(email), _, _) => email.to_ascii_lowercase(),
+            (_, Some(login), _) => format!("login:{}", login.to_ascii_lowercase()),
+            (_, _, Some(id)) => format!("user_id:{id}"),
+            _ => String::new(),
+        }
+    }
+
+    /// The invitee, as the request has it.
+    pub(crate) fn invitee(&self) -> Option<&Invitee> {
+        self.request.as_ref().ok().map(|request| &request.invitee)
+    }
+
+    /// The report's object for this row, with its outcome.
+    pub(crate) fn record(
+        &self,
+        outcome: &str,
+        kind: Option<&str>,
+        id: Option<&str>,
+        message: &str,
+    ) -> Value {
+        let mut record = serde_json::Map::new();
+        record.insert("line".into(), self.line.into());
+        if let Some(email) = &self.email {
+            record.insert("email".into(), email.clone().into());
+        }
+        if let Some(login) = &self.login {
+            record.insert("login".into(), login.clone().into());
+        }
+        if let Some(user_id) = &self.user_id {
+            record.insert("user_id".into(), user_id.clone().into());
+        }
+        record.insert("outcome".into(), outcome.into());
+        record.insert("kind".into(), kind.map_or(Value::Null, Value::from));
+        record.insert("id".into(), id.map_or(Value::Null, Value::from));
+        record.insert("message".into(), message.into());
+        Value::Object(record)
+    }
+}
+
+/// Opens a CSV file, reading its header.
+pub(crate) fn open(path: &Path) -> Result<(csv::Reader<File>, Columns), Usage> {
+    let file = File::open(path).map_err(|e| {
+        Usage(format!(
+            "invalid_request: cannot read {}: {e}",
+            path.display()
+        ))
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(file);
+    let header = reader.headers().map_err(|e| {
+        Usage(format!(
+            "invalid_request: cannot read the header of {}: {e}",
+            path.display()
+        ))
+    })?;
+    let columns = Columns::from_header(header)?;
+    Ok((reader, columns))
+}
+
+/// Tells rows repeating an earlier row's person.
+#[derive(Debug, Default)]
+pub(crate) struct Seen(HashMap<String, u64>);
+
+/// Builds the row of `record` (or the reason it cannot be read): the defaults from the flags,
+/// overridden by the row's cells, checked as the provider would before sending, and refused
+/// when it repeats an earlier row's person.
+pub(crate) fn row(
+    record: csv::Result<StringRecord>,
+    columns: &Columns,
+    defaults: &CreateInvitation,
+    organization: &str,
+    provider: &dyn Provider,
+    seen: &mut Seen,
+) -> Row {
+    let (line, record) = match record {
+        Ok(record) => (record.position().map_or(0, csv::Position::line), record),
+        Err(error) => {
+            let line = error.position().map_or(0, csv::Position::line);
+            return Row {
+                line,
+                email: None,
+                login: None,
+                user_id: None,
+                request: Err(format!("unreadable row: {error}")),
+            };
+        }
+    };
+    let mut row = Row {
+        line,
+        email: columns.get(&record, "email").map(str::to_owned),
+        login: columns.get(&record, "login").map(str::to_owned),
+        user_id: columns.get(&record, "user_id").map(str::to_owned),
+        request: Err(String::new()),
+    };
+    row.request = request(&row, &record, columns, defaults, organization, provider);
+    if row.request.is_ok() {
+        let key = row.key();
+        if let Some(first) = seen.0.get(&key) {
+            row.request = Err(format!("repeats the person of line {first}"));
+        } else {
+            seen.0.insert(key, line);
+        }
+    }
+    row
+}
+
+fn request(
+    row: &Row,
+    record: &StringRecord,
+    columns: &Columns,
+    defaults: &CreateInvitation,
+    organization: &str,
+    provider: &dyn Provider,
+) -> Result<CreateInvitation, String> {
+    let invitee = match (&row.email, &row.login, &row.user_id) {
+        (Some(email), None, None) => Invitee::email(email),
+        (None, Some(login), None) => Invitee::login(login),
+        (None, None, Some(id)) => Invitee::user_id(id),
+        (None, None, None) => return Err("no invitee: fill email, login or user_id".to_owned()),
+        _ => return Err("more than one invitee: fill one of email, login and user_id".to_owned()),
+    };
+    let mut request = defaults.clone();
+    request.organization = organization.to_owned();
+    request.invitee = invitee;
+    if let Some(role) = columns.get(record, "role") {
+        request.role = known_role(provider.kind(), role)?;
+    }
+    if let Some(expires_in) = columns.get(record, "expires_in") {
+        request.expires_in =
+            Some(crate::parse_expiry(expires_in).map_err(|e| format!("expires_in {e}"))?);
+    }
+    if let Some(teams) = columns.get(record, "teams") {
+        request.github.team_ids.clear();
+        request.github.team_slugs.clear();
+        for team in teams.split(';').map(str::trim).filter(|t| !t.is_empty()) {
+            match team.parse::<u64>() {
+                Ok(id) => request.github.team_ids.push(id),
+                Err(_) => request.github.team_slugs.push(team.to_owned()),
+            }
+        }
+    }
+    if let Some(reinstate) = columns.get(record, "reinstate") {
+        request.github.reinstate = yes(reinstate, "reinstate")?;
+    }
+    if let Some(inviter) = columns.get(record, "inviter") {
+        request.clerk.inviter_user_id = Some(inviter.to_owned());
+    }
+    if let Some(url) = columns.get(record, "redirect_url") {
+        request.clerk.redirect_url = Some(url.to_owned());
+    }
+    if let Some(metadata) = columns.get(record, "public_metadata") {
+        request.clerk.public_metadata =
+            Some(crate::parse_metadata(metadata).map_err(|e| format!("public_metadata {e}"))?);
+    }
+    if let Some(notify) = columns.get(record, "notify") {
+        request.clerk.notify = Some(yes(notify, "notify")?);
+    }
+    provider
+        .check_invitation(&request)
+        .map_err(|error| crate::output::describe(&error))?;
+    Ok(request)
+}
+
+fn yes(value: &str, column: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" => Ok(true),
+        "false" | "no" | "0" => Ok(false),
+        _ => Err(format!("{column} takes true or false, not {value:?}")),
+    }
+}
+
+/// A role the vendor knows: the shared names (`admin`, `member`, `billing-manager`), GitHub's
+/// own (`direct_member`, `reinstate`), Clerk's role keys (`org:...`), or for Elastic Cloud any
+/// role id (it checks them itself).
+pub(crate) fn known_role(vendor: ProviderKind, role: &str) -> Result<Role, String> {
+    let parsed = role.parse::<Role>().unwrap_or_else(|never| match never {});
+    let known = match (&parsed, vendor) {
+        (Role::Custom(custom), ProviderKind::GitHub) => {
+            matches!(custom.as_str(), "direct_member" | "reinstate")
+        }
+        (Role::Custom(custom), ProviderKind::Clerk) => custom
+            .strip_prefix("org:")
+            .is_some_and(|key| !key.is_empty()),
+        _ => true,
+    };
+    if known {
+        Ok(parsed)
+    } else {
+        Err(format!(
+            "unknown role {role:?} for {vendor} (known: admin, member, billing-manager{})",
+            match vendor {
+                ProviderKind::GitHub => ", direct_member, reinstate",
+                ProviderKind::Clerk => ", or a role key such as org:viewer",
+                _ => "",
+            }
+        ))
+    }
+}

@@ -503,11 +503,11 @@ impl Engine {
                         // An earlier attempt's answer says more than "nothing sent now": it
                         // may have created the invitation.
                         let error = match previous.take() {
-                            Some(mut earlier) => {
+                            Some(mut earlier) if earlier.may_have_been_created() => {
                                 earlier.set_attempts(attempt - 1);
                                 earlier
                             }
-                            None => error,
+                            _ => error,
                         };
                         return Err(finish(error));
                     }

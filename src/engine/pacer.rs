@@ -202,9 +202,11 @@ impl Drop for Place<'_> {
 /// The right to send one request; releasing or dropping it lets the next serialized request
 /// go.
 pub(crate) struct Turn {
-    _permit: Option<OwnedSemaphorePermit>,
+    // Dropped first: a serialized turn shared through Redis is given back before this
+    // process's next request may ask for it.
     #[cfg(feature = "redis")]
     lease: Option<super::shared::Lease>,
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Turn {
@@ -217,10 +219,19 @@ impl Turn {
     }
 
     /// Gives the turn back, waiting until other processes sharing the pacer can have it.
+    /// When another process waits for a serialized turn, this process's next request lets
+    /// it go first (it looks again only every [`LEASE_POLL`], while the next request here
+    /// would ask at once).
     pub(crate) async fn release(self) {
         #[cfg(feature = "redis")]
-        if let Some(lease) = self.lease {
-            lease.release().await;
+        {
+            let Turn { lease, _permit } = self;
+            if let Some(lease) = lease {
+                if lease.release().await && _permit.is_some() {
+                    tokio::time::sleep(LEASE_POLL * 2).await;
+                }
+            }
+            drop(_permit);
         }
     }
 }
@@ -428,10 +439,11 @@ impl Pacer {
         if let Some(shared) = &self.shared {
             use super::shared::{Answer, WaitFor, WhenUnavailable};
             let closed = shared.when_unavailable() == WhenUnavailable::FailClosed;
+            if (closed || !shared.cooling_down()) && self.inner.pacing.serialize && notifying {
+                permit = Some(self.queue(sleeper, not_before, deadline).await?);
+            }
+            // Redis may have failed another request while this one queued.
             if closed || !shared.cooling_down() {
-                if self.inner.pacing.serialize && notifying {
-                    permit = Some(self.queue(sleeper, not_before, deadline).await?);
-                }
                 let slack = TIMER_SLACK;
                 let mut queued = false;
                 let unreachable = loop {
@@ -492,14 +504,14 @@ impl Pacer {
                             // look again shortly, until the deadline.
                             let left = deadline
                                 .map(|deadline| deadline.duration_since(now).unwrap_or_default());
-                            if left.is_some_and(|left| left.is_zero()) {
-                                return Err(Denied::TooLate(wait));
+                            let poll = wait.min(LEASE_POLL).min(left.unwrap_or(Duration::MAX));
+                            if poll.is_zero() {
+                                return Err(Denied::TooLate(LEASE_POLL));
                             }
                             if !queued {
                                 queued = true;
-                                report(wait, WaitCause::Pacing);
+                                report(poll, WaitCause::Pacing);
                             }
-                            let poll = wait.min(LEASE_POLL).min(left.unwrap_or(Duration::MAX));
                             sleeper.sleep(poll).await;
                         }
                     }

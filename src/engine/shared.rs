@@ -113,8 +113,9 @@ impl RedisPacer {
     }
 
     /// How long a serialized turn outlives its holder: while a request holds the turn, its
-    /// process renews the lease every third of this; a process that dies holding it blocks
-    /// the others until it runs out, no longer. Defaults to 10 s.
+    /// process renews the lease every third of this (for two minutes at most); a process that
+    /// dies holding it blocks the others until it runs out, no longer. Defaults to 10 s; keep
+    /// it several times the [`timeout`](Self::timeout).
     pub fn lease(mut self, lease: Duration) -> RedisPacer {
         self.lease = lease;
         self
@@ -126,6 +127,9 @@ impl RedisPacer {
         self
     }
 }
+
+/// How long a serialized turn is kept alive at most while its request is in flight.
+const MAX_RENEWAL: Duration = Duration::from_secs(120);
 
 /// How long a process paces on its own after Redis failed it, before trying Redis again.
 const COOL_DOWN: Duration = Duration::from_secs(1);
@@ -163,6 +167,11 @@ local serialize = tonumber(ARGV[6]) == 1
 local lease = tonumber(ARGV[7])
 local member = ARGV[8]
 local ttl = tonumber(ARGV[9])
+local zkey = nil
+if class > 0 and n > 0 then zkey = p .. (class == 1 and ':starts' or ':batches') end
+-- Sent again after a lost reply: what the first run granted stands.
+if class > 0 and serialize and redis.call('GET', p .. ':lease') == member then return {1, 0, ''} end
+if zkey and redis.call('ZSCORE', zkey, member) then return {1, 0, ''} end
 local earliest = now
 local cause = 'pacing'
 local function consider(at, why)
@@ -173,11 +182,9 @@ local lspacing = tonumber(learned[1])
 local luntil = tonumber(learned[2])
 local learning = lspacing ~= nil and luntil ~= nil and luntil > now
 if learning then consider(tonumber(redis.call('GET', p .. ':next_any')), 'pacing') end
-local zkey = nil
 if class > 0 then
   consider(tonumber(redis.call('GET', p .. ':next')), 'pacing')
-  if n > 0 then
-    zkey = p .. (class == 1 and ':starts' or ':batches')
+  if zkey then
     redis.call('ZREMRANGEBYSCORE', zkey, '-inf', now - period)
     local count = redis.call('ZCARD', zkey)
     if count >= n then
@@ -192,6 +199,8 @@ if earliest > now then return {0, earliest - now, cause} end
 if class > 0 and serialize then
   local current = redis.call('GET', p .. ':lease')
   if current and current ~= member then
+    -- Tells the holder that others wait, so that it lets them have the next turn.
+    redis.call('SET', p .. ':waiting', 1, 'PX', 200)
     return {0, math.max(redis.call('PTTL', p .. ':lease'), 1), 'queue'}
   end
 end
@@ -249,12 +258,14 @@ end
 return 0
 "#;
 
-/// Gives a serialized turn back, if it is still this turn's.
+/// Gives a serialized turn back, if it is still this turn's; 1 when another process is
+/// waiting for it.
 const RELEASE: &str = r#"
 if redis.call('GET', KEYS[1] .. ':lease') == ARGV[1] then
   redis.call('DEL', KEYS[1] .. ':lease')
 end
-return 1
+if redis.call('EXISTS', KEYS[1] .. ':waiting') == 1 then return 1 end
+return 0
 "#;
 
 /// What the shared pacer said about a turn.
@@ -310,9 +321,16 @@ impl Lease {
         let shared = self.shared.clone();
         let id = self.id.clone();
         let every = (shared.config.lease / 3).max(Duration::from_millis(10));
+        let until = Instant::now() + MAX_RENEWAL;
         self.renewal = Some(runtime.spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.tick().await;
             loop {
-                tokio::time::sleep(every).await;
+                ticks.tick().await;
+                // A turn held this long is stuck (a stalled caller): let it run out.
+                if Instant::now() >= until {
+                    return;
+                }
                 // A lease that is no longer this turn's, or a Redis that lost it, ends the
                 // renewal; a Redis that does not answer is asked again next time.
                 if let Ok(0) = shared.renew(&id).await {
@@ -322,13 +340,20 @@ impl Lease {
         }));
     }
 
-    /// Gives the turn back now.
-    pub(crate) async fn release(mut self) {
+    /// Gives the turn back now: `true` when another process waits for it.
+    pub(crate) async fn release(mut self) -> bool {
         if let Some(renewal) = self.renewal.take() {
             renewal.abort();
         }
-        self.armed = false;
-        let _ = self.shared.release(&self.id).await;
+        // Disarmed only once Redis has it back: if this is cancelled or fails, dropping the
+        // lease gives it back instead.
+        match self.shared.release(&self.id).await {
+            Ok(others_waiting) => {
+                self.armed = false;
+                others_waiting
+            }
+            Err(_) => false,
+        }
     }
 }
 
@@ -558,10 +583,11 @@ impl Shared {
         self.run::<u8>(invocation).await
     }
 
-    async fn release(&self, id: &str) -> Result<(), String> {
+    /// Gives lease `id` back: `Ok(true)` when another process waits for a turn.
+    async fn release(&self, id: &str) -> Result<bool, String> {
         let mut invocation = self.release.key(&self.config.key);
         invocation.arg(id);
-        self.run::<u8>(invocation).await.map(drop)
+        self.run::<u8>(invocation).await.map(|waiting| waiting == 1)
     }
 }
 

@@ -1,0 +1,782 @@
+//! The `orginvite` binary, run as a user would: against the in-process sandbox (`--sandbox`)
+//! or against the testkit's fake vendors served from this test process (`--base-url`), so
+//! that what the vendor received, and what it holds, can be checked across runs.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub, FakeServer, Fault};
+use orginvite::{InvitationStatus, TokioSleeper};
+use serde_json::Value;
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_orginvite");
+
+/// Credentials and options of the environment that must not leak into a test.
+const ENVIRONMENT: &[&str] = &[
+    "GITHUB_TOKEN",
+    "GITHUB_APP_ID",
+    "GITHUB_APP_PRIVATE_KEY",
+    "GITHUB_APP_INSTALLATION_ID",
+    "CLERK_SECRET_KEY",
+    "EC_API_KEY",
+    "ORGINVITE_REDIS_URL",
+];
+
+/// How to reach one fake vendor from the command line.
+struct Target {
+    provider: &'static str,
+    org: String,
+    base_url: String,
+    credential: (&'static str, String),
+}
+
+impl Target {
+    fn github(fake: &FakeGitHub) -> Target {
+        Target {
+            provider: "github",
+            org: fake.organization().to_owned(),
+            base_url: fake.uri(),
+            credential: ("GITHUB_TOKEN", fake.token().to_owned()),
+        }
+    }
+
+    fn clerk(fake: &FakeClerk) -> Target {
+        Target {
+            provider: "clerk",
+            org: fake.organization().to_owned(),
+            base_url: format!("{}/v1", fake.uri()),
+            credential: ("CLERK_SECRET_KEY", fake.token().to_owned()),
+        }
+    }
+
+    fn elastic(fake: &FakeElasticCloud) -> Target {
+        Target {
+            provider: "elastic",
+            org: fake.organization().to_owned(),
+            base_url: format!("{}/api/v1", fake.uri()),
+            credential: ("EC_API_KEY", fake.token().to_owned()),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = bare();
+        command
+            .args(["--provider", self.provider, "--org", &self.org])
+            .args(["--base-url", &self.base_url])
+            .args(args)
+            .env(self.credential.0, &self.credential.1);
+        command
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().await.expect("orginvite runs")
+    }
+}
+
+fn bare() -> Command {
+    let mut command = Command::new(BIN);
+    for variable in ENVIRONMENT {
+        command.env_remove(variable);
+    }
+    command.kill_on_drop(true);
+    command
+}
+
+async fn sandbox(args: &[&str]) -> Output {
+    bare().args(args).output().await.expect("orginvite runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+        .collect()
+}
+
+/// A scratch directory of its own for each test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "orginvite-cli-{name}-{}-{:x}",
+        std::process::id(),
+        fastrand_seed()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn fastrand_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+fn write(path: &Path, text: &str) -> String {
+    std::fs::write(path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// The create requests a fake received.
+async fn creates<V>(fake: &FakeServer<V>) -> usize {
+    fake.requests()
+        .await
+        .iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/invitations"))
+        .count()
+}
+
+async fn real_time_github() -> FakeGitHub {
+    FakeGitHub::start_with_clock(Arc::new(TokioSleeper)).await
+}
+
+#[tokio::test]
+async fn one_invitation_on_the_sandbox_prints_it_as_json() {
+    let output = sandbox(&[
+        "--provider",
+        "github",
+        "--org",
+        "acme",
+        "--sandbox",
+        "invite",
+        "--email",
+        "jane@example.com",
+        "--role",
+        "admin",
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let invitation: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(invitation["email"], "jane@example.com");
+    assert_eq!(invitation["role"], "admin");
+    assert_eq!(invitation["status"], "pending");
+    assert_eq!(invitation["provider"], "github");
+    assert!(stderr(&output).contains("sandbox: a local fake GitHub"));
+
+    // Bad input: a typed error, exit code 2.
+    let output = sandbox(&[
+        "--provider",
+        "clerk",
+        "--org",
+        "org_x",
+        "--sandbox",
+        "invite",
+        "--email",
+        "not-an-email",
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("\nerror: invalid_request: `email` has no `@`"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stdout(&output).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_credential_is_exit_code_2_with_nothing_sent() {
+    let fake = real_time_github().await;
+    let output = bare()
+        .args([
+            "--provider",
+            "github",
+            "--org",
+            "acme",
+            "--base-url",
+            &fake.uri(),
+        ])
+        .args(["invite", "--email", "jane@example.com"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("invalid_config: set GITHUB_TOKEN"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(fake.requests().await.is_empty());
+}
+
+const PEOPLE: &str = "email,login,role,teams
+jane@example.com,,admin,
+not-an-email,,,
+,,,
+john@example.com,,,
+JANE@example.com,,,
+bob@example.com,,superuser,
+ann@example.com,,member,
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_run_reports_every_row_and_skips_bad_ones_by_line() {
+    let fake = real_time_github().await;
+    let target = Target::github(&fake);
+    let dir = scratch("csv");
+    let csv = write(&dir.join("people.csv"), PEOPLE);
+    let report = dir.join("report.jsonl");
+    let output = target
+        .run(&[
+            "--rate",
+            "100/s",
+            "invite",
+            "--csv",
+            &csv,
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let mut rows = json_lines(&std::fs::read_to_string(&report).unwrap());
+    rows.sort_by_key(|row| row["line"].as_u64());
+    let outcomes: Vec<(u64, &str, &str)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row["line"].as_u64().unwrap(),
+                row["outcome"].as_str().unwrap(),
+                row["kind"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (2, "created", ""),
+            (3, "skipped", "invalid_request"),
+            (4, "skipped", "invalid_request"),
+            (5, "created", ""),
+            (6, "skipped", "invalid_request"),
+            (7, "skipped", "invalid_request"),
+            (8, "created", ""),
+        ]
+    );
+    assert_eq!(rows[4]["message"], "repeats the person of line 2");
+    assert!(rows[5]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown role \"superuser\""));
+    // The vendor received the three good rows, each once.
+    assert_eq!(creates(&fake).await, 3);
+    let mut emails: Vec<String> = fake
+        .invitations()
+        .into_iter()
+        .filter_map(|i| i.email)
+        .collect();
+    emails.sort();
+    assert_eq!(
+        emails,
+        ["ann@example.com", "jane@example.com", "john@example.com"]
+    );
+    let jane = fake
+        .invitations()
+        .into_iter()
+        .find(|i| i.email.as_deref() == Some("jane@example.com"))
+        .unwrap();
+    assert_eq!(jane.role, "admin");
+    // The summary table on stdout.
+    let table = stdout(&output);
+    assert!(table.contains("created  3"), "{table}");
+    assert!(table.contains("skipped  4"), "{table}");
+
+    // --strict: the whole file refused, nothing sent.
+    let fresh = real_time_github().await;
+    let output = Target::github(&fresh)
+        .run(&["invite", "--csv", &csv, "--strict"])
+        .await;
+    assert_eq!(output.status.code(), Some(2));
+    let errors = stderr(&output);
+    assert!(errors.contains("line 3: "), "{errors}");
+    assert!(
+        errors.contains("line 6: repeats the person of line 2"),
+        "{errors}"
+    );
+    assert!(fresh.requests().await.is_empty());
+
+    // An unknown column: refused before anything is sent.
+    let odd = write(&dir.join("odd.csv"), "email,nickname\na@example.com,A\n");
+    let output = Target::github(&fresh).run(&["invite", "--csv", &odd]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("unknown column \"nickname\""));
+    assert!(fresh.requests().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_compares_rows_with_members_and_invitations_and_sends_no_create() {
+    let fake = FakeClerk::start_with_clock(Arc::new(TokioSleeper)).await;
+    let org = fake.organization().to_owned();
+    fake.add_member(&org, "member@example.com");
+    let pending = fake.add_invitation(&org, "invited@example.com");
+    let dir = scratch("dry");
+    let csv = write(
+        &dir.join("people.csv"),
+        "email,role\nnew@example.com,org:admin\nmember@example.com,\ninvited@example.com,\nbad,\n",
+    );
+    let output = Target::clerk(&fake)
+        .run(&["--output", "json", "invite", "--csv", &csv, "--dry-run"])
+        .await;
+    let mut rows = json_lines(&stdout(&output));
+    rows.sort_by_key(|row| row["line"].as_u64());
+    let outcomes: Vec<&str> = rows
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "would_create",
+            "already_member",
+            "already_invited",
+            "invalid"
+        ]
+    );
+    assert_eq!(rows[2]["id"], pending.as_str());
+    assert_eq!(creates(&fake).await, 0, "a dry run sends no invitation");
+    assert_eq!(fake.invitations().len(), 1);
+    // An invalid row is not settled: exit code 1.
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_cancel_resend_and_check_on_every_vendor() {
+    let github = real_time_github().await;
+    let clerk = FakeClerk::start_with_clock(Arc::new(TokioSleeper)).await;
+    let elastic = FakeElasticCloud::start_with_clock(Arc::new(TokioSleeper)).await;
+    let targets = [
+        (Target::github(&github), "github"),
+        (Target::clerk(&clerk), "clerk"),
+        (Target::elastic(&elastic), "elastic"),
+    ];
+    let seed = |name: &str, email: &str| match name {
+        "github" => github.add_invitation(github.organization(), email),
+        "clerk" => clerk.add_invitation(clerk.organization(), email),
+        _ => elastic.add_invitation(elastic.organization(), email),
+    };
+    for (target, name) in &targets {
+        let first = seed(name, "first@example.com");
+        let second = seed(name, "second@example.com");
+        let _third = seed(name, "third@example.com");
+
+        let listed = target.run(&["--output", "json", "list"]).await;
+        assert_eq!(listed.status.code(), Some(0), "{name}: {}", stderr(&listed));
+        let ids: Vec<String> = json_lines(&stdout(&listed))
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 3, "{name}");
+        assert!(ids.contains(&first) && ids.contains(&second), "{name}");
+        let table = target.run(&["list"]).await;
+        assert!(stdout(&table).contains("first@example.com"), "{name}");
+
+        let cancelled = target
+            .run(&[
+                "--output",
+                "json",
+                "cancel",
+                "--id",
+                &first,
+                "--email",
+                "second@example.com",
+            ])
+            .await;
+        assert_eq!(
+            cancelled.status.code(),
+            Some(0),
+            "{name}: {}",
+            stderr(&cancelled)
+        );
+        let outcomes: HashMap<String, String> = json_lines(&stdout(&cancelled))
+            .iter()
+            .map(|o| {
+                (
+                    o["id"].as_str().unwrap().to_owned(),
+                    o["outcome"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            outcomes.get(&first).map(String::as_str),
+            Some("cancelled"),
+            "{name}"
+        );
+        assert_eq!(
+            outcomes.get(&second).map(String::as_str),
+            Some("cancelled"),
+            "{name}"
+        );
+        let again = target.run(&["cancel", "--id", &first]).await;
+        assert_eq!(
+            again.status.code(),
+            Some(1),
+            "{name}: cancelling twice is not pending"
+        );
+        assert!(stdout(&again).contains("not_pending"), "{name}");
+
+        let resent = target
+            .run(&["--output", "json", "resend", "--email", "third@example.com"])
+            .await;
+        assert_eq!(resent.status.code(), Some(0), "{name}: {}", stderr(&resent));
+        let resent = &json_lines(&stdout(&resent))[0];
+        assert_eq!(resent["outcome"], "resent", "{name}");
+        assert_ne!(resent["id"], resent["previous_id"], "{name}");
+        let nothing = target
+            .run(&["resend", "--email", "nobody@example.com"])
+            .await;
+        assert_eq!(nothing.status.code(), Some(1), "{name}");
+        assert!(stdout(&nothing).contains("nothing_pending"), "{name}");
+
+        let checked = target
+            .run(&["--output", "json", "check", "--email", "third@example.com"])
+            .await;
+        assert_eq!(
+            checked.status.code(),
+            Some(0),
+            "{name}: {}",
+            stderr(&checked)
+        );
+        assert_eq!(
+            json_lines(&stdout(&checked))[0]["membership"],
+            "invited",
+            "{name}"
+        );
+    }
+    // Check by login on GitHub, and members on Clerk and Elastic Cloud.
+    github.add_user("octocat", 583_231);
+    let clerk_org = clerk.organization().to_owned();
+    clerk.add_member(&clerk_org, "member@example.com");
+    let checked = targets[1]
+        .0
+        .run(&["--output", "json", "check", "--email", "member@example.com"])
+        .await;
+    assert_eq!(json_lines(&stdout(&checked))[0]["membership"], "member");
+    let elastic_org = elastic.organization().to_owned();
+    elastic.add_member(&elastic_org, "member@example.com");
+    let checked = targets[2]
+        .0
+        .run(&["--output", "json", "check", "--email", "member@example.com"])
+        .await;
+    assert_eq!(json_lines(&stdout(&checked))[0]["membership"], "member");
+    let checked = targets[0]
+        .0
+        .run(&["--output", "json", "check", "--login", "octocat"])
+        .await;
+    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
+    assert_eq!(json_lines(&stdout(&checked))[0]["membership"], "not_member");
+    // The fakes hold the cancellations.
+    let revoked = github
+        .invitations()
+        .iter()
+        .filter(|i| i.status == InvitationStatus::Revoked)
+        .count();
+    assert_eq!(revoked, 3, "two cancelled and one replaced by the resend");
+}
+
+/// A CSV of `n` people, one per row.
+fn people(n: usize) -> String {
+    let mut csv = String::from("email\n");
+    for i in 0..n {
+        csv.push_str(&format!("person{i}@example.com\n"));
+    }
+    csv
+}
+
+/// Runs `--csv` with a journal until a run ends with every row settled; `kill_after` kills
+/// the first runs at that moment (SIGKILL).
+async fn run_to_the_end(
+    target: &Target,
+    csv: &str,
+    journal: &str,
+    report: &str,
+    kills: &[Duration],
+) -> Vec<i32> {
+    let mut codes = Vec::new();
+    for kill_after in kills {
+        let mut child = target
+            .command(&[
+                "--rate",
+                "400/s",
+                "invite",
+                "--csv",
+                csv,
+                "--journal",
+                journal,
+                "--report",
+                report,
+                "--concurrency",
+                "8",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::select! {
+            status = child.wait() => codes.push(status.unwrap().code().unwrap_or(-1)),
+            () = tokio::time::sleep(*kill_after) => {
+                child.start_kill().unwrap();
+                child.wait().await.unwrap();
+                codes.push(-9);
+            }
+        }
+    }
+    for _ in 0..4 {
+        let output = target
+            .run(&[
+                "--rate",
+                "400/s",
+                "invite",
+                "--csv",
+                csv,
+                "--journal",
+                journal,
+                "--report",
+                report,
+                "--concurrency",
+                "8",
+            ])
+            .await;
+        let code = output.status.code().unwrap_or(-1);
+        codes.push(code);
+        if code == 0 {
+            break;
+        }
+    }
+    codes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_any_moment_a_journaled_run_resumes_with_no_duplicate_and_no_lost_row() {
+    const ROWS: usize = 200;
+    let dir = scratch("crash");
+    let csv = write(&dir.join("people.csv"), &people(ROWS));
+    for seed in [1u64, 2, 3] {
+        let fake = real_time_github().await;
+        // Faults on a tenth of the requests, some of which create the invitation before
+        // failing; a repeated create would make a second invitation, so duplicates show.
+        fake.chaos(
+            0.1,
+            [
+                Fault::ServerError,
+                Fault::CreatedThenServerError,
+                Fault::CreatedThenDrop,
+            ],
+            seed,
+        )
+        .accept_repeats(true);
+        let target = Target::github(&fake);
+        let journal = dir.join(format!("journal-{seed}.jsonl"));
+        let report = dir.join(format!("report-{seed}.jsonl"));
+        // Killed at different moments: soon after the start, mid-run, and again on the re-run.
+        let kills = [
+            Duration::from_millis(150 + 90 * seed),
+            Duration::from_millis(250 + 60 * seed),
+        ];
+        let codes = run_to_the_end(
+            &target,
+            &csv,
+            journal.to_str().unwrap(),
+            report.to_str().unwrap(),
+            &kills,
+        )
+        .await;
+        assert_eq!(codes.last(), Some(&0), "seed {seed}: exit codes {codes:?}");
+        let invitations = fake.invitations();
+        let mut per_email: HashMap<String, usize> = HashMap::new();
+        for invitation in &invitations {
+            *per_email
+                .entry(invitation.email.clone().unwrap())
+                .or_default() += 1;
+        }
+        assert_eq!(
+            per_email.len(),
+            ROWS,
+            "seed {seed}: a row was lost ({codes:?})"
+        );
+        let twice: Vec<_> = per_email.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(
+            twice.is_empty(),
+            "seed {seed}: invited twice: {twice:?} ({codes:?})"
+        );
+        // The last run's report is complete: every line once, each created.
+        let rows = json_lines(&std::fs::read_to_string(&report).unwrap());
+        let mut lines: Vec<u64> = rows.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+        lines.sort_unstable();
+        assert_eq!(
+            lines,
+            (2..2 + ROWS as u64).collect::<Vec<_>>(),
+            "seed {seed}"
+        );
+        assert!(
+            rows.iter().all(|r| r["outcome"] == "created"),
+            "seed {seed}: {:?}",
+            rows.iter().find(|r| r["outcome"] != "created")
+        );
+        println!(
+            "seed {seed}: exit codes {codes:?}, {} invitations",
+            invitations.len()
+        );
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_lets_calls_in_flight_finish_and_the_journal_resumes() {
+    const ROWS: usize = 60;
+    let fake = real_time_github().await;
+    let target = Target::github(&fake);
+    let dir = scratch("sigint");
+    let csv = write(&dir.join("people.csv"), &people(ROWS));
+    let journal = dir.join("journal.jsonl");
+    let journal = journal.to_str().unwrap();
+    let child = target
+        .command(&[
+            "--rate",
+            "20/s",
+            "invite",
+            "--csv",
+            &csv,
+            "--journal",
+            journal,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let pid = child.id().unwrap().to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let errors = stderr(&output);
+    assert!(errors.contains("interrupted"), "{errors}");
+    assert!(errors.contains("to resume"), "{errors}");
+    let created_before = fake.invitations().len();
+    assert!(
+        created_before > 0 && created_before < ROWS,
+        "stopped part-way: {created_before}"
+    );
+    // Every invitation the fake holds is recorded as done in the journal.
+    let done = json_lines(&std::fs::read_to_string(journal).unwrap())
+        .iter()
+        .filter(|entry| entry["state"] == "done")
+        .count();
+    assert_eq!(done, created_before);
+
+    let output = target
+        .run(&[
+            "--rate",
+            "200/s",
+            "invite",
+            "--csv",
+            &csv,
+            "--journal",
+            journal,
+        ])
+        .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(fake.invitations().len(), ROWS);
+    assert_eq!(creates(&fake).await, ROWS, "no row sent twice");
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_a_progress_bar_and_off_one_plain_lines() {
+    // `script` (util-linux) runs the command on a real pseudo-terminal.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` command to provide a terminal");
+        return;
+    }
+    let fake = real_time_github().await;
+    let target = Target::github(&fake);
+    let dir = scratch("tty");
+    let csv = write(&dir.join("people.csv"), &people(30));
+    let command = format!(
+        "{BIN} --provider github --org {} --base-url {} --rate 20/s invite --csv {csv}",
+        target.org, target.base_url
+    );
+    let output = tokio::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("GITHUB_TOKEN", &target.credential.1)
+        .env("TERM", "xterm")
+        .output()
+        .await
+        .unwrap();
+    let screen = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{screen}");
+    assert!(screen.contains("/30 rows"), "{screen}");
+    assert!(screen.contains("created"), "{screen}");
+    assert!(
+        !screen.contains("progress: "),
+        "plain lines on a terminal: {screen}"
+    );
+
+    // Not a terminal: plain lines on stderr.
+    let fresh = real_time_github().await;
+    let output = Target::github(&fresh)
+        .run(&["--rate", "100/s", "invite", "--csv", &csv])
+        .await;
+    let errors = stderr(&output);
+    assert!(errors.contains("progress: 0/30 rows"), "{errors}");
+    assert!(
+        errors.contains("progress: 30/30 rows  created 30"),
+        "{errors}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_file_is_streamed_memory_does_not_grow_with_it() {
+    let dir = scratch("memory");
+    let mut peaks = Vec::new();
+    for rows in [500usize, 4000] {
+        let fake = real_time_github().await;
+        let csv = write(&dir.join(format!("people-{rows}.csv")), &people(rows));
+        let output = Target::github(&fake)
+            .run(&[
+                "--rate",
+                "4000/s",
+                "invite",
+                "--csv",
+                &csv,
+                "--concurrency",
+                "8",
+            ])
+            .await;
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let summary = stderr(&output);
+        let peak: f64 = summary
+            .split("peak memory ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|mib| mib.parse().ok())
+            .unwrap_or_else(|| panic!("no peak memory in {summary}"));
+        println!("{rows} rows: {peak} MiB");
+        peaks.push(peak);
+        assert_eq!(fake.invitations().len(), rows);
+    }
+    // Eight times the rows: the peak grows by the duplicate check's few bytes per row only.
+    assert!(
+        peaks[1] < peaks[0] + 4.0,
+        "peak memory grew from {} to {} MiB",
+        peaks[0],
+        peaks[1]
+    );
+}

@@ -258,7 +258,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         + clerk_fake.invitations().len()
         + elastic_fake.invitations().len();
     println!(
-        "\nDone in {:.1}s: {created} invitations created, each exactly once. Next: `cargo run --example invite -- --help`.",
+        "\nDone in {:.1}s: {created} invitations created, each exactly once. Next: `cargo run -p orginvite-cli -- --provider github --org acme --sandbox invite --csv cli/people.example.csv`.",
         started.elapsed().as_secs_f64()
     );
     Ok(())

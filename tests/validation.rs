@@ -182,3 +182,41 @@ fn configuration_is_checked_at_build() {
         .build()
         .is_ok());
 }
+
+#[tokio::test]
+async fn check_invitation_refuses_what_a_create_would_without_sending() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(github_created())
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (github, _) = github(&server);
+    let provider: &dyn orginvite::Provider = &github;
+    // The shared rules.
+    let error = provider
+        .check_invitation(&CreateInvitation::email("acme", "no-at-sign"))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidRequest);
+    // GitHub's own: no expiry.
+    let error = provider
+        .check_invitation(
+            &CreateInvitation::email("acme", "jane@example.com")
+                .expires_in(Duration::from_secs(86_400)),
+        )
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unsupported);
+    // A login and a team slug are checked for form only: nothing is looked up.
+    provider
+        .check_invitation(
+            &CreateInvitation::github_login("acme", "octocat")
+                .github(GitHubOptions::new().team_slug("design")),
+        )
+        .unwrap();
+    assert!(provider
+        .check_invitation(&CreateInvitation::github_login("acme", "not a login"))
+        .is_err());
+    provider
+        .check_invitation(&CreateInvitation::email("acme", "jane@example.com").role(Role::Admin))
+        .unwrap();
+}

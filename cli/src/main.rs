@@ -261,8 +261,20 @@ async fn run(cli: Cli) -> ExitCode {
         eprintln!("error: invalid_request: --org is required");
         return ExitCode::from(2);
     };
+    // The sandbox knows the logins and team slugs the command names.
     let names = match &cli.command {
-        Command::Invite(args) => (args.login.iter().cloned().collect(), args.teams.clone()),
+        Command::Invite(args) => {
+            let (mut logins, mut slugs) = match (&args.csv, cli.global.sandbox) {
+                (Some(csv), true) => rows::names(csv),
+                _ => (Vec::new(), Vec::new()),
+            };
+            logins.extend(args.login.iter().cloned());
+            slugs.extend(args.teams.iter().cloned());
+            (logins, slugs)
+        }
+        Command::Check {
+            login: Some(login), ..
+        } if cli.global.sandbox => (vec![login.clone()], Vec::new()),
         _ => (Vec::new(), Vec::new()),
     };
     let progress = progress::Progress::new();

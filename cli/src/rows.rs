@@ -283,3 +283,29 @@ pub(crate) fn known_role(vendor: ProviderKind, role: &str) -> Result<Role, Strin
         ))
     }
 }
+
+/// The logins and team slugs a file names, for the sandbox to know them.
+pub(crate) fn names(path: &Path) -> (Vec<String>, Vec<String>) {
+    let Ok((reader, columns)) = open(path) else {
+        return (Vec::new(), Vec::new());
+    };
+    let (mut logins, mut slugs) = (Vec::new(), Vec::new());
+    for record in reader.into_records().flatten() {
+        if let Some(login) = columns.get(&record, "login") {
+            if !logins
+                .iter()
+                .any(|known: &String| known.eq_ignore_ascii_case(login))
+            {
+                logins.push(login.to_owned());
+            }
+        }
+        for team in columns.get(&record, "teams").unwrap_or_default().split(';') {
+            let team = team.trim();
+            if !team.is_empty() && team.parse::<u64>().is_err() && !slugs.iter().any(|s| s == team)
+            {
+                slugs.push(team.to_owned());
+            }
+        }
+    }
+    (logins, slugs)
+}

@@ -1,9 +1,8 @@
 //! The token never appears in `Debug` or `Display` of the client, the builder, the request or
 //! any error.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use orginvite::{CreateInvitation, Error, GitHub, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::any;

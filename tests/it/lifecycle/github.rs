@@ -10,7 +10,7 @@ use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::*;
-use crate::{collect, first, ids};
+use crate::lifecycle::{collect, first, ids};
 
 /// The official list example with this id, email and login.
 fn invitation(id: u64, email: &str, login: Option<&str>) -> Value {

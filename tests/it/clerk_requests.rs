@@ -1,11 +1,10 @@
 //! What Clerk receives: method, exact path, every header and the exact JSON body.
 
-mod common;
 
 use std::time::Duration;
 
-use common::clerk::*;
-use common::*;
+use crate::common::clerk::*;
+use crate::common::*;
 use orginvite::{Clerk, ClerkOptions, CreateInvitation, GitHubOptions, Provider, Role};
 use serde_json::{json, Map, Value};
 use wiremock::matchers::{body_json, header, method, path};

@@ -1,9 +1,8 @@
 //! Elastic Cloud's 201 answers: the official example, newer servers' extra fields, and replies
 //! that do not hold the invited person's invitation.
 
-mod common;
 
-use common::elastic::*;
+use crate::common::elastic::*;
 use orginvite::jiff::Timestamp;
 use orginvite::{CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Role};
 use serde_json::{json, Value};

@@ -1,11 +1,10 @@
 //! Rate limits and retries against GitHub: attempt counts pinned with `expect(n)`, the exact
 //! waits read from the injected sleeper.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use orginvite::{CreateInvitation, ErrorKind, GitHub, RecordingSleeper, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::{method, path};

@@ -1,10 +1,9 @@
 //! Every documented Elastic Cloud error is classified, from the JSON body and from the
 //! `x-cloud-error-codes` header alone.
 
-mod common;
 
-use common::elastic::*;
-use common::request_count;
+use crate::common::elastic::*;
+use crate::common::request_count;
 use orginvite::{CreateInvitation, Error, ErrorKind, ProviderKind, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::{method, path};

@@ -397,8 +397,8 @@ async fn each_fault_for_doubt_leaves_a_plain_create_in_doubt_with_the_invitation
     // A lagging list leaves out what was created within the lag, on the fake's clock.
     fake.inject(Fault::ListLag(Duration::from_secs(3)));
     let query = orginvite::ListInvitations::new("acme");
-    assert!(crate::ids(&github, &query).await.is_empty());
-    assert_eq!(crate::ids(&github, &query).await.len(), 2);
+    assert!(crate::lifecycle::ids(&github, &query).await.is_empty());
+    assert_eq!(crate::lifecycle::ids(&github, &query).await.len(), 2);
 }
 
 /// The method and path of every request the fake received from `from` on.

@@ -1,10 +1,9 @@
 //! Bad input is refused with a typed error before anything is sent.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use orginvite::{CreateInvitation, Error, ErrorKind, GitHub, GitHubOptions, Invitee, Role};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer};

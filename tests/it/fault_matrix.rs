@@ -1,12 +1,11 @@
 //! One table of faults, run against every vendor: the typed outcome, how many requests were
 //! sent, and whether the invitation may have been created.
 
-mod common;
 
 use std::time::Duration;
 
-use common::raw::{self, Behaviour};
-use common::{fixture, Sequence};
+use crate::common::raw::{self, Behaviour};
+use crate::common::{fixture, Sequence};
 use orginvite::{
     Clerk, CreateInvitation, ElasticCloud, Error, ErrorKind, GitHub, Invitation, Pacing, Provider,
     RecordingSleeper, RetryPolicy,

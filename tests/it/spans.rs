@@ -1,12 +1,11 @@
 //! What the client tells `tracing`: a span per call and per attempt, an event per retry and
 //! give-up, and never a token or a full email unless the caller opts in.
 
-mod common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::*;
+use crate::common::*;
 use orginvite::{CreateInvitation, GitHub, RecordingSleeper, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::any;

@@ -1,9 +1,8 @@
 //! Every documented Clerk failure is classified: kind, status, code, message, trace id.
 
-mod common;
 
-use common::clerk::*;
-use common::*;
+use crate::common::clerk::*;
+use crate::common::*;
 use orginvite::{CreateInvitation, Error, ErrorKind, ProviderKind, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::any;

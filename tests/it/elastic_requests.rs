@@ -1,11 +1,10 @@
 //! What Elastic Cloud receives: method, exact path, every header and the exact JSON body.
 
-mod common;
 
 use std::time::Duration;
 
-use common::elastic::*;
-use common::*;
+use crate::common::elastic::*;
+use crate::common::*;
 use orginvite::{
     CreateInvitation, DeploymentRole, ElasticCloud, ElasticOptions, OrganizationRole, PlatformRole,
     ProjectRole, Provider, ProviderKind, Role, RoleAssignments,

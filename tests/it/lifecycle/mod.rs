@@ -2,9 +2,6 @@
 //! wiremock: the exact requests, pagination, and every documented error; against the sandbox
 //! fakes: the routes' contracts and the whole flow through `dyn Provider`.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod bulk;
 mod clerk;
 mod elastic;

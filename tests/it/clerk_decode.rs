@@ -1,8 +1,7 @@
 //! Clerk's 200 answers decode into `Invitation`, keeping the whole Clerk payload.
 
-mod common;
 
-use common::clerk::*;
+use crate::common::clerk::*;
 use orginvite::{CreateInvitation, ErrorKind, Invitation, InvitationStatus, Role};
 use serde_json::{json, Value};
 use wiremock::matchers::any;

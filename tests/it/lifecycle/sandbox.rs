@@ -11,7 +11,7 @@ use orginvite::{
 };
 use serde_json::{json, Value};
 
-use crate::{collect, ids};
+use crate::lifecycle::{collect, ids};
 
 /// One raw request with the credential the fake accepts.
 async fn send(

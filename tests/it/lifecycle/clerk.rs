@@ -11,7 +11,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::clerk::*;
 use crate::common::*;
-use crate::{collect, first, ids};
+use crate::lifecycle::{collect, first, ids};
 
 const MEMBERSHIPS_PATH: &str = "/v1/organizations/org_2g7np7Hrk0SN6kj5EDMLDaKNL0S/memberships";
 

@@ -1,12 +1,11 @@
 //! Bad input for Clerk is refused with a typed error before anything is sent, and the secret
 //! key never shows in any output.
 
-mod common;
 
 use std::time::Duration;
 
-use common::clerk::*;
-use common::*;
+use crate::common::clerk::*;
+use crate::common::*;
 use orginvite::{
     Clerk, ClerkOptions, CreateInvitation, Error, ErrorKind, ProviderKind, RetryPolicy, Role,
 };

@@ -1,9 +1,8 @@
 //! The Elastic Cloud API key never appears in `Debug` or `Display` of the client, the builder
 //! or any error.
 
-mod common;
 
-use common::elastic::*;
+use crate::common::elastic::*;
 use orginvite::{CreateInvitation, ElasticCloud, Error, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::any;

@@ -896,7 +896,7 @@ async fn a_crashed_holder_of_a_serialized_turn_blocks_the_others_no_longer_than_
     let key = key("crash");
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
-            "shared_pacer::crash_test_child_holding_a_turn",
+            "lifecycle::shared_pacer::crash_test_child_holding_a_turn",
             "--exact",
             "--ignored",
             "--nocapture",

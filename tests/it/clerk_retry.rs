@@ -1,12 +1,11 @@
 //! Rate limits, conflicts and retries against Clerk: attempt counts pinned with `expect(n)`,
 //! the exact waits read from the injected sleeper.
 
-mod common;
 
 use std::time::Duration;
 
-use common::clerk::*;
-use common::*;
+use crate::common::clerk::*;
+use crate::common::*;
 use orginvite::{CreateInvitation, ErrorKind, RetryPolicy};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

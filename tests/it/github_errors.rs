@@ -1,8 +1,7 @@
 //! Every documented GitHub failure is classified: kind, status, code, message, request id.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use orginvite::{CreateInvitation, Error, ErrorKind, ProviderKind, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::any;

@@ -1,11 +1,10 @@
 //! Bad input for Elastic Cloud is refused with a typed error before anything is sent.
 
-mod common;
 
 use std::time::Duration;
 
-use common::elastic::*;
-use common::request_count;
+use crate::common::elastic::*;
+use crate::common::request_count;
 use orginvite::{
     CreateInvitation, DeploymentRole, ElasticOptions, Error, ErrorKind, OrganizationRole,
     PlatformRole, ProjectRole, ProviderKind, Role, RoleAssignments,

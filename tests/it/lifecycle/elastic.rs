@@ -8,7 +8,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::elastic::*;
 use crate::common::*;
-use crate::{collect, first, ids};
+use crate::lifecycle::{collect, first, ids};
 
 const INVITATIONS: &str = "/api/v1/organizations/1234567890/invitations";
 const MEMBERS: &str = "/api/v1/organizations/1234567890/members";

@@ -1,8 +1,7 @@
 //! What GitHub receives: method, exact path, every header and the exact JSON body.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use orginvite::{CreateInvitation, GitHub, GitHubOptions, Provider, Role};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_json, header, method, path};

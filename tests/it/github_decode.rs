@@ -1,8 +1,7 @@
 //! GitHub's answers decode into the unified `Invitation`, losslessly.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use orginvite::github::GitHubInvitation;
 use orginvite::{CreateInvitation, ErrorKind, InvitationStatus, ProviderKind, Role};
 use serde_json::json;

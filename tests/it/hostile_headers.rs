@@ -1,11 +1,10 @@
 //! Absurd rate-limit headers on any answer (even a success) never panic or overflow: they
 //! become long waits that are returned, not slept, by rule.
 
-mod common;
 
 use std::time::Duration;
 
-use common::fixture;
+use crate::common::fixture;
 use orginvite::{
     Clerk, CreateInvitation, ElasticCloud, Error, ErrorKind, GitHub, Pacing, Provider,
     RecordingSleeper, RetryPolicy,
@@ -159,7 +158,7 @@ async fn a_caller_who_allows_any_wait_gets_a_clamped_one() {
     for vendor in vendors() {
         let server = MockServer::start().await;
         Mock::given(any())
-            .respond_with(common::Sequence::new(vec![
+            .respond_with(crate::common::Sequence::new(vec![
                 ResponseTemplate::new(429).insert_header("retry-after", "99999999999999999999"),
                 vendor.success.clone(),
             ]))

@@ -148,7 +148,7 @@ async fn a_correct_request_gets_201_and_elastics_invitation_shape() {
 async fn the_default_lifetime_is_three_days() {
     let (fake, _clock) = fake_at_t0().await;
     // The documented example request is accepted as it is.
-    let example = include_str!("fixtures/elastic/create-request.json");
+    let example = include_str!("../fixtures/elastic/create-request.json");
     let answer = post(&fake, &serde_json::from_str(example).unwrap()).await;
     assert_eq!(answer.status, 201, "{}", answer.body);
     assert_eq!(answer.body["invitations"][0]["email"], json!("test@mail"));

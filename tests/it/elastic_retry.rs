@@ -1,12 +1,11 @@
 //! Elastic Cloud rate limits: 429 usually comes without `Retry-After`. Attempt counts are
 //! pinned with `expect(n)`, the exact waits read from the injected sleeper.
 
-mod common;
 
 use std::time::Duration;
 
-use common::elastic::*;
-use common::{request_count, Sequence};
+use crate::common::elastic::*;
+use crate::common::{request_count, Sequence};
 use orginvite::{CreateInvitation, ErrorKind, RetryPolicy};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

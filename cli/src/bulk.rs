@@ -26,13 +26,21 @@ struct Sink {
     outcomes: BTreeMap<String, u64>,
     /// Rows that did not end created or already there.
     unsettled: u64,
+    /// Rows this run created.
+    created: u64,
+    /// Why the report could not be written, if it could not.
+    report_failed: Option<String>,
 }
 
 impl Sink {
     fn push(&mut self, record: &Value) {
         if let Some(report) = &mut self.report {
-            let _ = serde_json::to_writer(&mut *report, record);
-            let _ = report.write_all(b"\n");
+            let written = serde_json::to_writer(&mut *report, record)
+                .map_err(std::io::Error::from)
+                .and_then(|()| report.write_all(b"\n"));
+            if let Err(e) = written {
+                self.report_failed.get_or_insert(e.to_string());
+            }
         }
         if self.json {
             print_json(record);
@@ -44,6 +52,9 @@ impl Sink {
         ) {
             self.unsettled += 1;
         }
+        if outcome == "created" && record.get("replayed").is_none() {
+            self.created += 1;
+        }
         *self.outcomes.entry(outcome).or_default() += 1;
     }
 }
@@ -53,6 +64,8 @@ impl Sink {
 struct Stop {
     stopped: AtomicBool,
     cause: Mutex<Option<String>>,
+    /// The stop came from a refused credential or an unreachable shared pacer.
+    by_configuration: AtomicBool,
 }
 
 impl Stop {
@@ -73,7 +86,7 @@ impl Stop {
 }
 
 /// The outcome of an answer that dooms every later row: the credential, the permission, the
-/// organization's quota or plan.
+/// organization's quota or plan, the shared pacer.
 fn dooms_the_rest(error: &Error) -> bool {
     matches!(
         error.kind(),
@@ -112,18 +125,34 @@ async fn run_checked(
 ) -> Result<ExitCode, Usage> {
     let path = args.csv.as_deref().expect("clap requires --csv here");
     let started = Instant::now();
+    // The file is read twice (counted, then sent): it must read the same both times.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Err(Usage(format!(
+            "invalid_request: --csv needs a regular file, not {} (save the rows to a file first)",
+            path.display()
+        )));
+    }
+    for (flag, other) in [("--journal", &args.journal), ("--report", &args.report)] {
+        if other.as_deref().is_some_and(|other| same_file(other, path)) {
+            return Err(Usage(format!(
+                "invalid_request: {flag} must not be the CSV file itself"
+            )));
+        }
+    }
 
     // A first pass counts the rows (for the progress bar), and with --strict checks them all.
-    let (reader, columns) = rows::open(path)?;
+    let (reader, columns, mut lines) = rows::open(path)?;
     let mut total = 0u64;
     let mut bad = Vec::new();
     let mut seen = Seen::default();
     for record in reader.into_records() {
+        let unreadable = matches!(&record, Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)));
         total += 1;
-        if args.strict {
+        if args.strict || unreadable {
             let row = rows::row(
                 record,
                 &columns,
+                &mut lines,
                 &defaults,
                 organization,
                 provider,
@@ -133,23 +162,31 @@ async fn run_checked(
                 bad.push(format!("line {}: {why}", row.line));
             }
         }
+        if unreadable {
+            break;
+        }
     }
     if !bad.is_empty() {
         for line in &bad {
             eprintln!("{line}");
         }
         return Err(Usage(format!(
-            "invalid_request: {} bad row(s) in {}; with --strict nothing was sent",
+            "invalid_request: {} bad row(s) in {}; nothing was sent",
             bad.len(),
             path.display()
         )));
     }
 
+    let target = match (&global.base_url, global.sandbox) {
+        (_, true) => "sandbox".to_owned(),
+        (Some(url), false) => url.clone(),
+        (None, false) => "default".to_owned(),
+    };
     let (journal, recorded) = match &args.journal {
         Some(journal) if !args.dry_run => {
             let (journal, recorded) =
-                Journal::open(journal, provider.kind().as_str(), organization)?;
-            (Some(journal), recorded)
+                Journal::open(journal, provider.kind().as_str(), organization, &target)?;
+            (Some(Arc::new(journal)), recorded)
         }
         _ => (None, HashMap::new()),
     };
@@ -167,28 +204,46 @@ async fn run_checked(
         json: global.output == OutputFormat::Json,
         outcomes: BTreeMap::new(),
         unsettled: 0,
+        created: 0,
+        report_failed: None,
     });
 
-    // Ctrl-C: no new row starts; rows in flight finish and are recorded.
+    // Ctrl-C: no new row starts; rows in flight finish and are recorded. Again: exit now.
     let stop = Arc::new(Stop::default());
     let interrupted = Arc::new(AtomicBool::new(false));
     let watcher = {
         let (stop, interrupted, progress) = (stop.clone(), interrupted.clone(), progress.clone());
+        let journaled = args.journal.is_some();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 interrupted.store(true, Ordering::SeqCst);
-                progress.println("interrupted: finishing the invitations in flight...");
+                progress.println(
+                    "interrupted: finishing the invitations in flight (Ctrl-C again to abandon them)",
+                );
                 stop.set("interrupted".to_owned());
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                progress.finish();
+                eprintln!(
+                    "abandoned the invitations in flight; {}",
+                    if journaled {
+                        "the journal has them as started, and a re-run looks them up before sending them again"
+                    } else {
+                        "check them with `orginvite check` before inviting them again"
+                    }
+                );
+                std::process::exit(130);
             }
         })
     };
 
-    let (reader, columns) = rows::open(path)?;
+    let (reader, columns, mut lines) = rows::open(path)?;
     let mut seen = Seen::default();
     let rows = reader.into_records().map(|record| {
         rows::row(
             record,
             &columns,
+            &mut lines,
             &defaults,
             organization,
             provider,
@@ -210,15 +265,8 @@ async fn run_checked(
             let record = if args.dry_run {
                 dry_run_row(provider, organization, &row).await
             } else {
-                invite_row(
-                    provider,
-                    organization,
-                    &row,
-                    journal,
-                    recorded.get(&row.line),
-                    stop,
-                )
-                .await
+                let recorded = recorded.get(&row.key());
+                invite_row(provider, organization, &row, journal, recorded, stop).await
             };
             let tally = match record["outcome"].as_str() {
                 Some("created" | "would_create") => Tally::Created,
@@ -233,14 +281,17 @@ async fn run_checked(
         .buffer_unordered(usize::from(args.concurrency))
         .collect::<()>()
         .await;
-    progress.finish();
     watcher.abort();
+    progress.finish();
 
     let mut sink = sink.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(report) = &mut sink.report {
-        report
-            .flush()
-            .map_err(|e| Usage(format!("invalid_config: cannot write the report: {e}")))?;
+        if let Err(e) = report.flush() {
+            sink.report_failed.get_or_insert(e.to_string());
+        }
+    }
+    if let Some(problem) = &sink.report_failed {
+        eprintln!("warning: the report could not be written whole: {problem}");
     }
     let elapsed = started.elapsed();
     if global.output == OutputFormat::Table {
@@ -256,7 +307,7 @@ async fn run_checked(
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64().max(1e-9),
         if done_before > 0 {
-            format!(", {done_before} finished by an earlier run")
+            format!(", {done_before} done by an earlier run")
         } else {
             String::new()
         }
@@ -268,14 +319,20 @@ async fn run_checked(
     if let Some(cause) = stop.cause() {
         eprintln!("stopped early: {cause}; rows not started are reported as skipped");
     }
-    if interrupted.load(Ordering::SeqCst) || sink.unsettled > 0 {
-        if let Some(journal) = &args.journal {
+    // A refused credential (or an unreachable shared pacer) before anything was created: a
+    // configuration problem.
+    if sink.created == 0 && stop.by_configuration.load(Ordering::SeqCst) {
+        return Ok(ExitCode::from(2));
+    }
+    let interrupted = interrupted.load(Ordering::SeqCst);
+    if interrupted || sink.unsettled > 0 || sink.report_failed.is_some() {
+        if args.journal.is_some() {
             eprintln!(
-                "to resume (finished rows are skipped, rows in flight are checked first): orginvite --provider {} --org {organization} invite --csv {} --journal {}",
-                provider.kind().as_str(),
-                path.display(),
-                journal.display()
+                "to resume (done rows are skipped, rows in flight are looked up first, failed rows are tried again): {}",
+                this_command()
             );
+        } else if interrupted {
+            eprintln!("without --journal, a re-run sends every row again (people already invited answer already_invited)");
         }
         return Ok(ExitCode::FAILURE);
     }
@@ -315,7 +372,7 @@ async fn invite_row(
     provider: &dyn Provider,
     organization: &str,
     row: &Row,
-    journal: Option<&Journal>,
+    journal: Option<&Arc<Journal>>,
     recorded: Option<&Recorded>,
     stop: &Stop,
 ) -> Value {
@@ -324,48 +381,49 @@ async fn invite_row(
         Err(why) => return row.record("skipped", Some("invalid_request"), None, why),
     };
     let key = row.key();
-    let mut in_flight_before = false;
+    let mut started_at = None;
     match recorded {
-        Some(recorded) if recorded.key() != key => {
-            return row.record(
-                "failed",
-                Some("invalid_config"),
-                None,
-                &format!(
-                    "the journal records {:?} on this line: it belongs to another file",
-                    recorded.key()
-                ),
-            );
+        Some(Recorded::Done { record }) => {
+            // Done by an earlier run: its outcome, on this file's line.
+            let mut record = record.clone();
+            record["line"] = row.line.into();
+            record["replayed"] = true.into();
+            return record;
         }
-        Some(Recorded::Done { record, .. }) => return record.clone(),
-        Some(Recorded::Started { .. }) => in_flight_before = true,
+        Some(Recorded::Started { at }) => started_at = Some(*at),
         None => {}
     }
     if stop.stopped.load(Ordering::SeqCst) {
         let cause = stop.cause().unwrap_or_default();
         return row.record("skipped", None, None, &format!("not sent: {cause}"));
     }
-    if in_flight_before {
-        // An earlier run sent this row and stopped before its outcome was known: look the
-        // invitation up before sending anything.
-        match settle(provider, organization, &request.invitee).await {
-            Ok(Some(record_id)) => {
-                let record = row.record(
-                    "created",
-                    None,
-                    Some(&record_id),
-                    "created by an interrupted run; found on resume",
-                );
-                return finish(journal, row, &key, record);
+    if let Some(at) = started_at {
+        // An earlier run sent this row (or was about to) and stopped before its outcome was
+        // known: look the invitation up before sending anything.
+        match settle(provider, organization, &request.invitee, at).await {
+            Ok(Some((id, ours))) => {
+                let record = if ours {
+                    row.record(
+                        "created",
+                        None,
+                        Some(&id),
+                        "created by an interrupted run; found on resume",
+                    )
+                } else {
+                    row.record("already_invited", None, Some(&id), "")
+                };
+                return finish(journal, row, &key, record, stop).await;
             }
             Ok(None) => {}
-            Err(message) => {
-                // Not settled: left as started in the journal, for the next run.
-                return row.record("in_doubt", None, None, &message);
-            }
+            // Not settled: left as started in the journal, for the next run.
+            Err(message) => return row.record("in_doubt", None, None, &message),
         }
     } else if let Some(journal) = journal {
-        if let Err(e) = journal.started(row.line, &key) {
+        let (journal, entry_key) = (journal.clone(), key.clone());
+        let written = tokio::task::spawn_blocking(move || journal.started(&entry_key))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Err(e) = written {
             stop.set(format!("the journal cannot be written: {e}"));
             return row.record(
                 "skipped",
@@ -385,65 +443,167 @@ async fn invite_row(
             invitation.as_ref().map(|i| i.id.as_str()),
             "",
         ),
-        Ok(_) => row.record("already_member", None, None, ""),
+        Ok(Ensured::AlreadyMember) => row.record("already_member", None, None, ""),
+        Ok(other) => {
+            // An outcome this version does not know: left as started, looked up next time.
+            return row.record(
+                "in_doubt",
+                None,
+                other.invitation().map(|i| i.id.as_str()),
+                "an outcome this version does not know",
+            );
+        }
         Err(error) => {
             if dooms_the_rest(&error) {
+                if matches!(
+                    error.kind(),
+                    ErrorKind::Unauthenticated | ErrorKind::PacerUnavailable
+                ) {
+                    stop.by_configuration.store(true, Ordering::SeqCst);
+                }
                 stop.set(describe(&error));
             }
-            let outcome = if error.may_have_been_created() {
-                "in_doubt"
+            if error.may_have_been_created() {
+                // Left as started: the next run looks it up before sending anything.
+                return row.record(
+                    "in_doubt",
+                    Some(error.kind().as_str()),
+                    None,
+                    &describe(&error),
+                );
+            }
+            let outcome = if error.nothing_sent() {
+                "skipped"
             } else {
                 "failed"
             };
-            let record = row.record(
+            row.record(
                 outcome,
                 Some(error.kind().as_str()),
                 None,
                 &describe(&error),
-            );
-            if outcome == "in_doubt" {
-                // Left as started: the next run looks it up before sending anything.
-                return record;
-            }
-            record
+            )
         }
     };
-    finish(journal, row, &key, record)
+    finish(journal, row, &key, record, stop).await
 }
 
-/// Records a row's outcome in the journal; a row is done only once that is on disk.
-fn finish(journal: Option<&Journal>, row: &Row, key: &str, record: Value) -> Value {
-    match journal.map(|journal| journal.done(row.line, key, &record)) {
-        Some(Err(e)) => row.record(
-            "in_doubt",
-            record["kind"].as_str(),
-            record["id"].as_str(),
-            &format!(
-                "{} (outcome {}, but the journal cannot be written: {e})",
-                record["message"].as_str().unwrap_or_default(),
-                record["outcome"].as_str().unwrap_or_default()
-            ),
-        ),
-        _ => record,
+/// Records a row's outcome in the journal: done when invited or already there (a row is done
+/// only once that is on disk), failed otherwise, for a re-run to try again.
+async fn finish(
+    journal: Option<&Arc<Journal>>,
+    row: &Row,
+    key: &str,
+    record: Value,
+    stop: &Stop,
+) -> Value {
+    let Some(journal) = journal else {
+        return record;
+    };
+    let settled = matches!(
+        record["outcome"].as_str(),
+        Some("created" | "already_invited" | "already_member")
+    );
+    let (journal, entry_key, entry) = (journal.clone(), key.to_owned(), record.clone());
+    let written = tokio::task::spawn_blocking(move || {
+        if settled {
+            journal.done(&entry_key, &entry)
+        } else {
+            journal.failed(&entry_key)
+        }
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    match written {
+        Ok(()) => record,
+        Err(e) => {
+            stop.set(format!("the journal cannot be written: {e}"));
+            row.record(
+                if settled { "in_doubt" } else { "failed" },
+                record["kind"].as_str(),
+                record["id"].as_str(),
+                &format!(
+                    "{} (outcome {}, but the journal cannot be written: {e})",
+                    record["message"].as_str().unwrap_or_default(),
+                    record["outcome"].as_str().unwrap_or_default()
+                ),
+            )
+        }
     }
 }
 
-/// Looks up the invitation a row sent before an interruption: its id when found.
+/// How long after an interrupted send the vendor's lists may still miss the invitation, in
+/// seconds: a recent one is looked up again over this time before it counts as not sent.
+const READ_LAG: u64 = 5;
+
+/// How far the vendor's clock and this machine's may disagree, in seconds, when telling an
+/// invitation made by the interrupted run from an older one.
+const CLOCK_SKEW: i64 = 300;
+
+/// Looks up the invitation a row sent (or was about to send) before an interruption at `at`:
+/// its id when found, and whether it was made then rather than before.
 async fn settle(
     provider: &dyn Provider,
     organization: &str,
     invitee: &Invitee,
-) -> Result<Option<String>, String> {
-    match provider.find_invitation(organization, invitee).await {
-        Ok(found) => Ok(found.map(|invitation| invitation.id)),
-        Err(error) if error.kind() == ErrorKind::Unsupported => Err(format!(
-            "sent by an interrupted run and cannot be looked up ({}); check it by hand",
-            describe(&error)
-        )),
-        Err(error) => Err(format!(
-            "sent by an interrupted run; looking it up failed: {}",
-            describe(&error)
-        )),
+    at: u64,
+) -> Result<Option<(String, bool)>, String> {
+    let recent = crate::journal::unix_now().saturating_sub(at) < READ_LAG * 2;
+    let lookups = if recent { 3 } else { 1 };
+    for lookup in 0..lookups {
+        if lookup > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(READ_LAG * 1000 / 2)).await;
+        }
+        match provider.find_invitation(organization, invitee).await {
+            Ok(Some(invitation)) => {
+                let since = i64::try_from(at).unwrap_or(i64::MAX) - CLOCK_SKEW;
+                let ours = invitation
+                    .created_at
+                    .is_none_or(|created| created.as_second() >= since);
+                return Ok(Some((invitation.id, ours)));
+            }
+            Ok(None) => {}
+            Err(error) if error.kind() == ErrorKind::Unsupported => {
+                return Err(format!(
+                    "sent by an interrupted run and cannot be looked up ({}); check it by hand",
+                    describe(&error)
+                ))
+            }
+            Err(error) => {
+                return Err(format!(
+                    "sent by an interrupted run; looking it up failed: {}",
+                    describe(&error)
+                ))
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// This command line, quoted for a shell: the way to resume.
+fn this_command() -> String {
+    std::env::args_os()
+        .map(|arg| {
+            let arg = arg.to_string_lossy().into_owned();
+            let plain = !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+            if plain {
+                arg
+            } else {
+                format!("'{}'", arg.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether two paths name the same file.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use orginvite::{
     ClerkOptions, CreateInvitation, Error, ErrorKind, GitHubOptions, InvitationStatus, Invitee,
-    ListInvitations, Membership, Provider, Resent, Role,
+    ListInvitations, Membership, Provider, ProviderKind, Resent,
 };
 use serde_json::{json, Map, Value};
 
@@ -65,7 +65,13 @@ pub(crate) struct Global {
     rate: Option<orginvite::Pacing>,
     /// Pace together with every other process using this Redis (and the same provider and
     /// organization). Needs a build with the `redis` feature.
-    #[arg(long, global = true, value_name = "URL", env = "ORGINVITE_REDIS_URL")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "ORGINVITE_REDIS_URL",
+        hide_env_values = true
+    )]
     redis: Option<String>,
 }
 
@@ -289,7 +295,7 @@ async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Invite(args) => match &args.csv {
             Some(_) => {
-                let defaults = match request_options(&args) {
+                let defaults = match request_options(&args, provider.kind()) {
                     Ok(defaults) => defaults,
                     Err(Usage(problem)) => {
                         eprintln!("error: {problem}");
@@ -326,11 +332,14 @@ async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// The options of `invite` that apply to every row of a CSV too (as defaults).
-fn request_options(args: &InviteArgs) -> Result<CreateInvitation, Usage> {
+/// The options of `invite` that apply to every row of a CSV too (as defaults), checked for
+/// `vendor`.
+fn request_options(args: &InviteArgs, vendor: ProviderKind) -> Result<CreateInvitation, Usage> {
     let mut request = CreateInvitation::email("-", "placeholder@example.com");
     if let Some(role) = &args.role {
-        request = request.role(role.parse::<Role>().unwrap_or_else(|never| match never {}));
+        let role = rows::known_role(vendor, role)
+            .map_err(|why| Usage(format!("invalid_request: --role: {why}")))?;
+        request = request.role(role);
     }
     if let Some(expires_in) = args.expires_in {
         request = request.expires_in(expires_in);
@@ -370,7 +379,7 @@ async fn invite_one(provider: &dyn Provider, organization: &str, args: &InviteAr
             return ExitCode::from(2);
         }
     };
-    let request = match request_options(args) {
+    let request = match request_options(args, provider.kind()) {
         Ok(defaults) => {
             let mut request = defaults;
             request.organization = organization.to_owned();

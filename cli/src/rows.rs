@@ -1,7 +1,8 @@
 //! The rows of a CSV file: columns, one request per row, and the checks made before sending.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use csv::StringRecord;
@@ -34,7 +35,14 @@ impl Columns {
     pub(crate) fn from_header(header: &StringRecord) -> Result<Columns, Usage> {
         let mut columns = HashMap::new();
         for (index, name) in header.iter().enumerate() {
-            let name = name.trim().to_ascii_lowercase();
+            // A spreadsheet's byte-order mark, and its empty trailing columns, are no columns.
+            let name = name
+                .trim_start_matches('\u{feff}')
+                .trim()
+                .to_ascii_lowercase();
+            if name.is_empty() {
+                continue;
+            }
             let Some(known) = COLUMNS.iter().find(|known| **known == name) else {
                 return Err(Usage(format!(
                     "invalid_request: unknown column {name:?} in the CSV header (known: {})",
@@ -82,8 +90,8 @@ impl Row {
     /// The key a person is known by within a run (and in the journal).
     pub(crate) fn key(&self) -> String {
         match (&self.email, &self.login, &self.user_id) {
-            (Some(email), _, _) => email.to_ascii_lowercase(),
-            (_, Some(login), _) => format!("login:{}", login.to_ascii_lowercase()),
+            (Some(email), _, _) => email.to_lowercase(),
+            (_, Some(login), _) => format!("login:{}", login.to_lowercase()),
             (_, _, Some(id)) => format!("user_id:{id}"),
             _ => String::new(),
         }
@@ -121,8 +129,58 @@ impl Row {
     }
 }
 
+/// Tells the line a record starts on, reading the file alongside the CSV reader (whose own
+/// count is off after blank lines and with CRLF line ends).
+pub(crate) struct Lines {
+    reader: BufReader<File>,
+    /// Bytes read so far.
+    at: u64,
+    /// Line breaks read so far.
+    breaks: u64,
+}
+
+impl Lines {
+    fn new(file: File) -> Lines {
+        Lines {
+            reader: BufReader::new(file),
+            at: 0,
+            breaks: 0,
+        }
+    }
+
+    /// The 1-based line of the record whose bytes start at `offset` (or at the first byte
+    /// after it that is no line break). Offsets must come in order.
+    fn line_of(&mut self, offset: u64) -> u64 {
+        let mut byte = [0u8; 1];
+        while self.at < offset {
+            match self.reader.read(&mut byte) {
+                Ok(1) => {
+                    self.at += 1;
+                    if byte[0] == b'\n' {
+                        self.breaks += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        // Line breaks before the record's first byte belong to the lines before it.
+        while let Ok([next, ..]) = self.reader.fill_buf() {
+            let next = *next;
+            if next != b'\n' && next != b'\r' {
+                break;
+            }
+            self.reader.consume(1);
+            self.at += 1;
+            if next == b'\n' {
+                self.breaks += 1;
+            }
+        }
+        self.breaks + 1
+    }
+}
+
 /// Opens a CSV file, reading its header.
-pub(crate) fn open(path: &Path) -> Result<(csv::Reader<File>, Columns), Usage> {
+pub(crate) fn open(path: &Path) -> Result<(csv::Reader<File>, Columns, Lines), Usage> {
     let file = File::open(path).map_err(|e| {
         Usage(format!(
             "invalid_request: cannot read {}: {e}",
@@ -141,7 +199,13 @@ pub(crate) fn open(path: &Path) -> Result<(csv::Reader<File>, Columns), Usage> {
         ))
     })?;
     let columns = Columns::from_header(header)?;
-    Ok((reader, columns))
+    let lines = File::open(path).map(Lines::new).map_err(|e| {
+        Usage(format!(
+            "invalid_request: cannot read {}: {e}",
+            path.display()
+        ))
+    })?;
+    Ok((reader, columns, lines))
 }
 
 /// Tells rows repeating an earlier row's person.
@@ -154,15 +218,23 @@ pub(crate) struct Seen(HashMap<String, u64>);
 pub(crate) fn row(
     record: csv::Result<StringRecord>,
     columns: &Columns,
+    lines: &mut Lines,
     defaults: &CreateInvitation,
     organization: &str,
     provider: &dyn Provider,
     seen: &mut Seen,
 ) -> Row {
     let (line, record) = match record {
-        Ok(record) => (record.position().map_or(0, csv::Position::line), record),
+        Ok(record) => (
+            record
+                .position()
+                .map_or(0, |position| lines.line_of(position.byte())),
+            record,
+        ),
         Err(error) => {
-            let line = error.position().map_or(0, csv::Position::line);
+            let line = error
+                .position()
+                .map_or(0, |position| lines.line_of(position.byte()));
             return Row {
                 line,
                 email: None,
@@ -286,26 +358,20 @@ pub(crate) fn known_role(vendor: ProviderKind, role: &str) -> Result<Role, Strin
 
 /// The logins and team slugs a file names, for the sandbox to know them.
 pub(crate) fn names(path: &Path) -> (Vec<String>, Vec<String>) {
-    let Ok((reader, columns)) = open(path) else {
+    let Ok((reader, columns, _)) = open(path) else {
         return (Vec::new(), Vec::new());
     };
-    let (mut logins, mut slugs) = (Vec::new(), Vec::new());
-    for record in reader.into_records().flatten() {
+    let (mut logins, mut slugs) = (BTreeSet::new(), BTreeSet::new());
+    for record in reader.into_records().map_while(Result::ok) {
         if let Some(login) = columns.get(&record, "login") {
-            if !logins
-                .iter()
-                .any(|known: &String| known.eq_ignore_ascii_case(login))
-            {
-                logins.push(login.to_owned());
-            }
+            logins.insert(login.to_lowercase());
         }
         for team in columns.get(&record, "teams").unwrap_or_default().split(';') {
             let team = team.trim();
-            if !team.is_empty() && team.parse::<u64>().is_err() && !slugs.iter().any(|s| s == team)
-            {
-                slugs.push(team.to_owned());
+            if !team.is_empty() && team.parse::<u64>().is_err() {
+                slugs.insert(team.to_owned());
             }
         }
     }
-    (logins, slugs)
+    (logins.into_iter().collect(), slugs.into_iter().collect())
 }

@@ -492,60 +492,73 @@ fn people(n: usize) -> String {
     csv
 }
 
-/// Runs `--csv` with a journal until a run ends with every row settled; `kill_after` kills
-/// the first runs at that moment (SIGKILL).
+/// What a journal says so far: rows done, and rows started and not (yet) done or failed.
+fn journal_state(journal: &str) -> (usize, usize) {
+    let Ok(text) = std::fs::read_to_string(journal) else {
+        return (0, 0);
+    };
+    let mut state: HashMap<String, String> = HashMap::new();
+    for line in text.lines() {
+        let Ok(entry) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if let (Some(key), Some(s)) = (entry["key"].as_str(), entry["state"].as_str()) {
+            state.insert(key.to_owned(), s.to_owned());
+        }
+    }
+    let done = state.values().filter(|s| *s == "done").count();
+    let in_flight = state.values().filter(|s| *s == "started").count();
+    (done, in_flight)
+}
+
+/// Runs `--csv` with a journal until a run ends with every row settled. The first runs are
+/// killed (SIGKILL) once the journal holds `k` more done rows and has rows in flight, for
+/// each `k` of `kill_points`.
 async fn run_to_the_end(
     target: &Target,
     csv: &str,
     journal: &str,
     report: &str,
-    kills: &[Duration],
+    kill_points: &[usize],
 ) -> Vec<i32> {
+    let args = [
+        "--rate",
+        "400/s",
+        "invite",
+        "--csv",
+        csv,
+        "--journal",
+        journal,
+        "--report",
+        report,
+        "--concurrency",
+        "8",
+    ];
     let mut codes = Vec::new();
-    for kill_after in kills {
+    for k in kill_points {
         let mut child = target
-            .command(&[
-                "--rate",
-                "400/s",
-                "invite",
-                "--csv",
-                csv,
-                "--journal",
-                journal,
-                "--report",
-                report,
-                "--concurrency",
-                "8",
-            ])
+            .command(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        tokio::select! {
-            status = child.wait() => codes.push(status.unwrap().code().unwrap_or(-1)),
-            () = tokio::time::sleep(*kill_after) => {
+        let (done_before, _) = journal_state(journal);
+        let code = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status.code().unwrap_or(-1);
+            }
+            let (done, in_flight) = journal_state(journal);
+            if done >= done_before + k && in_flight > 0 {
                 child.start_kill().unwrap();
                 child.wait().await.unwrap();
-                codes.push(-9);
+                break -9;
             }
-        }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
+        codes.push(code);
     }
     for _ in 0..4 {
-        let output = target
-            .run(&[
-                "--rate",
-                "400/s",
-                "invite",
-                "--csv",
-                csv,
-                "--journal",
-                journal,
-                "--report",
-                report,
-                "--concurrency",
-                "8",
-            ])
-            .await;
+        let output = target.run(&args).await;
         let code = output.status.code().unwrap_or(-1);
         codes.push(code);
         if code == 0 {
@@ -577,11 +590,9 @@ async fn killed_at_any_moment_a_journaled_run_resumes_with_no_duplicate_and_no_l
         let target = Target::github(&fake);
         let journal = dir.join(format!("journal-{seed}.jsonl"));
         let report = dir.join(format!("report-{seed}.jsonl"));
-        // Killed at different moments: soon after the start, mid-run, and again on the re-run.
-        let kills = [
-            Duration::from_millis(150 + 90 * seed),
-            Duration::from_millis(250 + 60 * seed),
-        ];
+        // Killed with rows in flight, at moments that differ by seed: early in the first run,
+        // then again part-way through the re-run.
+        let kills = [(seed as usize * 17) % 40, 30 + (seed as usize * 23) % 50];
         let codes = run_to_the_end(
             &target,
             &csv,
@@ -591,6 +602,11 @@ async fn killed_at_any_moment_a_journaled_run_resumes_with_no_duplicate_and_no_l
         )
         .await;
         assert_eq!(codes.last(), Some(&0), "seed {seed}: exit codes {codes:?}");
+        assert_eq!(
+            &codes[..2],
+            [-9, -9],
+            "seed {seed}: both runs killed mid-way"
+        );
         let invitations = fake.invitations();
         let mut per_email: HashMap<String, usize> = HashMap::new();
         for invitation in &invitations {
@@ -636,13 +652,14 @@ async fn ctrl_c_lets_calls_in_flight_finish_and_the_journal_resumes() {
     let fake = real_time_github().await;
     let target = Target::github(&fake);
     let dir = scratch("sigint");
+    // 10 a second (a first burst of 10): the run takes about 5 s, signalled after 12 rows.
     let csv = write(&dir.join("people.csv"), &people(ROWS));
     let journal = dir.join("journal.jsonl");
     let journal = journal.to_str().unwrap();
     let child = target
         .command(&[
             "--rate",
-            "20/s",
+            "10/s",
             "invite",
             "--csv",
             &csv,
@@ -653,7 +670,14 @@ async fn ctrl_c_lets_calls_in_flight_finish_and_the_journal_resumes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while journal_state(journal).0 < 12 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let pid = child.id().unwrap().to_string();
     let signalled = std::process::Command::new("kill")
         .args(["-INT", &pid])
@@ -697,14 +721,14 @@ async fn ctrl_c_lets_calls_in_flight_finish_and_the_journal_resumes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_terminal_a_progress_bar_and_off_one_plain_lines() {
     // `script` (util-linux) runs the command on a real pseudo-terminal.
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: no `script` command to provide a terminal");
-        return;
-    }
+    // util-linux's `script` is part of every Debian and Ubuntu system.
+    assert!(
+        std::process::Command::new("script")
+            .arg("--version")
+            .output()
+            .is_ok(),
+        "the `script` command (util-linux) is needed to give the test a terminal"
+    );
     let fake = real_time_github().await;
     let target = Target::github(&fake);
     let dir = scratch("tty");
@@ -779,4 +803,140 @@ async fn a_long_file_is_streamed_memory_does_not_grow_with_it() {
         peaks[0],
         peaks[1]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_knows_people_not_lines_and_tries_failed_rows_again() {
+    let fake = real_time_github().await;
+    let target = Target::github(&fake);
+    let dir = scratch("edited");
+    let journal = dir.join("journal.jsonl");
+    let journal = journal.to_str().unwrap();
+    let first = write(
+        &dir.join("first.csv"),
+        "email,role\na@example.com,\nb@example.com,superuser\nc@example.com,\n",
+    );
+    let output = target
+        .run(&[
+            "--rate",
+            "100/s",
+            "invite",
+            "--csv",
+            &first,
+            "--journal",
+            journal,
+        ])
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(creates(&fake).await, 2);
+    // The file edited: a row inserted at the top, b's role fixed, saved with CRLF and a
+    // byte-order mark. Only the new row and b are sent; a and c are not sent again.
+    let second = write(
+        &dir.join("second.csv"),
+        "\u{feff}email,role\r\nnew@example.com,\r\na@example.com,\r\nb@example.com,member\r\nc@example.com,\r\n",
+    );
+    let report = dir.join("report.jsonl");
+    let output = target
+        .run(&[
+            "--rate",
+            "100/s",
+            "--output",
+            "json",
+            "invite",
+            "--csv",
+            &second,
+            "--journal",
+            journal,
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(creates(&fake).await, 4, "new and b only");
+    let mut rows = json_lines(&stdout(&output));
+    rows.sort_by_key(|r| r["line"].as_u64());
+    let lines: Vec<(u64, &str)> = rows
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["email"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (2, "new@example.com"),
+            (3, "a@example.com"),
+            (4, "b@example.com"),
+            (5, "c@example.com")
+        ]
+    );
+    assert!(rows.iter().all(|r| r["outcome"] == "created"));
+    // The same journal against another target is refused before anything is sent.
+    let elsewhere = real_time_github().await;
+    let output = Target::github(&elsewhere)
+        .run(&["invite", "--csv", &second, "--journal", journal])
+        .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("belongs to another run"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(elsewhere.requests().await.is_empty());
+    // A journal cut short mid-line by a crash: the torn entry is ignored and the next one
+    // starts on a line of its own.
+    let mut text = std::fs::read_to_string(journal).unwrap();
+    text.push_str("{\"key\":\"torn@example.com\",\"sta");
+    std::fs::write(journal, text).unwrap();
+    let third = write(
+        &dir.join("third.csv"),
+        "email\ntorn@example.com\na@example.com\n",
+    );
+    let output = target
+        .run(&[
+            "--rate",
+            "100/s",
+            "invite",
+            "--csv",
+            &third,
+            "--journal",
+            journal,
+        ])
+        .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(creates(&fake).await, 5, "torn only");
+    assert_eq!(journal_state(journal), (5, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_default_role_or_a_refused_credential_is_exit_code_2_with_nothing_created() {
+    let fake = real_time_github().await;
+    let target = Target::github(&fake);
+    let dir = scratch("config");
+    let csv = write(&dir.join("people.csv"), &people(5));
+    let output = target
+        .run(&["invite", "--csv", &csv, "--role", "superuser"])
+        .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("unknown role \"superuser\""));
+    assert!(fake.requests().await.is_empty());
+
+    fake.revoke_token();
+    let output = target
+        .run(&[
+            "--rate",
+            "100/s",
+            "invite",
+            "--csv",
+            &csv,
+            "--concurrency",
+            "1",
+        ])
+        .await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("stopped early: unauthenticated"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(creates(&fake).await, 1, "nothing sent after the refusal");
+    assert!(fake.invitations().is_empty());
 }

@@ -1,6 +1,5 @@
 //! Clerk's 200 answers decode into `Invitation`, keeping the whole Clerk payload.
 
-
 use crate::common::clerk::*;
 use orginvite::{CreateInvitation, ErrorKind, Invitation, InvitationStatus, Role};
 use serde_json::{json, Value};

@@ -1,6 +1,5 @@
 //! Every documented Clerk failure is classified: kind, status, code, message, trace id.
 
-
 use crate::common::clerk::*;
 use crate::common::*;
 use orginvite::{CreateInvitation, Error, ErrorKind, ProviderKind, RetryPolicy};

@@ -1,6 +1,5 @@
 //! What Clerk receives: method, exact path, every header and the exact JSON body.
 
-
 use std::time::Duration;
 
 use crate::common::clerk::*;

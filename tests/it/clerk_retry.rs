@@ -1,7 +1,6 @@
 //! Rate limits, conflicts and retries against Clerk: attempt counts pinned with `expect(n)`,
 //! the exact waits read from the injected sleeper.
 
-
 use std::time::Duration;
 
 use crate::common::clerk::*;

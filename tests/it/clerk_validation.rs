@@ -1,7 +1,6 @@
 //! Bad input for Clerk is refused with a typed error before anything is sent, and the secret
 //! key never shows in any output.
 
-
 use std::time::Duration;
 
 use crate::common::clerk::*;

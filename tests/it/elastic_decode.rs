@@ -1,7 +1,6 @@
 //! Elastic Cloud's 201 answers: the official example, newer servers' extra fields, and replies
 //! that do not hold the invited person's invitation.
 
-
 use crate::common::elastic::*;
 use orginvite::jiff::Timestamp;
 use orginvite::{CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Role};

@@ -1,7 +1,6 @@
 //! Every documented Elastic Cloud error is classified, from the JSON body and from the
 //! `x-cloud-error-codes` header alone.
 
-
 use crate::common::elastic::*;
 use crate::common::request_count;
 use orginvite::{CreateInvitation, Error, ErrorKind, ProviderKind, RetryPolicy};

@@ -1,6 +1,5 @@
 //! What Elastic Cloud receives: method, exact path, every header and the exact JSON body.
 
-
 use std::time::Duration;
 
 use crate::common::elastic::*;

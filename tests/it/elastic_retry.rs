@@ -1,7 +1,6 @@
 //! Elastic Cloud rate limits: 429 usually comes without `Retry-After`. Attempt counts are
 //! pinned with `expect(n)`, the exact waits read from the injected sleeper.
 
-
 use std::time::Duration;
 
 use crate::common::elastic::*;

@@ -1,7 +1,6 @@
 //! The Elastic Cloud API key never appears in `Debug` or `Display` of the client, the builder
 //! or any error.
 
-
 use crate::common::elastic::*;
 use orginvite::{CreateInvitation, ElasticCloud, Error, RetryPolicy};
 use serde_json::json;

@@ -1,6 +1,5 @@
 //! Bad input for Elastic Cloud is refused with a typed error before anything is sent.
 
-
 use std::time::Duration;
 
 use crate::common::elastic::*;

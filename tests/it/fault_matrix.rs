@@ -1,7 +1,6 @@
 //! One table of faults, run against every vendor: the typed outcome, how many requests were
 //! sent, and whether the invitation may have been created.
 
-
 use std::time::Duration;
 
 use crate::common::raw::{self, Behaviour};

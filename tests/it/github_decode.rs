@@ -1,6 +1,5 @@
 //! GitHub's answers decode into the unified `Invitation`, losslessly.
 
-
 use crate::common::*;
 use orginvite::github::GitHubInvitation;
 use orginvite::{CreateInvitation, ErrorKind, InvitationStatus, ProviderKind, Role};

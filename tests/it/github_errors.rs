@@ -1,6 +1,5 @@
 //! Every documented GitHub failure is classified: kind, status, code, message, request id.
 
-
 use crate::common::*;
 use orginvite::{CreateInvitation, Error, ErrorKind, ProviderKind, RetryPolicy};
 use serde_json::json;

@@ -1,6 +1,5 @@
 //! What GitHub receives: method, exact path, every header and the exact JSON body.
 
-
 use crate::common::*;
 use orginvite::{CreateInvitation, GitHub, GitHubOptions, Provider, Role};
 use serde_json::{json, Value};

@@ -1,7 +1,6 @@
 //! Absurd rate-limit headers on any answer (even a success) never panic or overflow: they
 //! become long waits that are returned, not slept, by rule.
 
-
 use std::time::Duration;
 
 use crate::common::fixture;

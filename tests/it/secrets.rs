@@ -1,7 +1,6 @@
 //! The token never appears in `Debug` or `Display` of the client, the builder, the request or
 //! any error.
 
-
 use crate::common::*;
 use orginvite::{CreateInvitation, Error, GitHub, RetryPolicy};
 use serde_json::json;

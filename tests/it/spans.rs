@@ -1,7 +1,6 @@
 //! What the client tells `tracing`: a span per call and per attempt, an event per retry and
 //! give-up, and never a token or a full email unless the caller opts in.
 
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 

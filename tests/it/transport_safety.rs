@@ -1,6 +1,5 @@
 //! Routes, credentials and headers cannot be bent by input: for every provider.
 
-
 use std::time::Duration;
 
 use orginvite::{

@@ -140,6 +140,17 @@ async fn run_checked(
         }
     }
 
+    let build = |record, columns: &rows::Columns, lines: &mut rows::Lines, seen: &mut Seen| {
+        rows::row(
+            record,
+            columns,
+            lines,
+            &defaults,
+            organization,
+            provider,
+            seen,
+        )
+    };
     // A first pass counts the rows (for the progress bar), and with --strict checks them all.
     let (reader, columns, mut lines) = rows::open(path)?;
     let mut total = 0u64;
@@ -149,15 +160,7 @@ async fn run_checked(
         let unreadable = matches!(&record, Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)));
         total += 1;
         if args.strict || unreadable {
-            let row = rows::row(
-                record,
-                &columns,
-                &mut lines,
-                &defaults,
-                organization,
-                provider,
-                &mut seen,
-            );
+            let row = build(record, &columns, &mut lines, &mut seen);
             if let Err(why) = &row.request {
                 bad.push(format!("line {}: {why}", row.line));
             }
@@ -239,17 +242,9 @@ async fn run_checked(
 
     let (reader, columns, mut lines) = rows::open(path)?;
     let mut seen = Seen::default();
-    let rows = reader.into_records().map(|record| {
-        rows::row(
-            record,
-            &columns,
-            &mut lines,
-            &defaults,
-            organization,
-            provider,
-            &mut seen,
-        )
-    });
+    let rows = reader
+        .into_records()
+        .map(|record| build(record, &columns, &mut lines, &mut seen));
     let done_before = recorded
         .values()
         .filter(|r| matches!(r, Recorded::Done { .. }))

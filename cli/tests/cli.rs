@@ -805,6 +805,21 @@ async fn a_long_file_is_streamed_memory_does_not_grow_with_it() {
     );
 }
 
+/// A run of `csv` with `journal`, at 100 a second.
+async fn journaled(target: &Target, csv: &str, journal: &str) -> Output {
+    target
+        .run(&[
+            "--rate",
+            "100/s",
+            "invite",
+            "--csv",
+            csv,
+            "--journal",
+            journal,
+        ])
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_journal_knows_people_not_lines_and_tries_failed_rows_again() {
     let fake = real_time_github().await;
@@ -816,17 +831,7 @@ async fn the_journal_knows_people_not_lines_and_tries_failed_rows_again() {
         &dir.join("first.csv"),
         "email,role\na@example.com,\nb@example.com,superuser\nc@example.com,\n",
     );
-    let output = target
-        .run(&[
-            "--rate",
-            "100/s",
-            "invite",
-            "--csv",
-            &first,
-            "--journal",
-            journal,
-        ])
-        .await;
+    let output = journaled(&target, &first, journal).await;
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(creates(&fake).await, 2);
     // The file edited: a row inserted at the top, b's role fixed, saved with CRLF and a
@@ -890,17 +895,7 @@ async fn the_journal_knows_people_not_lines_and_tries_failed_rows_again() {
         &dir.join("third.csv"),
         "email\ntorn@example.com\na@example.com\n",
     );
-    let output = target
-        .run(&[
-            "--rate",
-            "100/s",
-            "invite",
-            "--csv",
-            &third,
-            "--journal",
-            journal,
-        ])
-        .await;
+    let output = journaled(&target, &third, journal).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(creates(&fake).await, 5, "torn only");
     assert_eq!(journal_state(journal), (5, 0));

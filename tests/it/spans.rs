@@ -1,42 +1,14 @@
 //! What the client tells `tracing`: a span per call and per attempt, an event per retry and
 //! give-up, and never a token or a full email unless the caller opts in.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use crate::common::*;
 use orginvite::{CreateInvitation, GitHub, RecordingSleeper, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// Collects everything a `fmt` subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
 fn subscriber(captured: &Captured) -> impl tracing::Subscriber + Send + Sync {
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish()
+    captured.subscriber(tracing::Level::DEBUG)
 }
 
 async fn limited_then_created(server: &MockServer) {

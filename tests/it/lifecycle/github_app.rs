@@ -1,7 +1,6 @@
 //! GitHub as a GitHub App: the JWT, installation tokens minted once and refreshed, the 401
 //! retries, logins and team slugs looked up once, and no secret anywhere it could leak.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -487,29 +486,10 @@ impl Credentials for ArcSource {
 }
 
 /// Collects everything a `fmt` subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_key_material_jwt_or_token_shows_in_debug_errors_or_logs() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::subscriber::set_default(captured.subscriber(tracing::Level::TRACE));
     let (fake, github, clock) = app_sandbox().await;
     fake.app_token_lifetime(Duration::from_secs(60))
         .app_clock_offset(-15 * 60);
@@ -530,7 +510,7 @@ async fn no_key_material_jwt_or_token_shows_in_debug_errors_or_logs() {
         "{github:?} {error} {error:?} {:?}",
         GitHubApp::new(CLIENT_ID, TEST_APP_PRIVATE_KEY)
     );
-    shown.push_str(&captured_text(&captured));
+    shown.push_str(&captured.text());
     let key_lines: Vec<&str> = TEST_APP_PRIVATE_KEY
         .lines()
         .filter(|line| !line.starts_with("-----"))
@@ -544,10 +524,6 @@ async fn no_key_material_jwt_or_token_shows_in_debug_errors_or_logs() {
     );
     assert!(!shown.contains("eyJ"), "a JWT leaked");
     assert!(shown.contains("[redacted]"));
-}
-
-fn captured_text(captured: &Captured) -> String {
-    String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
 }
 
 #[test]

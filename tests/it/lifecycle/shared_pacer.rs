@@ -14,6 +14,8 @@ use futures_util::{stream, StreamExt};
 use orginvite::testkit::wiremock::matchers::method;
 use orginvite::testkit::wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use orginvite::testkit::{FakeGitHub, Fault, RedisServer};
+
+use crate::common::Captured;
 use orginvite::{
     CreateInvitation, Error, ErrorKind, GitHub, Invitee, Observer, Pacer, Pacing, RateLimitEvent,
     RedisPacer, RetryPolicy, TokioSleeper, WaitCause, WhenUnavailable,
@@ -232,6 +234,27 @@ impl Respond for HoldThenCreate {
     }
 }
 
+/// Answers invitations with 201 after `.1`, recording when each request arrived.
+struct SlowCreate(Arrivals, Duration);
+
+impl Respond for SlowCreate {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        let email = body["email"].as_str().unwrap().to_owned();
+        self.0
+             .0
+            .lock()
+            .unwrap()
+            .push((email.clone(), SystemTime::now()));
+        ResponseTemplate::new(201)
+            .set_delay(self.1)
+            .set_body_json(invitation_body(&email))
+    }
+}
+
+/// How long the one-in-flight test's vendor takes to answer.
+const ANSWER_DELAY: Duration = Duration::from_millis(60);
+
 fn client(server: &MockServer, pacer: Pacer, events: Arc<Events>) -> GitHub {
     GitHub::builder()
         .token("ghp_shared")
@@ -418,25 +441,10 @@ async fn a_serialized_turn_is_one_request_in_flight_across_clients() {
     let Some(server) = redis() else { return };
     // Every answer comes 60 ms after its request: with one request in flight at a time across
     // the clients, no request arrives sooner than 60 ms after the one before.
-    struct Slow(Arrivals);
-    impl Respond for Slow {
-        fn respond(&self, request: &Request) -> ResponseTemplate {
-            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-            let email = body["email"].as_str().unwrap().to_owned();
-            self.0
-                 .0
-                .lock()
-                .unwrap()
-                .push((email.clone(), SystemTime::now()));
-            ResponseTemplate::new(201)
-                .set_delay(Duration::from_millis(60))
-                .set_body_json(invitation_body(&email))
-        }
-    }
     let vendor = MockServer::start().await;
     let arrivals = Arrivals::default();
     Mock::given(method("POST"))
-        .respond_with(Slow(arrivals.clone()))
+        .respond_with(SlowCreate(arrivals.clone(), ANSWER_DELAY))
         .mount(&vendor)
         .await;
     let key = key("one-in-flight");
@@ -675,13 +683,7 @@ async fn failing_closed_sends_nothing_while_redis_is_down_and_uses_it_again_when
         return;
     };
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::subscriber::set_default(captured.subscriber(tracing::Level::TRACE));
 
     let fake = FakeGitHub::start_with_clock(Arc::new(TokioSleeper)).await;
     let config = RedisPacer::new(server.url())
@@ -779,25 +781,6 @@ async fn failing_closed_sends_nothing_while_redis_is_down_and_uses_it_again_when
         !shown.contains(PASSWORD),
         "the Redis password leaked: {shown}"
     );
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
 }
 
 #[tokio::test]
@@ -959,25 +942,10 @@ async fn a_request_slower_than_the_lease_keeps_its_turn() {
     let Some(server) = redis() else { return };
     // A 300 ms lease and answers that take 1 s: the holder renews its lease while waiting, so
     // the other client's request waits for the answer, not for the lease.
-    struct Slow(Arrivals);
-    impl Respond for Slow {
-        fn respond(&self, request: &Request) -> ResponseTemplate {
-            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-            let email = body["email"].as_str().unwrap().to_owned();
-            self.0
-                 .0
-                .lock()
-                .unwrap()
-                .push((email.clone(), SystemTime::now()));
-            ResponseTemplate::new(201)
-                .set_delay(Duration::from_secs(1))
-                .set_body_json(invitation_body(&email))
-        }
-    }
     let vendor = MockServer::start().await;
     let arrivals = Arrivals::default();
     Mock::given(method("POST"))
-        .respond_with(Slow(arrivals.clone()))
+        .respond_with(SlowCreate(arrivals.clone(), Duration::from_secs(1)))
         .mount(&vendor)
         .await;
     let key = key("renewed");

@@ -56,6 +56,13 @@ pub struct Pacing {
     /// Whether rate-limit headers (`x-ratelimit-remaining` with `x-ratelimit-reset` or
     /// `x-ratelimit-interval`) slow the pacer before the limit is hit.
     pub learn_from_headers: bool,
+    /// How much longer than its period a rate's window is kept ([`Pacing::rate`],
+    /// [`Pacing::batch_rate`]): requests reach the vendor a little later than they start, and
+    /// not all equally late, so a window's worth of starts exactly one period after the
+    /// previous window could arrive a few milliseconds early by the vendor's count and be
+    /// refused together. `None`, the default, is a fiftieth of the period, at most a second
+    /// (20 ms for a window of a second, 1 s for an hour); [`Pacing::window_margin`] sets it.
+    pub window_margin: Option<Duration>,
 }
 
 impl Pacing {
@@ -68,6 +75,7 @@ impl Pacing {
             rate: None,
             batch_rate: None,
             learn_from_headers: true,
+            window_margin: None,
         }
     }
 
@@ -99,6 +107,31 @@ impl Pacing {
     pub fn with_batch_rate(mut self, requests: u32, period: Duration) -> Pacing {
         self.batch_rate = Some((requests.max(1), period));
         self
+    }
+
+    /// Keeps each rate's window this much longer than its period; see
+    /// [`Pacing::window_margin`](Pacing#structfield.window_margin).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use orginvite::Pacing;
+    ///
+    /// let exact = Pacing::rate(10, Duration::from_secs(1)).window_margin(Duration::ZERO);
+    /// assert_eq!(exact.window(Duration::from_secs(1)), Duration::from_secs(1));
+    /// let default = Pacing::rate(10, Duration::from_secs(1));
+    /// assert_eq!(default.window(Duration::from_secs(1)), Duration::from_millis(1020));
+    /// ```
+    pub fn window_margin(mut self, margin: Duration) -> Pacing {
+        self.window_margin = Some(margin);
+        self
+    }
+
+    /// The window a rate of `period` is kept over: the period and the margin.
+    pub fn window(&self, period: Duration) -> Duration {
+        let margin = self
+            .window_margin
+            .unwrap_or_else(|| (period / 50).min(Duration::from_secs(1)));
+        period.saturating_add(margin)
     }
 
     /// Turns learning from rate-limit headers on or off.
@@ -355,7 +388,8 @@ impl Pacer {
             let requests = requests.max(1) as usize;
             if starts.len() >= requests {
                 let oldest = starts[starts.len() - requests];
-                consider(Some(later(oldest, period)), WaitCause::Pacing);
+                let window = self.inner.pacing.window(period);
+                consider(Some(later(oldest, window)), WaitCause::Pacing);
             }
         }
         consider(not_before, WaitCause::Backoff);
@@ -878,14 +912,22 @@ mod tests {
     #[tokio::test]
     async fn a_rate_never_exceeds_its_count_in_any_window() {
         let clock = RecordingSleeper::starting_at(t0());
-        let pacer = Pacer::new(Pacing::rate(3, S(30)));
+        let pacer = Pacer::new(Pacing::rate(3, S(30)).window_margin(Duration::ZERO));
         assert_eq!(
             starts(&pacer, &clock, 7).await,
             [S(0), S(0), S(0), S(30), S(30), S(30), S(60)]
         );
+        // By default the window is kept a fiftieth longer, for requests that arrive late.
+        let clock = RecordingSleeper::starting_at(t0());
+        let pacer = Pacer::new(Pacing::rate(3, S(30)));
+        let ms = Duration::from_millis;
+        assert_eq!(
+            starts(&pacer, &clock, 4).await,
+            [S(0), S(0), S(0), ms(30_600)]
+        );
         // Spread starts: each waits for the start three back to age out of the window.
         let clock = RecordingSleeper::starting_at(t0());
-        let pacer = Pacer::new(Pacing::rate(2, S(30)));
+        let pacer = Pacer::new(Pacing::rate(2, S(30)).window_margin(Duration::ZERO));
         starts(&pacer, &clock, 1).await;
         clock.sleep(S(10)).await;
         assert_eq!(starts(&pacer, &clock, 3).await, [S(10), S(30), S(40)]);
@@ -894,7 +936,11 @@ mod tests {
     #[tokio::test]
     async fn quiet_requests_skip_spacing_and_rates_but_not_holds_or_learned_budgets() {
         let clock = RecordingSleeper::starting_at(t0());
-        let pacer = Pacer::new(Pacing::serial(S(1)).with_rate(1, S(60)));
+        let pacer = Pacer::new(
+            Pacing::serial(S(1))
+                .with_rate(1, S(60))
+                .window_margin(Duration::ZERO),
+        );
         assert_eq!(starts(&pacer, &clock, 1).await, [S(0)]);
         // Reads go at once, beside a serialized, rate-limited invitation stream.
         assert_eq!(

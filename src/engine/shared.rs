@@ -519,7 +519,7 @@ impl Shared {
             Traffic::Notifying => (1, pacing.rate),
             Traffic::Batch => (2, pacing.batch_rate),
         };
-        let (n, period) = rate.map_or((0, 0), |(n, period)| (n, ms(period)));
+        let (n, period) = rate.map_or((0, 0), |(n, period)| (n, ms(pacing.window(period))));
         let serialize = pacing.serialize && class != Traffic::Quiet;
         let id = format!(
             "{}:{}",

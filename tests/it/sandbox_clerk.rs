@@ -817,8 +817,9 @@ async fn the_client_honours_the_sandbox_limit_by_itself() {
 #[tokio::test]
 async fn the_sandbox_client_keeps_clerks_default_pacing() {
     let (fake, clerk) = Sandbox::clerk().await;
-    // Clerk's documented 250 per hour: 250 go at once, the 251st would need the hour to pass,
-    // longer than the default policy sleeps, so it is refused at once, with nothing sent.
+    // Clerk's documented 250 per hour: 250 go at once, the 251st would need the hour (and the
+    // window's margin of a second) to pass, longer than the default policy sleeps, so it is
+    // refused at once, with nothing sent.
     for n in 0..250 {
         clerk
             .create_invitation(&email(&format!("u{n}@example.com")))
@@ -830,11 +831,11 @@ async fn the_sandbox_client_keeps_clerks_default_pacing() {
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::RateLimited);
-    assert_eq!(error.retry_after(), Some(Duration::from_secs(3600)));
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(3601)));
     assert_eq!(fake.requests().await.len(), 250);
     assert_eq!(fake.rate_limited_count(), 0);
 
-    // A caller who allows the wait gets the 251st exactly an hour after the first.
+    // A caller who allows the wait gets the 251st an hour and a second after the first.
     let patient = fake
         .client_builder()
         .retry_policy(orginvite::RetryPolicy::default().max_wait(Duration::from_secs(7200)))
@@ -848,7 +849,7 @@ async fn the_sandbox_client_keeps_clerks_default_pacing() {
     }
     assert_eq!(
         fake.virtual_clock().unwrap().waits(),
-        [Duration::from_secs(3600)]
+        [Duration::from_secs(3601)]
     );
     assert_eq!(fake.invitations().len(), 501);
 }

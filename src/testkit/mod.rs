@@ -462,10 +462,43 @@ struct Window {
     length: Duration,
     started: SystemTime,
     used: u32,
+    /// For a rolling window: when each request it counts was accepted.
+    rolling: Option<VecDeque<SystemTime>>,
 }
 
 impl Window {
+    fn fixed(budget: u32, length: Duration, started: SystemTime) -> Window {
+        Window {
+            budget,
+            length,
+            started,
+            used: 0,
+            rolling: None,
+        }
+    }
+
+    /// Counts a request accepted at `now`.
+    fn accept(&mut self, now: SystemTime) {
+        self.used += 1;
+        if let Some(accepted) = &mut self.rolling {
+            accepted.push_back(now);
+        }
+    }
+
     fn roll(&mut self, now: SystemTime) {
+        if let Some(accepted) = &mut self.rolling {
+            while accepted
+                .front()
+                .is_some_and(|at| now.duration_since(*at).unwrap_or(Duration::ZERO) >= self.length)
+            {
+                accepted.pop_front();
+            }
+            self.used = u32::try_from(accepted.len()).unwrap_or(u32::MAX);
+            if let Some(oldest) = accepted.front() {
+                self.started = *oldest;
+            }
+            return;
+        }
         let elapsed = now.duration_since(self.started).unwrap_or(Duration::ZERO);
         if elapsed >= self.length {
             let windows = (elapsed.as_nanos() / self.length.as_nanos().max(1)) as u32;
@@ -688,7 +721,7 @@ impl<V: Vendor> Respond for Responder<V> {
                     &counters,
                 );
             }
-            window.used += 1;
+            window.accept(now);
             counters.remaining = Some(window.budget - window.used);
         }
 
@@ -1051,24 +1084,24 @@ impl<V> FakeServer<V> {
     /// Allows `budget` requests per `window` (every route counts); past it, the vendor's
     /// rate-limit answer until the window ends. Windows follow the fake's clock.
     pub fn rate_limit(&self, budget: u32, window: Duration) -> &Self {
-        lock(&self.state).window = Some(Window {
-            budget,
-            length: window,
-            started: self.clock.now(),
-            used: 0,
-        });
+        lock(&self.state).window = Some(Window::fixed(budget, window, self.clock.now()));
+        self
+    }
+
+    /// Allows `budget` requests in any `window` (every route counts), as a vendor that counts
+    /// over a rolling window does: past it, the vendor's rate-limit answer until the oldest
+    /// request counted is `window` old.
+    pub fn rate_limit_rolling(&self, budget: u32, window: Duration) -> &Self {
+        let mut limit = Window::fixed(budget, window, self.clock.now());
+        limit.rolling = Some(VecDeque::new());
+        lock(&self.state).window = Some(limit);
         self
     }
 
     /// Allows `budget` batch requests (Clerk's bulk calls) per `window`, counted apart from
     /// [`FakeServer::rate_limit`], as the vendor limits its batch endpoint on its own.
     pub fn rate_limit_batches(&self, budget: u32, window: Duration) -> &Self {
-        lock(&self.state).batch_window = Some(Window {
-            budget,
-            length: window,
-            started: self.clock.now(),
-            used: 0,
-        });
+        lock(&self.state).batch_window = Some(Window::fixed(budget, window, self.clock.now()));
         self
     }
 

@@ -237,6 +237,35 @@ async fn virtual_sandbox(policy: RetryPolicy) -> (FakeGitHub, orginvite::GitHub,
 }
 
 #[tokio::test]
+async fn a_rolling_window_counts_the_last_window_whenever_it_ends() {
+    let (fake, _) = orginvite::testkit::Sandbox::github().await;
+    let clock = fake.virtual_clock().unwrap().clone();
+    let github = fake
+        .client_builder()
+        .pacing(orginvite::Pacing::off().learn_from_headers(false))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    fake.rate_limit_rolling(2, SECS(10));
+    let invite = |n: u32| CreateInvitation::email("acme", format!("r{n}@example.com"));
+    // Accepted at 0 s and 1 s: the window is full until 10 s.
+    github.create_invitation(&invite(0)).await.unwrap();
+    orginvite::Sleeper::sleep(&clock, SECS(1)).await;
+    github.create_invitation(&invite(1)).await.unwrap();
+    let limited = github.create_invitation(&invite(2)).await.unwrap_err();
+    assert_eq!(limited.kind(), ErrorKind::RateLimited);
+    assert_eq!(limited.retry_after(), Some(SECS(9)));
+    // At 10 s one place is free: the request of 1 s counts until 11 s (a fixed window
+    // starting at 10 s would take two).
+    orginvite::Sleeper::sleep(&clock, SECS(9)).await;
+    github.create_invitation(&invite(2)).await.unwrap();
+    let limited = github.create_invitation(&invite(3)).await.unwrap_err();
+    assert_eq!(limited.retry_after(), Some(SECS(1)));
+    assert_eq!(fake.rate_limited_count(), 2);
+    assert_eq!(fake.invitations().len(), 3);
+}
+
+#[tokio::test]
 async fn secondary_limit_answers_403_with_retry_after_then_recovers() {
     let (fake, github, clock) = virtual_sandbox(RetryPolicy::never()).await;
     fake.rate_limit(2, SECS(10));

@@ -557,6 +557,7 @@ impl Engine {
                     (Some(timeout), Some(left)) => Some(timeout.min(left)),
                     (timeout, left) => timeout.or(left),
                 };
+                let sent = self.sleeper.now();
                 let mut outcome = self
                     .attempt(provider, &plan, authorization.as_ref(), timeout)
                     .instrument(tracing::info_span!("orginvite.attempt", attempt, status = tracing::field::Empty))
@@ -582,6 +583,7 @@ impl Engine {
                     }
                     Ok(response) => match decode(&response, now) {
                         Ok(output) => {
+                            self.pacer.accepted(now, class);
                             release(&mut turn).await;
                             tracing::info!(attempt, status = response.status.as_u16(), "done");
                             return Ok(output);
@@ -634,10 +636,14 @@ impl Engine {
                         Decision::Stop { retry_after } => retry_after,
                     };
                     if let Some(wait) = wait {
+                        self.pacer.refused(now, sent, wait, class);
                         self.pacer
                             .hold_until(later(now, wait), now, provider, self.observer.as_deref())
                             .await;
                     }
+                } else if failure.error.status().is_some() {
+                    // Answered without a rate-limit refusal: the vendor took it.
+                    self.pacer.accepted(now, class);
                 }
                 release(&mut turn).await;
                 match decision {

@@ -205,7 +205,34 @@ struct State {
     /// When the vendor's current window seems to have started: the answer that showed the
     /// window's first request (for windows known only by their length).
     window_started: Option<SystemTime>,
+    /// When the vendor took the requests that notify people since its latest refusal
+    /// (answered without a rate-limit refusal), for learning its rate.
+    accepted: VecDeque<SystemTime>,
+    /// With no rate configured: the rate learned from refusals.
+    learned_rate: Option<LearnedRate>,
+    /// The starts of the latest requests under the learned rate.
+    learned_starts: VecDeque<SystemTime>,
 }
+
+/// A rate learned from the vendor's refusals: `requests` in any `period`, a little below what
+/// the vendor took in its window before a refusal, raised by one each period without one back
+/// up to that, and beyond it by one every [`PROBE_PERIODS`] periods.
+#[derive(Debug, Clone, Copy)]
+struct LearnedRate {
+    requests: u32,
+    period: Duration,
+    /// What the vendor took in its window before its latest refusal.
+    ceiling: u32,
+    /// The latest refusal or increase.
+    changed: SystemTime,
+}
+
+/// How many periods without a refusal before a learned rate goes past what the vendor took
+/// before its latest refusal.
+const PROBE_PERIODS: u32 = 10;
+
+/// The longest window a rate is learned for, and how long accepted answers are remembered.
+const ACCEPTED_MEMORY: Duration = Duration::from_secs(600);
 
 impl fmt::Debug for Pacer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -342,11 +369,14 @@ impl Pacer {
         class: Traffic,
     ) -> Option<((u32, Duration), &'s mut VecDeque<SystemTime>)> {
         match class {
-            Traffic::Notifying => self
-                .inner
-                .pacing
-                .rate
-                .map(|r| (r, &mut state.recent_starts)),
+            Traffic::Notifying => match (self.inner.pacing.rate, state.learned_rate) {
+                (Some(rate), _) => Some((rate, &mut state.recent_starts)),
+                (None, Some(learned)) => Some((
+                    (learned.requests, learned.period),
+                    &mut state.learned_starts,
+                )),
+                (None, None) => None,
+            },
             Traffic::Batch => self
                 .inner
                 .pacing
@@ -586,6 +616,20 @@ impl Pacer {
     /// Counts a request starting now: the spacing's next start, the class's window, the
     /// learned spacing.
     fn record_start(&self, state: &mut State, now: SystemTime, class: Traffic) {
+        if class == Traffic::Notifying && self.inner.pacing.rate.is_none() {
+            // Additive increase: one more for each period the vendor refused nothing.
+            if let Some(learned) = &mut state.learned_rate {
+                let step = if learned.requests < learned.ceiling {
+                    learned.period
+                } else {
+                    learned.period.saturating_mul(PROBE_PERIODS)
+                };
+                if now.duration_since(learned.changed).unwrap_or_default() >= step {
+                    learned.requests = learned.requests.saturating_add(1);
+                    learned.changed = now;
+                }
+            }
+        }
         if class != Traffic::Quiet {
             let spacing = self.inner.pacing.min_interval.unwrap_or(Duration::ZERO);
             state.next_start = Some(next_on_grid(state.next_start, now, spacing));
@@ -680,6 +724,88 @@ impl Pacer {
         };
         // The semaphore is never closed.
         permit.map_err(|_| Duration::ZERO)
+    }
+
+    /// Notes that the vendor took a request of `class` (answered it without a rate-limit
+    /// refusal), for learning its rate.
+    pub(crate) fn accepted(&self, now: SystemTime, class: Traffic) {
+        if class != Traffic::Notifying || !self.learns_rate() {
+            return;
+        }
+        let mut state = self.lock();
+        state.accepted.push_back(now);
+        while state.accepted.len() > 10_000
+            || state
+                .accepted
+                .front()
+                .is_some_and(|at| now.duration_since(*at).unwrap_or_default() > ACCEPTED_MEMORY)
+        {
+            state.accepted.pop_front();
+        }
+    }
+
+    /// Notes the vendor's refusal of a request of `class` sent at `sent`, asking to wait
+    /// `wait`, and lowers the learned rate (multiplicative decrease). The first refusal
+    /// measures the vendor's window (from the first request it took to the end of this wait)
+    /// and learns a little below what it took in it; later ones lower that by a tenth. After
+    /// the wait, requests start again at once, up to that rate per window.
+    ///
+    /// A refusal of a request sent before the latest change of the learned rate says nothing
+    /// new: it is ignored.
+    pub(crate) fn refused(
+        &self,
+        now: SystemTime,
+        sent: SystemTime,
+        wait: Duration,
+        class: Traffic,
+    ) {
+        if class != Traffic::Notifying || !self.learns_rate() {
+            return;
+        }
+        let mut state = self.lock();
+        if state
+            .learned_rate
+            .is_some_and(|learned| sent < learned.changed)
+        {
+            return;
+        }
+        let taken = u32::try_from(state.accepted.len()).unwrap_or(u32::MAX);
+        let learned = match state.learned_rate {
+            // Known already: a tenth less (at least one), over the window first measured.
+            Some(learned) => LearnedRate {
+                requests: learned
+                    .requests
+                    .saturating_sub((learned.requests / 10).max(1))
+                    .max(1),
+                period: learned.period,
+                ceiling: learned.ceiling.max(taken),
+                changed: now,
+            },
+            None => {
+                let Some(first) = state.accepted.front().copied() else {
+                    // Refused before anything was taken: nothing to measure yet.
+                    return;
+                };
+                let period = later(now, wait)
+                    .duration_since(first)
+                    .unwrap_or_default()
+                    .clamp(Duration::from_secs(1), ACCEPTED_MEMORY);
+                LearnedRate {
+                    requests: taken.saturating_sub((taken / 10).max(1)).max(1),
+                    period,
+                    ceiling: taken,
+                    changed: now,
+                }
+            }
+        };
+        state.learned_rate = Some(learned);
+        state.learned_starts.clear();
+        state.accepted.clear();
+    }
+
+    /// Whether this pacer learns a rate from refusals: learning is on and no rate is set.
+    fn learns_rate(&self) -> bool {
+        self.inner.pacing.learn_from_headers && self.inner.pacing.rate.is_none()
     }
 
     /// Holds every request until `until` (after a rate-limit answer), in every process that
@@ -962,6 +1088,46 @@ mod tests {
             starts_of(&pacer, &clock, 2, Traffic::Quiet).await,
             [S(90), S(95)]
         );
+    }
+
+    #[tokio::test]
+    async fn with_no_rate_set_the_rate_is_learned_from_refusals() {
+        let clock = RecordingSleeper::starting_at(t0());
+        let pacer = Pacer::new(Pacing::off());
+        let ms = Duration::from_millis;
+        // Nothing known: a burst goes at once.
+        assert_eq!(starts(&pacer, &clock, 3).await, [S(0), S(0), S(0)]);
+        // The vendor took ten, then refused one asking for a second: its window is a second,
+        // and the pacer learns nine in it.
+        for _ in 0..10 {
+            pacer.accepted(t0(), Traffic::Notifying);
+        }
+        pacer.refused(t0(), t0(), S(1), Traffic::Notifying);
+        pacer.hold_until(t0() + S(1), t0(), GH, None).await;
+        // Requests start again when the hold ends, not later; a period without a refusal
+        // raises the rate by one, back to the ten the vendor took; the next waits for the
+        // window (and its 20 ms margin).
+        assert_eq!(starts(&pacer, &clock, 10).await, [S(1); 10]);
+        assert_eq!(starts(&pacer, &clock, 1).await, [ms(2020)]);
+        // Past what the vendor took, the rate grows only every ten periods.
+        assert_eq!(starts(&pacer, &clock, 10).await[9], ms(3040));
+        // A refusal of a request sent before the latest change says nothing new; a later one
+        // lowers the rate by a tenth.
+        pacer.refused(clock.now(), t0() + ms(500), S(1), Traffic::Notifying);
+        assert_eq!(pacer.lock().learned_rate.unwrap().requests, 10);
+        pacer.refused(clock.now(), clock.now(), S(1), Traffic::Notifying);
+        assert_eq!(pacer.lock().learned_rate.unwrap().requests, 9);
+        // Reads are not paced by it.
+        let now = clock.now().duration_since(t0()).unwrap();
+        assert_eq!(
+            starts_of(&pacer, &clock, 2, Traffic::Quiet).await,
+            [now, now]
+        );
+        // A configured rate is never second-guessed.
+        let configured = Pacer::new(Pacing::rate(100, S(1)));
+        configured.accepted(t0(), Traffic::Notifying);
+        configured.refused(t0(), t0(), S(1), Traffic::Notifying);
+        assert!(configured.lock().learned_rate.is_none());
     }
 
     #[tokio::test]

@@ -89,15 +89,16 @@ async fn a_limit_hit_mid_run_is_waited_out_once_per_window() {
     let results = invite_all(&github, 30).await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
 
-    // 30 requests at 1 s spacing cross three windows: at most one refusal per window.
+    // 30 requests at 1 s spacing: one refusal, at 10 s, when the limit first shows; from it
+    // the pacer learns nine a minute (a little below the ten the vendor took), so no other
+    // window is overrun.
     let refusals = fake.rate_limited_count();
-    assert!(refusals <= 3, "{refusals} refusals");
-    assert_eq!(refusals, 2);
+    assert_eq!(refusals, 1);
     let created = fake.invitations();
     assert_eq!(created.len(), 30);
     let emails: HashSet<_> = created.iter().map(|i| i.email.clone().unwrap()).collect();
     assert_eq!(emails.len(), 30);
-    assert_eq!(fake.requests().await.len(), 32);
+    assert_eq!(fake.requests().await.len(), 31);
 
     let events = events.all();
     let retried: Vec<_> = events
@@ -109,13 +110,7 @@ async fn a_limit_hit_mid_run_is_waited_out_once_per_window() {
             _ => None,
         })
         .collect();
-    assert_eq!(
-        retried,
-        [
-            (ErrorKind::RateLimited, Some(403), SECS(50)),
-            (ErrorKind::RateLimited, Some(403), SECS(50))
-        ]
-    );
+    assert_eq!(retried, [(ErrorKind::RateLimited, Some(403), SECS(50))]);
     let held = events
         .iter()
         .filter(|e| {
@@ -129,28 +124,31 @@ async fn a_limit_hit_mid_run_is_waited_out_once_per_window() {
         })
         .count();
     assert!(
-        held >= 2,
+        held >= 1,
         "the other tasks waited for the announced retry-after: {events:?}"
     );
     assert!(!events
         .iter()
         .any(|e| matches!(e, RateLimitEvent::GaveUp { .. })));
-    // Nobody slipped a request in while a hold was on: ten invitations in each window, and
-    // none between a refusal (at 10 s and 70 s) and the end of its window (60 s, 120 s).
+    // Nobody slipped a request in while the hold was on (from the refusal at 10 s to the end
+    // of its window at 60 s), and no window took more than the vendor's ten.
     let start = created[0].created_at;
     let offsets: Vec<i64> = created
         .iter()
         .map(|i| i.created_at.duration_since(start).as_secs())
         .collect();
-    for (from, to) in [(10, 60), (70, 120)] {
-        assert!(
-            !offsets.iter().any(|o| *o >= from && *o < to),
-            "a request went through during the hold {from}..{to}: {offsets:?}"
-        );
-    }
-    for window in 0..3 {
+    assert!(
+        !offsets.iter().any(|o| (10..60).contains(o)),
+        "a request went through during the hold: {offsets:?}"
+    );
+    assert_eq!(
+        offsets.iter().filter(|o| **o < 60).count(),
+        10,
+        "{offsets:?}"
+    );
+    for window in 1..4 {
         let in_window = offsets.iter().filter(|o| **o / 60 == window).count();
-        assert_eq!(in_window, 10, "window {window}: {offsets:?}");
+        assert!(in_window <= 10, "window {window}: {offsets:?}");
     }
 }
 

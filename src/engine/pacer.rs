@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -225,6 +225,9 @@ struct LearnedRate {
     ceiling: u32,
     /// The latest refusal or increase.
     changed: SystemTime,
+    /// The latest refusal that lowered the rate: refusals of requests sent before it say
+    /// nothing new.
+    decreased: SystemTime,
 }
 
 /// How many periods without a refusal before a learned rate goes past what the vendor took
@@ -765,11 +768,17 @@ impl Pacer {
         let mut state = self.lock();
         if state
             .learned_rate
-            .is_some_and(|learned| sent < learned.changed)
+            .is_some_and(|learned| sent < learned.decreased)
         {
             return;
         }
-        let taken = u32::try_from(state.accepted.len()).unwrap_or(u32::MAX);
+        let until = later(now, wait);
+        // What the vendor took within `period` before the end of this wait.
+        let taken_in = |accepted: &VecDeque<SystemTime>, period: Duration| {
+            let since = until.checked_sub(period).unwrap_or(UNIX_EPOCH);
+            let taken = accepted.iter().filter(|at| **at >= since).count();
+            u32::try_from(taken).unwrap_or(u32::MAX)
+        };
         let learned = match state.learned_rate {
             // Known already: a tenth less (at least one), over the window first measured.
             Some(learned) => LearnedRate {
@@ -778,23 +787,35 @@ impl Pacer {
                     .saturating_sub((learned.requests / 10).max(1))
                     .max(1),
                 period: learned.period,
-                ceiling: learned.ceiling.max(taken),
+                ceiling: learned
+                    .ceiling
+                    .max(taken_in(&state.accepted, learned.period)),
                 changed: now,
+                decreased: now,
             },
             None => {
                 let Some(first) = state.accepted.front().copied() else {
                     // Refused before anything was taken: nothing to measure yet.
                     return;
                 };
-                let period = later(now, wait)
+                // From the first request taken to the end of the wait, but no longer than
+                // twice the wait: older requests belong to earlier windows.
+                let period = until
                     .duration_since(first)
                     .unwrap_or_default()
+                    .min(wait.max(Duration::from_secs(1)).saturating_mul(2))
                     .clamp(Duration::from_secs(1), ACCEPTED_MEMORY);
+                let taken = taken_in(&state.accepted, period);
+                if taken == 0 {
+                    // Nothing taken in this window: the refusal measures another client's use.
+                    return;
+                }
                 LearnedRate {
                     requests: taken.saturating_sub((taken / 10).max(1)).max(1),
                     period,
-                    ceiling: taken,
+                    ceiling: taken.max(1),
                     changed: now,
+                    decreased: now,
                 }
             }
         };
@@ -1111,9 +1132,9 @@ mod tests {
         assert_eq!(starts(&pacer, &clock, 1).await, [ms(2020)]);
         // Past what the vendor took, the rate grows only every ten periods.
         assert_eq!(starts(&pacer, &clock, 10).await[9], ms(3040));
-        // A refusal of a request sent before the latest change says nothing new; a later one
-        // lowers the rate by a tenth.
-        pacer.refused(clock.now(), t0() + ms(500), S(1), Traffic::Notifying);
+        // A refusal of a request sent before the latest decrease says nothing new; a later
+        // one lowers the rate by a tenth.
+        pacer.refused(clock.now(), t0() - ms(500), S(1), Traffic::Notifying);
         assert_eq!(pacer.lock().learned_rate.unwrap().requests, 10);
         pacer.refused(clock.now(), clock.now(), S(1), Traffic::Notifying);
         assert_eq!(pacer.lock().learned_rate.unwrap().requests, 9);
@@ -1123,6 +1144,11 @@ mod tests {
             starts_of(&pacer, &clock, 2, Traffic::Quiet).await,
             [now, now]
         );
+        // Requests taken long before the refused one belong to earlier windows.
+        let stale = Pacer::new(Pacing::off());
+        stale.accepted(t0(), Traffic::Notifying);
+        stale.refused(t0() + S(540), t0() + S(540), S(60), Traffic::Notifying);
+        assert!(stale.lock().learned_rate.is_none());
         // A configured rate is never second-guessed.
         let configured = Pacer::new(Pacing::rate(100, S(1)));
         configured.accepted(t0(), Traffic::Notifying);

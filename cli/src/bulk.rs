@@ -249,7 +249,7 @@ async fn run_checked(
         .values()
         .filter(|r| matches!(r, Recorded::Done { .. }))
         .count() as u64;
-    progress.start(total, 0);
+    progress.start(total);
     let journal = journal.as_ref();
     let recorded = &recorded;
     let sink = &sink;

@@ -20,7 +20,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use orginvite::{
     ClerkOptions, CreateInvitation, Error, ErrorKind, GitHubOptions, InvitationStatus, Invitee,
-    ListInvitations, Membership, Provider, ProviderKind, Resent,
+    ListInvitations, Membership, Provider, Resent,
 };
 use serde_json::{json, Map, Value};
 
@@ -295,7 +295,7 @@ async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Invite(args) => match &args.csv {
             Some(_) => {
-                let defaults = match request_options(&args, provider.kind()) {
+                let defaults = match request_options(&args, provider, &organization) {
                     Ok(defaults) => defaults,
                     Err(Usage(problem)) => {
                         eprintln!("error: {problem}");
@@ -332,12 +332,16 @@ async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// The options of `invite` that apply to every row of a CSV too (as defaults), checked for
-/// `vendor`.
-fn request_options(args: &InviteArgs, vendor: ProviderKind) -> Result<CreateInvitation, Usage> {
-    let mut request = CreateInvitation::email("-", "placeholder@example.com");
+/// The options of `invite` that apply to every row of a CSV too (as defaults), checked as
+/// `provider` checks a request before sending.
+fn request_options(
+    args: &InviteArgs,
+    provider: &dyn Provider,
+    organization: &str,
+) -> Result<CreateInvitation, Usage> {
+    let mut request = CreateInvitation::email(organization, "placeholder@example.com");
     if let Some(role) = &args.role {
-        let role = rows::known_role(vendor, role)
+        let role = rows::known_role(provider.kind(), role)
             .map_err(|why| Usage(format!("invalid_request: --role: {why}")))?;
         request = request.role(role);
     }
@@ -363,7 +367,9 @@ fn request_options(args: &InviteArgs, vendor: ProviderKind) -> Result<CreateInvi
             .reinstate(args.reinstate),
         |options, slug| options.team_slug(slug),
     );
-    Ok(request.github(github).clerk(clerk))
+    let request = request.github(github).clerk(clerk);
+    provider.check_invitation(&request)?;
+    Ok(request)
 }
 
 /// One invitation from the flags: printed as one JSON object.
@@ -379,7 +385,7 @@ async fn invite_one(provider: &dyn Provider, organization: &str, args: &InviteAr
             return ExitCode::from(2);
         }
     };
-    let request = match request_options(args, provider.kind()) {
+    let request = match request_options(args, provider, organization) {
         Ok(defaults) => {
             let mut request = defaults;
             request.organization = organization.to_owned();

@@ -65,14 +65,12 @@ impl Progress {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts showing progress over `total` rows, of which `already_done` were finished by an
-    /// earlier run.
-    pub(crate) fn start(&self, total: u64, already_done: u64) {
+    /// Starts showing progress over `total` rows.
+    pub(crate) fn start(&self, total: u64) {
         let mut state = self.state();
         state.total = total;
         state.started = Instant::now();
         state.active = true;
-        self.counts.done.store(already_done, Ordering::Relaxed);
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -81,7 +79,6 @@ impl Progress {
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            bar.set_position(already_done);
             bar.enable_steady_tick(Duration::from_millis(200));
             state.bar = Some(bar);
         }

@@ -328,9 +328,11 @@ fn yes(value: &str, column: &str) -> Result<bool, String> {
     }
 }
 
-/// A role the vendor knows: the shared names (`admin`, `member`, `billing-manager`), GitHub's
-/// own (`direct_member`, `reinstate`), Clerk's role keys (`org:...`), or for Elastic Cloud any
-/// role id (it checks them itself).
+/// A role as the command line takes it: one of the shared names, GitHub's own
+/// (`direct_member`, `reinstate`), a Clerk role key (`org:...`), or for Elastic Cloud any role
+/// id. The library sends a custom role as it is (vendors add roles), so the command line,
+/// which knows its user typed it, refuses the ones the vendor does not document before
+/// anything is sent.
 pub(crate) fn known_role(vendor: ProviderKind, role: &str) -> Result<Role, String> {
     let parsed = role.parse::<Role>().unwrap_or_else(|never| match never {});
     let known = match (&parsed, vendor) {

@@ -1,16 +1,20 @@
-//! One invitation end to end against a loopback HTTP/1.1 server, the SDK beside a hand-written
-//! raw `reqwest` POST with a `serde_json` decode of the same answer.
+//! One invitation end to end against a loopback HTTP/1.1 server: the SDK beside a
+//! hand-written raw `reqwest` POST and beside octocrab's generic `post` into a struct.
 //!
-//! - `create/sdk`: `GitHub::create_invitation` with pacing off: encode, send, bounded read,
-//!   rate-limit header parsing, decode into `Invitation`.
+//! - `create/sdk`: `GitHub::create_invitation` doing what the raw call does (pacing off, no
+//!   deadline): encode, send, bounded read, rate-limit header parsing, decode into
+//!   `Invitation` (with GitHub's object kept whole).
 //! - `create/raw`: the same POST (same headers, same JSON body) with a bare `reqwest::Client`,
 //!   the body read whole and decoded into a hand-written struct.
+//! - `create/octocrab`: `Octocrab::post` of the same body into the same hand-written struct,
+//!   the peer a GitHub client in Rust is measured against.
 //! - `sequential/sdk_100`: 100 invitations one after the other over one client.
 //!
-//! Both sides talk to their own instance of a minimal keep-alive server written here, which
+//! Each side talks to its own instance of a minimal keep-alive server written here, which
 //! answers every request with GitHub's documented `201` body and counts the TCP connections it
-//! accepted. After criterion's groups the bench prints the SDK/raw ratio of wall time and of
-//! the client thread's CPU time (interleaved rounds, medians) and the connection counts.
+//! accepted. After criterion's groups the bench prints, from interleaved rounds (medians), the
+//! SDK's wall time and client-thread CPU time against the raw call and against octocrab, the
+//! same for the SDK as it comes (its default 30 s attempt timeout), and the connection counts.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -143,14 +147,29 @@ fn content_length(head: &[u8]) -> usize {
         .unwrap_or(0)
 }
 
+/// The SDK doing what the raw call does: no pacing (no spacing, no bucket, no learning from
+/// the answer's `x-ratelimit-*` headers, which are still parsed) and no deadline (the raw call
+/// has none).
 fn sdk_client(server: &Server) -> GitHub {
     GitHub::builder()
         .token(TOKEN)
         .base_url(server.url.clone())
         .user_agent("orginvite-bench")
-        // The hot path only: no spacing, no bucket, and no learning from the answer's
-        // `x-ratelimit-*` headers (they are still parsed).
         .pacing(Pacing::off().learn_from_headers(false))
+        .timeout(None)
+        .build()
+        .expect("a valid client")
+}
+
+/// The SDK as it comes: the default 30 s timeout on each attempt (a timer per request) and
+/// learning from the rate-limit headers; pacing off still, since the bench sends thousands
+/// of invitations.
+fn sdk_default_client(server: &Server) -> GitHub {
+    GitHub::builder()
+        .token(TOKEN)
+        .base_url(server.url.clone())
+        .user_agent("orginvite-bench")
+        .pacing(Pacing::off())
         .build()
         .expect("a valid client")
 }
@@ -238,30 +257,80 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a runtime")
 }
 
+/// The peer: octocrab's generic `post`, deserializing into the hand-written struct.
+struct Peer {
+    client: octocrab::Octocrab,
+}
+
+impl Peer {
+    fn new(server: &Server) -> Peer {
+        let client = octocrab::Octocrab::builder()
+            .base_uri(server.url.as_str())
+            .expect("a base URL")
+            .personal_token(TOKEN.to_owned())
+            .build()
+            .expect("a client");
+        Peer { client }
+    }
+
+    async fn create(&self) {
+        let body = RawBody {
+            email: black_box(EMAIL),
+            role: "direct_member",
+        };
+        let invitation: RawInvitation = self
+            .client
+            .post("/orgs/acme/invitations", Some(&body))
+            .await
+            .expect("created");
+        black_box(invitation);
+    }
+}
+
 struct Fixture {
     runtime: tokio::runtime::Runtime,
-    sdk_server: Server,
-    raw_server: Server,
+    servers: [Server; 4],
     sdk: GitHub,
+    sdk_default: GitHub,
     raw: Raw,
+    peer: Peer,
     request: CreateInvitation,
 }
 
+/// The sides of the comparison, in the order of [`Fixture::servers`].
+const SIDES: [&str; 4] = ["sdk", "raw", "octocrab", "sdk (defaults)"];
+
 impl Fixture {
     fn new() -> Fixture {
-        let sdk_server = Server::start();
-        let raw_server = Server::start();
+        let servers = [(); 4].map(|()| Server::start());
         let runtime = runtime();
-        // reqwest's clients need a runtime context to be built.
-        let (sdk, raw) =
-            runtime.block_on(async { (sdk_client(&sdk_server), Raw::new(&raw_server)) });
+        // The clients need a runtime context to be built.
+        let (sdk, raw, peer, sdk_default) = runtime.block_on(async {
+            (
+                sdk_client(&servers[0]),
+                Raw::new(&servers[1]),
+                Peer::new(&servers[2]),
+                sdk_default_client(&servers[3]),
+            )
+        });
         Fixture {
             runtime,
+            servers,
             sdk,
+            sdk_default,
             raw,
-            sdk_server,
-            raw_server,
+            peer,
             request: CreateInvitation::email("acme", EMAIL),
+        }
+    }
+
+    /// One call of side `side` (an index into [`SIDES`]).
+    async fn call(&self, side: usize) {
+        match side {
+            0 => sdk_create(&self.sdk, &self.request).await,
+            1 => self.raw.create().await,
+            2 => self.peer.create().await,
+            _ => sdk_create(&self.sdk_default, &self.request).await,
         }
     }
 }
@@ -272,6 +341,7 @@ fn end_to_end(c: &mut Criterion) {
         runtime,
         sdk,
         raw,
+        peer,
         request,
         ..
     } = &fixture;
@@ -281,6 +351,7 @@ fn end_to_end(c: &mut Criterion) {
         b.to_async(runtime).iter(|| sdk_create(sdk, request))
     });
     group.bench_function("raw", |b| b.to_async(runtime).iter(|| raw.create()));
+    group.bench_function("octocrab", |b| b.to_async(runtime).iter(|| peer.create()));
     group.finish();
 
     let mut group = c.benchmark_group("sequential");
@@ -314,81 +385,81 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-/// Prints the SDK/raw ratio from interleaved rounds (so both sides see the same machine
-/// load), and the connections each server accepted.
+/// Prints, from interleaved rounds (so every side sees the same machine load), each side's
+/// time per call and the SDK's ratios to the raw call and to octocrab; then the connections
+/// each server accepted.
 fn report(fixture: &Fixture) {
     const ROUNDS: usize = 41;
     const CALLS: u32 = 200;
-    let Fixture {
-        runtime,
-        sdk,
-        raw,
-        request,
-        ..
-    } = fixture;
-    let (mut ratios, mut sdk_times, mut raw_times) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut cpu_ratios, mut sdk_cpu, mut raw_cpu) = (Vec::new(), Vec::new(), Vec::new());
+    let runtime = &fixture.runtime;
+    // Per side and round: wall time and this thread's CPU time per call, in µs.
+    let mut wall = vec![Vec::new(); SIDES.len()];
+    let mut cpu = vec![Vec::new(); SIDES.len()];
     runtime.block_on(async {
         for round in 0..ROUNDS {
-            // Per side: wall time and this thread's CPU time per call.
-            let mut spent = [(Duration::ZERO, None::<Duration>); 2];
-            // Alternate which side goes first.
-            for side in [round % 2, 1 - round % 2] {
-                let cpu = thread_cpu_time();
+            // Rotate which side goes first.
+            for offset in 0..SIDES.len() {
+                let side = (round + offset) % SIDES.len();
+                let before = thread_cpu_time();
                 let started = Instant::now();
                 for _ in 0..CALLS {
-                    if side == 0 {
-                        sdk_create(sdk, request).await;
-                    } else {
-                        raw.create().await;
-                    }
+                    fixture.call(side).await;
                 }
-                let wall = started.elapsed() / CALLS;
-                let cpu = cpu
-                    .zip(thread_cpu_time())
-                    .map(|(before, after)| after.saturating_sub(before) / CALLS);
-                spent[side] = (wall, cpu);
-            }
-            let [(sdk_wall, sdk_cpu_time), (raw_wall, raw_cpu_time)] = spent;
-            sdk_times.push(sdk_wall.as_secs_f64() * 1e6);
-            raw_times.push(raw_wall.as_secs_f64() * 1e6);
-            ratios.push(sdk_wall.as_secs_f64() / raw_wall.as_secs_f64());
-            if let (Some(s), Some(r)) = (sdk_cpu_time, raw_cpu_time) {
-                sdk_cpu.push(s.as_secs_f64() * 1e6);
-                raw_cpu.push(r.as_secs_f64() * 1e6);
-                cpu_ratios.push(s.as_secs_f64() / r.as_secs_f64());
+                wall[side].push(started.elapsed().as_secs_f64() * 1e6 / f64::from(CALLS));
+                if let Some((before, after)) = before.zip(thread_cpu_time()) {
+                    let spent = after.saturating_sub(before);
+                    cpu[side].push(spent.as_secs_f64() * 1e6 / f64::from(CALLS));
+                }
             }
         }
     });
-    let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = ratios.iter().copied().fold(0.0, f64::max);
     println!(
         "\nend-to-end create, {ROUNDS} interleaved rounds of {CALLS} calls per side (medians of the rounds):"
     );
-    println!(
-        "  sdk {:.1} µs/call, raw {:.1} µs/call",
-        median(&mut sdk_times),
-        median(&mut raw_times)
-    );
-    println!(
-        "  SDK/raw ratio: {:.3} (rounds ranged {min:.3} to {max:.3}; target <= 1.05)",
-        median(&mut ratios)
-    );
-    if !cpu_ratios.is_empty() {
+    for (name, times) in [("wall", &wall), ("client CPU", &cpu)] {
+        if times[0].is_empty() {
+            continue;
+        }
+        let per_side: Vec<String> = SIDES
+            .iter()
+            .zip(times.iter())
+            .map(|(side, values)| format!("{side} {:.1}", median(&mut values.clone())))
+            .collect();
+        println!("  {name} µs/call: {}", per_side.join(", "));
+        // Ratios round by round (same load), then their median.
+        let ratio = |a: usize, b: usize| {
+            let mut ratios: Vec<f64> = times[a]
+                .iter()
+                .zip(&times[b])
+                .map(|(a, b)| a / b)
+                .collect();
+            median(&mut ratios)
+        };
         println!(
-            "  client CPU time: sdk {:.1} µs/call, raw {:.1} µs/call, SDK/raw ratio {:.3}",
-            median(&mut sdk_cpu),
-            median(&mut raw_cpu),
-            median(&mut cpu_ratios)
+            "  {name} ratios: SDK/raw {:.3} (target <= {}), SDK/octocrab {:.3}, octocrab/raw {:.3}, SDK with defaults/raw {:.3}",
+            ratio(0, 1),
+            if name == "wall" { "1.02" } else { "1.05" },
+            ratio(0, 2),
+            ratio(2, 1),
+            ratio(3, 1),
         );
     }
+    let accepted: Vec<String> = SIDES
+        .iter()
+        .zip(&fixture.servers)
+        .map(|(side, server)| {
+            format!(
+                "{side} {} for {} requests",
+                server.connections(),
+                server.requests()
+            )
+        })
+        .collect();
     println!(
-        "connections accepted over the whole run: sdk server {} for {} requests, raw server {} for {} requests",
-        fixture.sdk_server.connections(),
-        fixture.sdk_server.requests(),
-        fixture.raw_server.connections(),
-        fixture.raw_server.requests(),
+        "connections accepted over the whole run: {}",
+        accepted.join(", ")
     );
+    let request = &fixture.request;
 
     // Sequential calls over one fresh client: one connection, kept alive.
     let server = Server::start();

@@ -498,13 +498,7 @@ impl Vendor for ClerkMapping {
             )
             .map_err(|e| invalid("request", &e.to_string()))?;
         let decode = move |response: &RawResponse, now: SystemTime| {
-            if !response.status.is_success() {
-                return Err(classify(response, now));
-            }
-            decode_invitation(&request.role, &response.body)
-                .map_err(Undecodable::from)
-                .and_then(|invitation| crate::engine::check_answers(request, invitation))
-                .map_err(|problem| undecodable(response, problem))
+            self.decode_created(request, response, now)
         };
         Ok(Call::new(
             CREATE,
@@ -514,6 +508,21 @@ impl Vendor for ClerkMapping {
             decode,
         )
         .about(Subject::Invitee(&request.invitee)))
+    }
+
+    fn decode_created(
+        &self,
+        request: &CreateInvitation,
+        response: &RawResponse,
+        now: SystemTime,
+    ) -> Result<Invitation, Failure> {
+        if !response.status.is_success() {
+            return Err(classify(response, now));
+        }
+        decode_invitation(&request.role, &response.body)
+            .map_err(Undecodable::from)
+            .and_then(|invitation| crate::engine::check_answers(request, invitation))
+            .map_err(|problem| undecodable(response, problem))
     }
 
     fn name_call<'a>(

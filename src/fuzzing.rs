@@ -84,33 +84,52 @@ pub fn decode(
     body: &[u8],
     email: &str,
 ) -> Result<Invitation, Error> {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let response = RawResponse {
-        status,
-        headers,
-        body: Bytes::copy_from_slice(body),
-        oversized: false,
-        after_doubt: false,
-    };
-    let clients = clients();
-    let result = match target {
-        Target::GitHub => {
-            clients
-                .github
-                .decode_answer(&CreateInvitation::email("acme", email), &response, now())
+    Answer::new(target, status, headers, body, email).decode()
+}
+
+/// An answer to a create, ready to be decoded: what [`decode`] takes apart, so that the
+/// decoding alone can be timed or counted.
+#[derive(Debug)]
+pub struct Answer {
+    target: Target,
+    request: CreateInvitation,
+    response: RawResponse,
+}
+
+impl Answer {
+    /// The answer `status`, `headers`, `body` to `target`'s create of an email invitation to
+    /// `email`.
+    pub fn new(target: Target, status: u16, headers: HeaderMap, body: &[u8], email: &str) -> Answer {
+        let organization = match target {
+            Target::GitHub => "acme",
+            Target::Clerk => "org_1",
+            Target::ElasticCloud => "org-1",
+        };
+        Answer {
+            target,
+            request: CreateInvitation::email(organization, email),
+            response: RawResponse {
+                status: StatusCode::from_u16(status)
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                headers,
+                body: Bytes::copy_from_slice(body),
+                oversized: false,
+                after_doubt: false,
+            },
         }
-        Target::Clerk => {
-            clients
-                .clerk
-                .decode_answer(&CreateInvitation::email("org_1", email), &response, now())
-        }
-        Target::ElasticCloud => clients.elastic.decode_answer(
-            &CreateInvitation::email("org-1", email),
-            &response,
-            now(),
-        ),
-    };
-    result.map_err(|failure| failure.error)
+    }
+
+    /// Decodes the answer as the create call would.
+    pub fn decode(&self) -> Result<Invitation, Error> {
+        let clients = clients();
+        let (request, response) = (&self.request, &self.response);
+        let result = match self.target {
+            Target::GitHub => clients.github.decode_answer(request, response, now()),
+            Target::Clerk => clients.clerk.decode_answer(request, response, now()),
+            Target::ElasticCloud => clients.elastic.decode_answer(request, response, now()),
+        };
+        result.map_err(|failure| failure.error)
+    }
 }
 
 /// Decodes one page of a list of pending invitations as `target` would; the number of

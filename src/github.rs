@@ -30,7 +30,8 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::{HeaderMap, HeaderName};
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use serde_json::Value;
 use url::Url;
 
 use crate::builder::{header_text, ClientBuilder, Connection};
@@ -40,6 +41,7 @@ use crate::engine::{
     status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, Undecodable, VendorDetails,
 };
 use crate::invitation::VendorPayload;
+use crate::payload::{self, Str, Text};
 use crate::mapping::{
     self, notifying, Cursor, MemberAnswer, Page, Vendor, CANCEL, CREATE, INVITATION_TEAMS, LIST,
     MEMBERSHIP,
@@ -416,13 +418,7 @@ impl Vendor for GitHubMapping {
             .post_json(&["orgs", &request.organization, "invitations"], &body)
             .map_err(|e| invalid("request", &e.to_string()))?;
         let decode = move |response: &RawResponse, now: SystemTime| {
-            if !response.status.is_success() {
-                return Err(classify(response, now));
-            }
-            decode_invitation(&response.body, &request.role, InvitationStatus::Pending)
-                .map_err(Undecodable::from)
-                .and_then(|invitation| crate::engine::check_answers(request, invitation))
-                .map_err(|problem| undecodable(response, problem))
+            self.decode_created(request, response, now)
         };
         Ok(Call::new(
             CREATE,
@@ -457,6 +453,21 @@ impl Vendor for GitHubMapping {
                 }),
         );
         names
+    }
+
+    fn decode_created(
+        &self,
+        request: &CreateInvitation,
+        response: &RawResponse,
+        now: SystemTime,
+    ) -> Result<Invitation, Failure> {
+        if !response.status.is_success() {
+            return Err(classify(response, now));
+        }
+        decode_invitation(&response.body, &request.role, InvitationStatus::Pending)
+            .map_err(Undecodable::from)
+            .and_then(|invitation| crate::engine::check_answers(request, invitation))
+            .map_err(|problem| undecodable(response, problem))
     }
 
     fn name_call<'a>(
@@ -731,9 +742,9 @@ impl Vendor for GitHubMapping {
                 "re-creating another vendor's invitation",
             )
         })?;
-        let invitee = match (&raw.email, &raw.login) {
-            (Some(email), _) => Invitee::email(email.clone()),
-            (None, Some(login)) => Invitee::login(login.clone()),
+        let invitee = match (raw.email(), raw.login()) {
+            (Some(email), _) => Invitee::email(email),
+            (None, Some(login)) => Invitee::login(login),
             (None, None) => {
                 return Err(Error::unsupported(
                     ProviderKind::GitHub,
@@ -751,7 +762,7 @@ impl Vendor for GitHubMapping {
     ) -> Result<Option<Call<'a, impl Decode<Vec<u64>> + 'a>>, Error> {
         if previous
             .github()
-            .and_then(|raw| raw.team_count)
+            .and_then(|raw| raw.team_count())
             .unwrap_or(0)
             == 0
         {
@@ -922,78 +933,266 @@ fn request_id(headers: &HeaderMap) -> Option<String> {
     headers::text(headers, "x-github-request-id")
 }
 
-/// GitHub's `organization-invitation`, decoded leniently: unknown fields are kept in
-/// [`GitHubInvitation::extra`], missing optional ones default, empty-string timestamps read as
-/// absent.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
+/// GitHub's `organization-invitation`, kept as GitHub sent it, with the fields this crate
+/// reads typed.
+///
+/// The object's JSON text is kept whole ([`json`](Self::json)), so nothing GitHub sent is
+/// lost, fields this crate does not know included ([`get`](Self::get)); the typed fields are
+/// read from it in place when the answer is decoded. Missing optional fields are `None`, and
+/// so are empty-string failure fields. Serializing gives the object back as GitHub sent it.
+///
+/// ```
+/// use orginvite::github::GitHubInvitation;
+///
+/// let invitation = GitHubInvitation::from_json(
+///     r#"{"id": 7, "email": "ada@example.com", "role": "direct_member",
+///         "inviter": {"login": "octocat", "id": 1, "type": "User"}, "new_field": true}"#,
+/// )?;
+/// assert_eq!(invitation.id(), 7);
+/// assert_eq!(invitation.email(), Some("ada@example.com"));
+/// assert_eq!(invitation.inviter().and_then(|user| user.login()), Some("octocat"));
+/// assert_eq!(invitation.get("new_field"), Some(serde_json::json!(true)));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, PartialEq)]
 pub struct GitHubInvitation {
+    /// The object as GitHub sent it.
+    json: Box<str>,
+    id: u64,
+    login: Option<Text>,
+    email: Option<Text>,
+    role: Option<Text>,
+    created_at: Option<Text>,
+    failed_at: Option<Text>,
+    failed_reason: Option<Text>,
+    inviter: Option<UserFields>,
+    team_count: Option<u64>,
+    node_id: Option<Text>,
+    invitation_teams_url: Option<Text>,
+    invitation_source: Option<Text>,
+}
+
+/// A `simple-user`'s typed fields.
+#[derive(Clone, Debug, PartialEq)]
+struct UserFields {
+    login: Option<Text>,
+    id: Option<u64>,
+}
+
+/// What GitHub sends, read without copying its strings.
+#[derive(Deserialize)]
+struct WireInvitation<'a> {
+    id: u64,
+    #[serde(default, borrow)]
+    login: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    email: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    role: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    created_at: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    failed_at: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    failed_reason: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    inviter: Option<WireUser<'a>>,
+    #[serde(default)]
+    team_count: Option<u64>,
+    #[serde(default, borrow)]
+    node_id: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    invitation_teams_url: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    invitation_source: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireUser<'a> {
+    #[serde(default, borrow)]
+    login: Option<Str<'a>>,
+    #[serde(default)]
+    id: Option<u64>,
+}
+
+impl GitHubInvitation {
+    /// Reads one `organization-invitation` object.
+    pub fn from_json(json: &str) -> Result<GitHubInvitation, serde_json::Error> {
+        let json = payload::json_text(json.as_bytes())?;
+        let wire: WireInvitation = serde_json::from_str(json)?;
+        let text = |value| Text::optional(json, value, false);
+        let inviter = wire.inviter.map(|user| UserFields {
+            login: text(user.login),
+            id: user.id,
+        });
+        Ok(GitHubInvitation {
+            id: wire.id,
+            login: text(wire.login),
+            email: text(wire.email),
+            role: text(wire.role),
+            created_at: text(wire.created_at),
+            failed_at: Text::optional(json, wire.failed_at, true),
+            failed_reason: Text::optional(json, wire.failed_reason, true),
+            inviter,
+            team_count: wire.team_count,
+            node_id: text(wire.node_id),
+            invitation_teams_url: text(wire.invitation_teams_url),
+            invitation_source: text(wire.invitation_source),
+            json: json.into(),
+        })
+    }
+
+    fn text<'a>(&'a self, field: &'a Option<Text>) -> Option<&'a str> {
+        field.as_ref().map(|text| text.get(&self.json))
+    }
+
     /// The invitation id.
-    pub id: u64,
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// The invitee's login; `None` when the invitee has no GitHub account yet.
-    #[serde(default)]
-    pub login: Option<String>,
+    pub fn login(&self) -> Option<&str> {
+        self.text(&self.login)
+    }
+
     /// The invited email; `None` when invited by user id.
-    #[serde(default)]
-    pub email: Option<String>,
+    pub fn email(&self) -> Option<&str> {
+        self.text(&self.email)
+    }
+
     /// GitHub's role name (`direct_member`, `admin`, `billing_manager`, ...).
-    #[serde(default)]
-    pub role: Option<String>,
+    pub fn role(&self) -> Option<&str> {
+        self.text(&self.role)
+    }
+
     /// When it was created, as GitHub wrote it (RFC 3339 with offset).
-    #[serde(default)]
-    pub created_at: Option<String>,
+    pub fn created_at(&self) -> Option<&str> {
+        self.text(&self.created_at)
+    }
+
     /// When delivery failed, if it did.
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub failed_at: Option<String>,
+    pub fn failed_at(&self) -> Option<&str> {
+        self.text(&self.failed_at)
+    }
+
     /// Why delivery failed, if it did.
-    #[serde(
-        default,
-        deserialize_with = "empty_as_none",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub failed_reason: Option<String>,
+    pub fn failed_reason(&self) -> Option<&str> {
+        self.text(&self.failed_reason)
+    }
+
     /// Who sent it.
-    #[serde(default)]
-    pub inviter: Option<GitHubUser>,
+    pub fn inviter(&self) -> Option<GitHubUser<'_>> {
+        self.inviter.as_ref().map(|user| GitHubUser {
+            invitation: &self.json,
+            login: user.login.as_ref().map(|login| login.get(&self.json)),
+            id: user.id,
+        })
+    }
+
     /// How many teams it adds the person to.
-    #[serde(default)]
-    pub team_count: Option<u64>,
+    pub fn team_count(&self) -> Option<u64> {
+        self.team_count
+    }
+
     /// The GraphQL node id.
-    #[serde(default)]
-    pub node_id: Option<String>,
+    pub fn node_id(&self) -> Option<&str> {
+        self.text(&self.node_id)
+    }
+
     /// The API URL listing its teams.
-    #[serde(default)]
-    pub invitation_teams_url: Option<String>,
+    pub fn invitation_teams_url(&self) -> Option<&str> {
+        self.text(&self.invitation_teams_url)
+    }
+
     /// Where it came from (`member`, `scim`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invitation_source: Option<String>,
-    /// Every other field GitHub sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub fn invitation_source(&self) -> Option<&str> {
+        self.text(&self.invitation_source)
+    }
+
+    /// The object as GitHub sent it (JSON text, without surrounding whitespace).
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// Any field GitHub sent, known to this crate or not, decoded on demand; `None` when the
+    /// object has no such field.
+    pub fn get(&self, field: &str) -> Option<Value> {
+        payload::field(&self.json, field)
+    }
 }
 
-/// A GitHub `simple-user`: the fields this crate reads, the rest in `extra`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct GitHubUser {
+impl fmt::Debug for GitHubInvitation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GitHubInvitation")
+            .field("id", &self.id)
+            .field("login", &self.login())
+            .field("email", &self.email())
+            .field("role", &self.role())
+            .field("created_at", &self.created_at())
+            .field("failed_at", &self.failed_at())
+            .field("failed_reason", &self.failed_reason())
+            .field("inviter", &self.inviter())
+            .field("team_count", &self.team_count)
+            .field("node_id", &self.node_id())
+            .field("invitation_teams_url", &self.invitation_teams_url())
+            .field("invitation_source", &self.invitation_source())
+            .field("json", &self.json)
+            .finish()
+    }
+}
+
+impl Serialize for GitHubInvitation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        payload::serialize(&self.json, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for GitHubInvitation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let json = payload::deserialize_text(deserializer)?;
+        GitHubInvitation::from_json(&json).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A GitHub `simple-user` inside an invitation: the fields this crate reads, and the object
+/// as GitHub sent it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GitHubUser<'a> {
+    /// The invitation's JSON text, which holds this user's.
+    invitation: &'a str,
+    login: Option<&'a str>,
+    id: Option<u64>,
+}
+
+impl<'a> GitHubUser<'a> {
     /// The login.
-    #[serde(default)]
-    pub login: Option<String>,
-    /// The user id.
-    #[serde(default)]
-    pub id: Option<u64>,
-    /// Every other field GitHub sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    pub fn login(&self) -> Option<&'a str> {
+        self.login
+    }
 
-fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let value = Option::<String>::deserialize(d)?;
-    Ok(value.filter(|s| !s.is_empty()))
+    /// The user id.
+    pub fn id(&self) -> Option<u64> {
+        self.id
+    }
+
+    /// The object as GitHub sent it (JSON text), found in the invitation's on demand.
+    pub fn json(&self) -> &'a str {
+        #[derive(Deserialize)]
+        struct Holder<'a> {
+            #[serde(borrow)]
+            inviter: &'a RawValue,
+        }
+        serde_json::from_str::<Holder<'a>>(self.invitation)
+            .map(|holder| holder.inviter.get())
+            // The invitation was read with this object in it.
+            .unwrap_or("{}")
+    }
+
+    /// Any field GitHub sent (`type`, `site_admin`, ...), decoded on demand.
+    pub fn get(&self, field: &str) -> Option<Value> {
+        payload::field(self.json(), field)
+    }
 }
 
 /// GitHub's role name onto the shared roles.
@@ -1013,7 +1212,8 @@ fn decode_invitation(
     requested: &Role,
     status: InvitationStatus,
 ) -> Result<Invitation, serde_json::Error> {
-    Ok(unify(serde_json::from_slice(body)?, requested, status))
+    let json = payload::json_text(body)?;
+    Ok(unify(GitHubInvitation::from_json(json)?, requested, status))
 }
 
 /// Decodes a page of a list: every invitation is in `status` unless it failed.
@@ -1021,17 +1221,18 @@ fn decode_list(
     body: &[u8],
     status: &InvitationStatus,
 ) -> Result<Vec<Invitation>, serde_json::Error> {
-    let raw: Vec<GitHubInvitation> = serde_json::from_slice(body)?;
-    Ok(raw
-        .into_iter()
-        .map(|raw| unify(raw, &Role::Member, status.clone()))
-        .collect())
+    let page: Vec<&RawValue> = serde_json::from_str(payload::json_text(body)?)?;
+    page.into_iter()
+        .map(|raw| {
+            let raw = GitHubInvitation::from_json(raw.get())?;
+            Ok(unify(raw, &Role::Member, status.clone()))
+        })
+        .collect()
 }
 
 fn unify(raw: GitHubInvitation, requested: &Role, status: InvitationStatus) -> Invitation {
     let created_at = raw
-        .created_at
-        .as_deref()
+        .created_at()
         .and_then(|t| t.parse::<jiff::Timestamp>().ok());
     let expires_at = created_at.and_then(|t| t.checked_add(INVITATION_LIFETIME).ok());
     let status = if raw.failed_at.is_some() {
@@ -1039,18 +1240,17 @@ fn unify(raw: GitHubInvitation, requested: &Role, status: InvitationStatus) -> I
     } else {
         status
     };
-    let inviter = raw.inviter.as_ref().map(|user| Inviter {
-        id: user.id.map(|id| id.to_string()),
-        name: user.login.clone(),
+    let inviter = raw.inviter().map(|user| Inviter {
+        id: user.id().map(|id| id.to_string()),
+        name: user.login().map(str::to_owned),
     });
     Invitation {
         provider: ProviderKind::GitHub,
         id: raw.id.to_string(),
-        email: raw.email.clone(),
-        login: raw.login.clone(),
+        email: raw.email().map(str::to_owned),
+        login: raw.login().map(str::to_owned),
         role: raw
-            .role
-            .as_deref()
+            .role()
             .map(role_from_github)
             .unwrap_or_else(|| requested.clone()),
         status,

@@ -88,6 +88,7 @@ mod github_app;
 mod invitation;
 mod lifecycle;
 mod mapping;
+mod payload;
 mod provider;
 mod request;
 #[cfg(feature = "testkit")]

@@ -102,20 +102,23 @@ pub(crate) fn check<V: Vendor>(vendor: &V, request: &CreateInvitation) -> Result
     Ok(())
 }
 
-/// `request` checked and with every name it uses looked up (GitHub's logins and team
-/// slugs), ready to encode. The rest of the request is checked before any lookup is sent;
-/// an id looked up once is remembered by the client.
+/// `request` with every name it uses looked up (GitHub's logins and team slugs), ready to
+/// encode; the caller builds its create call next, which checks it before anything is sent.
+/// When there are names, the whole request is checked before the first lookup is sent; an id
+/// looked up once is remembered by the client.
 pub(crate) async fn prepare<'r, V: Vendor>(
     engine: &Engine,
     vendor: &V,
     request: &'r CreateInvitation,
 ) -> Result<Cow<'r, CreateInvitation>, Error> {
-    // Every name is checked before the first lookup goes out.
-    check(vendor, request)?;
     let names = vendor.names(request);
     if names.is_empty() {
+        // Nothing to look up: building the create call that follows is the whole check, and
+        // it is done before anything is sent (checking here too would encode it twice).
         return Ok(Cow::Borrowed(request));
     }
+    // Every name is checked before the first lookup goes out.
+    check(vendor, request)?;
     let remembered = |key: &str| {
         engine
             .ids

@@ -207,6 +207,15 @@ pub(crate) trait Vendor: Send + Sync + 'static {
         request: &'a CreateInvitation,
     ) -> Result<Call<'a, impl Decode<Invitation> + 'a>, Error>;
 
+    /// Reads the answer to [`create`](Vendor::create)'s request for `request`. Pure: what the
+    /// create call's decoder does.
+    fn decode_created(
+        &self,
+        request: &CreateInvitation,
+        response: &RawResponse,
+        now: SystemTime,
+    ) -> Result<Invitation, Failure>;
+
     /// What requests must share to be created in one batch request: `None` when `request`
     /// cannot be batched (the vendor has no batch create, or it invites by id).
     fn batch_key(&self, request: &CreateInvitation) -> Option<String>;

@@ -456,9 +456,7 @@ macro_rules! vendor_client {
                 response: &$crate::engine::RawResponse,
                 now: std::time::SystemTime,
             ) -> Result<$crate::Invitation, $crate::engine::Failure> {
-                let call = $crate::mapping::Vendor::create(&self.mapping, request)
-                    .map_err(|error| $crate::engine::Failure::from_error(error))?;
-                (call.decode)(response, now)
+                $crate::mapping::Vendor::decode_created(&self.mapping, request, response, now)
             }
 
             /// Decodes one page of a list exactly as a call does; for benchmarks and fuzzing.

@@ -357,19 +357,7 @@ impl Vendor for ElasticMapping {
             )
             .map_err(|e| invalid("request", e.to_string()))?;
         let decode = move |response: &RawResponse, now: SystemTime| {
-            if !response.status.is_success() {
-                return Err(classify(response, now));
-            }
-            let email = request.invitee.as_email().unwrap_or_default();
-            decode_created(&response.body, email).map_err(|source| {
-                Failure::undecodable(
-                    ProviderKind::ElasticCloud,
-                    response,
-                    "a list of invitations holding one for the invited email",
-                    Some(source),
-                    request_id(&response.headers),
-                )
-            })
+            self.decode_created(request, response, now)
         };
         Ok(Call::new(
             CREATE,
@@ -379,6 +367,27 @@ impl Vendor for ElasticMapping {
             decode,
         )
         .about(Subject::Invitee(&request.invitee)))
+    }
+
+    fn decode_created(
+        &self,
+        request: &CreateInvitation,
+        response: &RawResponse,
+        now: SystemTime,
+    ) -> Result<Invitation, Failure> {
+        if !response.status.is_success() {
+            return Err(classify(response, now));
+        }
+        let email = request.invitee.as_email().unwrap_or_default();
+        decode_created(&response.body, email).map_err(|source| {
+            Failure::undecodable(
+                ProviderKind::ElasticCloud,
+                response,
+                "a list of invitations holding one for the invited email",
+                Some(source),
+                request_id(&response.headers),
+            )
+        })
     }
 
     fn name_call<'a>(

@@ -23,21 +23,6 @@ pub(crate) fn text(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The first value of `name` that is a whole non-negative number.
-pub(crate) fn number(headers: &HeaderMap, name: &str) -> Option<u64> {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|value| value.trim().parse::<u64>().ok())
-}
-
-/// The first value of `name` that is a Unix time in whole seconds, as a timestamp.
-pub(crate) fn epoch_seconds(headers: &HeaderMap, name: &str) -> Option<Timestamp> {
-    let seconds = i64::try_from(number(headers, name)?).ok()?;
-    Timestamp::from_second(seconds).ok()
-}
-
 /// `Retry-After`: delta-seconds, or an HTTP date (RFC 9110's IMF-fixdate).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Wait> {
     headers
@@ -69,17 +54,7 @@ pub(crate) fn parse_http_date(value: &str) -> Option<SystemTime> {
         .map(SystemTime::from)
 }
 
-/// The first value of `name` that is a non-negative duration such as `1m`, `60s`, `1h0m0s` or
-/// `PT1M` (jiff's friendly or ISO 8601 format). Unreadable or negative values count as absent.
-pub(crate) fn duration(headers: &HeaderMap, name: &str) -> Option<Duration> {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(parse_duration)
-}
-
-/// One duration value; see [`duration`].
+/// One duration value: Go-style (`1m30s`) or ISO 8601 (`PT1M`), not negative.
 pub(crate) fn parse_duration(value: &str) -> Option<Duration> {
     let signed = value.trim().parse::<SignedDuration>().ok()?;
     Duration::try_from(signed).ok()
@@ -95,16 +70,41 @@ pub(crate) fn wait_from(wait: Wait, now: SystemTime) -> Option<Duration> {
 }
 
 /// The common `x-ratelimit-*` headers and `Retry-After`, as far as they are present.
+///
+/// One pass over the headers (an answer can carry dozens): each field is the first value of
+/// its header that reads (a whole number; a Unix time in seconds for the reset; a duration for
+/// the interval; non-empty text for the resource).
 pub(crate) fn rate_limit_info(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
-    RateLimitInfo {
-        limit: number(headers, "x-ratelimit-limit"),
-        remaining: number(headers, "x-ratelimit-remaining"),
-        used: number(headers, "x-ratelimit-used"),
-        reset: epoch_seconds(headers, "x-ratelimit-reset"),
-        interval: duration(headers, "x-ratelimit-interval"),
-        resource: text(headers, "x-ratelimit-resource"),
+    let mut info = RateLimitInfo {
         retry_after: retry_after(headers).and_then(|wait| wait_from(wait, now)),
+        ..RateLimitInfo::default()
+    };
+    for (name, value) in headers {
+        let Some(field) = name.as_str().strip_prefix("x-ratelimit-") else {
+            continue;
+        };
+        let Ok(value) = value.to_str() else {
+            continue;
+        };
+        let value = value.trim();
+        let number = || value.parse::<u64>().ok();
+        match field {
+            "limit" if info.limit.is_none() => info.limit = number(),
+            "remaining" if info.remaining.is_none() => info.remaining = number(),
+            "used" if info.used.is_none() => info.used = number(),
+            "reset" if info.reset.is_none() => {
+                info.reset = number()
+                    .and_then(|seconds| i64::try_from(seconds).ok())
+                    .and_then(|seconds| Timestamp::from_second(seconds).ok());
+            }
+            "interval" if info.interval.is_none() => info.interval = parse_duration(value),
+            "resource" if info.resource.is_none() && !value.is_empty() => {
+                info.resource = Some(value.to_owned());
+            }
+            _ => {}
+        }
     }
+    info
 }
 
 /// The links of one `Link` header value (RFC 8288): each target URL with its `rel` value
@@ -237,13 +237,28 @@ mod tests {
             retry_after(&headers),
             Some(Wait::For(Duration::from_secs(30)))
         );
+        let now = UNIX_EPOCH;
         let headers = map(&[
             ("x-ratelimit-remaining", b"\xff"),
+            ("x-ratelimit-limit", b"many"),
             ("x-ratelimit-remaining", b"0"),
+            ("x-ratelimit-limit", b" 60 "),
+            ("x-ratelimit-remaining", b"7"),
+            ("x-ratelimit-resource", b"  "),
+            ("x-ratelimit-interval", b"soon"),
+            ("x-ratelimit-resource", b"search"),
+            ("x-ratelimit-interval", b"1m"),
+            ("x-ratelimit-reset", b"-5"),
+            ("x-ratelimit-reset", b"60"),
         ]);
-        assert_eq!(number(&headers, "x-ratelimit-remaining"), Some(0));
+        let info = rate_limit_info(&headers, now);
+        assert_eq!(info.remaining, Some(0));
+        assert_eq!(info.limit, Some(60));
+        assert_eq!(info.resource.as_deref(), Some("search"));
+        assert_eq!(info.interval, Some(Duration::from_secs(60)));
+        assert_eq!(info.reset, Some(Timestamp::from_second(60).unwrap()));
         let headers = map(&[("x-ratelimit-remaining", b"-1")]);
-        assert_eq!(number(&headers, "x-ratelimit-remaining"), None);
+        assert_eq!(rate_limit_info(&headers, now).remaining, None);
     }
 
     #[test]
@@ -321,6 +336,6 @@ mod tests {
     #[test]
     fn absurd_reset_is_ignored() {
         let headers = map(&[("x-ratelimit-reset", b"18446744073709551615")]);
-        assert_eq!(epoch_seconds(&headers, "x-ratelimit-reset"), None);
+        assert_eq!(rate_limit_info(&headers, UNIX_EPOCH).reset, None);
     }
 }

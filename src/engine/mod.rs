@@ -829,8 +829,23 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Byte
     if announced > cap as u64 {
         return Err(BodyProblem::TooLarge);
     }
+    // A body that arrives in one chunk (most answers) is kept as it came, without a copy.
+    let Some(first) = response.chunk().await.map_err(BodyProblem::Read)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > cap {
+        return Err(BodyProblem::TooLarge);
+    }
+    let Some(second) = response.chunk().await.map_err(BodyProblem::Read)? else {
+        return Ok(first);
+    };
     let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0).min(cap));
-    while let Some(chunk) = response.chunk().await.map_err(BodyProblem::Read)? {
+    body.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = match next.take() {
+        Some(chunk) => Some(chunk),
+        None => response.chunk().await.map_err(BodyProblem::Read)?,
+    } {
         if body.len().saturating_add(chunk.len()) > cap {
             return Err(BodyProblem::TooLarge);
         }

@@ -40,17 +40,37 @@ async fn official_201_example_decodes() {
     assert_eq!(invitation.accept_url, None);
 
     let raw = invitation.github().unwrap();
-    assert_eq!(raw.login.as_deref(), Some("monalisa"));
-    assert_eq!(raw.node_id.as_deref(), Some("MDQ6VXNlcjE="));
-    assert_eq!(raw.team_count, Some(2));
-    assert_eq!(raw.invitation_source.as_deref(), Some("member"));
+    assert_eq!(raw.id(), 1);
+    assert_eq!(raw.login(), Some("monalisa"));
+    assert_eq!(raw.email(), Some("octocat@github.com"));
+    assert_eq!(raw.role(), Some("direct_member"));
+    assert_eq!(raw.created_at(), Some("2016-11-30T06:46:10-08:00"));
+    assert_eq!(raw.node_id(), Some("MDQ6VXNlcjE="));
+    assert_eq!(raw.team_count(), Some(2));
+    assert_eq!(raw.invitation_source(), Some("member"));
     assert_eq!(
-        raw.invitation_teams_url.as_deref(),
+        raw.invitation_teams_url(),
         Some("https://api.github.com/organizations/2/invitations/1/teams")
     );
-    let inviter = raw.inviter.as_ref().unwrap();
-    assert_eq!(inviter.extra["type"], json!("User"));
-    assert_eq!(inviter.extra["site_admin"], json!(false));
+    assert_eq!(raw.failed_at(), None);
+    let inviter = raw.inviter().unwrap();
+    assert_eq!(inviter.login(), Some("other_user"));
+    assert_eq!(inviter.id(), Some(1));
+    assert_eq!(inviter.get("type"), Some(json!("User")));
+    assert_eq!(inviter.get("site_admin"), Some(json!(false)));
+    assert_eq!(inviter.get("no_such_field"), None);
+    // The payload is GitHub's object, whole: it reads back as the fixture.
+    let sent: serde_json::Value =
+        serde_json::from_str(&fixture("github/create-201.json")).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(raw.json()).unwrap(),
+        sent
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(inviter.json()).unwrap(),
+        sent["inviter"]
+    );
+    assert_eq!(serde_json::to_value(raw).unwrap(), sent);
 }
 
 #[test]
@@ -58,9 +78,11 @@ fn list_example_with_empty_string_failures_decodes() {
     let list: Vec<GitHubInvitation> =
         serde_json::from_str(&fixture("github/list-200.json")).unwrap();
     assert_eq!(list.len(), 1);
-    assert_eq!(list[0].id, 1);
-    assert_eq!(list[0].failed_at, None);
-    assert_eq!(list[0].failed_reason, None);
+    assert_eq!(list[0].id(), 1);
+    assert_eq!(list[0].failed_at(), None);
+    assert_eq!(list[0].failed_reason(), None);
+    // Empty strings read as absent, but the object is kept as sent.
+    assert_eq!(list[0].get("failed_at"), Some(json!("")));
 }
 
 #[tokio::test]
@@ -92,8 +114,12 @@ async fn unknown_fields_are_kept_and_sparse_bodies_decode() {
     assert_eq!(invitation.status, InvitationStatus::Failed);
     assert_eq!(invitation.inviter, None);
     let raw = invitation.github().unwrap();
-    assert_eq!(raw.extra["brand_new_field"], json!({"nested": [1, 2, 3]}));
-    assert_eq!(raw.failed_reason.as_deref(), Some("bounced"));
+    assert_eq!(
+        raw.get("brand_new_field"),
+        Some(json!({"nested": [1, 2, 3]}))
+    );
+    assert_eq!(raw.failed_reason(), Some("bounced"));
+    assert_eq!(raw.login(), None);
     // Serializing gives the vendor's fields back, unknown ones included.
     let out = serde_json::to_value(&invitation).unwrap();
     assert_eq!(
@@ -178,4 +204,27 @@ async fn a_missing_role_reports_the_requested_one() {
         .await
         .unwrap();
     assert_eq!(invitation.role, Role::Admin);
+}
+
+#[test]
+fn escaped_strings_and_whitespace_decode_to_their_text() {
+    let invitation = GitHubInvitation::from_json(
+        "\r\n {\"id\": 3, \"login\": \"mona\\u006Cisa\", \"email\": \"a\\/b@example.com\",\n\
+         \"inviter\": {\"login\": \"o\\\"q\", \"id\": 9}, \"failed_reason\": \"\"} \n",
+    )
+    .unwrap();
+    assert_eq!(invitation.login(), Some("monalisa"));
+    assert_eq!(invitation.email(), Some("a/b@example.com"));
+    assert_eq!(invitation.inviter().unwrap().login(), Some("o\"q"));
+    assert_eq!(invitation.inviter().unwrap().id(), Some(9));
+    assert_eq!(invitation.failed_reason(), None);
+    assert!(invitation.json().starts_with('{') && invitation.json().ends_with('}'));
+    // Deserializing through serde and from_json give the same invitation.
+    let through_serde: GitHubInvitation = serde_json::from_str(invitation.json()).unwrap();
+    assert_eq!(through_serde.login(), Some("monalisa"));
+    assert_eq!(through_serde.id(), 3);
+    // Not an object, or no id: errors, not panics.
+    for bad in ["[]", "{\"id\": \"x\"}", "{\"login\": \"x\"}", "{\"id\": 1, \"inviter\": 5}", ""] {
+        assert!(GitHubInvitation::from_json(bad).is_err(), "{bad}");
+    }
 }

@@ -170,7 +170,7 @@ async fn an_empty_204_is_an_empty_list_and_failed_invitations_have_their_own_rou
     assert_eq!(only_failed.len(), 1);
     assert_eq!(only_failed[0].status, InvitationStatus::Failed);
     let payload = only_failed[0].github().unwrap();
-    assert_eq!(payload.failed_reason.as_deref(), Some("Invitation expired"));
+    assert_eq!(payload.failed_reason(), Some("Invitation expired"));
     // Every status: the pending list (empty), then the failed one.
     let every = ids(&github, &ListInvitations::new("acme").any_status()).await;
     assert_eq!(every, ["7"]);

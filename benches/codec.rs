@@ -164,7 +164,13 @@ fn ok_answer(case: &Case) -> Answer {
 /// The error answer of `case`, ready to decode.
 fn err_answer(case: &Case) -> Answer {
     let (status, body) = case.err;
-    Answer::new(case.target, status, case.headers.clone(), body, "x@example.com")
+    Answer::new(
+        case.target,
+        status,
+        case.headers.clone(),
+        body,
+        "x@example.com",
+    )
 }
 
 fn decode_ok(answer: Answer) {
@@ -172,7 +178,11 @@ fn decode_ok(answer: Answer) {
 }
 
 fn decode_err(answer: Answer) {
-    black_box(black_box(&answer).decode().expect_err("the answer is an error"));
+    black_box(
+        black_box(&answer)
+            .decode()
+            .expect_err("the answer is an error"),
+    );
 }
 
 fn codec(c: &mut Criterion) {

@@ -28,6 +28,52 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// Counts the allocations made on each thread, so the client's can be told from the servers'.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn count_allocation() {
+    // `try_with`: nothing to count once the thread's locals are gone.
+    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+}
+
+/// The allocations this thread has made so far.
+fn allocations() -> u64 {
+    ALLOCATIONS.with(std::cell::Cell::get)
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; only a counter is added.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_allocation();
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as it is.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_allocation();
+        // SAFETY: as for `alloc`.
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        count_allocation();
+        // SAFETY: as for `alloc`; `ptr` and `layout` come from this allocator.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: as for `alloc`; `ptr` and `layout` come from this allocator.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
 const CREATED: &[u8] = include_bytes!("../tests/fixtures/github/create-201.json");
 const TOKEN: &str = "ghp_bench000000000000000000000000000000";
 const EMAIL: &str = "octocat@github.com";
@@ -395,16 +441,19 @@ fn report(fixture: &Fixture) {
     // Per side and round: wall time and this thread's CPU time per call, in µs.
     let mut wall = vec![Vec::new(); SIDES.len()];
     let mut cpu = vec![Vec::new(); SIDES.len()];
+    let mut allocated = vec![0u64; SIDES.len()];
     runtime.block_on(async {
         for round in 0..ROUNDS {
             // Rotate which side goes first.
             for offset in 0..SIDES.len() {
                 let side = (round + offset) % SIDES.len();
                 let before = thread_cpu_time();
+                let allocations_before = allocations();
                 let started = Instant::now();
                 for _ in 0..CALLS {
                     fixture.call(side).await;
                 }
+                allocated[side] += allocations() - allocations_before;
                 wall[side].push(started.elapsed().as_secs_f64() * 1e6 / f64::from(CALLS));
                 if let Some((before, after)) = before.zip(thread_cpu_time()) {
                     let spent = after.saturating_sub(before);
@@ -428,11 +477,7 @@ fn report(fixture: &Fixture) {
         println!("  {name} µs/call: {}", per_side.join(", "));
         // Ratios round by round (same load), then their median.
         let ratio = |a: usize, b: usize| {
-            let mut ratios: Vec<f64> = times[a]
-                .iter()
-                .zip(&times[b])
-                .map(|(a, b)| a / b)
-                .collect();
+            let mut ratios: Vec<f64> = times[a].iter().zip(&times[b]).map(|(a, b)| a / b).collect();
             median(&mut ratios)
         };
         println!(
@@ -444,6 +489,18 @@ fn report(fixture: &Fixture) {
             ratio(3, 1),
         );
     }
+    let per_call: Vec<String> = SIDES
+        .iter()
+        .zip(&allocated)
+        .map(|(side, count)| {
+            let calls = ROUNDS as f64 * f64::from(CALLS);
+            format!("{side} {:.1}", *count as f64 / calls)
+        })
+        .collect();
+    println!(
+        "  allocations per call on the client's thread (hyper's connection task included): {}",
+        per_call.join(", ")
+    );
     let accepted: Vec<String> = SIDES
         .iter()
         .zip(&fixture.servers)

@@ -236,6 +236,8 @@ impl<V> ClientBuilder<V> {
 /// What every provider gets out of the shared settings.
 pub(crate) struct Built {
     pub engine: Engine,
+    /// The token set with [`ClientBuilder::token`], whose header is built once.
+    pub static_token: Option<SecretString>,
     pub base_url: Url,
     pub user_agent: HeaderValue,
 }
@@ -251,6 +253,13 @@ impl Built {
         extra: impl IntoIterator<Item = (HeaderName, HeaderValue)>,
     ) -> (Engine, Connection) {
         self.engine.scheme = scheme;
+        // A fixed token's header is the same on every request: built once, not per request.
+        // (It was checked to fit in a header; a token that does not falls back to the
+        // per-request path, which reports it.)
+        self.engine.static_authorization = self
+            .static_token
+            .as_ref()
+            .and_then(|token| crate::credentials::authorization(scheme, token).ok());
         let mut headers = HeaderMap::with_capacity(6);
         headers.insert(ACCEPT, HeaderValue::from_static(accept));
         headers.insert(USER_AGENT, self.user_agent);
@@ -384,9 +393,11 @@ impl CommonSettings {
         default_pacing: Pacing,
         credential_optional: bool,
     ) -> Result<Built, Error> {
+        let mut static_token = None;
         let credentials: Option<Arc<dyn Credentials>> = match self.credentials {
             Some(CredentialChoice::Token(token)) => {
                 check_token(vendor, &token)?;
+                static_token = Some(token.clone());
                 Some(Arc::new(StaticToken(token)))
             }
             Some(CredentialChoice::Source(source)) => Some(source),
@@ -426,9 +437,11 @@ impl CommonSettings {
                 stop: None,
                 patient: false,
                 credentials,
+                static_authorization: None,
                 scheme: "Bearer",
                 ids: Arc::default(),
             },
+            static_token,
             base_url,
             user_agent,
         })

@@ -99,7 +99,13 @@ pub struct Answer {
 impl Answer {
     /// The answer `status`, `headers`, `body` to `target`'s create of an email invitation to
     /// `email`.
-    pub fn new(target: Target, status: u16, headers: HeaderMap, body: &[u8], email: &str) -> Answer {
+    pub fn new(
+        target: Target,
+        status: u16,
+        headers: HeaderMap,
+        body: &[u8],
+        email: &str,
+    ) -> Answer {
         let organization = match target {
             Target::GitHub => "acme",
             Target::Clerk => "org_1",
@@ -109,8 +115,7 @@ impl Answer {
             target,
             request: CreateInvitation::email(organization, email),
             response: RawResponse {
-                status: StatusCode::from_u16(status)
-                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 headers,
                 body: Bytes::copy_from_slice(body),
                 oversized: false,

@@ -27,6 +27,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName};
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -41,11 +42,11 @@ use crate::engine::{
     status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, Undecodable, VendorDetails,
 };
 use crate::invitation::VendorPayload;
-use crate::payload::{self, Str, Text};
 use crate::mapping::{
     self, notifying, Cursor, MemberAnswer, Page, Vendor, CANCEL, CREATE, INVITATION_TEAMS, LIST,
     MEMBERSHIP,
 };
+use crate::payload::{self, Str, Text};
 use crate::{
     Cancelled, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter,
     ListInvitations, Pacing, ProviderKind, Role,
@@ -956,8 +957,8 @@ fn request_id(headers: &HeaderMap) -> Option<String> {
 /// ```
 #[derive(Clone, PartialEq)]
 pub struct GitHubInvitation {
-    /// The object as GitHub sent it.
-    json: Box<str>,
+    /// The object as GitHub sent it: UTF-8, checked when it was read.
+    json: Bytes,
     id: u64,
     login: Option<Text>,
     email: Option<Text>,
@@ -1019,8 +1020,13 @@ impl GitHubInvitation {
     /// Reads one `organization-invitation` object.
     pub fn from_json(json: &str) -> Result<GitHubInvitation, serde_json::Error> {
         let json = payload::json_text(json.as_bytes())?;
-        let wire: WireInvitation = serde_json::from_str(json)?;
-        let text = |value| Text::optional(json, value, false);
+        GitHubInvitation::read(Bytes::copy_from_slice(json.as_bytes()))
+    }
+
+    /// Reads the object `json`, UTF-8 without surrounding whitespace, keeping its bytes.
+    fn read(json: Bytes) -> Result<GitHubInvitation, serde_json::Error> {
+        let wire: WireInvitation = serde_json::from_slice(&json)?;
+        let text = |value| Text::optional(&json, value, false);
         let inviter = wire.inviter.map(|user| UserFields {
             login: text(user.login),
             id: user.id,
@@ -1031,14 +1037,14 @@ impl GitHubInvitation {
             email: text(wire.email),
             role: text(wire.role),
             created_at: text(wire.created_at),
-            failed_at: Text::optional(json, wire.failed_at, true),
-            failed_reason: Text::optional(json, wire.failed_reason, true),
+            failed_at: Text::optional(&json, wire.failed_at, true),
+            failed_reason: Text::optional(&json, wire.failed_reason, true),
             inviter,
             team_count: wire.team_count,
             node_id: text(wire.node_id),
             invitation_teams_url: text(wire.invitation_teams_url),
             invitation_source: text(wire.invitation_source),
-            json: json.into(),
+            json,
         })
     }
 
@@ -1084,7 +1090,7 @@ impl GitHubInvitation {
     /// Who sent it.
     pub fn inviter(&self) -> Option<GitHubUser<'_>> {
         self.inviter.as_ref().map(|user| GitHubUser {
-            invitation: &self.json,
+            invitation: self.json(),
             login: user.login.as_ref().map(|login| login.get(&self.json)),
             id: user.id,
         })
@@ -1112,13 +1118,13 @@ impl GitHubInvitation {
 
     /// The object as GitHub sent it (JSON text, without surrounding whitespace).
     pub fn json(&self) -> &str {
-        &self.json
+        payload::checked_text(&self.json)
     }
 
     /// Any field GitHub sent, known to this crate or not, decoded on demand; `None` when the
     /// object has no such field.
     pub fn get(&self, field: &str) -> Option<Value> {
-        payload::field(&self.json, field)
+        payload::field(self.json(), field)
     }
 }
 
@@ -1137,14 +1143,14 @@ impl fmt::Debug for GitHubInvitation {
             .field("node_id", &self.node_id())
             .field("invitation_teams_url", &self.invitation_teams_url())
             .field("invitation_source", &self.invitation_source())
-            .field("json", &self.json)
+            .field("json", &self.json())
             .finish()
     }
 }
 
 impl Serialize for GitHubInvitation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        payload::serialize(&self.json, serializer)
+        payload::serialize(self.json(), serializer)
     }
 }
 
@@ -1208,23 +1214,24 @@ fn role_from_github(role: &str) -> Role {
 /// Decodes one invitation; `requested` is the role to report when GitHub's answer names
 /// none, `status` the one to report unless it failed.
 fn decode_invitation(
-    body: &[u8],
+    body: &Bytes,
     requested: &Role,
     status: InvitationStatus,
 ) -> Result<Invitation, serde_json::Error> {
-    let json = payload::json_text(body)?;
-    Ok(unify(GitHubInvitation::from_json(json)?, requested, status))
+    let json = payload::json_bytes(body)?;
+    Ok(unify(GitHubInvitation::read(json)?, requested, status))
 }
 
 /// Decodes a page of a list: every invitation is in `status` unless it failed.
 fn decode_list(
-    body: &[u8],
+    body: &Bytes,
     status: &InvitationStatus,
 ) -> Result<Vec<Invitation>, serde_json::Error> {
     let page: Vec<&RawValue> = serde_json::from_str(payload::json_text(body)?)?;
     page.into_iter()
         .map(|raw| {
-            let raw = GitHubInvitation::from_json(raw.get())?;
+            // Each its own copy: one invitation kept must not keep its whole page.
+            let raw = GitHubInvitation::read(Bytes::copy_from_slice(raw.get().as_bytes()))?;
             Ok(unify(raw, &Role::Member, status.clone()))
         })
         .collect()

@@ -1,11 +1,14 @@
 //! A vendor's JSON object kept as it was sent, with its typed text fields read in place.
 //!
-//! Decoding an invitation keeps the object's text once and remembers where each typed string
-//! lies in it, so the lossless payload costs one allocation instead of one per field (and
+//! Decoding an invitation keeps the object's bytes (shared with the answer's body when the
+//! object is the whole body, so not even copied) and remembers where each typed string lies in
+//! them, so the lossless payload costs at most one allocation instead of one per field (and
 //! none per unknown field). Strings the vendor wrote with escapes are the exception: their
 //! decoded text is kept on its own.
 
 use std::borrow::Cow;
+
+use bytes::Bytes;
 
 use serde::de::Error as _;
 use serde_json::{Map, Value};
@@ -22,7 +25,7 @@ pub(crate) enum Text {
 
 impl Text {
     /// A string decoded from `source`: borrowed ones become spans of it.
-    pub(crate) fn new(source: &str, value: Cow<'_, str>) -> Text {
+    pub(crate) fn new(source: &[u8], value: Cow<'_, str>) -> Text {
         if let Cow::Borrowed(text) = &value {
             let base = source.as_ptr() as usize;
             let at = text.as_ptr() as usize;
@@ -41,7 +44,7 @@ impl Text {
     /// An optional string decoded from `source`; empty strings are absent when
     /// `empty_is_none`.
     pub(crate) fn optional(
-        source: &str,
+        source: &[u8],
         value: Option<Str<'_>>,
         empty_is_none: bool,
     ) -> Option<Text> {
@@ -51,10 +54,13 @@ impl Text {
             .map(|value| Text::new(source, value))
     }
 
-    /// The text, from the object's `source` it was decoded from.
-    pub(crate) fn get<'a>(&'a self, source: &'a str) -> &'a str {
+    /// The text, from the object's `source` it was decoded from (which held it as UTF-8).
+    pub(crate) fn get<'a>(&'a self, source: &'a [u8]) -> &'a str {
         match self {
-            Text::Span { start, end } => source.get(*start as usize..*end as usize).unwrap_or(""),
+            Text::Span { start, end } => source
+                .get(*start as usize..*end as usize)
+                .and_then(|span| std::str::from_utf8(span).ok())
+                .unwrap_or(""),
             Text::Owned(text) => text,
         }
     }
@@ -74,7 +80,10 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Str<'a> {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a string")
             }
-            fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<Str<'de>, E> {
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                text: &'de str,
+            ) -> Result<Str<'de>, E> {
                 Ok(Str(Cow::Borrowed(text)))
             }
             fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Str<'de>, E> {
@@ -88,12 +97,24 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Str<'a> {
     }
 }
 
+/// The JSON text of `body` without the whitespace JSON allows around a value, sharing its
+/// bytes, or an error when the body is not UTF-8.
+pub(crate) fn json_bytes(body: &Bytes) -> Result<Bytes, serde_json::Error> {
+    let text = json_text(body)?;
+    Ok(body.slice_ref(text.as_bytes()))
+}
+
 /// The JSON text of `body` without the whitespace JSON allows around a value, or an error
 /// when the body is not UTF-8.
 pub(crate) fn json_text(body: &[u8]) -> Result<&str, serde_json::Error> {
-    let text =
-        std::str::from_utf8(body).map_err(|_| serde_json::Error::custom("the body is not UTF-8"))?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| serde_json::Error::custom("the body is not UTF-8"))?;
     Ok(text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r')))
+}
+
+/// Text already checked to be UTF-8 (empty otherwise).
+pub(crate) fn checked_text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 /// One member of the JSON object `json`, decoded; `None` when it has no such member.
@@ -103,7 +124,10 @@ pub(crate) fn field(json: &str, name: &str) -> Option<Value> {
 }
 
 /// Writes the JSON object `json` through any serializer.
-pub(crate) fn serialize<S: serde::Serializer>(json: &str, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize<S: serde::Serializer>(
+    json: &str,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     use serde::ser::Error as _;
     use serde::Serialize as _;
     let value: Value = serde_json::from_str(json).map_err(S::Error::custom)?;
@@ -134,15 +158,16 @@ mod tests {
             b: Option<Str<'a>>,
         }
         let wire: Wire = serde_json::from_str(source).unwrap();
-        let a = Text::optional(source, wire.a, false).unwrap();
-        let b = Text::optional(source, wire.b, false).unwrap();
+        let bytes = source.as_bytes();
+        let a = Text::optional(bytes, wire.a, false).unwrap();
+        let b = Text::optional(bytes, wire.b, false).unwrap();
         assert_eq!(a, Text::Span { start: 6, end: 11 });
-        assert_eq!(a.get(source), "plain");
+        assert_eq!(a.get(bytes), "plain");
         assert_eq!(b, Text::Owned("es\"caped".into()));
-        assert_eq!(b.get(source), "es\"caped");
+        assert_eq!(b.get(bytes), "es\"caped");
         // Text from elsewhere is never taken for a span.
         assert_eq!(
-            Text::new(source, Cow::Borrowed("elsewhere")),
+            Text::new(bytes, Cow::Borrowed("elsewhere")),
             Text::Owned("elsewhere".into())
         );
     }
@@ -151,6 +176,11 @@ mod tests {
     fn json_text_trims_json_whitespace_only() {
         assert_eq!(json_text(b" \r\n\t{} \n").unwrap(), "{}");
         assert!(json_text(b"{\"a\":\"\xff\"}").is_err());
+        let body = Bytes::from_static(b" {\"a\": 1}\n");
+        let json = json_bytes(&body).unwrap();
+        assert_eq!(&json[..], b"{\"a\": 1}");
+        // The same bytes, not a copy.
+        assert_eq!(json.as_ptr(), body[1..].as_ptr());
     }
 
     #[test]

@@ -298,6 +298,9 @@ pub(crate) struct Engine {
     pub patient: bool,
     /// Where the credential of a request without its own `Authorization` comes from.
     pub credentials: Option<Arc<dyn crate::Credentials>>,
+    /// The `Authorization` header of a fixed token, built once; used instead of asking
+    /// `credentials` (which would give the same token every time and never refresh it).
+    pub static_authorization: Option<reqwest::header::HeaderValue>,
     /// The scheme the credential is sent with: `Bearer`, `ApiKey`.
     pub scheme: &'static str,
     /// Ids looked up by name (GitHub logins and team slugs), shared by the client's clones.
@@ -543,21 +546,28 @@ impl Engine {
                 }
                 // The credential, asked for once the turn is there (so a wait in the queue
                 // cannot outlast it), unless the request carries its own (a GitHub App's JWT).
-                let token = match &self.credentials {
-                    Some(source) if !plan.headers.contains_key(reqwest::header::AUTHORIZATION) => {
-                        Some(source.token(organization).await.map_err(finish)?)
+                let own = plan.headers.contains_key(reqwest::header::AUTHORIZATION);
+                let (token, authorization) = match (&self.static_authorization, &self.credentials)
+                {
+                    _ if own => (None, None),
+                    (Some(fixed), _) => (None, Some(fixed.clone())),
+                    (None, Some(source)) => {
+                        let token = source.token(organization).await.map_err(finish)?;
+                        let header = crate::credentials::authorization(self.scheme, &token)?;
+                        (Some(token), Some(header))
                     }
-                    _ => None,
+                    (None, None) => (None, None),
                 };
-                let authorization = token
-                    .as_ref()
-                    .map(|token| crate::credentials::authorization(self.scheme, token))
-                    .transpose()?;
                 let timeout = match (self.attempt_timeout, left) {
                     (Some(timeout), Some(left)) => Some(timeout.min(left)),
                     (timeout, left) => timeout.or(left),
                 };
-                let sent = self.sleeper.now();
+                // Asking a credential source may have taken a while.
+                let sent = if token.is_some() {
+                    self.sleeper.now()
+                } else {
+                    now
+                };
                 let mut outcome = self
                     .attempt(provider, &plan, authorization.as_ref(), timeout)
                     .instrument(tracing::info_span!("orginvite.attempt", attempt, status = tracing::field::Empty))
@@ -565,14 +575,17 @@ impl Engine {
                 let now = self.sleeper.now();
                 if let Ok(response) = &mut outcome {
                     response.after_doubt = doubt;
-                    self.pacer
-                        .observe(
-                            &headers::rate_limit_info(&response.headers, now),
-                            now,
-                            provider,
-                            self.observer.as_deref(),
-                        )
-                        .await;
+                    // The headers are read only when the pacer learns from them.
+                    if self.pacer.learns_from_headers() {
+                        self.pacer
+                            .observe(
+                                &headers::rate_limit_info(&response.headers, now),
+                                now,
+                                provider,
+                                self.observer.as_deref(),
+                            )
+                            .await;
+                    }
                 }
                 // Held until a rate-limit answer's hold is shared, so that no other process
                 // takes the turn and sends into the vendor's wait.
@@ -744,19 +757,20 @@ impl Engine {
         authorization: Option<&reqwest::header::HeaderValue>,
         timeout: Option<Duration>,
     ) -> Result<RawResponse, Failure> {
-        let mut builder = self
-            .http
-            .request(plan.method.clone(), plan.url.clone())
-            .headers(plan.headers.clone())
-            .body(plan.body.clone());
+        // Built directly rather than through `RequestBuilder`, which would hash every header
+        // again; the plan stays whole for a retry (the body is shared, not copied).
+        let mut request = reqwest::Request::new(plan.method.clone(), plan.url.clone());
+        *request.headers_mut() = plan.headers.clone();
         if let Some(authorization) = authorization {
-            builder = builder.header(reqwest::header::AUTHORIZATION, authorization.clone());
+            request
+                .headers_mut()
+                .insert(reqwest::header::AUTHORIZATION, authorization.clone());
         }
-        if let Some(timeout) = timeout {
-            builder = builder.timeout(timeout);
-        }
-        let response = builder
-            .send()
+        *request.body_mut() = Some(plan.body.clone().into());
+        *request.timeout_mut() = timeout;
+        let response = self
+            .http
+            .execute(request)
             .await
             .map_err(|error| transport_failure(provider, error, None))?;
         let status = response.status();

@@ -888,6 +888,11 @@ impl Pacer {
         let _ = (learned, provider, observer);
     }
 
+    /// Whether [`observe`](Self::observe) learns anything from an answer's headers.
+    pub(crate) fn learns_from_headers(&self) -> bool {
+        self.inner.pacing.learn_from_headers
+    }
+
     fn observe_locally(&self, info: &RateLimitInfo, now: SystemTime) -> Learned {
         if !self.inner.pacing.learn_from_headers {
             return Learned::Nothing;

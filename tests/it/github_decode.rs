@@ -60,8 +60,7 @@ async fn official_201_example_decodes() {
     assert_eq!(inviter.get("site_admin"), Some(json!(false)));
     assert_eq!(inviter.get("no_such_field"), None);
     // The payload is GitHub's object, whole: it reads back as the fixture.
-    let sent: serde_json::Value =
-        serde_json::from_str(&fixture("github/create-201.json")).unwrap();
+    let sent: serde_json::Value = serde_json::from_str(&fixture("github/create-201.json")).unwrap();
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(raw.json()).unwrap(),
         sent
@@ -224,7 +223,13 @@ fn escaped_strings_and_whitespace_decode_to_their_text() {
     assert_eq!(through_serde.login(), Some("monalisa"));
     assert_eq!(through_serde.id(), 3);
     // Not an object, or no id: errors, not panics.
-    for bad in ["[]", "{\"id\": \"x\"}", "{\"login\": \"x\"}", "{\"id\": 1, \"inviter\": 5}", ""] {
+    for bad in [
+        "[]",
+        "{\"id\": \"x\"}",
+        "{\"login\": \"x\"}",
+        "{\"id\": 1, \"inviter\": 5}",
+        "",
+    ] {
         assert!(GitHubInvitation::from_json(bad).is_err(), "{bad}");
     }
 }

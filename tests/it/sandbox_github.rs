@@ -96,10 +96,7 @@ async fn the_client_round_trips_through_the_sandbox() {
         .await
         .unwrap();
     assert_eq!(invitation.id, "1");
-    assert_eq!(
-        invitation.github().unwrap().login(),
-        Some("user583231")
-    );
+    assert_eq!(invitation.github().unwrap().login(), Some("user583231"));
     assert_eq!(fake.invitations()[0].user_id.as_deref(), Some("583231"));
 }
 

@@ -596,7 +596,7 @@ impl Engine {
                     }
                     Ok(response) => match decode(&response, now) {
                         Ok(output) => {
-                            self.pacer.accepted(now, class);
+                            self.pacer.accepted(sent, now, class);
                             release(&mut turn).await;
                             tracing::info!(attempt, status = response.status.as_u16(), "done");
                             return Ok(output);
@@ -656,7 +656,7 @@ impl Engine {
                     }
                 } else if failure.error.status().is_some() {
                     // Answered without a rate-limit refusal: the vendor took it.
-                    self.pacer.accepted(now, class);
+                    self.pacer.accepted(sent, now, class);
                 }
                 release(&mut turn).await;
                 match decision {

@@ -228,6 +228,17 @@ struct LearnedRate {
     /// The latest refusal that lowered the rate: refusals of requests sent before it say
     /// nothing new.
     decreased: SystemTime,
+    /// The window the first refusal measured (from when) and what the vendor had taken in it
+    /// then. Requests sent in it before that refusal and answered after it were taken too:
+    /// each raises the rate learned, so that a measure taken while answers were still on their
+    /// way does not stay too low.
+    measured: Option<(SystemTime, u32)>,
+}
+
+/// A rate a little below `taken` (a tenth less, at least one less, never none), to stay under
+/// a limit `taken` reached.
+fn below(taken: u32) -> u32 {
+    taken.saturating_sub((taken / 10).max(1)).max(1)
 }
 
 /// How many periods without a refusal before a learned rate goes past what the vendor took
@@ -729,14 +740,26 @@ impl Pacer {
         permit.map_err(|_| Duration::ZERO)
     }
 
-    /// Notes that the vendor took a request of `class` (answered it without a rate-limit
-    /// refusal), for learning its rate.
-    pub(crate) fn accepted(&self, now: SystemTime, class: Traffic) {
+    /// Notes that the vendor took a request of `class` sent at `sent` (answered it, at `now`,
+    /// without a rate-limit refusal), for learning its rate. The vendor counted it when it
+    /// arrived, so it is remembered by when it was sent.
+    pub(crate) fn accepted(&self, sent: SystemTime, now: SystemTime, class: Traffic) {
         if class != Traffic::Notifying || !self.learns_rate() {
             return;
         }
         let mut state = self.lock();
-        state.accepted.push_back(now);
+        if let Some(learned) = &mut state.learned_rate {
+            if let Some((from, taken)) = &mut learned.measured {
+                if sent >= *from && sent < learned.decreased {
+                    // Taken in the window the first refusal measured: the vendor allows more
+                    // than was known then.
+                    *taken = taken.saturating_add(1);
+                    learned.ceiling = learned.ceiling.max(*taken);
+                    learned.requests = learned.requests.max(below(*taken));
+                }
+            }
+        }
+        state.accepted.push_back(sent);
         while state.accepted.len() > 10_000
             || state
                 .accepted
@@ -749,9 +772,11 @@ impl Pacer {
 
     /// Notes the vendor's refusal of a request of `class` sent at `sent`, asking to wait
     /// `wait`, and lowers the learned rate (multiplicative decrease). The first refusal
-    /// measures the vendor's window (from the first request it took to the end of this wait)
-    /// and learns a little below what it took in it; later ones lower that by a tenth. After
-    /// the wait, requests start again at once, up to that rate per window.
+    /// measures the vendor's window (from the first request taken among those sent in the
+    /// wait before it, at least a second, to the end of the wait) and learns a little below
+    /// what it took in it, raised as answers to requests sent then still come back taken;
+    /// later ones lower the rate by a tenth. After the wait, requests start again at once, up
+    /// to that rate per window.
     ///
     /// A refusal of a request sent before the latest change of the learned rate says nothing
     /// new: it is ignored.
@@ -772,50 +797,59 @@ impl Pacer {
         {
             return;
         }
-        let until = later(now, wait);
-        // What the vendor took within `period` before the end of this wait.
+        // What the vendor took in its window of `period` ending with this wait: requests sent
+        // in it (up to now) and answered without a refusal.
         let taken_in = |accepted: &VecDeque<SystemTime>, period: Duration| {
-            let since = until.checked_sub(period).unwrap_or(UNIX_EPOCH);
-            let taken = accepted.iter().filter(|at| **at >= since).count();
+            let since = later(now, wait).checked_sub(period).unwrap_or(UNIX_EPOCH);
+            let taken = accepted
+                .iter()
+                .filter(|sent| **sent >= since && **sent <= now)
+                .count();
             u32::try_from(taken).unwrap_or(u32::MAX)
         };
         let learned = match state.learned_rate {
             // Known already: a tenth less (at least one), over the window first measured.
             Some(learned) => LearnedRate {
-                requests: learned
-                    .requests
-                    .saturating_sub((learned.requests / 10).max(1))
-                    .max(1),
+                requests: below(learned.requests),
                 period: learned.period,
                 ceiling: learned
                     .ceiling
                     .max(taken_in(&state.accepted, learned.period)),
                 changed: now,
                 decreased: now,
+                measured: None,
             },
             None => {
-                let Some(first) = state.accepted.front().copied() else {
-                    // Refused before anything was taken: nothing to measure yet.
+                // The vendor's window: from the first request it took among those sent in the
+                // wait before this refusal (at least a second) to the end of the wait. A
+                // vendor that counts over a rolling window lets a request in again once the
+                // oldest it counted is out; a fixed window ends at its reset.
+                let recent = wait.max(Duration::from_secs(1)).min(ACCEPTED_MEMORY);
+                let since = now.checked_sub(recent).unwrap_or(UNIX_EPOCH);
+                let Some(first) = state
+                    .accepted
+                    .iter()
+                    .copied()
+                    .filter(|sent| *sent >= since && *sent <= now)
+                    .min()
+                else {
+                    // Nothing taken lately: the refusal measures another client's use.
                     return;
                 };
-                // From the first request taken to the end of the wait, but no longer than
-                // twice the wait: older requests belong to earlier windows.
-                let period = until
+                let period = later(now, wait)
                     .duration_since(first)
                     .unwrap_or_default()
-                    .min(wait.max(Duration::from_secs(1)).saturating_mul(2))
                     .clamp(Duration::from_secs(1), ACCEPTED_MEMORY);
                 let taken = taken_in(&state.accepted, period);
-                if taken == 0 {
-                    // Nothing taken in this window: the refusal measures another client's use.
-                    return;
-                }
                 LearnedRate {
-                    requests: taken.saturating_sub((taken / 10).max(1)).max(1),
+                    requests: below(taken),
                     period,
                     ceiling: taken.max(1),
                     changed: now,
                     decreased: now,
+                    // Requests sent in that time and answered after this refusal were taken
+                    // too, whichever order their answers came back in.
+                    measured: Some((since, taken)),
                 }
             }
         };
@@ -1116,6 +1150,36 @@ mod tests {
         );
     }
 
+    #[test]
+    fn answers_still_on_their_way_at_the_first_refusal_raise_what_it_measured() {
+        let pacer = Pacer::new(Pacing::off());
+        let ms = Duration::from_millis;
+        let learned = |pacer: &Pacer| {
+            let rate = pacer.lock().learned_rate.unwrap();
+            (rate.requests, rate.ceiling)
+        };
+        // Ten sent at once; three answered when the eleventh is refused (wait 1 s): the
+        // window measured holds three, and two a second are learned.
+        for _ in 0..3 {
+            pacer.accepted(t0(), t0() + ms(5), Traffic::Notifying);
+        }
+        pacer.refused(t0() + ms(6), t0() + ms(5), S(1), Traffic::Notifying);
+        assert_eq!(learned(&pacer), (2, 3));
+        // The other seven come back taken: ten in the window, nine a second learned.
+        for answered in 0..7 {
+            pacer.accepted(t0(), t0() + ms(7 + answered), Traffic::Notifying);
+        }
+        assert_eq!(learned(&pacer), (9, 10));
+        // Requests sent before the window measured, or after the refusal, do not count so.
+        pacer.accepted(t0() - S(1), t0() + ms(20), Traffic::Notifying);
+        pacer.accepted(t0() + ms(30), t0() + ms(40), Traffic::Notifying);
+        assert_eq!(learned(&pacer), (9, 10));
+        // A later refusal lowers the rate by a tenth and ends the measure.
+        pacer.refused(t0() + S(3), t0() + S(3), S(1), Traffic::Notifying);
+        pacer.accepted(t0() + ms(1), t0() + S(3), Traffic::Notifying);
+        assert_eq!(learned(&pacer), (8, 10));
+    }
+
     #[tokio::test]
     async fn with_no_rate_set_the_rate_is_learned_from_refusals() {
         let clock = RecordingSleeper::starting_at(t0());
@@ -1126,7 +1190,7 @@ mod tests {
         // The vendor took ten, then refused one asking for a second: its window is a second,
         // and the pacer learns nine in it.
         for _ in 0..10 {
-            pacer.accepted(t0(), Traffic::Notifying);
+            pacer.accepted(t0(), t0(), Traffic::Notifying);
         }
         pacer.refused(t0(), t0(), S(1), Traffic::Notifying);
         pacer.hold_until(t0() + S(1), t0(), GH, None).await;
@@ -1151,12 +1215,12 @@ mod tests {
         );
         // Requests taken long before the refused one belong to earlier windows.
         let stale = Pacer::new(Pacing::off());
-        stale.accepted(t0(), Traffic::Notifying);
+        stale.accepted(t0(), t0(), Traffic::Notifying);
         stale.refused(t0() + S(540), t0() + S(540), S(60), Traffic::Notifying);
         assert!(stale.lock().learned_rate.is_none());
         // A configured rate is never second-guessed.
         let configured = Pacer::new(Pacing::rate(100, S(1)));
-        configured.accepted(t0(), Traffic::Notifying);
+        configured.accepted(t0(), t0(), Traffic::Notifying);
         configured.refused(t0(), t0(), S(1), Traffic::Notifying);
         assert!(configured.lock().learned_rate.is_none());
     }

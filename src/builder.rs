@@ -511,10 +511,23 @@ fn endpoint(base: &Url, segments: &[&str], list: Option<&[&str]>) -> Url {
         .remove(b'.')
         .remove(b'_')
         .remove(b'~');
-    let mut path = base.path().trim_end_matches('/').to_owned();
+    // Most segments need no escaping: copied as they are, without the encoder's detour.
+    let push = |path: &mut String, segment: &str| {
+        let plain = segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+        if plain {
+            path.push_str(segment);
+        } else {
+            path.extend(utf8_percent_encode(segment, SEGMENT));
+        }
+    };
+    let base_path = base.path().trim_end_matches('/');
+    let mut path = String::with_capacity(base_path.len() + 64);
+    path.push_str(base_path);
     for segment in segments {
         path.push('/');
-        path.extend(utf8_percent_encode(segment, SEGMENT));
+        push(&mut path, segment);
     }
     if let Some(list) = list {
         path.push('/');
@@ -522,7 +535,7 @@ fn endpoint(base: &Url, segments: &[&str], list: Option<&[&str]>) -> Url {
             if i > 0 {
                 path.push(',');
             }
-            path.extend(utf8_percent_encode(item, SEGMENT));
+            push(&mut path, item);
         }
     }
     let mut url = base.clone();

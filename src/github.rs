@@ -1020,13 +1020,16 @@ impl GitHubInvitation {
     /// Reads one `organization-invitation` object.
     pub fn from_json(json: &str) -> Result<GitHubInvitation, serde_json::Error> {
         let json = payload::json_text(json.as_bytes())?;
-        GitHubInvitation::read(Bytes::copy_from_slice(json.as_bytes()))
+        GitHubInvitation::read(Bytes::copy_from_slice(json.as_bytes()), json)
     }
 
-    /// Reads the object `json`, UTF-8 without surrounding whitespace, keeping its bytes.
-    fn read(json: Bytes) -> Result<GitHubInvitation, serde_json::Error> {
-        let wire: WireInvitation = serde_json::from_slice(&json)?;
-        let text = |value| Text::optional(&json, value, false);
+    /// Reads the object `text` (without surrounding whitespace), keeping `json`, its bytes.
+    /// Taking the text already checked as UTF-8 spares a second check.
+    fn read(json: Bytes, text: &str) -> Result<GitHubInvitation, serde_json::Error> {
+        debug_assert_eq!(json, text.as_bytes());
+        let wire: WireInvitation = serde_json::from_str(text)?;
+        let source = text.as_bytes();
+        let text = |value| Text::optional(source, value, false);
         let inviter = wire.inviter.map(|user| UserFields {
             login: text(user.login),
             id: user.id,
@@ -1037,8 +1040,8 @@ impl GitHubInvitation {
             email: text(wire.email),
             role: text(wire.role),
             created_at: text(wire.created_at),
-            failed_at: Text::optional(&json, wire.failed_at, true),
-            failed_reason: Text::optional(&json, wire.failed_reason, true),
+            failed_at: Text::optional(source, wire.failed_at, true),
+            failed_reason: Text::optional(source, wire.failed_reason, true),
             inviter,
             team_count: wire.team_count,
             node_id: text(wire.node_id),
@@ -1218,8 +1221,10 @@ fn decode_invitation(
     requested: &Role,
     status: InvitationStatus,
 ) -> Result<Invitation, serde_json::Error> {
-    let json = payload::json_bytes(body)?;
-    Ok(unify(GitHubInvitation::read(json)?, requested, status))
+    let text = payload::json_text(body)?;
+    // The answer's own bytes, shared rather than copied.
+    let json = body.slice_ref(text.as_bytes());
+    Ok(unify(GitHubInvitation::read(json, text)?, requested, status))
 }
 
 /// Decodes a page of a list: every invitation is in `status` unless it failed.
@@ -1231,7 +1236,8 @@ fn decode_list(
     page.into_iter()
         .map(|raw| {
             // Each its own copy: one invitation kept must not keep its whole page.
-            let raw = GitHubInvitation::read(Bytes::copy_from_slice(raw.get().as_bytes()))?;
+            let text = raw.get();
+            let raw = GitHubInvitation::read(Bytes::copy_from_slice(text.as_bytes()), text)?;
             Ok(unify(raw, &Role::Member, status.clone()))
         })
         .collect()

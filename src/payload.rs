@@ -8,7 +8,6 @@
 
 use std::borrow::Cow;
 
-use bytes::Bytes;
 
 use serde::de::Error as _;
 use serde_json::{Map, Value};
@@ -97,13 +96,6 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Str<'a> {
     }
 }
 
-/// The JSON text of `body` without the whitespace JSON allows around a value, sharing its
-/// bytes, or an error when the body is not UTF-8.
-pub(crate) fn json_bytes(body: &Bytes) -> Result<Bytes, serde_json::Error> {
-    let text = json_text(body)?;
-    Ok(body.slice_ref(text.as_bytes()))
-}
-
 /// The JSON text of `body` without the whitespace JSON allows around a value, or an error
 /// when the body is not UTF-8.
 pub(crate) fn json_text(body: &[u8]) -> Result<&str, serde_json::Error> {
@@ -146,6 +138,7 @@ pub(crate) fn deserialize_text<'de, D: serde::Deserializer<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     #[test]
     fn borrowed_strings_are_spans_and_escaped_ones_are_kept() {
@@ -176,11 +169,11 @@ mod tests {
     fn json_text_trims_json_whitespace_only() {
         assert_eq!(json_text(b" \r\n\t{} \n").unwrap(), "{}");
         assert!(json_text(b"{\"a\":\"\xff\"}").is_err());
+        // A view of the same bytes, not a copy.
         let body = Bytes::from_static(b" {\"a\": 1}\n");
-        let json = json_bytes(&body).unwrap();
-        assert_eq!(&json[..], b"{\"a\": 1}");
-        // The same bytes, not a copy.
-        assert_eq!(json.as_ptr(), body[1..].as_ptr());
+        let text = json_text(&body).unwrap();
+        assert_eq!(text, "{\"a\": 1}");
+        assert_eq!(text.as_ptr(), body[1..].as_ptr());
     }
 
     #[test]

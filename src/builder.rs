@@ -124,8 +124,11 @@ impl<V> ClientBuilder<V> {
     /// The credential: GitHub token, Clerk secret key, Elastic Cloud API key. This, a
     /// [`credentials`](ClientBuilder::credentials) source, or (GitHub) an App is required.
     ///
-    /// It stays a [`SecretString`] until it becomes a header value marked sensitive; no
-    /// `Debug`, `Display`, error or log line shows it.
+    /// It is kept as a [`SecretString`] and, built once, as the `Authorization` header value
+    /// marked sensitive that every request sends; no `Debug`, `Display`, error or log line
+    /// shows it. (The header value lives as long as the client and, unlike the
+    /// `SecretString`, is not zeroed when dropped; a [`credentials`](ClientBuilder::credentials)
+    /// source's tokens become header values per request instead.)
     pub fn token(mut self, token: impl Into<SecretString>) -> Self {
         self.common.credentials = Some(CredentialChoice::Token(token.into()));
         self

@@ -940,7 +940,10 @@ fn request_id(headers: &HeaderMap) -> Option<String> {
 /// The object's JSON text is kept whole ([`json`](Self::json)), so nothing GitHub sent is
 /// lost, fields this crate does not know included ([`get`](Self::get)); the typed fields are
 /// read from it in place when the answer is decoded. Missing optional fields are `None`, and
-/// so are empty-string failure fields. Serializing gives the object back as GitHub sent it.
+/// so are empty-string failure fields. Serializing gives GitHub's object back, every field
+/// and value (through `serde_json::Value`: keys in sorted order, numbers as `serde_json`
+/// reads them); [`json`](Self::json) is the text itself. Two invitations are equal when
+/// their objects hold the same fields and values.
 ///
 /// ```
 /// use orginvite::github::GitHubInvitation;
@@ -955,7 +958,7 @@ fn request_id(headers: &HeaderMap) -> Option<String> {
 /// assert_eq!(invitation.get("new_field"), Some(serde_json::json!(true)));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct GitHubInvitation {
     /// The object as GitHub sent it: UTF-8, checked when it was read.
     json: Bytes,
@@ -1093,7 +1096,7 @@ impl GitHubInvitation {
     /// Who sent it.
     pub fn inviter(&self) -> Option<GitHubUser<'_>> {
         self.inviter.as_ref().map(|user| GitHubUser {
-            invitation: self.json(),
+            invitation: &self.json,
             login: user.login.as_ref().map(|login| login.get(&self.json)),
             id: user.id,
         })
@@ -1151,6 +1154,27 @@ impl fmt::Debug for GitHubInvitation {
     }
 }
 
+impl PartialEq for GitHubInvitation {
+    fn eq(&self, other: &Self) -> bool {
+        // The same text is the same object; otherwise compare what the texts hold (white
+        // space, key order and escapes aside).
+        self.json == other.json
+            || serde_json::from_str::<Value>(self.json()).ok()
+                == serde_json::from_str::<Value>(other.json()).ok()
+    }
+}
+
+impl Eq for GitHubInvitation {}
+
+impl std::str::FromStr for GitHubInvitation {
+    type Err = serde_json::Error;
+
+    /// Reads one `organization-invitation` object, as [`GitHubInvitation::from_json`].
+    fn from_str(json: &str) -> Result<Self, Self::Err> {
+        GitHubInvitation::from_json(json)
+    }
+}
+
 impl Serialize for GitHubInvitation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         payload::serialize(self.json(), serializer)
@@ -1165,14 +1189,37 @@ impl<'de> Deserialize<'de> for GitHubInvitation {
 }
 
 /// A GitHub `simple-user` inside an invitation: the fields this crate reads, and the object
-/// as GitHub sent it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// as GitHub sent it, found in the invitation's on demand ([`json`](Self::json),
+/// [`get`](Self::get)). Two users are equal when their objects hold the same fields and
+/// values.
+#[derive(Clone, Copy)]
 pub struct GitHubUser<'a> {
-    /// The invitation's JSON text, which holds this user's.
-    invitation: &'a str,
+    /// The invitation's JSON text (checked as UTF-8 when it was read), which holds this
+    /// user's.
+    invitation: &'a [u8],
     login: Option<&'a str>,
     id: Option<u64>,
 }
+
+impl fmt::Debug for GitHubUser<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GitHubUser")
+            .field("login", &self.login)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for GitHubUser<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        let (mine, theirs) = (self.json(), other.json());
+        mine == theirs
+            || serde_json::from_str::<Value>(mine).ok()
+                == serde_json::from_str::<Value>(theirs).ok()
+    }
+}
+
+impl Eq for GitHubUser<'_> {}
 
 impl<'a> GitHubUser<'a> {
     /// The login.
@@ -1192,7 +1239,7 @@ impl<'a> GitHubUser<'a> {
             #[serde(borrow)]
             inviter: &'a RawValue,
         }
-        serde_json::from_str::<Holder<'a>>(self.invitation)
+        serde_json::from_str::<Holder<'a>>(payload::checked_text(self.invitation))
             .map(|holder| holder.inviter.get())
             // The invitation was read with this object in it.
             .unwrap_or("{}")
@@ -1222,9 +1269,14 @@ fn decode_invitation(
     status: InvitationStatus,
 ) -> Result<Invitation, serde_json::Error> {
     let text = payload::json_text(body)?;
-    // The answer's own bytes, shared rather than copied.
-    let json = body.slice_ref(text.as_bytes());
-    Ok(unify(GitHubInvitation::read(json, text)?, requested, status))
+    // A copy of the object: the answer's bytes can be a slice of the connection's read buffer,
+    // which a kept invitation must not keep alive.
+    let json = Bytes::copy_from_slice(text.as_bytes());
+    Ok(unify(
+        GitHubInvitation::read(json, text)?,
+        requested,
+        status,
+    ))
 }
 
 /// Decodes a page of a list: every invitation is in `status` unless it failed.

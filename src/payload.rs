@@ -1,13 +1,12 @@
 //! A vendor's JSON object kept as it was sent, with its typed text fields read in place.
 //!
-//! Decoding an invitation keeps the object's bytes (shared with the answer's body when the
-//! object is the whole body, so not even copied) and remembers where each typed string lies in
-//! them, so the lossless payload costs at most one allocation instead of one per field (and
-//! none per unknown field). Strings the vendor wrote with escapes are the exception: their
+//! Decoding an invitation keeps one copy of the object's bytes (not the answer's buffer, which
+//! can be the connection's) and remembers where each typed string lies in them, so the
+//! lossless payload costs one allocation instead of one per field (and none per unknown
+//! field). Strings the vendor wrote with escapes are the exception: their
 //! decoded text is kept on its own.
 
 use std::borrow::Cow;
-
 
 use serde::de::Error as _;
 use serde_json::{Map, Value};

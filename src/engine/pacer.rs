@@ -205,8 +205,10 @@ struct State {
     /// When the vendor's current window seems to have started: the answer that showed the
     /// window's first request (for windows known only by their length).
     window_started: Option<SystemTime>,
-    /// When the vendor took the requests that notify people since its latest refusal
-    /// (answered without a rate-limit refusal), for learning its rate.
+    /// When the requests that notify people the vendor took (answered without a rate-limit
+    /// refusal) were sent, in the order their answers came, for learning its rate. Cleared at
+    /// each refusal that changes the rate; answers that come after it, to requests sent
+    /// before it, are added still. Bounded in length and, from the front, in age.
     accepted: VecDeque<SystemTime>,
     /// With no rate configured: the rate learned from refusals.
     learned_rate: Option<LearnedRate>,
@@ -228,11 +230,37 @@ struct LearnedRate {
     /// The latest refusal that lowered the rate: refusals of requests sent before it say
     /// nothing new.
     decreased: SystemTime,
-    /// The window the first refusal measured (from when) and what the vendor had taken in it
+    /// The window the first refusal measured and what the vendor had taken in it then.
     /// then. Requests sent in it before that refusal and answered after it were taken too:
     /// each raises the rate learned, so that a measure taken while answers were still on their
     /// way does not stay too low.
-    measured: Option<(SystemTime, u32)>,
+    measured: Option<Measure>,
+}
+
+/// The window a first refusal measured, kept to count answers that come after it.
+#[derive(Debug, Clone, Copy)]
+struct Measure {
+    /// Requests sent from here on (the wait before the refusal, at least a second) count.
+    since: SystemTime,
+    /// The first request taken in the window: its start.
+    first: SystemTime,
+    /// When the refused request was sent: requests sent later and taken say the window had
+    /// moved on, and do not count.
+    upper: SystemTime,
+    /// The end of the wait the refusal asked for: the window's end.
+    until: SystemTime,
+    /// What the vendor took in the window.
+    taken: u32,
+}
+
+impl Measure {
+    /// The window's length.
+    fn period(&self) -> Duration {
+        self.until
+            .duration_since(self.first)
+            .unwrap_or_default()
+            .clamp(Duration::from_secs(1), ACCEPTED_MEMORY)
+    }
 }
 
 /// A rate a little below `taken` (a tenth less, at least one less, never none), to stay under
@@ -749,13 +777,15 @@ impl Pacer {
         }
         let mut state = self.lock();
         if let Some(learned) = &mut state.learned_rate {
-            if let Some((from, taken)) = &mut learned.measured {
-                if sent >= *from && sent < learned.decreased {
+            if let Some(measure) = &mut learned.measured {
+                if sent >= measure.since && sent <= measure.upper {
                     // Taken in the window the first refusal measured: the vendor allows more
-                    // than was known then.
-                    *taken = taken.saturating_add(1);
-                    learned.ceiling = learned.ceiling.max(*taken);
-                    learned.requests = learned.requests.max(below(*taken));
+                    // than was known then (over a window that began no later than this).
+                    measure.taken = measure.taken.saturating_add(1);
+                    measure.first = measure.first.min(sent);
+                    learned.period = measure.period();
+                    learned.ceiling = learned.ceiling.max(measure.taken);
+                    learned.requests = learned.requests.max(below(measure.taken));
                 }
             }
         }
@@ -798,12 +828,13 @@ impl Pacer {
             return;
         }
         // What the vendor took in its window of `period` ending with this wait: requests sent
-        // in it (up to now) and answered without a refusal.
+        // in it, up to the refused one, and answered without a refusal.
+        let refused_sent = sent;
         let taken_in = |accepted: &VecDeque<SystemTime>, period: Duration| {
             let since = later(now, wait).checked_sub(period).unwrap_or(UNIX_EPOCH);
             let taken = accepted
                 .iter()
-                .filter(|sent| **sent >= since && **sent <= now)
+                .filter(|sent| **sent >= since && **sent <= refused_sent)
                 .count();
             u32::try_from(taken).unwrap_or(u32::MAX)
         };
@@ -830,26 +861,30 @@ impl Pacer {
                     .accepted
                     .iter()
                     .copied()
-                    .filter(|sent| *sent >= since && *sent <= now)
+                    .filter(|at| *at >= since && *at <= sent)
                     .min()
                 else {
                     // Nothing taken lately: the refusal measures another client's use.
                     return;
                 };
-                let period = later(now, wait)
-                    .duration_since(first)
-                    .unwrap_or_default()
-                    .clamp(Duration::from_secs(1), ACCEPTED_MEMORY);
-                let taken = taken_in(&state.accepted, period);
+                let mut measure = Measure {
+                    since,
+                    first,
+                    upper: sent,
+                    until: later(now, wait),
+                    taken: 0,
+                };
+                let period = measure.period();
+                measure.taken = taken_in(&state.accepted, period);
                 LearnedRate {
-                    requests: below(taken),
+                    requests: below(measure.taken),
                     period,
-                    ceiling: taken.max(1),
+                    ceiling: measure.taken.max(1),
                     changed: now,
                     decreased: now,
                     // Requests sent in that time and answered after this refusal were taken
                     // too, whichever order their answers came back in.
-                    measured: Some((since, taken)),
+                    measured: Some(measure),
                 }
             }
         };
@@ -1170,14 +1205,26 @@ mod tests {
             pacer.accepted(t0(), t0() + ms(7 + answered), Traffic::Notifying);
         }
         assert_eq!(learned(&pacer), (9, 10));
-        // Requests sent before the window measured, or after the refusal, do not count so.
+        assert_eq!(pacer.lock().learned_rate.unwrap().period, ms(1006));
+        // Requests sent before the window measured, after the refusal, or after the refused
+        // one (the vendor's window had moved on) do not count so.
         pacer.accepted(t0() - S(1), t0() + ms(20), Traffic::Notifying);
         pacer.accepted(t0() + ms(30), t0() + ms(40), Traffic::Notifying);
+        pacer.accepted(
+            t0() + Duration::from_micros(5_500),
+            t0() + ms(41),
+            Traffic::Notifying,
+        );
         assert_eq!(learned(&pacer), (9, 10));
+        // One sent in the wait before the refusal but before the first one taken widens the
+        // window as it counts.
+        pacer.accepted(t0() - ms(200), t0() + ms(42), Traffic::Notifying);
+        assert_eq!(learned(&pacer), (10, 11));
+        assert_eq!(pacer.lock().learned_rate.unwrap().period, ms(1206));
         // A later refusal lowers the rate by a tenth and ends the measure.
         pacer.refused(t0() + S(3), t0() + S(3), S(1), Traffic::Notifying);
         pacer.accepted(t0() + ms(1), t0() + S(3), Traffic::Notifying);
-        assert_eq!(learned(&pacer), (8, 10));
+        assert_eq!(learned(&pacer), (9, 11));
     }
 
     #[tokio::test]

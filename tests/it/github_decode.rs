@@ -220,8 +220,28 @@ fn escaped_strings_and_whitespace_decode_to_their_text() {
     assert!(invitation.json().starts_with('{') && invitation.json().ends_with('}'));
     // Deserializing through serde and from_json give the same invitation.
     let through_serde: GitHubInvitation = serde_json::from_str(invitation.json()).unwrap();
+    assert_eq!(through_serde, invitation);
     assert_eq!(through_serde.login(), Some("monalisa"));
     assert_eq!(through_serde.id(), 3);
+    assert_eq!(
+        serde_json::to_value(&through_serde).unwrap(),
+        serde_json::from_str::<serde_json::Value>(invitation.json()).unwrap()
+    );
+    // Equal when the objects hold the same fields and values, however they are written.
+    let respaced: GitHubInvitation =
+        "{\"failed_reason\":\"\",\"inviter\":{\"id\":9,\"login\":\"o\\\"q\"},\"email\":\"a/b@example.com\",\"login\":\"monalisa\",\"id\":3}"
+            .parse()
+            .unwrap();
+    assert_eq!(respaced, invitation);
+    assert_eq!(respaced.inviter(), invitation.inviter());
+    let other = GitHubInvitation::from_json("{\"id\": 4}").unwrap();
+    assert_ne!(other, invitation);
+    // Debug shows the inviter's fields, not the whole invitation again.
+    let debug = format!("{:?}", invitation.inviter().unwrap());
+    assert_eq!(
+        debug,
+        "GitHubUser { login: Some(\"o\\\"q\"), id: Some(9), .. }"
+    );
     // Not an object, or no id: errors, not panics.
     for bad in [
         "[]",

@@ -244,8 +244,9 @@ struct Measure {
     since: SystemTime,
     /// The first request taken in the window: its start.
     first: SystemTime,
-    /// When the refused request was sent: requests sent later and taken say the window had
-    /// moved on, and do not count.
+    /// When the refusal was read: requests sent later do not count. (Not when the refused
+    /// request was sent: a request sent a little after it can reach the vendor before it, over
+    /// a connection already open, and be counted first.)
     upper: SystemTime,
     /// The end of the wait the refusal asked for: the window's end.
     until: SystemTime,
@@ -828,13 +829,14 @@ impl Pacer {
             return;
         }
         // What the vendor took in its window of `period` ending with this wait: requests sent
-        // in it, up to the refused one, and answered without a refusal.
-        let refused_sent = sent;
+        // in it, up to this refusal, and answered without a refusal. (Requests sent after the
+        // refused one count too: they can reach the vendor first, over a connection already
+        // open; within a window the vendor refused in, it took them before.)
         let taken_in = |accepted: &VecDeque<SystemTime>, period: Duration| {
             let since = later(now, wait).checked_sub(period).unwrap_or(UNIX_EPOCH);
             let taken = accepted
                 .iter()
-                .filter(|sent| **sent >= since && **sent <= refused_sent)
+                .filter(|sent| **sent >= since && **sent <= now)
                 .count();
             u32::try_from(taken).unwrap_or(u32::MAX)
         };
@@ -861,7 +863,7 @@ impl Pacer {
                     .accepted
                     .iter()
                     .copied()
-                    .filter(|at| *at >= since && *at <= sent)
+                    .filter(|at| *at >= since && *at <= now)
                     .min()
                 else {
                     // Nothing taken lately: the refusal measures another client's use.
@@ -870,7 +872,7 @@ impl Pacer {
                 let mut measure = Measure {
                     since,
                     first,
-                    upper: sent,
+                    upper: now,
                     until: later(now, wait),
                     taken: 0,
                 };
@@ -1206,25 +1208,28 @@ mod tests {
         }
         assert_eq!(learned(&pacer), (9, 10));
         assert_eq!(pacer.lock().learned_rate.unwrap().period, ms(1006));
-        // Requests sent before the window measured, after the refusal, or after the refused
-        // one (the vendor's window had moved on) do not count so.
+        // Requests sent before the window measured, or after the refusal was read, do not
+        // count so.
         pacer.accepted(t0() - S(1), t0() + ms(20), Traffic::Notifying);
         pacer.accepted(t0() + ms(30), t0() + ms(40), Traffic::Notifying);
+        assert_eq!(learned(&pacer), (9, 10));
+        // One sent after the refused request but before the refusal was read reached the
+        // vendor first (a connection already open): it counts.
         pacer.accepted(
             t0() + Duration::from_micros(5_500),
             t0() + ms(41),
             Traffic::Notifying,
         );
-        assert_eq!(learned(&pacer), (9, 10));
+        assert_eq!(learned(&pacer), (10, 11));
         // One sent in the wait before the refusal but before the first one taken widens the
         // window as it counts.
         pacer.accepted(t0() - ms(200), t0() + ms(42), Traffic::Notifying);
-        assert_eq!(learned(&pacer), (10, 11));
+        assert_eq!(learned(&pacer), (11, 12));
         assert_eq!(pacer.lock().learned_rate.unwrap().period, ms(1206));
         // A later refusal lowers the rate by a tenth and ends the measure.
         pacer.refused(t0() + S(3), t0() + S(3), S(1), Traffic::Notifying);
         pacer.accepted(t0() + ms(1), t0() + S(3), Traffic::Notifying);
-        assert_eq!(learned(&pacer), (9, 11));
+        assert_eq!(learned(&pacer), (10, 12));
     }
 
     #[tokio::test]

@@ -90,13 +90,21 @@ impl Membership {
 /// Whether `request` would be sent as it is: everything a create checks before sending,
 /// with any login or team slug standing for an id it would be looked up as.
 pub(crate) fn check<V: Vendor>(vendor: &V, request: &CreateInvitation) -> Result<(), Error> {
-    let names = vendor.names(request);
+    check_with_names(vendor, request, &vendor.names(request))
+}
+
+/// [`check`], with the names `request` uses already listed.
+fn check_with_names<V: Vendor>(
+    vendor: &V,
+    request: &CreateInvitation,
+    names: &[crate::mapping::Name],
+) -> Result<(), Error> {
     if names.is_empty() {
         return vendor.create(request).map(drop);
     }
     let stand_ins: Vec<_> = names.iter().map(|name| (name.clone(), 1)).collect();
     vendor.create(&vendor.with_ids(request, &stand_ins))?;
-    for name in &names {
+    for name in names {
         drop(vendor.name_call(name)?);
     }
     Ok(())
@@ -118,7 +126,7 @@ pub(crate) async fn prepare<'r, V: Vendor>(
         return Ok(Cow::Borrowed(request));
     }
     // Every name is checked before the first lookup goes out.
-    check(vendor, request)?;
+    check_with_names(vendor, request, &names)?;
     let remembered = |key: &str| {
         engine
             .ids

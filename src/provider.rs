@@ -129,6 +129,18 @@ pub trait Provider: Send + Sync + fmt::Debug {
         request.validate()
     }
 
+    /// Whether `error`, the answer to one request about `organization`, means this vendor
+    /// would refuse the other requests to it too: a refused credential, a missing
+    /// permission, an unknown organization, a spent quota or plan. What
+    /// [`invite_all`](Provider::invite_all) stops on; an error about the request itself (a
+    /// malformed email, an unknown role, on Clerk an inviter who is no administrator) is not.
+    ///
+    /// The default judges by the error's kind; the crate's providers know their vendor's
+    /// exceptions.
+    fn dooms_other_requests(&self, error: &Error) -> bool {
+        crate::mapping::default_doom(error).is_some()
+    }
+
     /// Makes sure the person of `request` is invited or a member, with a definite answer.
     ///
     /// It creates the invitation; a vendor's "already invited" is looked up and returned as
@@ -269,6 +281,10 @@ macro_rules! forward_provider {
 
             fn check_invitation(&self, request: &CreateInvitation) -> Result<(), Error> {
                 (**self).check_invitation(request)
+            }
+
+            fn dooms_other_requests(&self, error: &Error) -> bool {
+                (**self).dooms_other_requests(error)
             }
 
             fn ensure_invited<'a>(
@@ -494,6 +510,10 @@ macro_rules! vendor_client {
                 request: &$crate::CreateInvitation,
             ) -> Result<(), $crate::Error> {
                 $client::check_invitation(self, request)
+            }
+
+            fn dooms_other_requests(&self, error: &$crate::Error) -> bool {
+                $crate::mapping::Vendor::doom(&self.mapping, error).is_some()
             }
 
             fn ensure_invited<'a>(

@@ -62,7 +62,6 @@ impl Sink {
 /// Why sending stopped before the end of the file.
 #[derive(Default)]
 struct Stop {
-    stopped: AtomicBool,
     cause: Mutex<Option<String>>,
     /// The stop came from a refused credential or an unreachable shared pacer.
     by_configuration: AtomicBool,
@@ -74,7 +73,13 @@ impl Stop {
         if current.is_none() {
             *current = Some(cause);
         }
-        self.stopped.store(true, Ordering::SeqCst);
+    }
+
+    fn stopped(&self) -> bool {
+        self.cause
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 
     fn cause(&self) -> Option<String> {
@@ -85,17 +90,12 @@ impl Stop {
     }
 }
 
-/// The outcome of an answer that dooms every later row: the credential, the permission, the
-/// organization's quota or plan, the shared pacer.
-fn dooms_the_rest(error: &Error) -> bool {
-    matches!(
-        error.kind(),
-        ErrorKind::Unauthenticated
-            | ErrorKind::PermissionDenied
-            | ErrorKind::QuotaExceeded
-            | ErrorKind::PaymentRequired
-            | ErrorKind::PacerUnavailable
-    )
+/// Whether an answer dooms every later row: what the library's bulk runs stop on (the
+/// vendor's own judgement: the credential, the permission, the organization, its quota or
+/// plan, but not an error about the row itself), and a shared pacer that cannot be reached
+/// when the run must not go on without it.
+fn dooms_the_rest(provider: &dyn Provider, error: &Error) -> bool {
+    provider.dooms_other_requests(error) || error.kind() == ErrorKind::PacerUnavailable
 }
 
 pub(crate) async fn run(
@@ -388,7 +388,7 @@ async fn invite_row(
         Some(Recorded::Started { at }) => started_at = Some(*at),
         None => {}
     }
-    if stop.stopped.load(Ordering::SeqCst) {
+    if stop.stopped() {
         let cause = stop.cause().unwrap_or_default();
         return row.record("skipped", None, None, &format!("not sent: {cause}"));
     }
@@ -449,7 +449,7 @@ async fn invite_row(
             );
         }
         Err(error) => {
-            if dooms_the_rest(&error) {
+            if dooms_the_rest(provider, &error) {
                 if matches!(
                     error.kind(),
                     ErrorKind::Unauthenticated | ErrorKind::PacerUnavailable

@@ -81,24 +81,26 @@ pub(crate) fn parse_rate(text: &str) -> Result<Pacing, String> {
     Ok(Pacing::rate(number, std::time::Duration::from_secs(period)))
 }
 
-/// The pacing for `vendor`: `--rate` when given, else the vendor's default.
+/// The pacing for `vendor`: `--rate` when given, else the library's default for the vendor.
+#[cfg(feature = "redis")]
 fn pacing(global: &Global, vendor: Vendor) -> Pacing {
     match (&global.rate, vendor) {
         (Some(rate), _) => rate.clone(),
         (None, Vendor::Github) => orginvite::github::default_pacing(),
         (None, Vendor::Clerk) => orginvite::clerk::default_pacing(),
-        (None, Vendor::Elastic) => Pacing::off(),
+        (None, Vendor::Elastic) => orginvite::elastic::default_pacing(),
     }
 }
 
-/// The pacer: shared through Redis with `--redis`, else this process's own.
-fn pacer(global: &Global, vendor: Vendor, organization: &str) -> Result<Pacer, Usage> {
-    let pacing = pacing(global, vendor);
+/// The pacer when the flags ask for one: shared through Redis with `--redis`, this
+/// process's own at `--rate`; `None` leaves the client's default.
+fn pacer(global: &Global, vendor: Vendor, organization: &str) -> Result<Option<Pacer>, Usage> {
     let Some(url) = &global.redis else {
-        return Ok(Pacer::new(pacing));
+        return Ok(global.rate.as_ref().map(|rate| Pacer::new(rate.clone())));
     };
     #[cfg(feature = "redis")]
     {
+        let pacing = pacing(global, vendor);
         let vendor_name = match vendor {
             Vendor::Github => "github",
             Vendor::Clerk => "clerk",
@@ -106,11 +108,11 @@ fn pacer(global: &Global, vendor: Vendor, organization: &str) -> Result<Pacer, U
         };
         let shared = orginvite::RedisPacer::new(url.clone())
             .key(format!("orginvite:{vendor_name}:{organization}"));
-        Ok(Pacer::redis(shared, pacing)?)
+        Ok(Some(Pacer::redis(shared, pacing)?))
     }
     #[cfg(not(feature = "redis"))]
     {
-        let _ = (url, organization);
+        let _ = (url, vendor, organization);
         Err(Usage(
             "invalid_config: --redis needs orginvite built with the `redis` feature \
             (cargo install --path cli --features redis)"
@@ -149,10 +151,11 @@ pub(crate) async fn connect(
                 Some(url) => builder.base_url(url),
                 None => builder,
             };
-            let client = builder
-                .pacer(pacer(global, $vendor, organization)?)
-                .observer(progress)
-                .build()?;
+            let builder = match pacer(global, $vendor, organization)? {
+                Some(pacer) => builder.pacer(pacer),
+                None => builder,
+            };
+            let client = builder.observer(progress).build()?;
             if let Some((uri, _)) = &fake {
                 eprintln!(
                     "sandbox: a local fake {} at {uri} (nothing leaves this machine)",

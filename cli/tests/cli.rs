@@ -481,6 +481,25 @@ async fn list_cancel_resend_and_check_on_every_vendor() {
         .filter(|i| i.status == InvitationStatus::Revoked)
         .count();
     assert_eq!(revoked, 3, "two cancelled and one replaced by the resend");
+    // Every vendor's fake holds the same: only the resent invitation of the third person is
+    // pending, with an id the first list did not have.
+    for (name, invitations) in [
+        ("github", github.invitations()),
+        ("clerk", clerk.invitations()),
+        ("elastic", elastic.invitations()),
+    ] {
+        let pending: Vec<_> = invitations
+            .iter()
+            .filter(|i| i.status == InvitationStatus::Pending)
+            .map(|i| i.email.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(pending, ["third@example.com"], "{name}: {invitations:?}");
+        let thirds = invitations
+            .iter()
+            .filter(|i| i.email.as_deref() == Some("third@example.com"))
+            .count();
+        assert_eq!(thirds, 2, "{name}: the old one and the resent one");
+    }
 }
 
 /// A CSV of `n` people, one per row.

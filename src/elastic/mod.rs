@@ -109,6 +109,12 @@ impl ElasticOptions {
     }
 }
 
+/// Elastic Cloud documents no invitation rate: no spacing or rate of its own, only what its
+/// `x-ratelimit-*` headers and 429s teach (learning stays on).
+pub fn default_pacing() -> Pacing {
+    Pacing::off()
+}
+
 /// Elastic Cloud-only builder settings; see [`ElasticCloud::builder`]. There are none yet.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
@@ -121,9 +127,9 @@ impl ClientBuilder<ElasticSettings> {
     /// Checks the settings and builds the client. Nothing is sent.
     pub fn build(self) -> Result<ElasticCloud, Error> {
         // Elastic Cloud publishes no number: pace by what its rate-limit headers say.
-        let built = self
-            .common
-            .build("Elastic Cloud", DEFAULT_BASE_URL, Pacing::off(), false)?;
+        let built =
+            self.common
+                .build("Elastic Cloud", DEFAULT_BASE_URL, default_pacing(), false)?;
         let (engine, connection) = built.into_parts("ApiKey", "application/json", []);
         Ok(ElasticCloud {
             engine,

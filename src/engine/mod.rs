@@ -575,17 +575,9 @@ impl Engine {
                 let now = self.sleeper.now();
                 if let Ok(response) = &mut outcome {
                     response.after_doubt = doubt;
-                    // The headers are read only when the pacer learns from them.
-                    if self.pacer.learns_from_headers() {
-                        self.pacer
-                            .observe(
-                                &headers::rate_limit_info(&response.headers, now),
-                                now,
-                                provider,
-                                self.observer.as_deref(),
-                            )
-                            .await;
-                    }
+                    self.pacer
+                        .observe_answer(&response.headers, now, provider, self.observer.as_deref())
+                        .await;
                 }
                 // Held until a rate-limit answer's hold is shared, so that no other process
                 // takes the turn and sends into the vendor's wait.
@@ -855,15 +847,16 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Byte
     };
     let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0).min(cap));
     body.extend_from_slice(&first);
-    let mut next = Some(second);
-    while let Some(chunk) = match next.take() {
-        Some(chunk) => Some(chunk),
-        None => response.chunk().await.map_err(BodyProblem::Read)?,
-    } {
+    let mut chunk = second;
+    loop {
         if body.len().saturating_add(chunk.len()) > cap {
             return Err(BodyProblem::TooLarge);
         }
         body.extend_from_slice(&chunk);
+        match response.chunk().await.map_err(BodyProblem::Read)? {
+            Some(next) => chunk = next,
+            None => break,
+        }
     }
     Ok(Bytes::from(body))
 }

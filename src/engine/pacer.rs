@@ -959,9 +959,19 @@ impl Pacer {
         let _ = (learned, provider, observer);
     }
 
-    /// Whether [`observe`](Self::observe) learns anything from an answer's headers.
-    pub(crate) fn learns_from_headers(&self) -> bool {
-        self.inner.pacing.learn_from_headers
+    /// Learns from an answer's rate-limit headers, when this pacer learns from them at all
+    /// (the headers are read only then).
+    pub(crate) async fn observe_answer(
+        &self,
+        headers: &reqwest::header::HeaderMap,
+        now: SystemTime,
+        provider: ProviderKind,
+        observer: Option<&dyn Observer>,
+    ) {
+        if self.inner.pacing.learn_from_headers {
+            let info = super::headers::rate_limit_info(headers, now);
+            self.observe(&info, now, provider, observer).await;
+        }
     }
 
     fn observe_locally(&self, info: &RateLimitInfo, now: SystemTime) -> Learned {

@@ -362,3 +362,37 @@ async fn html_and_empty_bodies_keep_the_status() {
         }
     }
 }
+
+#[tokio::test]
+async fn which_answers_doom_the_other_requests_is_clerks_own_judgement() {
+    use orginvite::Provider;
+    let clerk = orginvite::Clerk::builder()
+        .token("sk_test_doom")
+        .build()
+        .unwrap();
+    // Answers about the whole organization or credential doom the rest; answers about one
+    // request (its role, its inviter, its email, a person already there) do not.
+    let dooming = [
+        "authentication_invalid",
+        "clerk_key_invalid",
+        "authorization_header_format_invalid",
+        "unsupported_subscription_plan_features",
+        "insufficient_seats",
+        "authorization_invalid",
+        "not_allowed_access",
+        "organization_membership_quota_exceeded",
+        "organization_not_found_or_unauthorized",
+    ];
+    for case in FINAL_CASES {
+        let (error, _) = fail_with(answer(case)).await;
+        // Clerk's 404 "Organization role not found" is about the request's role.
+        let expected = dooming.contains(&case.code);
+        assert_eq!(
+            clerk.dooms_other_requests(&error),
+            expected,
+            "{} {}",
+            case.code,
+            case.long_message
+        );
+    }
+}

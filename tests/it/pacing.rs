@@ -273,3 +273,38 @@ async fn a_slow_answer_never_brings_the_next_start_closer_in_real_time() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_window_is_learned_from_one_refusal() {
+    let (fake, _) = Sandbox::github().await;
+    let github = fake
+        .client_builder()
+        .retry_policy(RetryPolicy::default().jitter(false))
+        .build()
+        .unwrap();
+    // 10 invitations in any 60 s, invisible until hit, counted over a rolling window; the
+    // client keeps GitHub's default pacing (one a second) and learns the rest.
+    fake.rate_limit_rolling(10, SECS(60));
+    let results = invite_all(&github, 30).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    // One refusal, when the limit first shows: the window it measures holds the ten taken,
+    // and the nine a minute learned from it overrun no later window.
+    assert_eq!(fake.rate_limited_count(), 1);
+    let created = fake.invitations();
+    assert_eq!(created.len(), 30);
+    let emails: HashSet<_> = created.iter().map(|i| i.email.clone().unwrap()).collect();
+    assert_eq!(emails.len(), 30);
+    assert_eq!(fake.requests().await.len(), 31);
+    // No 60 s span, wherever it starts, took more than the vendor's ten.
+    let times: Vec<_> = created.iter().map(|i| i.created_at).collect();
+    for (n, start) in times.iter().enumerate() {
+        let within = times[n..]
+            .iter()
+            .filter(|at| at.duration_since(*start) < jiff::SignedDuration::from_secs(60))
+            .count();
+        assert!(
+            within <= 10,
+            "{within} within 60 s of request {n}: {times:?}"
+        );
+    }
+}

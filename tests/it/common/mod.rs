@@ -84,6 +84,16 @@ pub fn github_created() -> ResponseTemplate {
         .set_body_string(fixture("github/create-201.json"))
 }
 
+/// The official list example's invitation with this id, email and login.
+pub fn github_invitation(id: u64, email: &str, login: Option<&str>) -> serde_json::Value {
+    let list: serde_json::Value = serde_json::from_str(&fixture("github/list-200.json")).unwrap();
+    let mut item = list[0].clone();
+    item["id"] = serde_json::json!(id);
+    item["email"] = serde_json::json!(email);
+    item["login"] = serde_json::json!(login);
+    item
+}
+
 /// A JSON error answer with a request id.
 pub fn github_error(status: u16, body: serde_json::Value) -> ResponseTemplate {
     ResponseTemplate::new(status)

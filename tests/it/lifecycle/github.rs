@@ -12,16 +12,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::common::*;
 use crate::lifecycle::{collect, first, ids};
 
-/// The official list example with this id, email and login.
-fn invitation(id: u64, email: &str, login: Option<&str>) -> Value {
-    let list: Value = serde_json::from_str(&fixture("github/list-200.json")).unwrap();
-    let mut item = list[0].clone();
-    item["id"] = json!(id);
-    item["email"] = json!(email);
-    item["login"] = json!(login);
-    item
-}
-
 fn page(items: &[Value]) -> ResponseTemplate {
     ResponseTemplate::new(200)
         .insert_header("content-type", "application/json; charset=utf-8")
@@ -57,7 +47,7 @@ async fn pages_follow_the_link_header_verbatim_until_it_is_gone() {
     get("/api/v3/orgs/acme/invitations")
         .and(query_param("per_page", "100"))
         .respond_with(
-            page(&[invitation(1, "a@example.com", None), invitation(2, "b@example.com", None)])
+            page(&[github_invitation(1, "a@example.com", None), github_invitation(2, "b@example.com", None)])
                 .insert_header(
                     "link",
                     format!(r#"<{second}>; rel="next", <{uri}/api/v3/organizations/42/invitations?per_page=100&page=3>; rel="last""#),
@@ -71,7 +61,7 @@ async fn pages_follow_the_link_header_verbatim_until_it_is_gone() {
         .and(query_param("after", "Y3Vyc29yOjI="))
         .and(query_param("x", "a,b"))
         .respond_with(
-            page(&[invitation(3, "c@example.com", Some("carol"))])
+            page(&[github_invitation(3, "c@example.com", Some("carol"))])
                 .insert_header("link", format!(r#"<{third}>; rel="next""#)),
         )
         .expect(1)
@@ -79,7 +69,7 @@ async fn pages_follow_the_link_header_verbatim_until_it_is_gone() {
         .await;
     get("/api/v3/organizations/42/invitations")
         .and(query_param("page", "3"))
-        .respond_with(page(&[invitation(4, "d@example.com", None)]))
+        .respond_with(page(&[github_invitation(4, "d@example.com", None)]))
         .expect(1)
         .mount(&server)
         .await;
@@ -116,8 +106,8 @@ async fn a_dropped_stream_requests_no_further_page() {
     get("/api/v3/orgs/acme/invitations")
         .respond_with(
             page(&[
-                invitation(1, "a@example.com", None),
-                invitation(2, "b@example.com", None),
+                github_invitation(1, "a@example.com", None),
+                github_invitation(2, "b@example.com", None),
             ])
             .insert_header(
                 "link",
@@ -128,7 +118,7 @@ async fn a_dropped_stream_requests_no_further_page() {
         .mount(&server)
         .await;
     get("/api/v3/organizations/42/invitations")
-        .respond_with(page(&[invitation(3, "c@example.com", None)]))
+        .respond_with(page(&[github_invitation(3, "c@example.com", None)]))
         .expect(0)
         .mount(&server)
         .await;
@@ -149,7 +139,7 @@ async fn an_empty_204_is_an_empty_list_and_failed_invitations_have_their_own_rou
         .expect(2)
         .mount(&server)
         .await;
-    let mut failed = invitation(7, "gone@example.com", None);
+    let mut failed = github_invitation(7, "gone@example.com", None);
     failed["failed_at"] = json!("2026-11-01T10:00:00Z");
     failed["failed_reason"] = json!("Invitation expired");
     get("/api/v3/orgs/acme/failed_invitations")
@@ -192,8 +182,8 @@ async fn role_source_and_page_size_go_in_the_query_and_email_is_matched_here() {
     let server = MockServer::start().await;
     get("/api/v3/orgs/acme/invitations")
         .respond_with(page(&[
-            invitation(1, "Jane@Example.com", None),
-            invitation(2, "john@example.com", None),
+            github_invitation(1, "Jane@Example.com", None),
+            github_invitation(2, "john@example.com", None),
         ]))
         .mount(&server)
         .await;
@@ -215,10 +205,12 @@ async fn role_source_and_page_size_go_in_the_query_and_email_is_matched_here() {
 async fn a_link_to_another_host_is_not_followed() {
     let server = MockServer::start().await;
     get("/api/v3/orgs/acme/invitations")
-        .respond_with(page(&[invitation(1, "a@example.com", None)]).insert_header(
-            "link",
-            r#"<https://attacker.example/steal?page=2>; rel="next""#,
-        ))
+        .respond_with(
+            page(&[github_invitation(1, "a@example.com", None)]).insert_header(
+                "link",
+                r#"<https://attacker.example/steal?page=2>; rel="next""#,
+            ),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -314,7 +306,7 @@ async fn a_secondary_limit_on_a_list_waits_and_retries() {
                 json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}),
             )
             .insert_header("retry-after", "30"),
-            page(&[invitation(1, "a@example.com", None)]),
+            page(&[github_invitation(1, "a@example.com", None)]),
         ]))
         .expect(2)
         .mount(&server)
@@ -331,8 +323,8 @@ async fn find_matches_the_email_without_regard_to_case_and_stops_at_the_first_ma
     get("/api/v3/orgs/acme/invitations")
         .respond_with(
             page(&[
-                invitation(1, "a@example.com", None),
-                invitation(2, "JANE@example.com", None),
+                github_invitation(1, "a@example.com", None),
+                github_invitation(2, "JANE@example.com", None),
             ])
             .insert_header(
                 "link",
@@ -343,7 +335,7 @@ async fn find_matches_the_email_without_regard_to_case_and_stops_at_the_first_ma
         .mount(&server)
         .await;
     get("/api/v3/organizations/42/invitations")
-        .respond_with(page(&[invitation(
+        .respond_with(page(&[github_invitation(
             3,
             "late@example.com",
             Some("latecomer"),
@@ -534,7 +526,7 @@ async fn membership_by_login_reads_the_memberships_route() {
         .mount(&server)
         .await;
     get("/api/v3/orgs/acme/invitations")
-        .respond_with(page(&[invitation(
+        .respond_with(page(&[github_invitation(
             5,
             "p@example.com",
             Some("pending-person"),
@@ -585,7 +577,7 @@ async fn membership_by_login_reads_the_memberships_route() {
 async fn membership_by_email_can_only_see_invitations() {
     let server = MockServer::start().await;
     get("/api/v3/orgs/acme/invitations")
-        .respond_with(page(&[invitation(5, "jane@example.com", None)]))
+        .respond_with(page(&[github_invitation(5, "jane@example.com", None)]))
         .expect(2)
         .mount(&server)
         .await;

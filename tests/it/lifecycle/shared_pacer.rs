@@ -15,7 +15,7 @@ use orginvite::testkit::wiremock::matchers::method;
 use orginvite::testkit::wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use orginvite::testkit::{FakeGitHub, Fault, RedisServer};
 
-use crate::common::Captured;
+use crate::common::{github_invitation, Captured};
 use orginvite::{
     CreateInvitation, Error, ErrorKind, GitHub, Invitee, Observer, Pacer, Pacing, RateLimitEvent,
     RedisPacer, RetryPolicy, TokioSleeper, WaitCause, WhenUnavailable,
@@ -202,14 +202,9 @@ impl Arrivals {
     }
 }
 
+/// The official invitation example for `email`, with an id of its own.
 fn invitation_body(email: &str) -> serde_json::Value {
-    serde_json::json!({
-        "id": fastrand::u32(..), "login": null, "node_id": "OI_x", "email": email,
-        "role": "direct_member", "created_at": "2026-01-01T00:00:00Z", "failed_at": null,
-        "failed_reason": null, "inviter": null, "team_count": 0,
-        "invitation_teams_url": "https://api.github.com/organizations/1/invitations/1/teams",
-        "invitation_source": "member"
-    })
+    github_invitation(u64::from(fastrand::u32(..)), email, None)
 }
 
 struct HoldThenCreate {

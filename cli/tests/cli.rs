@@ -954,3 +954,43 @@ async fn a_bad_default_role_or_a_refused_credential_is_exit_code_2_with_nothing_
     assert_eq!(creates(&fake).await, 1, "nothing sent after the refusal");
     assert!(fake.invitations().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_column_of_a_clerk_row_reaches_the_request() {
+    let clerk = FakeClerk::start_with_clock(Arc::new(TokioSleeper)).await;
+    let dir = scratch("clerk-columns");
+    let csv = write(
+        &dir.join("people.csv"),
+        "email,role,inviter,redirect_url,public_metadata,notify,expires_in\n\
+         jane@example.com,org:admin,user_2a,https://app.example.com/welcome,\"{\"\"team\"\":\"\"ops\"\"}\",false,14d\n\
+         john@example.com,,,,,,\n",
+    );
+    let output = Target::clerk(&clerk)
+        .run(&["--rate", "100/s", "invite", "--csv", &csv])
+        .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let mut bodies: Vec<Value> = clerk
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    bodies.sort_by_key(|b| b["email_address"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(
+        bodies,
+        [
+            serde_json::json!({
+                "email_address": "jane@example.com",
+                "role": "org:admin",
+                "inviter_user_id": "user_2a",
+                "redirect_url": "https://app.example.com/welcome",
+                "public_metadata": {"team": "ops"},
+                "notify": false,
+                "expires_in_days": 14
+            }),
+            // Empty cells are the defaults: nothing sent for them.
+            serde_json::json!({"email_address": "john@example.com", "role": "org:member"}),
+        ]
+    );
+}

@@ -15,6 +15,9 @@
 //! accepted. After criterion's groups the bench prints, from interleaved rounds (medians), the
 //! SDK's wall time and client-thread CPU time against the raw call and against octocrab, the
 //! same for the SDK as it comes (its default 30 s attempt timeout), and the connection counts.
+//!
+//! For a profiler, `END_TO_END_PROFILE=<side>` runs one side alone after criterion's groups
+//! (`cargo bench --bench end_to_end -- zzz_none` skips those), `END_TO_END_CALLS` times.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -411,9 +414,32 @@ fn end_to_end(c: &mut Criterion) {
     });
     group.finish();
 
+    if let Some((side, calls)) = profiled_side() {
+        runtime.block_on(async {
+            for _ in 0..calls {
+                fixture.call(side).await;
+            }
+        });
+        return;
+    }
     if !std::env::args().any(|arg| arg == "--list") {
         report(&fixture);
     }
+}
+
+/// The side to run alone for a profiler (`valgrind --tool=callgrind`, `perf record`), and how
+/// many calls: `END_TO_END_PROFILE=raw` (any name of [`SIDES`]) and, optionally,
+/// `END_TO_END_CALLS=4000` (200 000 unless given).
+fn profiled_side() -> Option<(usize, u64)> {
+    let name = std::env::var("END_TO_END_PROFILE").ok()?;
+    let side = SIDES
+        .iter()
+        .position(|side| *side == name)
+        .unwrap_or_else(|| panic!("END_TO_END_PROFILE names one of {SIDES:?}"));
+    let calls = std::env::var("END_TO_END_CALLS").map_or(200_000, |calls| {
+        calls.parse().expect("END_TO_END_CALLS is a number")
+    });
+    Some((side, calls))
 }
 
 /// The CPU time this thread has run for, from Linux's `/proc/thread-self/schedstat`; `None`

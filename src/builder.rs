@@ -420,6 +420,9 @@ impl CommonSettings {
             None => reqwest::Client::builder()
                 .connect_timeout(self.connect_timeout)
                 .redirect(reqwest::redirect::Policy::none())
+                // The engine sends again what may be sent again (an HTTP/2 stream refused
+                // unprocessed included); reqwest's own retries would copy every request.
+                .retry(reqwest::retry::never().max_retries_per_request(0))
                 .build()
                 .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?,
         };

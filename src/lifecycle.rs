@@ -127,6 +127,18 @@ pub(crate) async fn prepare<'r, V: Vendor>(
     }
     // Every name is checked before the first lookup goes out.
     check_with_names(vendor, request, &names)?;
+    // Boxed: a create without names (most) should not carry a lookup's future in its own.
+    Box::pin(look_up(engine, vendor, request, names)).await
+}
+
+/// `request` with `names` replaced by their ids, each looked up unless the client remembers
+/// it.
+async fn look_up<'r, V: Vendor>(
+    engine: &Engine,
+    vendor: &V,
+    request: &'r CreateInvitation,
+    names: Vec<crate::mapping::Name>,
+) -> Result<Cow<'r, CreateInvitation>, Error> {
     let remembered = |key: &str| {
         engine
             .ids

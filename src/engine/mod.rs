@@ -307,6 +307,71 @@ pub(crate) struct Engine {
     pub ids: Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
 }
 
+/// What one call has been through so far, kept across its attempts.
+#[derive(Debug)]
+struct Progress {
+    /// When the call started.
+    started: SystemTime,
+    /// The end of the call's time budget.
+    deadline: Option<SystemTime>,
+    /// No turn is taken after this: the budget's end, or a create's start-by time.
+    turn_by: Option<SystemTime>,
+    /// The next attempt starts no earlier (a backoff, a refreshed credential's wait).
+    not_before: Option<SystemTime>,
+    /// The latest attempt's error, when it is tried again.
+    previous: Option<Error>,
+    /// Failures of the same kind in a row: some vendors' waits double on them.
+    repeat: u32,
+    /// The latest failure's kind.
+    last_kind: Option<crate::ErrorKind>,
+    /// The attempt under way, from 1.
+    attempt: u32,
+    /// Whether a failed attempt may have reached the vendor and been acted on.
+    doubt: bool,
+    /// Whether a 401 already had its one retry with a refreshed credential.
+    refused_once: bool,
+}
+
+impl Progress {
+    /// A call of `operation` starting now on `engine`.
+    fn new(engine: &Engine, operation: Operation) -> Progress {
+        let started = engine.sleeper.now();
+        let deadline = engine.policy.budget().map(|budget| later(started, budget));
+        // A create waits for its turn no later than the run's start-by time.
+        let turn_by = match (deadline, engine.start_by) {
+            (a, Some(b)) if operation.idempotency == Idempotency::Creates => {
+                Some(a.map_or(b, |a| a.min(b)))
+            }
+            (a, _) => a,
+        };
+        Progress {
+            started,
+            deadline,
+            turn_by,
+            not_before: None,
+            previous: None,
+            repeat: 0,
+            last_kind: None,
+            attempt: 0,
+            doubt: false,
+            refused_once: false,
+        }
+    }
+}
+
+/// An attempt that failed, with what the engine needs to decide what follows.
+struct Failed {
+    failure: Failure,
+    /// The attempt's turn, still held.
+    turn: pacer::Turn,
+    /// The credential the attempt was sent with, when a source gave it.
+    token: Option<secrecy::SecretString>,
+    /// When the request was sent.
+    sent: SystemTime,
+    /// When the answer (or the failure) came.
+    now: SystemTime,
+}
+
 /// How far an answer dooms other requests of a bulk run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Doom {
@@ -427,6 +492,11 @@ impl Engine {
 
     /// Paces, sends, decodes and retries one call of any operation: the whole life of one
     /// request. Nothing here knows the vendor or the operation beyond what [`Call`] says.
+    ///
+    /// The way through an answer that succeeds is kept short; whatever follows a failed
+    /// attempt (retry decisions, holds, a refreshed credential) is [`Engine::after_failure`],
+    /// a future of its own, boxed, so that a call that succeeds neither carries its size nor
+    /// runs through its code.
     pub(crate) async fn run<T, D: Decode<T>>(&self, call: Call<'_, D>) -> Result<T, Error> {
         let Call {
             operation,
@@ -452,49 +522,32 @@ impl Engine {
             error
         };
         async move {
-            let started = self.sleeper.now();
-            let deadline = self.policy.budget().map(|budget| later(started, budget));
-            // A create waits for its turn no later than the run's start-by time.
-            let turn_by = match (deadline, self.start_by) {
-                (a, Some(b)) if operation.idempotency == Idempotency::Creates => {
-                    Some(a.map_or(b, |a| a.min(b)))
-                }
-                (a, _) => a,
-            };
-            let mut not_before = None;
-            let mut previous: Option<Error> = None;
-            // Failures of the same kind in a row: some vendors' waits double on them.
-            let mut repeat: u32 = 0;
-            let mut last_kind = None;
-            let mut attempt: u32 = 0;
-            // Whether a failed attempt may have reached the vendor and been acted on.
-            let mut doubt = false;
-            // Whether a 401 already had its one retry with a refreshed credential.
-            let mut refused_once = false;
+            let mut progress = Progress::new(self, operation);
             loop {
-                attempt += 1;
+                progress.attempt += 1;
                 if let Some(cause) = self.stopped(organization) {
                     return Err(cause);
                 }
 
                 let turn = self
                     .pacer
-                    .acquire(
+                    .acquire(pacer::Ask {
                         provider,
-                        &*self.sleeper,
-                        self.observer.as_deref(),
-                        not_before,
-                        turn_by,
-                        self.policy.longest_wait(),
-                        self.patient,
+                        sleeper: &*self.sleeper,
+                        observer: self.observer.as_deref(),
+                        not_before: progress.not_before,
+                        deadline: progress.turn_by,
+                        max_wait: self.policy.longest_wait(),
+                        patient: self.patient,
                         class,
-                    )
+                    })
                     .await;
                 // What is left of the call's budget bounds this attempt too.
                 let now = self.sleeper.now();
-                let left = deadline
+                let left = progress
+                    .deadline
                     .map(|deadline| deadline.duration_since(now).unwrap_or(Duration::ZERO));
-                let late = turn_by.is_some_and(|by| now > by);
+                let late = progress.turn_by.is_some_and(|by| now > by);
                 let turn = match (turn, left) {
                     (Ok(_), Some(Duration::ZERO)) => Err(Denied::TooLate(Duration::ZERO)),
                     (Ok(_), _) if late => Err(Denied::TooLate(Duration::ZERO)),
@@ -502,43 +555,8 @@ impl Engine {
                 };
                 let turn = match turn {
                     Ok(turn) => turn,
-                    Err(Denied::Unavailable(error)) => {
-                        // An earlier attempt's answer says more than "nothing sent now": it
-                        // may have created the invitation.
-                        let error = match previous.take() {
-                            Some(mut earlier) if earlier.may_have_been_created() => {
-                                earlier.set_attempts(attempt - 1);
-                                earlier
-                            }
-                            _ => error,
-                        };
-                        return Err(finish(error));
-                    }
-                    Err(Denied::TooLate(needed)) => {
-                        let error = match previous.take() {
-                            Some(mut error) => {
-                                error.set_attempts(attempt - 1);
-                                if let Error::Api(api) = &mut error {
-                                    api.retry_after = Some(needed);
-                                }
-                                error
-                            }
-                            None => Error::Throttled {
-                                provider,
-                                retry_after: needed,
-                            },
-                        };
-                        tracing::warn!(
-                            retry_after_ms = millis(needed),
-                            "giving up: the next turn comes after the call's time budget"
-                        );
-                        self.emit(RateLimitEvent::GaveUp {
-                            provider,
-                            attempts: attempt - 1,
-                            kind: error.kind(),
-                            retry_after: Some(needed),
-                        });
-                        return Err(finish(error));
+                    Err(denied) => {
+                        return Err(finish(self.denied(&mut progress, denied, provider)))
                     }
                 };
                 if let Some(cause) = self.stopped(organization) {
@@ -547,8 +565,7 @@ impl Engine {
                 // The credential, asked for once the turn is there (so a wait in the queue
                 // cannot outlast it), unless the request carries its own (a GitHub App's JWT).
                 let own = plan.headers.contains_key(reqwest::header::AUTHORIZATION);
-                let (token, authorization) = match (&self.static_authorization, &self.credentials)
-                {
+                let (token, authorization) = match (&self.static_authorization, &self.credentials) {
                     _ if own => (None, None),
                     (Some(fixed), _) => (None, Some(fixed.clone())),
                     (None, Some(source)) => {
@@ -568,20 +585,22 @@ impl Engine {
                 } else {
                     now
                 };
+                let attempt = progress.attempt;
                 let mut outcome = self
                     .attempt(provider, &plan, authorization.as_ref(), timeout)
-                    .instrument(tracing::info_span!("orginvite.attempt", attempt, status = tracing::field::Empty))
+                    .instrument(tracing::info_span!(
+                        "orginvite.attempt",
+                        attempt,
+                        status = tracing::field::Empty
+                    ))
                     .await;
                 let now = self.sleeper.now();
                 if let Ok(response) = &mut outcome {
-                    response.after_doubt = doubt;
+                    response.after_doubt = progress.doubt;
                     self.pacer
                         .observe_answer(&response.headers, now, provider, self.observer.as_deref())
                         .await;
                 }
-                // Held until a rate-limit answer's hold is shared, so that no other process
-                // takes the turn and sends into the vendor's wait.
-                let mut turn = Some(turn);
                 let failure = match outcome {
                     Ok(response) if response.oversized => {
                         self.oversized(decode(&response, now), &response, provider)
@@ -589,7 +608,7 @@ impl Engine {
                     Ok(response) => match decode(&response, now) {
                         Ok(output) => {
                             self.pacer.accepted(sent, now, class);
-                            release(&mut turn).await;
+                            turn.release().await;
                             tracing::info!(attempt, status = response.status.as_u16(), "done");
                             return Ok(output);
                         }
@@ -597,107 +616,202 @@ impl Engine {
                     },
                     Err(failure) => failure,
                 };
-                let elapsed = now.duration_since(started).unwrap_or(Duration::ZERO);
-                let status = failure.error.status().map(|s| s.as_u16());
-                let kind = failure.error.kind();
-                repeat = if last_kind == Some(kind) { repeat + 1 } else { 1 };
-                last_kind = Some(kind);
-                // A refused credential: the source may refresh it, and the request is sent once
-                // more. A 401 means nothing was done, so this cannot duplicate anything.
-                let refused = failure.error.status() == Some(StatusCode::UNAUTHORIZED);
-                if refused && !refused_once {
-                    if let (Some(source), Some(token)) = (&self.credentials, &token) {
-                        release(&mut turn).await;
-                        refused_once = true;
-                        if let Some(wait) = source.refused(organization, token).await {
-                            tracing::info!(
-                                attempt,
-                                wait_ms = millis(wait),
-                                "credential refused; sending once more with a refreshed one"
-                            );
-                            not_before = Some(later(self.sleeper.now(), wait));
-                            previous = Some(failure.error);
-                            // Not one of the policy's attempts: the credential's own retry.
-                            attempt -= 1;
-                            continue;
-                        }
-                    }
-                }
-                let hint = retry::hint_for(operation.idempotency, failure.retry, kind);
-                doubt |= failure.retry == RetryHint::Never && hint != RetryHint::Never;
-                let decision = self.policy.decide(
-                    hint,
-                    attempt,
-                    repeat,
-                    elapsed,
+                let failed = Failed {
+                    failure,
+                    turn,
+                    token,
+                    sent,
                     now,
-                    fastrand::f64(),
-                );
-                if kind == crate::ErrorKind::RateLimited {
-                    // The whole client is over the limit: hold every request until the wait is
-                    // over, whether or not this call waits for it.
-                    let wait = match decision {
-                        Decision::RetryAfter(wait) => Some(wait),
-                        Decision::Stop { retry_after } => retry_after,
-                    };
-                    if let Some(wait) = wait {
-                        self.pacer.refused(now, sent, wait, class);
-                        self.pacer
-                            .hold_until(later(now, wait), now, provider, self.observer.as_deref())
-                            .await;
-                    }
-                } else if failure.error.status().is_some() {
-                    // Answered without a rate-limit refusal: the vendor took it.
-                    self.pacer.accepted(sent, now, class);
-                }
-                release(&mut turn).await;
-                match decision {
-                    Decision::RetryAfter(wait) => {
-                        tracing::warn!(
-                            attempt,
-                            status,
-                            kind = kind.as_str(),
-                            wait_ms = millis(wait),
-                            "attempt not processed by the vendor; retrying after a wait"
-                        );
-                        self.emit(RateLimitEvent::Retried {
-                            provider,
-                            attempt,
-                            kind,
-                            status,
-                            wait,
-                        });
-                        not_before = Some(later(now, wait));
-                        previous = Some(failure.error);
-                    }
-                    Decision::Stop { retry_after } => {
-                        let mut error = failure.error;
-                        error.set_attempts(attempt);
-                        if let (Error::Api(api), Some(wait)) = (&mut error, retry_after) {
-                            api.retry_after = Some(wait);
-                        }
-                        if hint != RetryHint::Never {
-                            tracing::warn!(
-                                attempt,
-                                status,
-                                kind = kind.as_str(),
-                                retry_after_ms = retry_after.map(millis),
-                                "giving up: the wait is over the policy's limits or attempts are spent"
-                            );
-                            self.emit(RateLimitEvent::GaveUp {
-                                provider,
-                                attempts: attempt,
-                                kind,
-                                retry_after,
-                            });
-                        }
-                        return Err(finish(error));
-                    }
+                };
+                let next = Box::pin(self.after_failure(
+                    &mut progress,
+                    failed,
+                    operation,
+                    provider,
+                    organization,
+                ))
+                .await;
+                if let Some(error) = next {
+                    return Err(finish(error));
                 }
             }
         }
         .instrument(span)
         .await
+    }
+
+    /// The error for a call whose turn was refused: the earlier attempt's, when it says more.
+    #[cold]
+    fn denied(&self, progress: &mut Progress, denied: Denied, provider: ProviderKind) -> Error {
+        let attempt = progress.attempt;
+        match denied {
+            Denied::Unavailable(error) => {
+                // An earlier attempt's answer says more than "nothing sent now": it may have
+                // created the invitation.
+                match progress.previous.take() {
+                    Some(mut earlier) if earlier.may_have_been_created() => {
+                        earlier.set_attempts(attempt - 1);
+                        earlier
+                    }
+                    _ => error,
+                }
+            }
+            Denied::TooLate(needed) => {
+                let error = match progress.previous.take() {
+                    Some(mut error) => {
+                        error.set_attempts(attempt - 1);
+                        if let Error::Api(api) = &mut error {
+                            api.retry_after = Some(needed);
+                        }
+                        error
+                    }
+                    None => Error::Throttled {
+                        provider,
+                        retry_after: needed,
+                    },
+                };
+                tracing::warn!(
+                    retry_after_ms = millis(needed),
+                    "giving up: the next turn comes after the call's time budget"
+                );
+                self.emit(RateLimitEvent::GaveUp {
+                    provider,
+                    attempts: attempt - 1,
+                    kind: error.kind(),
+                    retry_after: Some(needed),
+                });
+                error
+            }
+        }
+    }
+
+    /// What follows a failed attempt: a refused credential sent once more, a rate-limit
+    /// answer's hold, the retry policy's decision. `None` when the call goes on (the wait
+    /// before the next attempt is in `progress`); else the error it ends with.
+    async fn after_failure(
+        &self,
+        progress: &mut Progress,
+        failed: Failed,
+        operation: Operation,
+        provider: ProviderKind,
+        organization: &str,
+    ) -> Option<Error> {
+        let Failed {
+            failure,
+            turn,
+            token,
+            sent,
+            now,
+        } = failed;
+        let class = operation.traffic;
+        let attempt = progress.attempt;
+        // Held until a rate-limit answer's hold is shared, so that no other process takes the
+        // turn and sends into the vendor's wait.
+        let mut turn = Some(turn);
+        let elapsed = now
+            .duration_since(progress.started)
+            .unwrap_or(Duration::ZERO);
+        let status = failure.error.status().map(|s| s.as_u16());
+        let kind = failure.error.kind();
+        progress.repeat = if progress.last_kind == Some(kind) {
+            progress.repeat + 1
+        } else {
+            1
+        };
+        progress.last_kind = Some(kind);
+        // A refused credential: the source may refresh it, and the request is sent once more.
+        // A 401 means nothing was done, so this cannot duplicate anything.
+        let refused = failure.error.status() == Some(StatusCode::UNAUTHORIZED);
+        if refused && !progress.refused_once {
+            if let (Some(source), Some(token)) = (&self.credentials, &token) {
+                release(&mut turn).await;
+                progress.refused_once = true;
+                if let Some(wait) = source.refused(organization, token).await {
+                    tracing::info!(
+                        attempt,
+                        wait_ms = millis(wait),
+                        "credential refused; sending once more with a refreshed one"
+                    );
+                    progress.not_before = Some(later(self.sleeper.now(), wait));
+                    progress.previous = Some(failure.error);
+                    // Not one of the policy's attempts: the credential's own retry.
+                    progress.attempt -= 1;
+                    return None;
+                }
+            }
+        }
+        let hint = retry::hint_for(operation.idempotency, failure.retry, kind);
+        progress.doubt |= failure.retry == RetryHint::Never && hint != RetryHint::Never;
+        let decision = self.policy.decide(
+            hint,
+            attempt,
+            progress.repeat,
+            elapsed,
+            now,
+            fastrand::f64(),
+        );
+        if kind == crate::ErrorKind::RateLimited {
+            // The whole client is over the limit: hold every request until the wait is over,
+            // whether or not this call waits for it.
+            let wait = match decision {
+                Decision::RetryAfter(wait) => Some(wait),
+                Decision::Stop { retry_after } => retry_after,
+            };
+            if let Some(wait) = wait {
+                self.pacer.refused(now, sent, wait, class);
+                self.pacer
+                    .hold_until(later(now, wait), now, provider, self.observer.as_deref())
+                    .await;
+            }
+        } else if failure.error.status().is_some() {
+            // Answered without a rate-limit refusal: the vendor took it.
+            self.pacer.accepted(sent, now, class);
+        }
+        release(&mut turn).await;
+        match decision {
+            Decision::RetryAfter(wait) => {
+                tracing::warn!(
+                    attempt,
+                    status,
+                    kind = kind.as_str(),
+                    wait_ms = millis(wait),
+                    "attempt not processed by the vendor; retrying after a wait"
+                );
+                self.emit(RateLimitEvent::Retried {
+                    provider,
+                    attempt,
+                    kind,
+                    status,
+                    wait,
+                });
+                progress.not_before = Some(later(now, wait));
+                progress.previous = Some(failure.error);
+                None
+            }
+            Decision::Stop { retry_after } => {
+                let mut error = failure.error;
+                error.set_attempts(attempt);
+                if let (Error::Api(api), Some(wait)) = (&mut error, retry_after) {
+                    api.retry_after = Some(wait);
+                }
+                if hint != RetryHint::Never {
+                    tracing::warn!(
+                        attempt,
+                        status,
+                        kind = kind.as_str(),
+                        retry_after_ms = retry_after.map(millis),
+                        "giving up: the wait is over the policy's limits or attempts are spent"
+                    );
+                    self.emit(RateLimitEvent::GaveUp {
+                        provider,
+                        attempts: attempt,
+                        kind,
+                        retry_after,
+                    });
+                }
+                Some(error)
+            }
+        }
     }
 
     /// The error for a request a bulk run's earlier answer stops, if one does.
@@ -750,23 +864,24 @@ impl Engine {
         timeout: Option<Duration>,
     ) -> Result<RawResponse, Failure> {
         // Built directly rather than through `RequestBuilder`, which would hash every header
-        // again; the plan stays whole for a retry (the body is shared, not copied).
-        let mut request = reqwest::Request::new(plan.method.clone(), plan.url.clone());
-        *request.headers_mut() = plan.headers.clone();
-        if let Some(authorization) = authorization {
-            request
-                .headers_mut()
-                .insert(reqwest::header::AUTHORIZATION, authorization.clone());
-        }
-        *request.body_mut() = Some(plan.body.clone().into());
-        *request.timeout_mut() = timeout;
-        let response = self
-            .http
-            .execute(request)
+        // again; the plan stays whole for a retry (the body is shared, not copied). Built in
+        // a block of its own, so that the request is not kept in this future while it waits.
+        let sending = {
+            let mut request = reqwest::Request::new(plan.method.clone(), plan.url.clone());
+            *request.headers_mut() = plan.headers.clone();
+            if let Some(authorization) = authorization {
+                request
+                    .headers_mut()
+                    .insert(reqwest::header::AUTHORIZATION, authorization.clone());
+            }
+            *request.body_mut() = Some(plan.body.clone().into());
+            *request.timeout_mut() = timeout;
+            self.http.execute(request)
+        };
+        let mut response = sending
             .await
             .map_err(|error| transport_failure(provider, error, None))?;
         let status = response.status();
-        let mut response = response;
         let headers = std::mem::take(response.headers_mut());
         tracing::Span::current().record("status", status.as_u16());
         tracing::debug!(status = status.as_u16(), "answer received");
@@ -798,13 +913,14 @@ fn transport_failure(
     status: Option<StatusCode>,
 ) -> Failure {
     let not_sent = status.is_none() && error.is_connect();
+    let unprocessed = status.is_none() && refused_unprocessed(&error);
     let may_have_been_created = match status {
         // The answer's status was read: the vendor decided, and only a success or a 5xx can
         // have left an invitation behind.
         Some(status) => status.is_success() || status.is_server_error(),
-        None => !not_sent,
+        None => !not_sent && !unprocessed,
     };
-    let retry = if not_sent {
+    let retry = if not_sent || unprocessed {
         RetryHint::After(Wait::Backoff {
             floor: Duration::ZERO,
         })
@@ -822,6 +938,26 @@ fn transport_failure(
         })),
         retry,
     }
+}
+
+/// Whether an HTTP/2 server said it did not process the request, so that sending it again
+/// cannot do anything twice (RFC 9113, section 8.7): it reset the stream with
+/// `REFUSED_STREAM`, or closed the connection (`GOAWAY`, `NO_ERROR`) before reaching it.
+///
+/// The crate's own HTTP client leaves such requests to the engine (its retry layer is off, so
+/// that it does not copy every request in case it needs to send it again); a client passed to
+/// the builder may have sent it again already.
+fn refused_unprocessed(error: &reqwest::Error) -> bool {
+    let mut cause = std::error::Error::source(error);
+    while let Some(error) = cause {
+        if let Some(h2) = error.downcast_ref::<h2::Error>() {
+            let reason = h2.reason();
+            return reason == Some(h2::Reason::REFUSED_STREAM)
+                || (h2.is_go_away() && h2.is_remote() && reason == Some(h2::Reason::NO_ERROR));
+        }
+        cause = error.source();
+    }
+    false
 }
 
 enum BodyProblem {

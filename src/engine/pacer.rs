@@ -286,6 +286,74 @@ impl fmt::Debug for Pacer {
     }
 }
 
+/// What a request asks the pacer for ([`Pacer::acquire`]), and how long it may wait.
+#[derive(Clone, Copy)]
+pub(crate) struct Ask<'a> {
+    /// Whose request it is, for events.
+    pub provider: ProviderKind,
+    /// The clock and the sleeps.
+    pub sleeper: &'a dyn Sleeper,
+    /// Told of each wait.
+    pub observer: Option<&'a dyn Observer>,
+    /// The call's own backoff: no start before this.
+    pub not_before: Option<SystemTime>,
+    /// No start after this: the turn is refused at once when it would come later.
+    pub deadline: Option<SystemTime>,
+    /// The longest single wait for a hold or a backoff (and for pacing, unless `patient`).
+    pub max_wait: Duration,
+    /// Whether the client's own pacing is waited for however long it takes (a bulk run,
+    /// bounded by its deadline).
+    pub patient: bool,
+    /// Which pacing rules the request follows.
+    pub class: Traffic,
+}
+
+impl Ask<'_> {
+    /// `Err` when waiting `wait` from `now` for `cause` is more than this ask allows.
+    fn check(&self, now: SystemTime, wait: Duration, cause: WaitCause) -> Result<(), Denied> {
+        let limit = if self.patient && cause == WaitCause::Pacing {
+            Duration::MAX
+        } else {
+            self.max_wait
+        };
+        if wait > limit
+            || self
+                .deadline
+                .is_some_and(|deadline| later(now, wait) > deadline)
+        {
+            Err(Denied::TooLate(wait))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Logs a wait and tells the observer.
+    fn report(&self, wait: Duration, cause: WaitCause) {
+        tracing::debug!(
+            wait_ms = millis(wait),
+            cause = cause.as_str(),
+            "waiting for a turn"
+        );
+        if let Some(observer) = self.observer {
+            observer.on_event(&RateLimitEvent::Waited {
+                provider: self.provider,
+                wait,
+                cause,
+            });
+        }
+    }
+}
+
+/// What the shared pacer gave a request.
+#[cfg(feature = "redis")]
+enum SharedTurn {
+    /// Its turn.
+    Granted(Turn),
+    /// Nothing: Redis cannot be reached and the client fails open. The request paces in this
+    /// process alone, with the place in its queue it may hold already.
+    PaceLocally(Option<OwnedSemaphorePermit>),
+}
+
 /// A place in a serialized pacer's queue, counted for wait predictions while it exists.
 struct Place<'a>(&'a Pacer);
 
@@ -327,15 +395,21 @@ impl Turn {
     /// would ask at once).
     pub(crate) async fn release(self) {
         #[cfg(feature = "redis")]
-        {
-            let Turn { lease, _permit } = self;
-            if let Some(lease) = lease {
-                if lease.release().await && _permit.is_some() {
-                    tokio::time::sleep(LEASE_POLL * 2).await;
-                }
-            }
-            drop(_permit);
+        if self.lease.is_some() {
+            // Boxed: a call without a shared pacer should not carry this future's size.
+            Box::pin(self.release_shared()).await;
         }
+    }
+
+    #[cfg(feature = "redis")]
+    async fn release_shared(self) {
+        let Turn { lease, _permit } = self;
+        if let Some(lease) = lease {
+            if lease.release().await && _permit.is_some() {
+                tokio::time::sleep(LEASE_POLL * 2).await;
+            }
+        }
+        drop(_permit);
     }
 }
 
@@ -477,183 +551,172 @@ impl Pacer {
         (earliest, cause)
     }
 
-    /// Waits for this request's turn. `Err(wait)` when the turn would come after `deadline`,
-    /// or needs a single wait longer than `max_wait`: nothing more is waited for then.
+    /// Waits for this request's turn. `Err(wait)` when the turn would come after the ask's
+    /// deadline, or needs a single wait longer than its `max_wait`: nothing more is waited
+    /// for then.
     ///
-    /// `class` says whether the request notifies people (the pacing's spacing, serialization
-    /// and rate apply) or not (a read, say: only holds and the budget the vendor's headers
-    /// report apply).
+    /// The ask's `class` says whether the request notifies people (the pacing's spacing,
+    /// serialization and rate apply) or not (a read, say: only holds and the budget the
+    /// vendor's headers report apply).
     ///
     /// A call's own backoff (`not_before` beyond any hold) is slept before it queues, so a
     /// serialized pacer lets other calls go meanwhile. Cancelling the returned future at any
     /// point leaves the pacer as it was.
-    #[allow(clippy::too_many_arguments)] // one internal caller, each argument named there
-    pub(crate) async fn acquire(
-        &self,
-        provider: ProviderKind,
-        sleeper: &dyn Sleeper,
-        observer: Option<&dyn Observer>,
-        not_before: Option<SystemTime>,
-        deadline: Option<SystemTime>,
-        max_wait: Duration,
-        patient: bool,
-        class: Traffic,
-    ) -> Result<Turn, Denied> {
-        let notifying = class != Traffic::Quiet;
-        // A patient caller waits for the client's own pacing however long it takes; a hold
-        // (the vendor's wait) and a backoff are waited for up to `max_wait` still.
-        let too_late = |now: SystemTime, wait: Duration, cause: WaitCause| {
-            let limit = if patient && cause == WaitCause::Pacing {
-                Duration::MAX
-            } else {
-                max_wait
-            };
-            wait > limit || deadline.is_some_and(|deadline| later(now, wait) > deadline)
-        };
-        let report = |wait: Duration, cause: WaitCause| {
-            tracing::debug!(
-                wait_ms = millis(wait),
-                cause = cause.as_str(),
-                "waiting for a turn"
-            );
-            if let Some(observer) = observer {
-                observer.on_event(&RateLimitEvent::Waited {
-                    provider,
-                    wait,
-                    cause,
-                });
-            }
-        };
-
+    pub(crate) async fn acquire(&self, ask: Ask<'_>) -> Result<Turn, Denied> {
         // This call's own backoff, when no hold covers it: sleep it outside the queue.
-        if let Some(not_before) = not_before {
-            let now = sleeper.now();
+        if let Some(not_before) = ask.not_before {
+            let now = ask.sleeper.now();
             let held = self.lock().held_until;
             if not_before > now && held.is_none_or(|held| held < not_before) {
                 let wait = not_before.duration_since(now).unwrap_or(Duration::ZERO);
-                if too_late(now, wait, WaitCause::Backoff) {
-                    return Err(Denied::TooLate(wait));
-                }
-                report(wait, WaitCause::Backoff);
-                sleeper.sleep_until(not_before).await;
+                ask.check(now, wait, WaitCause::Backoff)?;
+                ask.report(wait, WaitCause::Backoff);
+                ask.sleeper.sleep_until(not_before).await;
             }
         }
 
         // A serialized request queues in this process first (in order, one at a time), then
-        // asks the processes sharing the pacer for their turn.
+        // asks the processes sharing the pacer for their turn. (Boxed: the shared pacer's
+        // future is large, and a call without one should not carry its size.)
         let mut permit = None;
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            use super::shared::{Answer, WaitFor, WhenUnavailable};
-            let closed = shared.when_unavailable() == WhenUnavailable::FailClosed;
-            if (closed || !shared.cooling_down()) && self.inner.pacing.serialize && notifying {
-                permit = Some(self.queue(sleeper, not_before, deadline).await?);
-            }
-            // Redis may have failed another request while this one queued.
-            if closed || !shared.cooling_down() {
-                let slack = TIMER_SLACK;
-                let mut queued = false;
-                let unreachable = loop {
-                    let now = sleeper.now();
-                    // A hold this process knows of (its own rate-limit answer, or one Redis
-                    // reported) is waited for here too: Redis may have lost it.
-                    let held = self.lock().held_until.filter(|held| *held > now);
-                    if let Some(held) = held {
-                        let wait = held.duration_since(now).unwrap_or(Duration::ZERO);
-                        if too_late(now, wait, WaitCause::RateLimit) {
-                            return Err(Denied::TooLate(wait));
-                        }
-                        report(wait, WaitCause::RateLimit);
-                        sleeper.sleep_until(held).await;
-                        continue;
-                    }
-                    let answer = match shared.turn(&self.inner.pacing, class, slack).await {
-                        Ok(answer) => answer,
-                        Err(reason) => break reason,
-                    };
-                    if shared.succeeded() {
-                        tracing::info!("the shared pacer's Redis answers again");
-                        if let Some(observer) = observer {
-                            observer.on_event(&RateLimitEvent::SharedPacerRestored { provider });
-                        }
-                    }
-                    let now = sleeper.now();
-                    match answer {
-                        Answer::Granted(lease) => {
-                            // Kept locally too, so that pacing alone during an outage goes
-                            // on from where the shared pacing was.
-                            self.record_start(&mut self.lock(), now, class);
-                            return Ok(Turn {
-                                _permit: permit,
-                                lease,
-                            });
-                        }
-                        Answer::Wait {
-                            wait,
-                            cause: WaitFor::RateLimit,
-                        } => self.hold_locally(later(now, wait)),
-                        Answer::Wait {
-                            wait,
-                            cause: WaitFor::Pacing,
-                        } => {
-                            if too_late(now, wait, WaitCause::Pacing) {
-                                return Err(Denied::TooLate(wait));
-                            }
-                            report(wait, WaitCause::Pacing);
-                            sleeper.sleep(wait).await;
-                        }
-                        Answer::Wait {
-                            wait,
-                            cause: WaitFor::Queue,
-                        } => {
-                            // Another process's request holds the turn; the wait is what is
-                            // left of its lease, and it usually gives the turn back sooner:
-                            // look again shortly, until the deadline.
-                            let left = deadline
-                                .map(|deadline| deadline.duration_since(now).unwrap_or_default());
-                            let poll = wait.min(LEASE_POLL).min(left.unwrap_or(Duration::MAX));
-                            if poll.is_zero() {
-                                return Err(Denied::TooLate(LEASE_POLL));
-                            }
-                            if !queued {
-                                queued = true;
-                                report(poll, WaitCause::Pacing);
-                            }
-                            sleeper.sleep(poll).await;
-                        }
-                    }
-                };
-                self.shared_failed(shared, provider, observer, &unreachable);
-                if closed {
-                    return Err(Denied::Unavailable(crate::Error::pacer_unavailable(
-                        provider,
-                        unreachable,
-                    )));
-                }
+            match Box::pin(self.acquire_shared(shared, &ask)).await? {
+                SharedTurn::Granted(turn) => return Ok(turn),
+                SharedTurn::PaceLocally(queued) => permit = queued,
             }
         }
 
+        let notifying = ask.class != Traffic::Quiet;
         if permit.is_none() && self.inner.pacing.serialize && notifying {
-            permit = Some(self.queue(sleeper, not_before, deadline).await?);
+            permit = Some(
+                self.queue(ask.sleeper, ask.not_before, ask.deadline)
+                    .await?,
+            );
         }
         loop {
-            let now = sleeper.now();
+            let now = ask.sleeper.now();
             let (wait, cause, earliest) = {
                 let mut state = self.lock();
-                let (earliest, cause) = self.earliest(&mut state, now, not_before, class);
+                let (earliest, cause) = self.earliest(&mut state, now, ask.not_before, ask.class);
                 if earliest <= now {
-                    self.record_start(&mut state, now, class);
+                    self.record_start(&mut state, now, ask.class);
                     return Ok(Turn::local(permit));
                 }
                 let wait = earliest.duration_since(now).unwrap_or(Duration::ZERO);
                 (wait, cause, earliest)
             };
-            if too_late(now, wait, cause) {
-                return Err(Denied::TooLate(wait));
-            }
-            report(wait, cause);
-            sleeper.sleep_until(earliest).await;
+            ask.check(now, wait, cause)?;
+            ask.report(wait, cause);
+            ask.sleeper.sleep_until(earliest).await;
         }
+    }
+
+    /// The turn of a pacer shared through Redis, or, when Redis cannot be reached and the
+    /// client fails open, the place in this process's queue to pace locally with.
+    #[cfg(feature = "redis")]
+    async fn acquire_shared(
+        &self,
+        shared: &Arc<super::shared::Shared>,
+        ask: &Ask<'_>,
+    ) -> Result<SharedTurn, Denied> {
+        use super::shared::{Answer, WaitFor, WhenUnavailable};
+        let closed = shared.when_unavailable() == WhenUnavailable::FailClosed;
+        // Redis may have failed another request while this one queued: check again after.
+        if !closed && shared.cooling_down() {
+            return Ok(SharedTurn::PaceLocally(None));
+        }
+        let mut permit = None;
+        if self.inner.pacing.serialize && ask.class != Traffic::Quiet {
+            permit = Some(
+                self.queue(ask.sleeper, ask.not_before, ask.deadline)
+                    .await?,
+            );
+        }
+        if !closed && shared.cooling_down() {
+            return Ok(SharedTurn::PaceLocally(permit));
+        }
+        let mut queued = false;
+        let unreachable = loop {
+            let now = ask.sleeper.now();
+            // A hold this process knows of (its own rate-limit answer, or one Redis reported)
+            // is waited for here too: Redis may have lost it.
+            let held = self.lock().held_until.filter(|held| *held > now);
+            if let Some(held) = held {
+                let wait = held.duration_since(now).unwrap_or(Duration::ZERO);
+                ask.check(now, wait, WaitCause::RateLimit)?;
+                ask.report(wait, WaitCause::RateLimit);
+                ask.sleeper.sleep_until(held).await;
+                continue;
+            }
+            let answer = match shared
+                .turn(&self.inner.pacing, ask.class, TIMER_SLACK)
+                .await
+            {
+                Ok(answer) => answer,
+                Err(reason) => break reason,
+            };
+            if shared.succeeded() {
+                tracing::info!("the shared pacer's Redis answers again");
+                if let Some(observer) = ask.observer {
+                    observer.on_event(&RateLimitEvent::SharedPacerRestored {
+                        provider: ask.provider,
+                    });
+                }
+            }
+            let now = ask.sleeper.now();
+            match answer {
+                Answer::Granted(lease) => {
+                    // Kept locally too, so that pacing alone during an outage goes on from
+                    // where the shared pacing was.
+                    self.record_start(&mut self.lock(), now, ask.class);
+                    return Ok(SharedTurn::Granted(Turn {
+                        _permit: permit,
+                        lease,
+                    }));
+                }
+                Answer::Wait {
+                    wait,
+                    cause: WaitFor::RateLimit,
+                } => self.hold_locally(later(now, wait)),
+                Answer::Wait {
+                    wait,
+                    cause: WaitFor::Pacing,
+                } => {
+                    ask.check(now, wait, WaitCause::Pacing)?;
+                    ask.report(wait, WaitCause::Pacing);
+                    ask.sleeper.sleep(wait).await;
+                }
+                Answer::Wait {
+                    wait,
+                    cause: WaitFor::Queue,
+                } => {
+                    // Another process's request holds the turn; the wait is what is left of
+                    // its lease, and it usually gives the turn back sooner: look again
+                    // shortly, until the deadline.
+                    let left = ask
+                        .deadline
+                        .map(|deadline| deadline.duration_since(now).unwrap_or_default());
+                    let poll = wait.min(LEASE_POLL).min(left.unwrap_or(Duration::MAX));
+                    if poll.is_zero() {
+                        return Err(Denied::TooLate(LEASE_POLL));
+                    }
+                    if !queued {
+                        queued = true;
+                        ask.report(poll, WaitCause::Pacing);
+                    }
+                    ask.sleeper.sleep(poll).await;
+                }
+            }
+        };
+        self.shared_failed(shared, ask.provider, ask.observer, &unreachable);
+        if closed {
+            return Err(Denied::Unavailable(crate::Error::pacer_unavailable(
+                ask.provider,
+                unreachable,
+            )));
+        }
+        Ok(SharedTurn::PaceLocally(permit))
     }
 
     /// Counts a request starting now: the spacing's next start, the class's window, the
@@ -914,7 +977,7 @@ impl Pacer {
         if let Some(shared) = &self.shared {
             let wait = until.duration_since(now).unwrap_or(Duration::ZERO);
             if !wait.is_zero() {
-                if let Err(reason) = shared.hold(wait).await {
+                if let Err(reason) = Box::pin(shared.hold(wait)).await {
                     self.shared_failed(shared, provider, observer, &reason);
                 }
             }
@@ -941,13 +1004,16 @@ impl Pacer {
         let learned = self.observe_locally(info, now);
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
+            // Boxed: a call without a shared pacer should not carry these futures' size.
             let shared_it = match learned {
                 Learned::Hold(until) => match until.duration_since(now) {
-                    Ok(wait) if !wait.is_zero() => shared.hold(wait).await,
+                    Ok(wait) if !wait.is_zero() => Box::pin(shared.hold(wait)).await,
                     _ => Ok(()),
                 },
                 Learned::Spacing(spacing, until) => match until.duration_since(now) {
-                    Ok(valid_for) if !valid_for.is_zero() => shared.learn(spacing, valid_for).await,
+                    Ok(valid_for) if !valid_for.is_zero() => {
+                        Box::pin(shared.learn(spacing, valid_for)).await
+                    }
                     _ => Ok(()),
                 },
                 Learned::Nothing => Ok(()),
@@ -1104,6 +1170,25 @@ mod tests {
         UNIX_EPOCH + S(1_800_000_000)
     }
 
+    /// A request of `class` on `clock`, with no backoff and no observer.
+    fn ask(
+        clock: &RecordingSleeper,
+        deadline: Option<SystemTime>,
+        max_wait: Duration,
+        class: Traffic,
+    ) -> Ask<'_> {
+        Ask {
+            provider: ProviderKind::GitHub,
+            sleeper: clock,
+            observer: None,
+            not_before: None,
+            deadline,
+            max_wait,
+            patient: false,
+            class,
+        }
+    }
+
     async fn starts(pacer: &Pacer, clock: &RecordingSleeper, n: usize) -> Vec<Duration> {
         starts_of(pacer, clock, n, Traffic::Notifying).await
     }
@@ -1117,16 +1202,7 @@ mod tests {
         let mut starts = Vec::new();
         for _ in 0..n {
             let turn = pacer
-                .acquire(
-                    ProviderKind::GitHub,
-                    clock,
-                    None,
-                    None,
-                    None,
-                    Duration::MAX,
-                    false,
-                    class,
-                )
+                .acquire(ask(clock, None, Duration::MAX, class))
                 .await
                 .unwrap();
             starts.push(clock.now().duration_since(t0()).unwrap());
@@ -1374,29 +1450,16 @@ mod tests {
         let pacer = Pacer::new(Pacing::serial(S(1)));
         pacer.hold_until(t0() + S(30), clock.now(), GH, None).await;
         let result = pacer
-            .acquire(
-                ProviderKind::GitHub,
+            .acquire(ask(
                 &clock,
-                None,
-                None,
                 Some(t0() + S(10)),
                 Duration::MAX,
-                false,
                 Traffic::Notifying,
-            )
+            ))
             .await;
         assert!(matches!(result, Err(Denied::TooLate(wait)) if wait == S(30)));
         let result = pacer
-            .acquire(
-                ProviderKind::GitHub,
-                &clock,
-                None,
-                None,
-                None,
-                S(29),
-                false,
-                Traffic::Notifying,
-            )
+            .acquire(ask(&clock, None, S(29), Traffic::Notifying))
             .await;
         assert!(matches!(result, Err(Denied::TooLate(wait)) if wait == S(30)));
         assert!(clock.waits().is_empty());

@@ -23,6 +23,7 @@ mod github_errors;
 mod github_requests;
 mod github_retry;
 mod hostile_headers;
+mod http2;
 mod lifecycle;
 mod pacing;
 mod sandbox_clerk;

@@ -1296,9 +1296,7 @@ fn decode_list(
 }
 
 fn unify(raw: GitHubInvitation, requested: &Role, status: InvitationStatus) -> Invitation {
-    let created_at = raw
-        .created_at()
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    let created_at = raw.created_at().and_then(crate::timestamp::parse);
     let expires_at = created_at.and_then(|t| t.checked_add(INVITATION_LIFETIME).ok());
     let status = if raw.failed_at.is_some() {
         InvitationStatus::Failed

@@ -443,12 +443,10 @@ impl AppSource {
                     serde_json::from_slice(&response.body).map_err(|source| {
                         crate::github::undecodable_as(response, "an installation token", source)
                     })?;
-                let expires_at = token
-                    .expires_at
-                    .parse::<jiff::Timestamp>()
+                let expires_at = crate::timestamp::parse(&token.expires_at)
                     .map(SystemTime::from)
                     // An unreadable expiry: GitHub's tokens last an hour.
-                    .unwrap_or_else(|_| later(now, Duration::from_secs(3600)));
+                    .unwrap_or_else(|| later(now, Duration::from_secs(3600)));
                 Ok(AppAnswer::Done(Minted {
                     token: SecretString::from(token.token),
                     expires_at,

@@ -94,6 +94,7 @@ mod request;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
+mod timestamp;
 
 pub use builder::ClientBuilder;
 pub use bulk::{BulkItem, BulkOptions};

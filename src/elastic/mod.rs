@@ -746,8 +746,7 @@ fn decode_created(body: &[u8], email: &str) -> Result<Invitation, BoxError> {
 }
 
 fn unify(raw: ElasticInvitation) -> Invitation {
-    let timestamp =
-        |t: &Option<String>| t.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    let timestamp = |t: &Option<String>| t.as_deref().and_then(crate::timestamp::parse);
     let status = if raw.accepted_at.is_some() {
         InvitationStatus::Accepted
     } else if raw.expired == Some(true) {

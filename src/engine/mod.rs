@@ -497,7 +497,10 @@ impl Engine {
     /// attempt (retry decisions, holds, a refreshed credential) is [`Engine::after_failure`],
     /// a future of its own, boxed, so that a call that succeeds neither carries its size nor
     /// runs through its code.
-    pub(crate) async fn run<T, D: Decode<T>>(&self, call: Call<'_, D>) -> Result<T, Error> {
+    pub(crate) fn run<'a, T: 'a, D: Decode<T> + 'a>(
+        &'a self,
+        call: Call<'a, D>,
+    ) -> impl std::future::Future<Output = Result<T, Error>> + 'a {
         let Call {
             operation,
             provider,
@@ -514,7 +517,7 @@ impl Engine {
             organization = %organization,
             subject = %loggable(subject, self.trace_emails),
         );
-        let finish = |mut error: Error| {
+        let finish = move |mut error: Error| {
             // Only a create can leave an invitation behind.
             if operation.idempotency != Idempotency::Creates {
                 error.clear_may_have_been_created();
@@ -587,12 +590,7 @@ impl Engine {
                 };
                 let attempt = progress.attempt;
                 let mut outcome = self
-                    .attempt(provider, &plan, authorization.as_ref(), timeout)
-                    .instrument(tracing::info_span!(
-                        "orginvite.attempt",
-                        attempt,
-                        status = tracing::field::Empty
-                    ))
+                    .attempt(attempt, provider, &plan, authorization.as_ref(), timeout)
                     .await;
                 let now = self.sleeper.now();
                 if let Ok(response) = &mut outcome {
@@ -637,7 +635,6 @@ impl Engine {
             }
         }
         .instrument(span)
-        .await
     }
 
     /// The error for a call whose turn was refused: the earlier attempt's, when it says more.
@@ -855,54 +852,67 @@ impl Engine {
         }
     }
 
-    /// Sends the plan once and reads the answer, up to the body cap.
-    async fn attempt(
+    /// Sends the plan once and reads the answer, up to the body cap, in a span of its own
+    /// (`orginvite.attempt`, numbered `attempt`). The request is built at once, so that the
+    /// future holds neither it nor the plan.
+    fn attempt(
         &self,
+        attempt: u32,
         provider: ProviderKind,
         plan: &HttpPlan,
         authorization: Option<&reqwest::header::HeaderValue>,
         timeout: Option<Duration>,
-    ) -> Result<RawResponse, Failure> {
+    ) -> impl std::future::Future<Output = Result<RawResponse, Failure>> {
+        let span =
+            tracing::info_span!("orginvite.attempt", attempt, status = tracing::field::Empty);
         // Built directly rather than through `RequestBuilder`, which would hash every header
-        // again; the plan stays whole for a retry (the body is shared, not copied). Built in
-        // a block of its own, so that the request is not kept in this future while it waits.
-        let sending = {
-            let mut request = reqwest::Request::new(plan.method.clone(), plan.url.clone());
-            *request.headers_mut() = plan.headers.clone();
-            if let Some(authorization) = authorization {
-                request
-                    .headers_mut()
-                    .insert(reqwest::header::AUTHORIZATION, authorization.clone());
-            }
-            *request.body_mut() = Some(plan.body.clone().into());
-            *request.timeout_mut() = timeout;
-            self.http.execute(request)
-        };
-        let mut response = sending
-            .await
-            .map_err(|error| transport_failure(provider, error, None))?;
-        let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
-        tracing::Span::current().record("status", status.as_u16());
-        tracing::debug!(status = status.as_u16(), "answer received");
-        match read_capped(response, self.max_body_bytes).await {
-            Ok(body) => Ok(RawResponse {
-                status,
-                headers,
-                body,
-                oversized: false,
-                after_doubt: false,
-            }),
-            // The status and headers still say what happened; the vendor's mapping reads them.
-            Err(BodyProblem::TooLarge) => Ok(RawResponse {
-                status,
-                headers,
-                body: Bytes::new(),
-                oversized: true,
-                after_doubt: false,
-            }),
-            Err(BodyProblem::Read(error)) => Err(transport_failure(provider, error, Some(status))),
+        // again; the plan stays whole for a retry (the body is shared, not copied).
+        let mut request = reqwest::Request::new(plan.method.clone(), plan.url.clone());
+        *request.headers_mut() = plan.headers.clone();
+        if let Some(authorization) = authorization {
+            request
+                .headers_mut()
+                .insert(reqwest::header::AUTHORIZATION, authorization.clone());
         }
+        *request.body_mut() = Some(plan.body.clone().into());
+        // Set only when there is one: setting it, even to none, fills the request's
+        // extensions (an allocation and a hash map).
+        if timeout.is_some() {
+            *request.timeout_mut() = timeout;
+        }
+        let sending = self.http.execute(request);
+        let max_body_bytes = self.max_body_bytes;
+        async move {
+            let mut response = sending
+                .await
+                .map_err(|error| transport_failure(provider, error, None))?;
+            let status = response.status();
+            let headers = std::mem::take(response.headers_mut());
+            tracing::Span::current().record("status", status.as_u16());
+            tracing::debug!(status = status.as_u16(), "answer received");
+            match read_capped(response, max_body_bytes).await {
+                Ok(body) => Ok(RawResponse {
+                    status,
+                    headers,
+                    body,
+                    oversized: false,
+                    after_doubt: false,
+                }),
+                // The status and headers still say what happened; the vendor's mapping reads
+                // them.
+                Err(BodyProblem::TooLarge) => Ok(RawResponse {
+                    status,
+                    headers,
+                    body: Bytes::new(),
+                    oversized: true,
+                    after_doubt: false,
+                }),
+                Err(BodyProblem::Read(error)) => {
+                    Err(transport_failure(provider, error, Some(status)))
+                }
+            }
+        }
+        .instrument(span)
     }
 }
 

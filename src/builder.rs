@@ -267,9 +267,12 @@ impl Built {
         headers.insert(ACCEPT, HeaderValue::from_static(accept));
         headers.insert(USER_AGENT, self.user_agent);
         headers.extend(extra.into_iter().map(|(name, value)| (Some(name), value)));
+        let mut json_headers = headers.clone();
+        json_headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let connection = Connection {
             base_url: self.base_url,
             headers,
+            json_headers,
         };
         (self.engine, connection)
     }
@@ -282,6 +285,8 @@ impl Built {
 pub(crate) struct Connection {
     base_url: Url,
     headers: HeaderMap,
+    /// `headers` and `Content-Type: application/json`, for requests with a JSON body.
+    json_headers: HeaderMap,
 }
 
 impl fmt::Debug for Connection {
@@ -369,11 +374,12 @@ impl Connection {
         body: &impl serde::Serialize,
     ) -> Result<HttpPlan, serde_json::Error> {
         let body = serde_json::to_vec(body)?;
-        let mut plan = self.plan(method, url);
-        plan.headers
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        plan.body = Bytes::from(body);
-        Ok(plan)
+        Ok(HttpPlan {
+            method,
+            url,
+            headers: self.json_headers.clone(),
+            body: Bytes::from(body),
+        })
     }
 
     /// A JSON `POST` of `body` to `segments`.

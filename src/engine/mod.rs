@@ -532,19 +532,22 @@ impl Engine {
                     return Err(cause);
                 }
 
-                let turn = self
-                    .pacer
-                    .acquire(pacer::Ask {
-                        provider,
-                        sleeper: &*self.sleeper,
-                        observer: self.observer.as_deref(),
-                        not_before: progress.not_before,
-                        deadline: progress.turn_by,
-                        max_wait: self.policy.longest_wait(),
-                        patient: self.patient,
-                        class,
-                    })
-                    .await;
+                let ask = pacer::Ask {
+                    provider,
+                    sleeper: &*self.sleeper,
+                    observer: self.observer.as_deref(),
+                    not_before: progress.not_before,
+                    deadline: progress.turn_by,
+                    max_wait: self.policy.longest_wait(),
+                    patient: self.patient,
+                    class,
+                };
+                // A turn that needs no wait is taken at once; waiting for one is a future of
+                // its own, boxed, so that a call that never waits does not carry it.
+                let turn = match self.pacer.turn_now(&ask) {
+                    Some(turn) => Ok(turn),
+                    None => Box::pin(self.pacer.acquire(ask)).await,
+                };
                 // What is left of the call's budget bounds this attempt too.
                 let now = self.sleeper.now();
                 let left = progress
@@ -595,9 +598,16 @@ impl Engine {
                 let now = self.sleeper.now();
                 if let Ok(response) = &mut outcome {
                     response.after_doubt = progress.doubt;
-                    self.pacer
-                        .observe_answer(&response.headers, now, provider, self.observer.as_deref())
-                        .await;
+                    if self.pacer.learns_from_headers() {
+                        self.pacer
+                            .observe_answer(
+                                &response.headers,
+                                now,
+                                provider,
+                                self.observer.as_deref(),
+                            )
+                            .await;
+                    }
                 }
                 let failure = match outcome {
                     Ok(response) if response.oversized => {
@@ -606,7 +616,9 @@ impl Engine {
                     Ok(response) => match decode(&response, now) {
                         Ok(output) => {
                             self.pacer.accepted(sent, now, class);
-                            turn.release().await;
+                            if turn.is_shared() {
+                                turn.release().await;
+                            }
                             tracing::info!(attempt, status = response.status.as_u16(), "done");
                             return Ok(output);
                         }

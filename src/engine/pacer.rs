@@ -381,6 +381,15 @@ pub(crate) struct Turn {
 }
 
 impl Turn {
+    /// Whether giving the turn back means telling the processes that share the pacer
+    /// ([`Turn::release`]); a turn that is not shared is given back by dropping it.
+    pub(crate) fn is_shared(&self) -> bool {
+        #[cfg(feature = "redis")]
+        return self.lease.is_some();
+        #[cfg(not(feature = "redis"))]
+        false
+    }
+
     fn local(permit: Option<OwnedSemaphorePermit>) -> Turn {
         Turn {
             _permit: permit,
@@ -549,6 +558,28 @@ impl Pacer {
             cause = WaitCause::RateLimit;
         }
         (earliest, cause)
+    }
+
+    /// This request's turn, when it can start at once without queueing: no backoff of its
+    /// own, no shared pacer, not serialized, and nothing in the pacing holding it. The turn
+    /// is counted as [`Pacer::acquire`] counts it; `None` leaves everything to that.
+    pub(crate) fn turn_now(&self, ask: &Ask<'_>) -> Option<Turn> {
+        #[cfg(feature = "redis")]
+        if self.shared.is_some() {
+            return None;
+        }
+        let serialized = self.inner.pacing.serialize && ask.class != Traffic::Quiet;
+        if ask.not_before.is_some() || serialized {
+            return None;
+        }
+        let now = ask.sleeper.now();
+        let mut state = self.lock();
+        let (earliest, _) = self.earliest(&mut state, now, None, ask.class);
+        if earliest > now {
+            return None;
+        }
+        self.record_start(&mut state, now, ask.class);
+        Some(Turn::local(None))
     }
 
     /// Waits for this request's turn. `Err(wait)` when the turn would come after the ask's
@@ -736,8 +767,9 @@ impl Pacer {
                 }
             }
         }
-        if class != Traffic::Quiet {
-            let spacing = self.inner.pacing.min_interval.unwrap_or(Duration::ZERO);
+        // Without a spacing the next start is not held back (a start at `now` is no limit).
+        let spacing = self.inner.pacing.min_interval.filter(|s| !s.is_zero());
+        if let (Some(spacing), true) = (spacing, class != Traffic::Quiet) {
             state.next_start = Some(next_on_grid(state.next_start, now, spacing));
         }
         if let Some(((requests, _), starts)) = self.window(state, class) {
@@ -959,6 +991,12 @@ impl Pacer {
     }
 
     /// Whether this pacer learns a rate from refusals: learning is on and no rate is set.
+    /// Whether answers' rate-limit headers teach this pacer anything
+    /// ([`Pacer::observe_answer`] does nothing otherwise).
+    pub(crate) fn learns_from_headers(&self) -> bool {
+        self.inner.pacing.learn_from_headers
+    }
+
     fn learns_rate(&self) -> bool {
         self.inner.pacing.learn_from_headers && self.inner.pacing.rate.is_none()
     }
@@ -1442,6 +1480,35 @@ mod tests {
         };
         pacer.observe(&exhausted, t0(), GH, None).await;
         assert_eq!(starts(&pacer, &clock, 1).await, [S(0)]);
+    }
+
+    #[tokio::test]
+    async fn a_turn_without_a_wait_is_taken_at_once_and_counted() {
+        let clock = RecordingSleeper::starting_at(t0());
+        let now = |class| ask(&clock, None, Duration::MAX, class);
+        // A rate of two a second: two turns at once, the third must wait for the window.
+        let pacer = Pacer::new(Pacing::rate(2, S(1)).window_margin(Duration::ZERO));
+        assert!(pacer.turn_now(&now(Traffic::Notifying)).is_some());
+        assert!(pacer.turn_now(&now(Traffic::Notifying)).is_some());
+        assert!(pacer.turn_now(&now(Traffic::Notifying)).is_none());
+        // Reads are not counted in the rate.
+        assert!(pacer.turn_now(&now(Traffic::Quiet)).is_some());
+        // The waiting way counts the turns taken at once: the third starts a second later.
+        drop(pacer.acquire(now(Traffic::Notifying)).await.unwrap());
+        assert_eq!(clock.waits(), [S(1)]);
+
+        // A hold, a serialized pacing or a backoff of the call's own: never at once.
+        let held = Pacer::new(Pacing::off());
+        held.hold_until(t0() + S(5), t0(), GH, None).await;
+        assert!(held.turn_now(&now(Traffic::Quiet)).is_none());
+        let serial = Pacer::new(Pacing::serial(S(1)));
+        assert!(serial.turn_now(&now(Traffic::Notifying)).is_none());
+        assert!(serial.turn_now(&now(Traffic::Quiet)).is_some());
+        let backing_off = Ask {
+            not_before: Some(t0()),
+            ..now(Traffic::Quiet)
+        };
+        assert!(Pacer::new(Pacing::off()).turn_now(&backing_off).is_none());
     }
 
     #[tokio::test]

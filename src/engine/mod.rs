@@ -543,13 +543,20 @@ impl Engine {
                     class,
                 };
                 // A turn that needs no wait is taken at once; waiting for one is a future of
-                // its own, boxed, so that a call that never waits does not carry it.
-                let turn = match self.pacer.turn_now(&ask) {
-                    Some(turn) => Ok(turn),
-                    None => Box::pin(self.pacer.acquire(ask)).await,
+                // its own, boxed, so that a call that never waits does not carry it. The first
+                // attempt's clock reading is the call's start: nothing happened in between.
+                let now = match progress.attempt {
+                    1 => progress.started,
+                    _ => self.sleeper.now(),
+                };
+                let (turn, now) = match self.pacer.turn_now(&ask, now) {
+                    Some(turn) => (Ok(turn), now),
+                    None => {
+                        let turn = Box::pin(self.pacer.acquire(ask)).await;
+                        (turn, self.sleeper.now())
+                    }
                 };
                 // What is left of the call's budget bounds this attempt too.
-                let now = self.sleeper.now();
                 let left = progress
                     .deadline
                     .map(|deadline| deadline.duration_since(now).unwrap_or(Duration::ZERO));

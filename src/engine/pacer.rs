@@ -560,10 +560,10 @@ impl Pacer {
         (earliest, cause)
     }
 
-    /// This request's turn, when it can start at once without queueing: no backoff of its
-    /// own, no shared pacer, not serialized, and nothing in the pacing holding it. The turn
-    /// is counted as [`Pacer::acquire`] counts it; `None` leaves everything to that.
-    pub(crate) fn turn_now(&self, ask: &Ask<'_>) -> Option<Turn> {
+    /// This request's turn at `now`, when it can start at once without queueing: no backoff
+    /// of its own, no shared pacer, not serialized, and nothing in the pacing holding it. The
+    /// turn is counted as [`Pacer::acquire`] counts it; `None` leaves everything to that.
+    pub(crate) fn turn_now(&self, ask: &Ask<'_>, now: SystemTime) -> Option<Turn> {
         #[cfg(feature = "redis")]
         if self.shared.is_some() {
             return None;
@@ -572,7 +572,6 @@ impl Pacer {
         if ask.not_before.is_some() || serialized {
             return None;
         }
-        let now = ask.sleeper.now();
         let mut state = self.lock();
         let (earliest, _) = self.earliest(&mut state, now, None, ask.class);
         if earliest > now {
@@ -1488,11 +1487,11 @@ mod tests {
         let now = |class| ask(&clock, None, Duration::MAX, class);
         // A rate of two a second: two turns at once, the third must wait for the window.
         let pacer = Pacer::new(Pacing::rate(2, S(1)).window_margin(Duration::ZERO));
-        assert!(pacer.turn_now(&now(Traffic::Notifying)).is_some());
-        assert!(pacer.turn_now(&now(Traffic::Notifying)).is_some());
-        assert!(pacer.turn_now(&now(Traffic::Notifying)).is_none());
+        assert!(pacer.turn_now(&now(Traffic::Notifying), t0()).is_some());
+        assert!(pacer.turn_now(&now(Traffic::Notifying), t0()).is_some());
+        assert!(pacer.turn_now(&now(Traffic::Notifying), t0()).is_none());
         // Reads are not counted in the rate.
-        assert!(pacer.turn_now(&now(Traffic::Quiet)).is_some());
+        assert!(pacer.turn_now(&now(Traffic::Quiet), t0()).is_some());
         // The waiting way counts the turns taken at once: the third starts a second later.
         drop(pacer.acquire(now(Traffic::Notifying)).await.unwrap());
         assert_eq!(clock.waits(), [S(1)]);
@@ -1500,15 +1499,17 @@ mod tests {
         // A hold, a serialized pacing or a backoff of the call's own: never at once.
         let held = Pacer::new(Pacing::off());
         held.hold_until(t0() + S(5), t0(), GH, None).await;
-        assert!(held.turn_now(&now(Traffic::Quiet)).is_none());
+        assert!(held.turn_now(&now(Traffic::Quiet), t0()).is_none());
         let serial = Pacer::new(Pacing::serial(S(1)));
-        assert!(serial.turn_now(&now(Traffic::Notifying)).is_none());
-        assert!(serial.turn_now(&now(Traffic::Quiet)).is_some());
+        assert!(serial.turn_now(&now(Traffic::Notifying), t0()).is_none());
+        assert!(serial.turn_now(&now(Traffic::Quiet), t0()).is_some());
         let backing_off = Ask {
             not_before: Some(t0()),
             ..now(Traffic::Quiet)
         };
-        assert!(Pacer::new(Pacing::off()).turn_now(&backing_off).is_none());
+        assert!(Pacer::new(Pacing::off())
+            .turn_now(&backing_off, t0())
+            .is_none());
     }
 
     #[tokio::test]

@@ -16,6 +16,10 @@
 //! SDK's wall time and client-thread CPU time against the raw call and against octocrab, the
 //! same for the SDK as it comes (its default 30 s attempt timeout), and the connection counts.
 //!
+//! The client and the servers share one core (Linux; `END_TO_END_PIN=0` leaves them to the
+//! scheduler), so that a call's time is their work and not the latency of waking a thread on
+//! another core.
+//!
 //! For a profiler, `END_TO_END_PROFILE=<side>` runs one side alone after criterion's groups
 //! (`cargo bench --bench end_to_end -- zzz_none` skips those), `END_TO_END_CALLS` times.
 
@@ -427,6 +431,9 @@ fn end_to_end(c: &mut Criterion) {
     }
 }
 
+/// The core the client and the servers run on, when they are pinned to one.
+static PINNED: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+
 /// The side to run alone for a profiler (`valgrind --tool=callgrind`, `perf record`), and how
 /// many calls: `END_TO_END_PROFILE=raw` (any name of [`SIDES`]) and, optionally,
 /// `END_TO_END_CALLS=4000` (200 000 unless given).
@@ -488,8 +495,12 @@ fn report(fixture: &Fixture) {
             }
         }
     });
+    let placement = match PINNED.get().copied().flatten() {
+        Some(core) => format!("client and servers on core {core}"),
+        None => "threads not pinned".to_owned(),
+    };
     println!(
-        "\nend-to-end create, {ROUNDS} interleaved rounds of {CALLS} calls per side (medians of the rounds):"
+        "\nend-to-end create, {ROUNDS} interleaved rounds of {CALLS} calls per side, {placement} (medians of the rounds):"
     );
     for (name, times) in [("wall", &wall), ("client CPU", &cpu)] {
         if times[0].is_empty() {
@@ -575,7 +586,41 @@ criterion_group! {
     targets = end_to_end
 }
 
+/// Pins this thread, and so every thread it starts afterwards, to one core (the last it may
+/// run on): the client and the servers take turns on it, so that each call costs the client's
+/// and the server's work, without waking a thread on another core, whose latency on a small
+/// VM varies more than the differences measured. `END_TO_END_PIN=0` leaves the threads to the
+/// scheduler. Returns the core.
+#[cfg(target_os = "linux")]
+fn pin_to_one_core() -> Option<usize> {
+    if std::env::var("END_TO_END_PIN").is_ok_and(|pin| pin == "0") {
+        return None;
+    }
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: `cpu_set_t` is plain data, zeroed is an empty set, and the calls read and write
+    // only the set passed with its own size.
+    unsafe {
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, size, &mut allowed) != 0 {
+            return None;
+        }
+        let core = (0..libc::CPU_SETSIZE as usize)
+            .rev()
+            .find(|&core| libc::CPU_ISSET(core, &allowed))?;
+        let mut one: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut one);
+        (libc::sched_setaffinity(0, size, &one) == 0).then_some(core)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pin_to_one_core() -> Option<usize> {
+    None
+}
+
 fn main() {
+    let pinned = pin_to_one_core();
+    PINNED.set(pinned).expect("set once");
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -180,6 +180,9 @@ impl<V> ClientBuilder<V> {
 
     /// Sends through this `reqwest::Client` (for a proxy, custom roots, a shared pool).
     /// Configure its redirect policy yourself: the crate's own client follows no redirects.
+    /// Its retries are its own too: the crate's client turns reqwest's off
+    /// (`.retry(reqwest::retry::never().max_retries_per_request(0))`), since the client sends
+    /// again what may be sent again, an HTTP/2 stream refused unprocessed included.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.common.http = Some(client);
         self

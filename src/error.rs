@@ -252,8 +252,9 @@ pub struct TransportError {
     pub timed_out: bool,
     /// Whether the request may have reached the vendor.
     pub sent: bool,
-    /// Whether the request may have created an invitation (it was a create and may have
-    /// reached the vendor).
+    /// Whether the request may have created an invitation: it was a create, may have reached
+    /// the vendor, and the vendor did not say it left it unprocessed (an HTTP/2 stream it
+    /// refused reached it, `sent`, but created nothing).
     pub may_have_been_created: bool,
     /// How many attempts were made, this one included.
     pub attempts: u32,

@@ -68,7 +68,15 @@ pub(crate) struct RawResponse {
 pub(crate) struct Failure {
     pub error: Error,
     pub retry: RetryHint,
+    /// The vendor said it did not process the request (an HTTP/2 stream it refused): it is
+    /// sent again at once, outside the policy's attempts, [`UNPROCESSED_RESENDS`] times at
+    /// most.
+    pub unprocessed: bool,
 }
+
+/// How many times one call sends again at once a request the vendor refused unprocessed,
+/// before such refusals are retried as the policy says (as reqwest's own retries did).
+const UNPROCESSED_RESENDS: u32 = 2;
 
 /// What a vendor's error body said, for [`Failure::answer`].
 #[derive(Debug, Default)]
@@ -88,6 +96,7 @@ impl Failure {
         Failure {
             error,
             retry: RetryHint::Never,
+            unprocessed: false,
         }
     }
 
@@ -116,6 +125,7 @@ impl Failure {
         Failure {
             error: error.into(),
             retry,
+            unprocessed: false,
         }
     }
 
@@ -140,6 +150,7 @@ impl Failure {
                 source: source.map(Arc::from),
             })),
             retry: RetryHint::Never,
+            unprocessed: false,
         }
     }
 }
@@ -164,6 +175,7 @@ impl Failure {
                 source: None,
             })),
             retry: RetryHint::Never,
+            unprocessed: false,
         }
     }
 }
@@ -330,6 +342,8 @@ struct Progress {
     doubt: bool,
     /// Whether a 401 already had its one retry with a refreshed credential.
     refused_once: bool,
+    /// Requests the vendor refused unprocessed and this call sent again at once.
+    unprocessed_resends: u32,
 }
 
 impl Progress {
@@ -355,6 +369,7 @@ impl Progress {
             attempt: 0,
             doubt: false,
             refused_once: false,
+            unprocessed_resends: 0,
         }
     }
 }
@@ -526,6 +541,8 @@ impl Engine {
         };
         async move {
             let mut progress = Progress::new(self, operation);
+            // The clock's reading at the start, for the first turn: nothing happened since.
+            let mut first = Some(progress.started);
             loop {
                 progress.attempt += 1;
                 if let Some(cause) = self.stopped(organization) {
@@ -545,9 +562,9 @@ impl Engine {
                 // A turn that needs no wait is taken at once; waiting for one is a future of
                 // its own, boxed, so that a call that never waits does not carry it. The first
                 // attempt's clock reading is the call's start: nothing happened in between.
-                let now = match progress.attempt {
-                    1 => progress.started,
-                    _ => self.sleeper.now(),
+                let now = match first.take() {
+                    Some(started) => started,
+                    None => self.sleeper.now(),
                 };
                 let (turn, now) = match self.pacer.turn_now(&ask, now) {
                     Some(turn) => (Ok(turn), now),
@@ -724,6 +741,19 @@ impl Engine {
         // Held until a rate-limit answer's hold is shared, so that no other process takes the
         // turn and sends into the vendor's wait.
         let mut turn = Some(turn);
+        if failure.unprocessed && progress.unprocessed_resends < UNPROCESSED_RESENDS {
+            // Nothing was done: sent again at once, with a turn of its own, and not one of the
+            // policy's attempts.
+            progress.unprocessed_resends += 1;
+            release(&mut turn).await;
+            tracing::info!(
+                attempt,
+                "the vendor refused the request unprocessed; sending it again"
+            );
+            progress.previous = Some(failure.error);
+            progress.attempt -= 1;
+            return None;
+        }
         let elapsed = now
             .duration_since(progress.started)
             .unwrap_or(Duration::ZERO);
@@ -868,6 +898,7 @@ impl Engine {
                 source: None,
             })),
             retry,
+            unprocessed: false,
         }
     }
 
@@ -935,7 +966,8 @@ impl Engine {
     }
 }
 
-/// A transport failure: retried only when the request certainly did not leave.
+/// A transport failure: retried only when the request certainly did not leave, or the vendor
+/// said it did not process it.
 fn transport_failure(
     provider: ProviderKind,
     error: reqwest::Error,
@@ -966,6 +998,7 @@ fn transport_failure(
             source: Arc::new(error),
         })),
         retry,
+        unprocessed,
     }
 }
 
@@ -980,9 +1013,11 @@ fn refused_unprocessed(error: &reqwest::Error) -> bool {
     let mut cause = std::error::Error::source(error);
     while let Some(error) = cause {
         if let Some(h2) = error.downcast_ref::<h2::Error>() {
+            // Said by the vendor, not by this side of the connection.
             let reason = h2.reason();
-            return reason == Some(h2::Reason::REFUSED_STREAM)
-                || (h2.is_go_away() && h2.is_remote() && reason == Some(h2::Reason::NO_ERROR));
+            return h2.is_remote()
+                && ((h2.is_reset() && reason == Some(h2::Reason::REFUSED_STREAM))
+                    || (h2.is_go_away() && reason == Some(h2::Reason::NO_ERROR)));
         }
         cause = error.source();
     }

@@ -989,13 +989,13 @@ impl Pacer {
         state.accepted.clear();
     }
 
-    /// Whether this pacer learns a rate from refusals: learning is on and no rate is set.
     /// Whether answers' rate-limit headers teach this pacer anything
     /// ([`Pacer::observe_answer`] does nothing otherwise).
     pub(crate) fn learns_from_headers(&self) -> bool {
         self.inner.pacing.learn_from_headers
     }
 
+    /// Whether this pacer learns a rate from refusals: learning is on and no rate is set.
     fn learns_rate(&self) -> bool {
         self.inner.pacing.learn_from_headers && self.inner.pacing.rate.is_none()
     }

@@ -80,7 +80,9 @@ pub(crate) enum Decision {
 ///
 /// Creating an invitation retries only answers that mean "not processed": rate limits (429,
 /// GitHub's primary and secondary limits), Clerk's 409 conflict, a 503 with `Retry-After`, and
-/// connections that failed before the request was sent. A timeout or 5xx after the request was
+/// connections that failed before the request was sent. An HTTP/2 stream the vendor refused
+/// unprocessed (`REFUSED_STREAM`, or a graceful `GOAWAY` before it) is sent again at once, twice
+/// at most, outside these attempts; after that it is retried as they are. A timeout or 5xx after the request was
 /// sent is never retried, because the invitation may exist. Reads (lists, lookups) and
 /// cancellations of a named invitation are also retried after a 5xx, a timeout or a broken
 /// connection, with backoff: sending them again cannot create or remove anything else.

@@ -77,7 +77,7 @@ async fn serve(answers: Vec<Answer>) -> (String, Arc<Mutex<Vec<Seen>>>) {
 
 /// A GitHub client over HTTP/2 with reqwest's own retries off (as the crate's own client
 /// has them), so that only the engine can send a request again.
-fn client(url: &str) -> (GitHub, RecordingSleeper) {
+fn client(url: &str, policy: RetryPolicy) -> (GitHub, RecordingSleeper) {
     let sleeper = RecordingSleeper::starting_at(epoch());
     let http = reqwest::Client::builder()
         .http2_prior_knowledge()
@@ -90,7 +90,7 @@ fn client(url: &str) -> (GitHub, RecordingSleeper) {
         .user_agent(USER_AGENT)
         .http_client(http)
         .pacing(Pacing::off())
-        .retry_policy(RetryPolicy::default().jitter(false))
+        .retry_policy(policy)
         .sleeper(sleeper.clone())
         .build()
         .unwrap();
@@ -107,13 +107,14 @@ fn the_request() -> Seen {
 }
 
 #[tokio::test]
-async fn a_stream_refused_unprocessed_is_sent_again_by_the_engine() {
+async fn a_stream_refused_unprocessed_is_sent_again_at_once_outside_the_policy() {
     let (url, seen) = serve(vec![
         Answer::Reset(h2::Reason::REFUSED_STREAM),
         Answer::Created,
     ])
     .await;
-    let (github, sleeper) = client(&url);
+    // No retries at all: the resend is not one of the policy's attempts.
+    let (github, sleeper) = client(&url, RetryPolicy::never());
 
     let invitation = github
         .create_invitation(&CreateInvitation::email("acme", "octocat@github.com"))
@@ -123,8 +124,45 @@ async fn a_stream_refused_unprocessed_is_sent_again_by_the_engine() {
     assert_eq!(invitation.id, "1");
     assert_eq!(invitation.email.as_deref(), Some("octocat@github.com"));
     assert_eq!(*seen.lock().unwrap(), [the_request(), the_request()]);
-    // The policy's first backoff, waited on the injected clock.
+    assert!(sleeper.waits().is_empty());
+}
+
+#[tokio::test]
+async fn refused_streams_past_two_are_retried_as_the_policy_says() {
+    let refused = Answer::Reset(h2::Reason::REFUSED_STREAM);
+    let (url, seen) = serve(vec![refused, refused, refused, Answer::Created]).await;
+    let (github, sleeper) = client(&url, RetryPolicy::default().jitter(false));
+
+    let invitation = github
+        .create_invitation(&CreateInvitation::email("acme", "octocat@github.com"))
+        .await
+        .expect("created on the fourth request");
+
+    assert_eq!(invitation.id, "1");
+    assert_eq!(seen.lock().unwrap().len(), 4);
+    assert!(seen
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|seen| *seen == the_request()));
+    // Two at once, then the policy's first backoff, waited on the injected clock.
     assert_eq!(sleeper.waits(), [Duration::from_secs(1)]);
+
+    // Without retries, the third refusal is the answer: nothing was created.
+    let (url, seen) = serve(vec![refused, refused, refused, Answer::Created]).await;
+    let (github, sleeper) = client(&url, RetryPolicy::never());
+    let error = github
+        .create_invitation(&CreateInvitation::email("acme", "octocat@github.com"))
+        .await
+        .expect_err("refused three times, no retries");
+    let Error::Transport(transport) = &error else {
+        panic!("expected a transport error, got {error:?}");
+    };
+    assert!(transport.sent);
+    assert!(!transport.may_have_been_created);
+    assert!(!error.may_have_been_created());
+    assert_eq!(seen.lock().unwrap().len(), 3);
+    assert!(sleeper.waits().is_empty());
 }
 
 #[tokio::test]
@@ -134,7 +172,7 @@ async fn a_stream_reset_after_the_request_may_have_been_processed_is_not_sent_ag
         Answer::Created,
     ])
     .await;
-    let (github, sleeper) = client(&url);
+    let (github, sleeper) = client(&url, RetryPolicy::default().jitter(false));
 
     let error = github
         .create_invitation(&CreateInvitation::email("acme", "octocat@github.com"))

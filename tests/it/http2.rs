@@ -97,6 +97,18 @@ fn client(url: &str, policy: RetryPolicy) -> (GitHub, RecordingSleeper) {
     (client, sleeper)
 }
 
+/// `error` is a transport failure after the request was sent, on the `attempts`-th attempt,
+/// that may or may not have created the invitation.
+fn assert_sent(error: &Error, may_have_been_created: bool, attempts: u32) {
+    let Error::Transport(transport) = error else {
+        panic!("expected a transport error, got {error:?}");
+    };
+    assert!(transport.sent);
+    assert_eq!(transport.may_have_been_created, may_have_been_created);
+    assert_eq!(error.may_have_been_created(), may_have_been_created);
+    assert_eq!(transport.attempts, attempts);
+}
+
 fn the_request() -> Seen {
     Seen {
         method: "POST".to_owned(),
@@ -155,12 +167,7 @@ async fn refused_streams_past_two_are_retried_as_the_policy_says() {
         .create_invitation(&CreateInvitation::email("acme", "octocat@github.com"))
         .await
         .expect_err("refused three times, no retries");
-    let Error::Transport(transport) = &error else {
-        panic!("expected a transport error, got {error:?}");
-    };
-    assert!(transport.sent);
-    assert!(!transport.may_have_been_created);
-    assert!(!error.may_have_been_created());
+    assert_sent(&error, false, 1);
     assert_eq!(seen.lock().unwrap().len(), 3);
     assert!(sleeper.waits().is_empty());
 }
@@ -179,13 +186,7 @@ async fn a_stream_reset_after_the_request_may_have_been_processed_is_not_sent_ag
         .await
         .expect_err("a reset stream is a transport failure");
 
-    let Error::Transport(transport) = &error else {
-        panic!("expected a transport error, got {error:?}");
-    };
-    assert!(transport.sent);
-    assert!(transport.may_have_been_created);
-    assert_eq!(transport.attempts, 1);
-    assert!(error.may_have_been_created());
+    assert_sent(&error, true, 1);
     assert_eq!(*seen.lock().unwrap(), [the_request()]);
     assert!(sleeper.waits().is_empty());
 }

@@ -622,16 +622,9 @@ impl Engine {
                 let now = self.sleeper.now();
                 if let Ok(response) = &mut outcome {
                     response.after_doubt = progress.doubt;
-                    if self.pacer.learns_from_headers() {
-                        self.pacer
-                            .observe_answer(
-                                &response.headers,
-                                now,
-                                provider,
-                                self.observer.as_deref(),
-                            )
-                            .await;
-                    }
+                    self.pacer
+                        .observe_answer(&response.headers, now, provider, self.observer.as_deref())
+                        .await;
                 }
                 let failure = match outcome {
                     Ok(response) if response.oversized => {
@@ -640,9 +633,7 @@ impl Engine {
                     Ok(response) => match decode(&response, now) {
                         Ok(output) => {
                             self.pacer.accepted(sent, now, class);
-                            if turn.is_shared() {
-                                turn.release().await;
-                            }
+                            turn.release().await;
                             tracing::info!(attempt, status = response.status.as_u16(), "done");
                             return Ok(output);
                         }

@@ -381,15 +381,6 @@ pub(crate) struct Turn {
 }
 
 impl Turn {
-    /// Whether giving the turn back means telling the processes that share the pacer
-    /// ([`Turn::release`]); a turn that is not shared is given back by dropping it.
-    pub(crate) fn is_shared(&self) -> bool {
-        #[cfg(feature = "redis")]
-        return self.lease.is_some();
-        #[cfg(not(feature = "redis"))]
-        false
-    }
-
     fn local(permit: Option<OwnedSemaphorePermit>) -> Turn {
         Turn {
             _permit: permit,
@@ -572,13 +563,25 @@ impl Pacer {
         if ask.not_before.is_some() || serialized {
             return None;
         }
-        let mut state = self.lock();
-        let (earliest, _) = self.earliest(&mut state, now, None, ask.class);
-        if earliest > now {
-            return None;
-        }
-        self.record_start(&mut state, now, ask.class);
+        self.start(now, None, ask.class).ok()?;
         Some(Turn::local(None))
+    }
+
+    /// Counts a request of `class` starting at `now`, when nothing holds it back (the
+    /// call's own `not_before` included); else when it may start, and why it waits.
+    fn start(
+        &self,
+        now: SystemTime,
+        not_before: Option<SystemTime>,
+        class: Traffic,
+    ) -> Result<(), (SystemTime, WaitCause)> {
+        let mut state = self.lock();
+        let (earliest, cause) = self.earliest(&mut state, now, not_before, class);
+        if earliest > now {
+            return Err((earliest, cause));
+        }
+        self.record_start(&mut state, now, class);
+        Ok(())
     }
 
     /// Waits for this request's turn. `Err(wait)` when the turn would come after the ask's
@@ -626,16 +629,10 @@ impl Pacer {
         }
         loop {
             let now = ask.sleeper.now();
-            let (wait, cause, earliest) = {
-                let mut state = self.lock();
-                let (earliest, cause) = self.earliest(&mut state, now, ask.not_before, ask.class);
-                if earliest <= now {
-                    self.record_start(&mut state, now, ask.class);
-                    return Ok(Turn::local(permit));
-                }
-                let wait = earliest.duration_since(now).unwrap_or(Duration::ZERO);
-                (wait, cause, earliest)
+            let Err((earliest, cause)) = self.start(now, ask.not_before, ask.class) else {
+                return Ok(Turn::local(permit));
             };
+            let wait = earliest.duration_since(now).unwrap_or(Duration::ZERO);
             ask.check(now, wait, cause)?;
             ask.report(wait, cause);
             ask.sleeper.sleep_until(earliest).await;
@@ -987,12 +984,6 @@ impl Pacer {
         state.learned_rate = Some(learned);
         state.learned_starts.clear();
         state.accepted.clear();
-    }
-
-    /// Whether answers' rate-limit headers teach this pacer anything
-    /// ([`Pacer::observe_answer`] does nothing otherwise).
-    pub(crate) fn learns_from_headers(&self) -> bool {
-        self.inner.pacing.learn_from_headers
     }
 
     /// Whether this pacer learns a rate from refusals: learning is on and no rate is set.

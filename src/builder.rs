@@ -526,17 +526,10 @@ fn endpoint(base: &Url, segments: &[&str], list: Option<&[&str]>) -> Url {
         .remove(b'.')
         .remove(b'_')
         .remove(b'~');
-    // Most segments need no escaping: copied as they are, without the encoder's detour.
-    let push = |path: &mut String, segment: &str| {
-        let plain = segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-        if plain {
-            path.push_str(segment);
-        } else {
-            path.extend(utf8_percent_encode(segment, SEGMENT));
-        }
-    };
+    // The encoder hands a run of characters that need no escaping over whole, so a plain
+    // segment is one copy.
+    let push =
+        |path: &mut String, segment: &str| path.extend(utf8_percent_encode(segment, SEGMENT));
     let base_path = base.path().trim_end_matches('/');
     let mut path = String::with_capacity(base_path.len() + 64);
     path.push_str(base_path);

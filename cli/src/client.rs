@@ -101,13 +101,14 @@ fn pacer(global: &Global, vendor: Vendor, organization: &str) -> Result<Option<P
     #[cfg(feature = "redis")]
     {
         let pacing = pacing(global, vendor);
-        let vendor_name = match vendor {
-            Vendor::Github => "github",
-            Vendor::Clerk => "clerk",
-            Vendor::Elastic => "elastic",
+        // The provider as the library names it (`ProviderKind::as_str`), so that a service
+        // using the library can share the same key.
+        let provider = match vendor {
+            Vendor::Github => orginvite::ProviderKind::GitHub,
+            Vendor::Clerk => orginvite::ProviderKind::Clerk,
+            Vendor::Elastic => orginvite::ProviderKind::ElasticCloud,
         };
-        let shared = orginvite::RedisPacer::new(url.clone())
-            .key(format!("orginvite:{vendor_name}:{organization}"));
+        let shared = orginvite::RedisPacer::new(url.clone()).key(redis_key(provider, organization));
         Ok(Some(Pacer::redis(shared, pacing)?))
     }
     #[cfg(not(feature = "redis"))]
@@ -119,6 +120,14 @@ fn pacer(global: &Global, vendor: Vendor, organization: &str) -> Result<Option<P
                 .to_owned(),
         ))
     }
+}
+
+/// The Redis key `--redis` paces under: `orginvite:<provider>:<organization>`, the provider
+/// as [`ProviderKind::as_str`](orginvite::ProviderKind::as_str) names it (`github`, `clerk`,
+/// `elastic_cloud`).
+#[cfg(feature = "redis")]
+fn redis_key(provider: orginvite::ProviderKind, organization: &str) -> String {
+    format!("orginvite:{}:{organization}", provider.as_str())
 }
 
 /// Connects to the vendor of `--provider`. With `--sandbox`, starts its fake first, knowing
@@ -211,5 +220,22 @@ pub(crate) async fn connect(
         None => Err(Usage(
             "invalid_request: --provider is required (github, clerk or elastic)".to_owned(),
         )),
+    }
+}
+
+#[cfg(all(test, feature = "redis"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_redis_key_names_the_provider_as_the_library_does() {
+        assert_eq!(
+            redis_key(orginvite::ProviderKind::ElasticCloud, "org-1"),
+            "orginvite:elastic_cloud:org-1"
+        );
+        assert_eq!(
+            redis_key(orginvite::ProviderKind::GitHub, "acme"),
+            "orginvite:github:acme"
+        );
     }
 }

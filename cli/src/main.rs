@@ -63,8 +63,9 @@ pub(crate) struct Global {
     /// own pacing — GitHub one at a time 1 s apart, Clerk 250/h, Elastic Cloud by its headers).
     #[arg(long, global = true, value_name = "N/s|N/min|N/h", value_parser = client::parse_rate)]
     rate: Option<orginvite::Pacing>,
-    /// Pace together with every other process using this Redis (and the same provider and
-    /// organization). Needs a build with the `redis` feature.
+    /// Pace together with every other process using this Redis and the same key,
+    /// `orginvite:<provider>:<organization>` (`github`, `clerk` or `elastic_cloud`). Needs a
+    /// build with the `redis` feature.
     #[arg(
         long,
         global = true,

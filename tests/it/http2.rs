@@ -109,6 +109,13 @@ fn assert_sent(error: &Error, may_have_been_created: bool, attempts: u32) {
     assert_eq!(transport.attempts, attempts);
 }
 
+/// Invites octocat@github.com to `acme`.
+async fn invite(github: &GitHub) -> Result<orginvite::Invitation, Error> {
+    github
+        .create_invitation(&CreateInvitation::email("acme", "octocat@github.com"))
+        .await
+}
+
 fn the_request() -> Seen {
     Seen {
         method: "POST".to_owned(),
@@ -128,8 +135,7 @@ async fn a_stream_refused_unprocessed_is_sent_again_at_once_outside_the_policy()
     // No retries at all: the resend is not one of the policy's attempts.
     let (github, sleeper) = client(&url, RetryPolicy::never());
 
-    let invitation = github
-        .create_invitation(&CreateInvitation::email("acme", "octocat@github.com"))
+    let invitation = invite(&github)
         .await
         .expect("created on the second attempt");
 
@@ -145,8 +151,7 @@ async fn refused_streams_past_two_are_retried_as_the_policy_says() {
     let (url, seen) = serve(vec![refused, refused, refused, Answer::Created]).await;
     let (github, sleeper) = client(&url, RetryPolicy::default().jitter(false));
 
-    let invitation = github
-        .create_invitation(&CreateInvitation::email("acme", "octocat@github.com"))
+    let invitation = invite(&github)
         .await
         .expect("created on the fourth request");
 
@@ -163,8 +168,7 @@ async fn refused_streams_past_two_are_retried_as_the_policy_says() {
     // Without retries, the third refusal is the answer: nothing was created.
     let (url, seen) = serve(vec![refused, refused, refused, Answer::Created]).await;
     let (github, sleeper) = client(&url, RetryPolicy::never());
-    let error = github
-        .create_invitation(&CreateInvitation::email("acme", "octocat@github.com"))
+    let error = invite(&github)
         .await
         .expect_err("refused three times, no retries");
     assert_sent(&error, false, 1);
@@ -181,8 +185,7 @@ async fn a_stream_reset_after_the_request_may_have_been_processed_is_not_sent_ag
     .await;
     let (github, sleeper) = client(&url, RetryPolicy::default().jitter(false));
 
-    let error = github
-        .create_invitation(&CreateInvitation::email("acme", "octocat@github.com"))
+    let error = invite(&github)
         .await
         .expect_err("a reset stream is a transport failure");
 

@@ -184,11 +184,18 @@ pub(crate) fn list<'a, V: Vendor>(
         page: std::vec::IntoIter<Invitation>,
         next: Option<Cursor>,
         pages: usize,
+        /// Every page asked for so far: a vendor whose links lead back to one of them would
+        /// otherwise be followed round the circle.
+        visited: HashSet<Cursor>,
+        /// The error that ends the list once the page at hand is yielded.
+        end: Option<Error>,
     }
     let start = State {
         page: Vec::new().into_iter(),
         next: Some(Cursor::FIRST),
         pages: 0,
+        visited: HashSet::new(),
+        end: None,
     };
     Box::pin(futures_util::stream::unfold(
         start,
@@ -198,7 +205,11 @@ pub(crate) fn list<'a, V: Vendor>(
                 if let Some(invitation) = state.page.by_ref().find(|i| query.matches(i)) {
                     return Some((Ok(invitation), state));
                 }
+                if let Some(error) = state.end.take() {
+                    return Some((Err(error), state));
+                }
                 let cursor = state.next.take()?;
+                state.visited.insert(cursor.clone());
                 state.pages += 1;
                 let page = if state.pages > MAX_PAGES {
                     Err(Error::inconsistent(
@@ -214,7 +225,19 @@ pub(crate) fn list<'a, V: Vendor>(
                 match page {
                     Ok(page) => {
                         state.page = page.invitations.into_iter();
-                        state.next = page.next;
+                        match page.next {
+                            Some(next) if state.visited.contains(&next) => {
+                                state.end = Some(Error::inconsistent(
+                                    V::PROVIDER,
+                                    format!(
+                                        "page {} of the list names an earlier page as the next \
+                                         one; the circle is not followed",
+                                        state.pages
+                                    ),
+                                ));
+                            }
+                            next => state.next = next,
+                        }
                     }
                     Err(error) => return Some((Err(error), state)),
                 }

@@ -76,7 +76,7 @@ pub(crate) const fn notifying(operation: Operation) -> Operation {
 }
 
 /// Where the next page of a list starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Cursor {
     /// The first page of the vendor's list number `route` for the query (GitHub lists pending
     /// and failed invitations on two routes, one after the other).

@@ -297,6 +297,72 @@ async fn a_link_back_to_the_same_page_ends_the_list_with_an_error() {
 }
 
 #[tokio::test]
+async fn links_that_lead_round_in_a_circle_end_the_list_at_the_first_repeated_page() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let second = format!("{uri}/api/v3/organizations/42/invitations?page=2");
+    let third = format!("{uri}/api/v3/organizations/42/invitations?page=3");
+    get("/api/v3/orgs/acme/invitations")
+        .respond_with(
+            page(&[github_invitation(1, "a@example.com", None)])
+                .insert_header("link", format!(r#"<{second}>; rel="next""#)),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    // Page 2 names page 3, and page 3 names page 2 again.
+    get("/api/v3/organizations/42/invitations")
+        .and(query_param("page", "2"))
+        .respond_with(
+            page(&[github_invitation(2, "b@example.com", None)])
+                .insert_header("link", format!(r#"<{third}>; rel="next""#)),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    get("/api/v3/organizations/42/invitations")
+        .and(query_param("page", "3"))
+        .respond_with(
+            page(&[github_invitation(3, "c@example.com", None)])
+                .insert_header("link", format!(r#"<{second}>; rel="next""#)),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let (github, _) = github(&server);
+
+    let query = ListInvitations::new("acme");
+    let items: Vec<_> = github.list_invitations(&query).collect().await;
+    let listed: Vec<&str> = items
+        .iter()
+        .filter_map(|item| item.as_ref().ok())
+        .map(|invitation| invitation.id.as_str())
+        .collect();
+    // Every invitation once, then one error, and nothing after it.
+    assert_eq!(listed, ["1", "2", "3"]);
+    assert_eq!(items.len(), 4);
+    let error = items[3].as_ref().unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    assert!(
+        error.to_string().contains("names an earlier page"),
+        "{error}"
+    );
+    assert!(!error.may_have_been_created());
+    // Three pages asked for, each once: the repeated one is not fetched again.
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+
+    // Finding someone who is not there stops at the same place.
+    let error = github
+        .find_invitation("acme", &Invitee::email("nobody@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    assert_eq!(server.received_requests().await.unwrap().len(), 6);
+    // Each page twice in all: once per list.
+    server.verify().await;
+}
+
+#[tokio::test]
 async fn a_secondary_limit_on_a_list_waits_and_retries() {
     let server = MockServer::start().await;
     get("/api/v3/orgs/acme/invitations")

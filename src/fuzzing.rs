@@ -10,11 +10,15 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
+use crate::engine::retry::RetryPolicy;
 use crate::engine::retry::{Decision, RetryHint, Wait};
 use crate::engine::{headers, RawResponse};
-use crate::{
-    Clerk, CreateInvitation, ElasticCloud, Error, GitHub, Invitation, RateLimitInfo, RetryPolicy,
-};
+use crate::model::error::{Error, RateLimitInfo};
+use crate::model::invitation::Invitation;
+use crate::model::request::CreateInvitation;
+use crate::vendors::clerk::Clerk;
+use crate::vendors::elastic::ElasticCloud;
+use crate::vendors::github::GitHub;
 
 /// Which vendor's decoder to feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,18 +159,18 @@ pub fn decode_list(
     };
     let clients = clients();
     let result = match target {
-        Target::GitHub => {
-            clients
-                .github
-                .decode_list_page(&crate::ListInvitations::new("acme"), &response, now())
-        }
-        Target::Clerk => {
-            clients
-                .clerk
-                .decode_list_page(&crate::ListInvitations::new("org_1"), &response, now())
-        }
+        Target::GitHub => clients.github.decode_list_page(
+            &crate::model::request::ListInvitations::new("acme"),
+            &response,
+            now(),
+        ),
+        Target::Clerk => clients.clerk.decode_list_page(
+            &crate::model::request::ListInvitations::new("org_1"),
+            &response,
+            now(),
+        ),
         Target::ElasticCloud => clients.elastic.decode_list_page(
-            &crate::ListInvitations::new("org-1"),
+            &crate::model::request::ListInvitations::new("org-1"),
             &response,
             now(),
         ),
@@ -204,7 +208,7 @@ pub fn retry_decision(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorKind;
+    use crate::model::error::ErrorKind;
     use proptest::prelude::*;
 
     const TARGETS: [Target; 3] = [Target::GitHub, Target::Clerk, Target::ElasticCloud];

@@ -72,55 +72,45 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod builder;
-mod bulk;
-pub mod clerk;
-mod credentials;
-pub mod elastic;
+mod client;
 mod engine;
-mod ensure;
-mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod github;
-mod github_app;
-mod invitation;
-mod lifecycle;
-mod mapping;
-mod payload;
-mod provider;
-mod request;
+mod model;
+mod ops;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
-mod timestamp;
+mod vendors;
 
-pub use builder::ClientBuilder;
-pub use bulk::{BulkItem, BulkOptions};
-pub use clerk::{Clerk, ClerkBuilder, ClerkListOptions, ClerkOptions};
-pub use credentials::Credentials;
-pub use elastic::{
-    DeploymentRole, ElasticCloud, ElasticCloudBuilder, ElasticOptions, OrganizationRole,
-    PlatformRole, ProjectRole, ProjectRoles, RoleAssignments,
-};
+pub use client::{BoxFuture, BoxStream, Provider};
+pub use engine::builder::ClientBuilder;
+pub use engine::credentials::Credentials;
 pub use engine::observe::{Observer, RateLimitEvent, WaitCause};
-pub use engine::pacer::{Pacer, Pacing};
-pub use engine::retry::RetryPolicy;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use engine::shared::{RedisPacer, WhenUnavailable};
+pub use engine::pacing::redis_store::{RedisPacer, WhenUnavailable};
+pub use engine::pacing::{Pacer, Pacing};
+pub use engine::retry::RetryPolicy;
 pub use engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
-pub use ensure::{Ensured, Reconcile, Resent};
-pub use error::{
+pub use model::error::{
     ApiError, DecodeError, Error, ErrorKind, InvalidRequestError, RateLimitInfo, TransportError,
 };
-pub use github::{GitHub, GitHubBuilder, GitHubListOptions, GitHubOptions};
-pub use github_app::GitHubApp;
-pub use invitation::{Invitation, InvitationStatus, Inviter, VendorPayload};
-pub use lifecycle::{CancelOutcome, Cancelled, Membership};
-pub use provider::{BoxFuture, BoxStream, Provider, ProviderKind};
-pub use request::{CreateInvitation, Invitee, ListInvitations, Role};
+pub use model::invitation::{Invitation, InvitationStatus, Inviter, VendorPayload};
+pub use model::kind::ProviderKind;
+pub use model::outcome::{
+    BulkItem, BulkOptions, CancelOutcome, Cancelled, Ensured, Membership, Reconcile, Resent,
+};
+pub use model::request::{CreateInvitation, Invitee, ListInvitations, Role};
+pub use vendors::clerk::{self, Clerk, ClerkBuilder, ClerkListOptions, ClerkOptions};
+pub use vendors::elastic::{
+    self, DeploymentRole, ElasticCloud, ElasticCloudBuilder, ElasticOptions, OrganizationRole,
+    PlatformRole, ProjectRole, ProjectRoles, RoleAssignments,
+};
+pub use vendors::github::{
+    self, GitHub, GitHubApp, GitHubBuilder, GitHubListOptions, GitHubOptions,
+};
 
 /// The stream trait [`Provider::list_invitations`] returns.
 pub use futures_core::Stream;

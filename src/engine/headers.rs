@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use super::retry::Wait;
-use crate::RateLimitInfo;
+use crate::model::error::RateLimitInfo;
 
 /// The first value of `name` that is valid UTF-8 text, trimmed and non-empty.
 pub(crate) fn text(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -1,12 +1,12 @@
 //! The one engine every vendor goes through: sending, bounded reading, timeouts, tracing,
 //! retry decisions and sleeping. Vendors only map requests and answers (see [`Mapping`]).
 
+pub(crate) mod builder;
+pub(crate) mod credentials;
 pub(crate) mod headers;
 pub(crate) mod observe;
-pub(crate) mod pacer;
+pub(crate) mod pacing;
 pub(crate) mod retry;
-#[cfg(feature = "redis")]
-pub(crate) mod shared;
 pub(crate) mod sleep;
 
 use std::sync::Arc;
@@ -18,10 +18,12 @@ use reqwest::{Method, StatusCode};
 use tracing::Instrument;
 use url::Url;
 
-use crate::{DecodeError, Error, Invitee, ProviderKind, TransportError};
+use crate::model::error::{DecodeError, Error, TransportError};
+use crate::model::kind::ProviderKind;
+use crate::model::request::Invitee;
 use observe::{Observer, RateLimitEvent};
-pub(crate) use pacer::Traffic;
-use pacer::{millis, Denied, Pacer};
+pub(crate) use pacing::Traffic;
+use pacing::{millis, Denied, Pacer};
 use retry::{Decision, Idempotency, RetryHint, RetryPolicy, Wait};
 use sleep::Sleeper;
 
@@ -107,11 +109,11 @@ impl Failure {
         provider: ProviderKind,
         response: &RawResponse,
         now: SystemTime,
-        kind: crate::ErrorKind,
+        kind: crate::model::error::ErrorKind,
         retry: RetryHint,
         details: VendorDetails,
     ) -> Failure {
-        let mut error = crate::ApiError::new(provider, response.status, kind);
+        let mut error = crate::model::error::ApiError::new(provider, response.status, kind);
         error.codes = details.codes;
         error.message = details.message;
         error.request_id = details.request_id;
@@ -298,7 +300,7 @@ pub(crate) struct Engine {
     pub max_body_bytes: usize,
     pub trace_emails: bool,
     /// How `ensure_invited` looks for an invitation whose create ended in doubt.
-    pub reconcile: crate::Reconcile,
+    pub reconcile: crate::model::outcome::Reconcile,
     /// No request that creates starts after this (a bulk run's deadline). Requests already
     /// sent, and reads, are not cut short by it.
     pub start_by: Option<SystemTime>,
@@ -309,7 +311,7 @@ pub(crate) struct Engine {
     /// by its deadline), rather than up to the policy's `max_wait`.
     pub patient: bool,
     /// Where the credential of a request without its own `Authorization` comes from.
-    pub credentials: Option<Arc<dyn crate::Credentials>>,
+    pub credentials: Option<Arc<dyn crate::engine::credentials::Credentials>>,
     /// The `Authorization` header of a fixed token, built once; used instead of asking
     /// `credentials` (which would give the same token every time and never refresh it).
     pub static_authorization: Option<reqwest::header::HeaderValue>,
@@ -335,7 +337,7 @@ struct Progress {
     /// Failures of the same kind in a row: some vendors' waits double on them.
     repeat: u32,
     /// The latest failure's kind.
-    last_kind: Option<crate::ErrorKind>,
+    last_kind: Option<crate::model::error::ErrorKind>,
     /// The attempt under way, from 1.
     attempt: u32,
     /// Whether a failed attempt may have reached the vendor and been acted on.
@@ -378,7 +380,7 @@ impl Progress {
 struct Failed {
     failure: Failure,
     /// The attempt's turn, still held.
-    turn: pacer::Turn,
+    turn: pacing::Turn,
     /// The credential the attempt was sent with, when a source gave it.
     token: Option<secrecy::SecretString>,
     /// When the request was sent.
@@ -549,7 +551,7 @@ impl Engine {
                     return Err(cause);
                 }
 
-                let ask = pacer::Ask {
+                let ask = pacing::Ask {
                     provider,
                     sleeper: &*self.sleeper,
                     observer: self.observer.as_deref(),
@@ -600,7 +602,8 @@ impl Engine {
                     (Some(fixed), _) => (None, Some(fixed.clone())),
                     (None, Some(source)) => {
                         let token = source.token(organization).await.map_err(finish)?;
-                        let header = crate::credentials::authorization(self.scheme, &token)?;
+                        let header =
+                            crate::engine::credentials::authorization(self.scheme, &token)?;
                         (Some(token), Some(header))
                     }
                     (None, None) => (None, None),
@@ -787,7 +790,7 @@ impl Engine {
             now,
             fastrand::f64(),
         );
-        if kind == crate::ErrorKind::RateLimited {
+        if kind == crate::model::error::ErrorKind::RateLimited {
             // The whole client is over the limit: hold every request until the wait is over,
             // whether or not this call waits for it.
             let wait = match decision {
@@ -1055,9 +1058,9 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Byte
 /// `invitation`, when it can be the answer to `request`; a success for someone else is not a
 /// silent success.
 pub(crate) fn check_answers(
-    request: &crate::CreateInvitation,
-    invitation: crate::Invitation,
-) -> Result<crate::Invitation, Undecodable> {
+    request: &crate::model::request::CreateInvitation,
+    invitation: crate::model::invitation::Invitation,
+) -> Result<crate::model::invitation::Invitation, Undecodable> {
     if answers_request(request, invitation.email.as_deref()) {
         Ok(invitation)
     } else {
@@ -1071,7 +1074,10 @@ pub(crate) fn check_answers(
 /// Whether a decoded invitation can be the answer to `request`: when inviting by email and the
 /// answer names an email, they must be the same address (compared without regard to case). A
 /// success for someone else is not a silent success.
-pub(crate) fn answers_request(request: &crate::CreateInvitation, email: Option<&str>) -> bool {
+pub(crate) fn answers_request(
+    request: &crate::model::request::CreateInvitation,
+    email: Option<&str>,
+) -> bool {
     match (request.invitee.as_email(), email) {
         (Some(asked), Some(answered)) => asked.eq_ignore_ascii_case(answered),
         _ => true,
@@ -1093,7 +1099,7 @@ pub(crate) fn describe_unreadable(body: &[u8], expected: &str) -> String {
 }
 
 /// Gives a turn back, if it is still held.
-async fn release(turn: &mut Option<pacer::Turn>) {
+async fn release(turn: &mut Option<pacing::Turn>) {
     if let Some(turn) = turn.take() {
         turn.release().await;
     }

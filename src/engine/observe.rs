@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::{ErrorKind, ProviderKind};
+use crate::model::error::ErrorKind;
+use crate::model::kind::ProviderKind;
 
 /// Why a request waited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

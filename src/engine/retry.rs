@@ -50,9 +50,9 @@ pub(crate) enum Idempotency {
 pub(crate) fn hint_for(
     idempotency: Idempotency,
     hint: RetryHint,
-    kind: crate::ErrorKind,
+    kind: crate::model::error::ErrorKind,
 ) -> RetryHint {
-    use crate::ErrorKind::{ServerError, Timeout, Transport};
+    use crate::model::error::ErrorKind::{ServerError, Timeout, Transport};
     match (idempotency, hint) {
         (Idempotency::Creates, hint) => hint,
         (_, RetryHint::Never) if matches!(kind, ServerError | Timeout | Transport) => {
@@ -383,7 +383,7 @@ mod tests {
 
     #[test]
     fn only_reads_and_named_deletes_retry_what_may_have_reached_the_vendor() {
-        use crate::ErrorKind::*;
+        use crate::model::error::ErrorKind::*;
         use Idempotency::*;
         let backoff = RetryHint::After(Wait::Backoff { floor: S(0) });
         let vendor_wait = RetryHint::After(Wait::For(S(7)));

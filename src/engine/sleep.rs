@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use crate::BoxFuture;
+use crate::client::BoxFuture;
 
 /// The clock and the sleep the engine uses between attempts.
 ///

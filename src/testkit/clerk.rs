@@ -11,8 +11,10 @@ use super::{
     ceil_secs, system_clock, Action, Ask, Counters, FakeInvitation, FakeMember, FakeServer,
     ListAsk, Order, Paging, Refusal, Vendor, Who,
 };
-use crate::clerk::{ClerkBuilder, MAX_EXPIRY_DAYS};
-use crate::{InvitationStatus, RetryPolicy, Sleeper};
+use crate::engine::retry::RetryPolicy;
+use crate::engine::sleep::Sleeper;
+use crate::model::invitation::InvitationStatus;
+use crate::vendors::clerk::{ClerkBuilder, MAX_EXPIRY_DAYS};
 
 /// The API versions the fake accepts in `Clerk-API-Version` (or `__clerk_api_version`).
 const API_VERSIONS: [&str; 6] = [
@@ -112,7 +114,7 @@ impl FakeServer<ClerkSim> {
     /// A [`Clerk`](crate::Clerk) builder pointed at this fake (`{uri}/v1`), with its secret
     /// key and clock; change anything before `build()`.
     pub fn client_builder(&self) -> ClerkBuilder {
-        crate::Clerk::builder()
+        crate::vendors::clerk::Clerk::builder()
             .token(self.token.clone())
             .base_url(format!("{}/v1", self.uri()))
             .user_agent("orginvite-sandbox")
@@ -500,7 +502,7 @@ impl ClerkSim {
                 counters,
             ));
         };
-        if items.len() > crate::clerk::MAX_BULK {
+        if items.len() > crate::vendors::clerk::MAX_BULK {
             return Err(error(
                 400,
                 ClerkError::new(
@@ -613,7 +615,7 @@ impl ClerkSim {
         let email = required("email_address");
         let role = required("role");
         if let Some(email) = &email {
-            if crate::request::validate_email(email).is_err() {
+            if crate::model::request::validate_email(email).is_err() {
                 problems.push(invalid_email());
             }
         }

@@ -11,8 +11,10 @@ use super::{
     system_clock, Action, Ask, Counters, FakeInvitation, FakeMember, FakeServer, ListAsk, Order,
     Paging, Refusal, Vendor,
 };
-use crate::elastic::ElasticCloudBuilder;
-use crate::{InvitationStatus, RetryPolicy, Sleeper};
+use crate::engine::retry::RetryPolicy;
+use crate::engine::sleep::Sleeper;
+use crate::model::invitation::InvitationStatus;
+use crate::vendors::elastic::ElasticCloudBuilder;
 
 /// The API key the fake accepts.
 const API_KEY: &str = "c2FuZGJveDpzYW5kYm94LWVsYXN0aWMtY2xvdWQta2V5";
@@ -106,7 +108,7 @@ impl FakeServer<ElasticSim> {
     /// An [`ElasticCloud`](crate::ElasticCloud) builder pointed at this fake's `/api/v1`, with
     /// its API key and clock; change anything before `build()`.
     pub fn client_builder(&self) -> ElasticCloudBuilder {
-        crate::ElasticCloud::builder()
+        crate::vendors::elastic::ElasticCloud::builder()
             .token(self.token.clone())
             .base_url(format!("{}/api/v1", self.uri()))
             .user_agent("orginvite-sandbox")

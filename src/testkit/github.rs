@@ -11,7 +11,10 @@ use super::{
     FakeServer, ListAsk, MemberFound, Order, Paging, Refusal, Vendor, Who,
 };
 use crate::engine::later;
-use crate::{GitHubBuilder, InvitationStatus, RetryPolicy, Sleeper};
+use crate::engine::retry::RetryPolicy;
+use crate::engine::sleep::Sleeper;
+use crate::model::invitation::InvitationStatus;
+use crate::vendors::github::GitHubBuilder;
 
 const API_VERSIONS: [&str; 2] = ["2022-11-28", "2026-03-10"];
 const DOCS: &str = "https://docs.github.com/rest/orgs/members#create-an-organization-invitation";
@@ -104,7 +107,7 @@ impl FakeServer<GitHubSim> {
     /// A [`GitHub`](crate::GitHub) builder pointed at this fake, with its token and clock;
     /// change anything before `build()`.
     pub fn client_builder(&self) -> GitHubBuilder {
-        crate::GitHub::builder()
+        crate::vendors::github::GitHub::builder()
             .token(self.token.clone())
             .base_url(self.uri())
             .user_agent("orginvite-sandbox")
@@ -137,10 +140,11 @@ impl FakeServer<GitHubSim> {
     /// A [`GitHub`](crate::GitHub) builder pointed at this fake, acting as the installed app
     /// (see [`FakeServer::install_app`]) with the testkit's key.
     pub fn app_client_builder(&self, client_id_or_app_id: &str) -> GitHubBuilder {
-        self.client_builder().app(crate::GitHubApp::new(
-            client_id_or_app_id,
-            super::TEST_APP_PRIVATE_KEY,
-        ))
+        self.client_builder()
+            .app(crate::vendors::github::app::GitHubApp::new(
+                client_id_or_app_id,
+                super::TEST_APP_PRIVATE_KEY,
+            ))
     }
 
     /// How long the app's installation tokens really work, though they claim an hour: a
@@ -859,7 +863,7 @@ impl Vendor for GitHubSim {
     }
 
     fn default_lifetime(&self) -> Duration {
-        crate::github::INVITATION_LIFETIME
+        crate::vendors::github::INVITATION_LIFETIME
     }
 
     fn default_role(&self) -> &'static str {

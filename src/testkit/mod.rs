@@ -102,7 +102,8 @@ use std::time::{Duration, SystemTime};
 use jiff::Timestamp;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::{InvitationStatus, RecordingSleeper, Sleeper, TokioSleeper};
+use crate::engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
+use crate::model::invitation::InvitationStatus;
 
 pub use clerk::ClerkSim;
 pub use elastic::ElasticSim;
@@ -823,7 +824,7 @@ fn create(
         let refusal = if !state.knows_organization(vendor, &ask.organization) {
             Some(Refusal::OrganizationNotFound)
         } else if let Some(email) = &ask.email {
-            if crate::request::validate_email(email).is_err()
+            if crate::model::request::validate_email(email).is_err()
                 || email.to_ascii_lowercase().ends_with(".invalid")
             {
                 Some(Refusal::InvalidEmail(email.clone()))
@@ -1201,7 +1202,7 @@ impl Sandbox {
     ///
     /// The two share a virtual clock ([`FakeServer::virtual_clock`]): the client's pacing and
     /// rate-limit waits take no real time, and the fake's windows still pass.
-    pub async fn github() -> (FakeGitHub, crate::GitHub) {
+    pub async fn github() -> (FakeGitHub, crate::vendors::github::GitHub) {
         let clock = Sandbox::virtual_clock();
         let mut fake = FakeGitHub::start_with_clock(Arc::new(clock.clone())).await;
         fake.virtual_clock = Some(clock);
@@ -1217,7 +1218,7 @@ impl Sandbox {
     ///
     /// The two share a virtual clock ([`FakeServer::virtual_clock`]), as with
     /// [`Sandbox::github`].
-    pub async fn clerk() -> (FakeClerk, crate::Clerk) {
+    pub async fn clerk() -> (FakeClerk, crate::vendors::clerk::Clerk) {
         let clock = Sandbox::virtual_clock();
         let mut fake = FakeClerk::start_with_clock(Arc::new(clock.clone())).await;
         fake.virtual_clock = Some(clock);
@@ -1232,7 +1233,7 @@ impl Sandbox {
     /// [`ElasticCloud`](crate::ElasticCloud) client for it.
     ///
     /// The two share a virtual clock ([`FakeServer::virtual_clock`]), as in [`Sandbox::github`].
-    pub async fn elastic() -> (FakeElasticCloud, crate::ElasticCloud) {
+    pub async fn elastic() -> (FakeElasticCloud, crate::vendors::elastic::ElasticCloud) {
         let clock = Sandbox::virtual_clock();
         let mut fake = FakeElasticCloud::start_with_clock(Arc::new(clock.clone())).await;
         fake.virtual_clock = Some(clock);

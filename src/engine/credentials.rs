@@ -7,7 +7,8 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::{BoxFuture, Error};
+use crate::client::BoxFuture;
+use crate::model::error::Error;
 
 /// A source of the credential a client sends: asked before every attempt, told when the
 /// vendor refused it.

@@ -38,18 +38,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::builder::{header_text, ClientBuilder, Connection};
+use crate::engine::builder::{header_text, ClientBuilder, Connection};
 use crate::engine::headers;
+use crate::engine::pacing::Pacing;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
     status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, Undecodable, VendorDetails,
 };
-use crate::invitation::VendorPayload;
-use crate::mapping::{self, Cursor, MemberAnswer, Page, Vendor, CANCEL, CREATE, LIST, MEMBERSHIP};
-use crate::{
-    Cancelled, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter,
-    ListInvitations, Pacing, ProviderKind, Role,
-};
+use crate::model::error::{Error, ErrorKind};
+use crate::model::invitation::VendorPayload;
+use crate::model::invitation::{Invitation, InvitationStatus, Inviter};
+use crate::model::kind::ProviderKind;
+use crate::model::outcome::Cancelled;
+use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
+use crate::vendors::{self, Cursor, MemberAnswer, Page, Vendor, CANCEL, CREATE, LIST, MEMBERSHIP};
 
 /// Clerk's Backend API.
 pub const DEFAULT_BASE_URL: &str = "https://api.clerk.com/v1";
@@ -258,7 +260,7 @@ impl fmt::Debug for Clerk {
     }
 }
 
-crate::provider::vendor_client!(Clerk, ProviderKind::Clerk);
+crate::client::vendor_client!(Clerk, ProviderKind::Clerk);
 
 #[derive(Clone)]
 struct ClerkMapping {
@@ -482,7 +484,7 @@ impl Vendor for ClerkMapping {
         if about_the_request {
             return None;
         }
-        crate::mapping::default_doom(error)
+        crate::vendors::default_doom(error)
     }
 
     fn create<'a>(
@@ -527,9 +529,9 @@ impl Vendor for ClerkMapping {
 
     fn name_call<'a>(
         &'a self,
-        _name: &'a crate::mapping::Name,
+        _name: &'a crate::vendors::Name,
     ) -> Result<Call<'a, impl Decode<u64> + 'a>, Error> {
-        mapping::unsupported::<u64>(ProviderKind::Clerk, "looking up names")
+        vendors::unsupported::<u64>(ProviderKind::Clerk, "looking up names")
     }
 
     fn batch_key(&self, request: &CreateInvitation) -> Option<String> {
@@ -582,7 +584,7 @@ impl Vendor for ClerkMapping {
                 .collect())
         };
         Ok(Call::new(
-            mapping::CREATE_MANY,
+            vendors::CREATE_MANY,
             ProviderKind::Clerk,
             organization,
             plan,
@@ -681,7 +683,7 @@ impl Vendor for ClerkMapping {
         organization: &'a str,
         id: &'a str,
     ) -> Result<Call<'a, impl Decode<Cancelled> + 'a>, Error> {
-        crate::request::check_organization(organization)?;
+        crate::model::request::check_organization(organization)?;
         check_plain("id", id)?;
         let url =
             self.connection
@@ -721,7 +723,7 @@ impl Vendor for ClerkMapping {
         _organization: &'a str,
         _ids: &'a [&'a str],
     ) -> Result<Call<'a, impl Decode<()> + 'a>, Error> {
-        mapping::unsupported::<()>(
+        vendors::unsupported::<()>(
             ProviderKind::Clerk,
             "cancelling several invitations in one request",
         )
@@ -758,7 +760,7 @@ impl Vendor for ClerkMapping {
         _organization: &'a str,
         _previous: &'a Invitation,
     ) -> Result<Option<Call<'a, impl Decode<Vec<u64>> + 'a>>, Error> {
-        Ok(None::<Call<'a, mapping::NoDecode<Vec<u64>>>>)
+        Ok(None::<Call<'a, vendors::NoDecode<Vec<u64>>>>)
     }
 
     fn member<'a>(
@@ -766,7 +768,7 @@ impl Vendor for ClerkMapping {
         organization: &'a str,
         invitee: &'a Invitee,
     ) -> Result<Option<Call<'a, impl Decode<MemberAnswer> + 'a>>, Error> {
-        crate::request::check_organization(organization)?;
+        crate::model::request::check_organization(organization)?;
         invitee.validate()?;
         let filter = match invitee {
             Invitee::Email(email) => ("email_address", email.as_str()),

@@ -2,93 +2,16 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::StreamExt;
 
+use crate::client::BoxStream;
 use crate::engine::{later, Doom, Engine, Stop};
-use crate::ensure::{ensure, found, lookup};
-use crate::mapping::Vendor;
-use crate::{BoxStream, CreateInvitation, Ensured, Error, Invitee};
-
-/// How [`invite_all`](crate::Provider::invite_all) runs.
-///
-/// ```
-/// use std::time::Duration;
-/// use orginvite::BulkOptions;
-///
-/// let options = BulkOptions::default()
-///     .concurrency(8)
-///     .deadline(Duration::from_secs(15 * 60))
-///     .batches(false);
-/// assert_eq!(options.concurrency, 8);
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct BulkOptions {
-    /// How many requests (or batches) are in flight at most. Defaults to 4. The client's
-    /// pacing still decides when each may start: GitHub's invitations go one at a time
-    /// whatever this says.
-    pub concurrency: usize,
-    /// A deadline for the whole run, counted from the call: what has not been sent by then is
-    /// skipped. No deadline by default: the run waits for the client's pacing as long as the
-    /// vendor's limits require (hours for a thousand invitations on Clerk), where a single call
-    /// would give up after the retry policy's `max_wait`.
-    pub deadline: Option<Duration>,
-    /// Whether the vendor's batch endpoints are used (Clerk's bulk call, Elastic Cloud's
-    /// `emails`). On by default.
-    pub batches: bool,
-}
-
-impl Default for BulkOptions {
-    fn default() -> BulkOptions {
-        BulkOptions {
-            concurrency: 4,
-            deadline: None,
-            batches: true,
-        }
-    }
-}
-
-impl BulkOptions {
-    /// Sets how many requests are in flight at most (at least one).
-    pub fn concurrency(mut self, concurrency: usize) -> BulkOptions {
-        self.concurrency = concurrency.max(1);
-        self
-    }
-
-    /// Sets a deadline for the whole run.
-    pub fn deadline(mut self, deadline: Duration) -> BulkOptions {
-        self.deadline = Some(deadline);
-        self
-    }
-
-    /// Turns the vendor's batch endpoints on or off.
-    pub fn batches(mut self, batches: bool) -> BulkOptions {
-        self.batches = batches;
-        self
-    }
-}
-
-/// The outcome of one request of [`invite_all`](crate::Provider::invite_all).
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct BulkItem {
-    /// The request's position in the input (0-based).
-    pub index: usize,
-    /// The request.
-    pub request: CreateInvitation,
-    /// What became of it: the definite answer of
-    /// [`ensure_invited`](crate::Provider::ensure_invited), or an error.
-    pub outcome: Result<Ensured, Error>,
-    /// The request was not carried out, and nothing that could have created its invitation
-    /// was sent: an earlier answer doomed it ([`Error::Skipped`]) or the run's deadline passed
-    /// before its turn ([`Error::Throttled`]). `outcome` holds the cause.
-    pub skipped: bool,
-    /// The index of an earlier request for the same person in the same organization: this one
-    /// was not sent, and `outcome` repeats that request's.
-    pub duplicate_of: Option<usize>,
-}
+use crate::model::error::Error;
+use crate::model::outcome::{BulkItem, BulkOptions, Ensured};
+use crate::model::request::{CreateInvitation, Invitee};
+use crate::ops::ensure::{ensure, found, lookup};
+use crate::vendors::Vendor;
 
 /// A unit of work: one request alone, or several in one batch request.
 enum Unit {

@@ -1,171 +1,18 @@
 //! Seeing and undoing invitations: the results of listing, finding, cancelling and looking up
 //! members, and those operations built from the vendors' mappings and the one engine.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 
 use futures_util::StreamExt;
 
+use crate::client::BoxStream;
 use crate::engine::Engine;
-use crate::mapping::{Cursor, MemberAnswer, Vendor};
-use crate::{
-    BoxStream, CreateInvitation, Error, ErrorKind, Invitation, Invitee, ListInvitations,
-    ProviderKind, Role,
-};
+use crate::model::error::{Error, ErrorKind};
+use crate::model::invitation::Invitation;
+use crate::model::outcome::{CancelOutcome, Cancelled, Membership};
+use crate::vendors::{Cursor, MemberAnswer, Vendor};
 
-/// A cancelled invitation.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct Cancelled {
-    /// The vendor.
-    pub provider: ProviderKind,
-    /// The id of the cancelled invitation, as given.
-    pub id: String,
-    /// The invitation as the vendor returned it after cancelling (Clerk returns it, with
-    /// status `revoked`; GitHub and Elastic Cloud answer with no body).
-    pub invitation: Option<Invitation>,
-}
-
-impl Cancelled {
-    pub(crate) fn new(provider: ProviderKind, id: &str, invitation: Option<Invitation>) -> Self {
-        Cancelled {
-            provider,
-            id: id.to_owned(),
-            invitation,
-        }
-    }
-}
-
-/// What became of one id given to
-/// [`Provider::cancel_invitations`](crate::Provider::cancel_invitations).
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct CancelOutcome {
-    /// The invitation id, as given.
-    pub id: String,
-    /// The cancellation, or why it failed: [`ErrorKind::NotPending`] when the invitation was
-    /// no longer pending (or never existed).
-    pub result: Result<Cancelled, Error>,
-}
-
-/// Whether a person is in an organization, invited to it, or neither.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-// Returned by value once per lookup; boxing the invitation would only make matching clumsy.
-#[allow(clippy::large_enum_variant)]
-pub enum Membership {
-    /// An active member.
-    #[non_exhaustive]
-    Member {
-        /// Their role in the organization.
-        role: Role,
-    },
-    /// Not a member yet, with a pending invitation.
-    Invited(Invitation),
-    /// Neither a member nor invited.
-    NotMember,
-    /// Not found as a member nor as invited, but the vendor cannot rule one of them out:
-    /// GitHub does not show members' email addresses (a lookup by email with no pending
-    /// invitation ends here; look the person up by login), and Clerk's and Elastic Cloud's
-    /// invitations name email addresses only (a lookup by user id or username of someone who
-    /// is not a member ends here; look them up by email).
-    Unknown,
-}
-
-impl Membership {
-    /// Whether the person is an active member.
-    pub fn is_member(&self) -> bool {
-        matches!(self, Membership::Member { .. })
-    }
-
-    /// The pending invitation, when the person has one.
-    pub fn invitation(&self) -> Option<&Invitation> {
-        match self {
-            Membership::Invited(invitation) => Some(invitation),
-            _ => None,
-        }
-    }
-}
-
-/// Whether `request` would be sent as it is: everything a create checks before sending,
-/// with any login or team slug standing for an id it would be looked up as.
-pub(crate) fn check<V: Vendor>(vendor: &V, request: &CreateInvitation) -> Result<(), Error> {
-    check_with_names(vendor, request, &vendor.names(request))
-}
-
-/// [`check`], with the names `request` uses already listed.
-fn check_with_names<V: Vendor>(
-    vendor: &V,
-    request: &CreateInvitation,
-    names: &[crate::mapping::Name],
-) -> Result<(), Error> {
-    if names.is_empty() {
-        return vendor.create(request).map(drop);
-    }
-    let stand_ins: Vec<_> = names.iter().map(|name| (name.clone(), 1)).collect();
-    vendor.create(&vendor.with_ids(request, &stand_ins))?;
-    for name in names {
-        drop(vendor.name_call(name)?);
-    }
-    Ok(())
-}
-
-/// `request` with every name it uses looked up (GitHub's logins and team slugs), ready to
-/// encode; the caller builds its create call next, which checks it before anything is sent.
-/// When there are names, the whole request is checked before the first lookup is sent; an id
-/// looked up once is remembered by the client.
-pub(crate) async fn prepare<'r, V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
-    request: &'r CreateInvitation,
-) -> Result<Cow<'r, CreateInvitation>, Error> {
-    let names = vendor.names(request);
-    if names.is_empty() {
-        // Nothing to look up: building the create call that follows is the whole check, and
-        // it is done before anything is sent (checking here too would encode it twice).
-        return Ok(Cow::Borrowed(request));
-    }
-    // Every name is checked before the first lookup goes out.
-    check_with_names(vendor, request, &names)?;
-    // Boxed: a create without names (most) should not carry a lookup's future in its own.
-    Box::pin(look_up(engine, vendor, request, names)).await
-}
-
-/// `request` with `names` replaced by their ids, each looked up unless the client remembers
-/// it.
-async fn look_up<'r, V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
-    request: &'r CreateInvitation,
-    names: Vec<crate::mapping::Name>,
-) -> Result<Cow<'r, CreateInvitation>, Error> {
-    let remembered = |key: &str| {
-        engine
-            .ids
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(key)
-            .copied()
-    };
-    let mut ids = Vec::with_capacity(names.len());
-    for name in names {
-        let key = name.key();
-        let id = match remembered(&key) {
-            Some(id) => id,
-            None => {
-                let id = engine.run(vendor.name_call(&name)?).await?;
-                engine
-                    .ids
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(key, id);
-                id
-            }
-        };
-        ids.push((name, id));
-    }
-    Ok(Cow::Owned(vendor.with_ids(request, &ids)))
-}
+use crate::model::request::{Invitee, ListInvitations};
 
 /// The most pages one list follows: far beyond any organization's invitations (GitHub caps
 /// invitations at 500 a day, each open for a week), and an end to a vendor whose pages never

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::pacer::{Pacing, Traffic};
-use crate::Error;
+use super::{Pacing, Traffic};
+use crate::model::error::Error;
 
 /// What a client does when the shared pacer's Redis cannot be reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -5,10 +5,11 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::clerk::{ClerkListOptions, ClerkOptions};
-use crate::elastic::ElasticOptions;
-use crate::github::{GitHubListOptions, GitHubOptions};
-use crate::{Error, Invitation, InvitationStatus};
+use crate::model::error::Error;
+use crate::model::invitation::{Invitation, InvitationStatus};
+use crate::vendors::clerk::{ClerkListOptions, ClerkOptions};
+use crate::vendors::elastic::ElasticOptions;
+use crate::vendors::github::{GitHubListOptions, GitHubOptions};
 
 /// Who is invited, or looked up: an email address, a user id in the vendor's own user
 /// directory, or a login.
@@ -524,7 +525,7 @@ pub(crate) fn validate_email(email: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorKind;
+    use crate::model::error::ErrorKind;
 
     #[test]
     fn emails() {

@@ -8,7 +8,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{Error, ProviderKind};
+use crate::model::error::Error;
+use crate::model::kind::ProviderKind;
 
 /// Elastic Cloud's role id for an organization owner.
 pub const ORGANIZATION_ADMIN: &str = "organization-admin";
@@ -495,7 +496,7 @@ impl PlatformRole {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorKind;
+    use crate::model::error::ErrorKind;
     use serde_json::json;
 
     fn field(error: Error) -> &'static str {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::ProviderKind;
+use crate::model::kind::ProviderKind;
 
 /// What went wrong, in terms that are the same for every vendor.
 ///

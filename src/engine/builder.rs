@@ -12,12 +12,13 @@ use reqwest::Method;
 use secrecy::SecretString;
 use url::{Host, Url};
 
-use crate::credentials::{check_token, Credentials, StaticToken};
+use crate::engine::credentials::{check_token, Credentials, StaticToken};
 use crate::engine::observe::Observer;
-use crate::engine::pacer::{Pacer, Pacing};
+use crate::engine::pacing::{Pacer, Pacing};
+use crate::engine::retry::RetryPolicy;
 use crate::engine::sleep::{Sleeper, TokioSleeper};
 use crate::engine::{Engine, HttpPlan, DEFAULT_MAX_BODY_BYTES};
-use crate::{Error, RetryPolicy};
+use crate::model::error::Error;
 
 /// The user agent sent unless the caller sets one.
 pub(crate) const DEFAULT_USER_AGENT: &str = concat!("orginvite/", env!("CARGO_PKG_VERSION"));
@@ -58,7 +59,7 @@ pub(crate) struct CommonSettings {
     pacer: Option<Pacer>,
     observer: Option<Arc<dyn Observer>>,
     trace_emails: bool,
-    reconcile: crate::Reconcile,
+    reconcile: crate::model::outcome::Reconcile,
 }
 
 impl fmt::Debug for CommonSettings {
@@ -115,7 +116,7 @@ impl<V> ClientBuilder<V> {
                 pacer: None,
                 observer: None,
                 trace_emails: false,
-                reconcile: crate::Reconcile::default(),
+                reconcile: crate::model::outcome::Reconcile::default(),
             },
             vendor,
         }
@@ -226,7 +227,7 @@ impl<V> ClientBuilder<V> {
     /// How [`ensure_invited`](crate::Provider::ensure_invited) looks for an invitation whose
     /// create ended in doubt before it concludes that none was created. See
     /// [`Reconcile`](crate::Reconcile) for the default.
-    pub fn reconcile(mut self, reconcile: crate::Reconcile) -> Self {
+    pub fn reconcile(mut self, reconcile: crate::model::outcome::Reconcile) -> Self {
         self.common.reconcile = reconcile;
         self
     }
@@ -265,7 +266,7 @@ impl Built {
         self.engine.static_authorization = self
             .static_token
             .as_ref()
-            .and_then(|token| crate::credentials::authorization(scheme, token).ok());
+            .and_then(|token| crate::engine::credentials::authorization(scheme, token).ok());
         let mut headers = HeaderMap::with_capacity(6);
         headers.insert(ACCEPT, HeaderValue::from_static(accept));
         headers.insert(USER_AGENT, self.user_agent);
@@ -576,7 +577,11 @@ mod tests {
             "not a url",
         ] {
             let err = parse_base_url(bad).unwrap_err();
-            assert_eq!(err.kind(), crate::ErrorKind::InvalidConfig, "{bad}");
+            assert_eq!(
+                err.kind(),
+                crate::model::error::ErrorKind::InvalidConfig,
+                "{bad}"
+            );
             assert!(!err.to_string().contains("pw@"), "{err}");
         }
     }

@@ -18,11 +18,13 @@ use rustls_pki_types::{PrivatePkcs1KeyDer, PrivatePkcs8KeyDer};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::builder::Connection;
-use crate::credentials::Credentials;
+use crate::client::BoxFuture;
+use crate::engine::builder::Connection;
+use crate::engine::credentials::Credentials;
 use crate::engine::retry::Idempotency;
 use crate::engine::{later, Call, Engine, Failure, Operation, RawResponse, Traffic};
-use crate::{BoxFuture, Error, ProviderKind};
+use crate::model::error::Error;
+use crate::model::kind::ProviderKind;
 
 /// How long before `iat` is set, against clocks that run a little ahead (GitHub's advice).
 const ISSUED_BEFORE: Duration = Duration::from_secs(60);
@@ -353,7 +355,7 @@ impl AppSource {
             let mut plan = plan();
             plan.headers.insert(
                 AUTHORIZATION,
-                crate::credentials::authorization("Bearer", &jwt)?,
+                crate::engine::credentials::authorization("Bearer", &jwt)?,
             );
             let call = Call::new(
                 APP_AUTHENTICATION,
@@ -404,12 +406,16 @@ impl AppSource {
                         return Ok(AppAnswer::Skewed(date(response)));
                     }
                     if !response.status.is_success() {
-                        return Err(crate::github::classify(response, now));
+                        return Err(crate::vendors::github::classify(response, now));
                     }
                     serde_json::from_slice::<Installation>(&response.body)
                         .map(|installation| AppAnswer::Done(installation.id))
                         .map_err(|source| {
-                            crate::github::undecodable_as(response, "an installation", source)
+                            crate::vendors::github::undecodable_as(
+                                response,
+                                "an installation",
+                                source,
+                            )
                         })
                 },
             )
@@ -437,13 +443,17 @@ impl AppSource {
                     return Ok(AppAnswer::Skewed(date(response)));
                 }
                 if !response.status.is_success() {
-                    return Err(crate::github::classify(response, now));
+                    return Err(crate::vendors::github::classify(response, now));
                 }
                 let token: InstallationToken =
                     serde_json::from_slice(&response.body).map_err(|source| {
-                        crate::github::undecodable_as(response, "an installation token", source)
+                        crate::vendors::github::undecodable_as(
+                            response,
+                            "an installation token",
+                            source,
+                        )
                     })?;
-                let expires_at = crate::timestamp::parse(&token.expires_at)
+                let expires_at = crate::vendors::timestamp::parse(&token.expires_at)
                     .map(SystemTime::from)
                     // An unreadable expiry: GitHub's tokens last an hour.
                     .unwrap_or_else(|| later(now, Duration::from_secs(3600)));
@@ -489,7 +499,8 @@ impl Credentials for AppSource {
                 }
                 Err(error) => {
                     slot.failed = Some((self.engine.sleeper.now(), error.clone()));
-                    if error.kind() == crate::ErrorKind::NotFound && self.installation_id.is_none()
+                    if error.kind() == crate::model::error::ErrorKind::NotFound
+                        && self.installation_id.is_none()
                     {
                         // Reinstalled, perhaps: look the installation up again next time.
                         self.installations
@@ -549,7 +560,7 @@ mod tests {
             "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
         ] {
             let error = GitHubApp::new("Iv1", pem).signer().unwrap_err();
-            assert_eq!(error.kind(), crate::ErrorKind::InvalidConfig);
+            assert_eq!(error.kind(), crate::model::error::ErrorKind::InvalidConfig);
             assert!(!error.to_string().contains("AAAA"));
         }
     }

@@ -50,19 +50,21 @@ use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::builder::{ClientBuilder, Connection};
+use crate::engine::builder::{ClientBuilder, Connection};
 use crate::engine::headers;
+use crate::engine::pacing::Pacing;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
     status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, VendorDetails,
 };
-use crate::invitation::VendorPayload;
-use crate::mapping::{
+use crate::model::error::{Error, ErrorKind};
+use crate::model::invitation::VendorPayload;
+use crate::model::invitation::{Invitation, InvitationStatus};
+use crate::model::kind::ProviderKind;
+use crate::model::outcome::Cancelled;
+use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
+use crate::vendors::{
     self, Cursor, MemberAnswer, Page, Vendor, CANCEL, CANCEL_MANY, CREATE, LIST, MEMBERSHIP,
-};
-use crate::{
-    Cancelled, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee,
-    ListInvitations, Pacing, ProviderKind, Role,
 };
 
 pub use roles::{
@@ -185,7 +187,7 @@ impl fmt::Debug for ElasticCloud {
     }
 }
 
-crate::provider::vendor_client!(ElasticCloud, ProviderKind::ElasticCloud);
+crate::client::vendor_client!(ElasticCloud, ProviderKind::ElasticCloud);
 
 #[derive(Clone)]
 struct ElasticMapping {
@@ -398,9 +400,9 @@ impl Vendor for ElasticMapping {
 
     fn name_call<'a>(
         &'a self,
-        _name: &'a crate::mapping::Name,
+        _name: &'a crate::vendors::Name,
     ) -> Result<Call<'a, impl Decode<u64> + 'a>, Error> {
-        mapping::unsupported::<u64>(ProviderKind::ElasticCloud, "looking up names")
+        vendors::unsupported::<u64>(ProviderKind::ElasticCloud, "looking up names")
     }
 
     fn batch_key(&self, request: &CreateInvitation) -> Option<String> {
@@ -456,7 +458,7 @@ impl Vendor for ElasticMapping {
         // The same endpoint as one invitation: paced as invitations are.
         let operation = crate::engine::Operation {
             traffic: crate::engine::Traffic::Notifying,
-            ..mapping::CREATE_MANY
+            ..vendors::CREATE_MANY
         };
         Ok(Call::new(
             operation,
@@ -519,7 +521,7 @@ impl Vendor for ElasticMapping {
         organization: &'a str,
         id: &'a str,
     ) -> Result<Call<'a, impl Decode<Cancelled> + 'a>, Error> {
-        crate::request::check_organization(organization)?;
+        crate::model::request::check_organization(organization)?;
         check_token(id)?;
         let url = self
             .connection
@@ -545,7 +547,7 @@ impl Vendor for ElasticMapping {
         organization: &'a str,
         ids: &'a [&'a str],
     ) -> Result<Call<'a, impl Decode<()> + 'a>, Error> {
-        crate::request::check_organization(organization)?;
+        crate::model::request::check_organization(organization)?;
         for id in ids {
             check_token(id)?;
         }
@@ -592,7 +594,7 @@ impl Vendor for ElasticMapping {
         _organization: &'a str,
         _previous: &'a Invitation,
     ) -> Result<Option<Call<'a, impl Decode<Vec<u64>> + 'a>>, Error> {
-        Ok(None::<Call<'a, mapping::NoDecode<Vec<u64>>>>)
+        Ok(None::<Call<'a, vendors::NoDecode<Vec<u64>>>>)
     }
 
     fn member<'a>(
@@ -600,7 +602,7 @@ impl Vendor for ElasticMapping {
         organization: &'a str,
         invitee: &'a Invitee,
     ) -> Result<Option<Call<'a, impl Decode<MemberAnswer> + 'a>>, Error> {
-        crate::request::check_organization(organization)?;
+        crate::model::request::check_organization(organization)?;
         invitee.validate()?;
         if let Invitee::Login(_) = invitee {
             return Err(Error::unsupported(
@@ -746,7 +748,7 @@ fn decode_created(body: &[u8], email: &str) -> Result<Invitation, BoxError> {
 }
 
 fn unify(raw: ElasticInvitation) -> Invitation {
-    let timestamp = |t: &Option<String>| t.as_deref().and_then(crate::timestamp::parse);
+    let timestamp = |t: &Option<String>| t.as_deref().and_then(crate::vendors::timestamp::parse);
     let status = if raw.accepted_at.is_some() {
         InvitationStatus::Accepted
     } else if raw.expired == Some(true) {

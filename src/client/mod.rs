@@ -5,10 +5,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::{
-    BulkItem, BulkOptions, CancelOutcome, Cancelled, CreateInvitation, Ensured, Error, Invitation,
-    Invitee, ListInvitations, Membership, Resent,
+use crate::model::error::Error;
+use crate::model::invitation::Invitation;
+use crate::model::kind::ProviderKind;
+use crate::model::outcome::{
+    BulkItem, BulkOptions, CancelOutcome, Cancelled, Ensured, Membership, Resent,
 };
+use crate::model::request::{CreateInvitation, Invitee, ListInvitations};
 
 /// A boxed, `Send` future: what [`Provider`] methods return.
 ///
@@ -22,50 +25,6 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Consume it with any stream combinators, for example `futures::StreamExt::next` or
 /// `futures::TryStreamExt::try_collect`.
 pub type BoxStream<'a, T> = Pin<Box<dyn futures_core::Stream<Item = T> + Send + 'a>>;
-
-/// Which vendor a client, an invitation or an error belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum ProviderKind {
-    /// GitHub (github.com or GitHub Enterprise Server).
-    GitHub,
-    /// Clerk's Backend API.
-    Clerk,
-    /// Elastic Cloud (Elasticsearch Service), including GovCloud.
-    ElasticCloud,
-}
-
-impl ProviderKind {
-    /// A stable, lower-case identifier: `github`, `clerk` or `elastic_cloud`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::GitHub => "github",
-            ProviderKind::Clerk => "clerk",
-            ProviderKind::ElasticCloud => "elastic_cloud",
-        }
-    }
-
-    /// The vendor's name as a person writes it: `GitHub`, `Clerk` or `Elastic Cloud`.
-    pub const fn display_name(self) -> &'static str {
-        match self {
-            ProviderKind::GitHub => "GitHub",
-            ProviderKind::Clerk => "Clerk",
-            ProviderKind::ElasticCloud => "Elastic Cloud",
-        }
-    }
-}
-
-impl fmt::Display for ProviderKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.display_name())
-    }
-}
-
-impl serde::Serialize for ProviderKind {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
 
 /// A client that invites people to an organization on one vendor, and sees and undoes those
 /// invitations.
@@ -138,7 +97,7 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// The default judges by the error's kind; the crate's providers know their vendor's
     /// exceptions.
     fn dooms_other_requests(&self, error: &Error) -> bool {
-        crate::mapping::default_doom(error).is_some()
+        crate::vendors::default_doom(error).is_some()
     }
 
     /// Makes sure the person of `request` is invited or a member, with a definite answer.
@@ -356,7 +315,7 @@ forward_provider!(Box);
 forward_provider!(Arc);
 
 /// The parts every vendor client shares, for a client struct with `engine` and `mapping`
-/// fields (the mapping implementing [`Vendor`](crate::mapping::Vendor)): the inherent
+/// fields (the mapping implementing [`Vendor`](crate::vendors::Vendor)): the inherent
 /// operations (the engine run with the vendor's mappings), the [`Provider`] impl, and the
 /// hooks property tests, fuzzing and benchmarks use.
 macro_rules! vendor_client {
@@ -365,55 +324,60 @@ macro_rules! vendor_client {
             /// Invites one person; see [`Provider::create_invitation`](crate::Provider::create_invitation).
             pub async fn create_invitation(
                 &self,
-                request: &$crate::CreateInvitation,
-            ) -> Result<$crate::Invitation, $crate::Error> {
+                request: &$crate::model::request::CreateInvitation,
+            ) -> Result<$crate::model::invitation::Invitation, $crate::model::error::Error> {
                 let request =
-                    $crate::lifecycle::prepare(&self.engine, &self.mapping, request).await?;
-                let call = $crate::mapping::Vendor::create(&self.mapping, &request)?;
+                    $crate::ops::prepare::prepare(&self.engine, &self.mapping, request).await?;
+                let call = $crate::vendors::Vendor::create(&self.mapping, &request)?;
                 self.engine.run(call).await
             }
 
             /// Checks a request without sending anything; see [`Provider::check_invitation`](crate::Provider::check_invitation).
             pub fn check_invitation(
                 &self,
-                request: &$crate::CreateInvitation,
-            ) -> Result<(), $crate::Error> {
-                $crate::lifecycle::check(&self.mapping, request)
+                request: &$crate::model::request::CreateInvitation,
+            ) -> Result<(), $crate::model::error::Error> {
+                $crate::ops::prepare::check(&self.mapping, request)
             }
 
             /// Invites with a definite answer; see [`Provider::ensure_invited`](crate::Provider::ensure_invited).
             pub async fn ensure_invited(
                 &self,
-                request: &$crate::CreateInvitation,
-            ) -> Result<$crate::Ensured, $crate::Error> {
-                $crate::ensure::ensure(&self.engine, &self.mapping, request).await
+                request: &$crate::model::request::CreateInvitation,
+            ) -> Result<$crate::model::outcome::Ensured, $crate::model::error::Error> {
+                $crate::ops::ensure::ensure(&self.engine, &self.mapping, request).await
             }
 
             /// Invites many; see [`Provider::invite_all`](crate::Provider::invite_all).
             pub fn invite_all(
                 &self,
-                requests: impl IntoIterator<Item = $crate::CreateInvitation>,
-                options: $crate::BulkOptions,
-            ) -> $crate::BoxStream<'_, $crate::BulkItem> {
+                requests: impl IntoIterator<Item = $crate::model::request::CreateInvitation>,
+                options: $crate::model::outcome::BulkOptions,
+            ) -> $crate::client::BoxStream<'_, $crate::model::outcome::BulkItem> {
                 let requests = requests.into_iter().collect();
-                $crate::bulk::invite_all(&self.engine, &self.mapping, requests, options)
+                $crate::ops::bulk::invite_all(&self.engine, &self.mapping, requests, options)
             }
 
             /// Lists invitations; see [`Provider::list_invitations`](crate::Provider::list_invitations).
             pub fn list_invitations<'a>(
                 &'a self,
-                query: &'a $crate::ListInvitations,
-            ) -> $crate::BoxStream<'a, Result<$crate::Invitation, $crate::Error>> {
-                $crate::lifecycle::list(&self.engine, &self.mapping, query)
+                query: &'a $crate::model::request::ListInvitations,
+            ) -> $crate::client::BoxStream<
+                'a,
+                Result<$crate::model::invitation::Invitation, $crate::model::error::Error>,
+            > {
+                $crate::ops::lifecycle::list(&self.engine, &self.mapping, query)
             }
 
             /// Finds a pending invitation; see [`Provider::find_invitation`](crate::Provider::find_invitation).
             pub async fn find_invitation(
                 &self,
                 organization: &str,
-                invitee: &$crate::Invitee,
-            ) -> Result<Option<$crate::Invitation>, $crate::Error> {
-                $crate::lifecycle::find(&self.engine, &self.mapping, organization, invitee).await
+                invitee: &$crate::model::request::Invitee,
+            ) -> Result<Option<$crate::model::invitation::Invitation>, $crate::model::error::Error>
+            {
+                $crate::ops::lifecycle::find(&self.engine, &self.mapping, organization, invitee)
+                    .await
             }
 
             /// Cancels one invitation; see [`Provider::cancel_invitation`](crate::Provider::cancel_invitation).
@@ -421,8 +385,8 @@ macro_rules! vendor_client {
                 &self,
                 organization: &str,
                 id: &str,
-            ) -> Result<$crate::Cancelled, $crate::Error> {
-                let call = $crate::mapping::Vendor::cancel(&self.mapping, organization, id)?;
+            ) -> Result<$crate::model::outcome::Cancelled, $crate::model::error::Error> {
+                let call = $crate::vendors::Vendor::cancel(&self.mapping, organization, id)?;
                 self.engine.run(call).await
             }
 
@@ -431,118 +395,137 @@ macro_rules! vendor_client {
                 &self,
                 organization: &str,
                 ids: impl IntoIterator<Item = impl Into<String>>,
-            ) -> Vec<$crate::CancelOutcome> {
+            ) -> Vec<$crate::model::outcome::CancelOutcome> {
                 let ids = ids.into_iter().map(Into::into).collect();
-                $crate::lifecycle::cancel_many(&self.engine, &self.mapping, organization, ids).await
+                $crate::ops::lifecycle::cancel_many(&self.engine, &self.mapping, organization, ids)
+                    .await
             }
 
             /// Re-sends an invitation; see [`Provider::resend_invitation`](crate::Provider::resend_invitation).
             pub async fn resend_invitation(
                 &self,
                 organization: &str,
-                invitee: &$crate::Invitee,
-            ) -> Result<$crate::Resent, $crate::Error> {
-                $crate::ensure::resend(&self.engine, &self.mapping, organization, invitee).await
+                invitee: &$crate::model::request::Invitee,
+            ) -> Result<$crate::model::outcome::Resent, $crate::model::error::Error> {
+                $crate::ops::ensure::resend(&self.engine, &self.mapping, organization, invitee)
+                    .await
             }
 
             /// Looks a person up; see [`Provider::membership`](crate::Provider::membership).
             pub async fn membership(
                 &self,
                 organization: &str,
-                invitee: &$crate::Invitee,
-            ) -> Result<$crate::Membership, $crate::Error> {
-                $crate::lifecycle::membership(&self.engine, &self.mapping, organization, invitee)
-                    .await
+                invitee: &$crate::model::request::Invitee,
+            ) -> Result<$crate::model::outcome::Membership, $crate::model::error::Error> {
+                $crate::ops::lifecycle::membership(
+                    &self.engine,
+                    &self.mapping,
+                    organization,
+                    invitee,
+                )
+                .await
             }
 
             /// Builds the HTTP request exactly as a create does; for fuzzing and benchmarks.
             #[cfg(any(test, feature = "fuzzing"))]
             pub(crate) fn encode_request(
                 &self,
-                request: &$crate::CreateInvitation,
-            ) -> Result<$crate::engine::HttpPlan, $crate::Error> {
-                $crate::mapping::Vendor::create(&self.mapping, request).map(|call| call.plan)
+                request: &$crate::model::request::CreateInvitation,
+            ) -> Result<$crate::engine::HttpPlan, $crate::model::error::Error> {
+                $crate::vendors::Vendor::create(&self.mapping, request).map(|call| call.plan)
             }
 
             /// Decodes a create's answer exactly as a call does; for property tests and fuzzing.
             #[cfg(any(test, feature = "fuzzing"))]
             pub(crate) fn decode_answer(
                 &self,
-                request: &$crate::CreateInvitation,
+                request: &$crate::model::request::CreateInvitation,
                 response: &$crate::engine::RawResponse,
                 now: std::time::SystemTime,
-            ) -> Result<$crate::Invitation, $crate::engine::Failure> {
-                $crate::mapping::Vendor::decode_created(&self.mapping, request, response, now)
+            ) -> Result<$crate::model::invitation::Invitation, $crate::engine::Failure> {
+                $crate::vendors::Vendor::decode_created(&self.mapping, request, response, now)
             }
 
             /// Decodes one page of a list exactly as a call does; for benchmarks and fuzzing.
             #[cfg(any(test, feature = "fuzzing"))]
             pub(crate) fn decode_list_page(
                 &self,
-                query: &$crate::ListInvitations,
+                query: &$crate::model::request::ListInvitations,
                 response: &$crate::engine::RawResponse,
                 now: std::time::SystemTime,
             ) -> Result<usize, $crate::engine::Failure> {
-                let call = $crate::mapping::Vendor::list_page(
+                let call = $crate::vendors::Vendor::list_page(
                     &self.mapping,
                     query,
-                    &$crate::mapping::Cursor::FIRST,
+                    &$crate::vendors::Cursor::FIRST,
                 )
                 .map_err(|error| $crate::engine::Failure::from_error(error))?;
                 (call.decode)(response, now).map(|page| page.invitations.len())
             }
         }
 
-        impl $crate::Provider for $client {
-            fn kind(&self) -> $crate::ProviderKind {
+        impl $crate::client::Provider for $client {
+            fn kind(&self) -> $crate::model::kind::ProviderKind {
                 $kind
             }
 
             fn create_invitation<'a>(
                 &'a self,
-                request: &'a $crate::CreateInvitation,
-            ) -> $crate::BoxFuture<'a, Result<$crate::Invitation, $crate::Error>> {
+                request: &'a $crate::model::request::CreateInvitation,
+            ) -> $crate::client::BoxFuture<
+                'a,
+                Result<$crate::model::invitation::Invitation, $crate::model::error::Error>,
+            > {
                 Box::pin($client::create_invitation(self, request))
             }
 
             fn check_invitation(
                 &self,
-                request: &$crate::CreateInvitation,
-            ) -> Result<(), $crate::Error> {
+                request: &$crate::model::request::CreateInvitation,
+            ) -> Result<(), $crate::model::error::Error> {
                 $client::check_invitation(self, request)
             }
 
-            fn dooms_other_requests(&self, error: &$crate::Error) -> bool {
-                $crate::mapping::Vendor::doom(&self.mapping, error).is_some()
+            fn dooms_other_requests(&self, error: &$crate::model::error::Error) -> bool {
+                $crate::vendors::Vendor::doom(&self.mapping, error).is_some()
             }
 
             fn ensure_invited<'a>(
                 &'a self,
-                request: &'a $crate::CreateInvitation,
-            ) -> $crate::BoxFuture<'a, Result<$crate::Ensured, $crate::Error>> {
+                request: &'a $crate::model::request::CreateInvitation,
+            ) -> $crate::client::BoxFuture<
+                'a,
+                Result<$crate::model::outcome::Ensured, $crate::model::error::Error>,
+            > {
                 Box::pin($client::ensure_invited(self, request))
             }
 
             fn invite_all<'a>(
                 &'a self,
-                requests: Vec<$crate::CreateInvitation>,
-                options: $crate::BulkOptions,
-            ) -> $crate::BoxStream<'a, $crate::BulkItem> {
+                requests: Vec<$crate::model::request::CreateInvitation>,
+                options: $crate::model::outcome::BulkOptions,
+            ) -> $crate::client::BoxStream<'a, $crate::model::outcome::BulkItem> {
                 $client::invite_all(self, requests, options)
             }
 
             fn list_invitations<'a>(
                 &'a self,
-                query: &'a $crate::ListInvitations,
-            ) -> $crate::BoxStream<'a, Result<$crate::Invitation, $crate::Error>> {
+                query: &'a $crate::model::request::ListInvitations,
+            ) -> $crate::client::BoxStream<
+                'a,
+                Result<$crate::model::invitation::Invitation, $crate::model::error::Error>,
+            > {
                 $client::list_invitations(self, query)
             }
 
             fn find_invitation<'a>(
                 &'a self,
                 organization: &'a str,
-                invitee: &'a $crate::Invitee,
-            ) -> $crate::BoxFuture<'a, Result<Option<$crate::Invitation>, $crate::Error>> {
+                invitee: &'a $crate::model::request::Invitee,
+            ) -> $crate::client::BoxFuture<
+                'a,
+                Result<Option<$crate::model::invitation::Invitation>, $crate::model::error::Error>,
+            > {
                 Box::pin($client::find_invitation(self, organization, invitee))
             }
 
@@ -550,7 +533,10 @@ macro_rules! vendor_client {
                 &'a self,
                 organization: &'a str,
                 id: &'a str,
-            ) -> $crate::BoxFuture<'a, Result<$crate::Cancelled, $crate::Error>> {
+            ) -> $crate::client::BoxFuture<
+                'a,
+                Result<$crate::model::outcome::Cancelled, $crate::model::error::Error>,
+            > {
                 Box::pin($client::cancel_invitation(self, organization, id))
             }
 
@@ -558,23 +544,29 @@ macro_rules! vendor_client {
                 &'a self,
                 organization: &'a str,
                 ids: Vec<String>,
-            ) -> $crate::BoxFuture<'a, Vec<$crate::CancelOutcome>> {
+            ) -> $crate::client::BoxFuture<'a, Vec<$crate::model::outcome::CancelOutcome>> {
                 Box::pin($client::cancel_invitations(self, organization, ids))
             }
 
             fn resend_invitation<'a>(
                 &'a self,
                 organization: &'a str,
-                invitee: &'a $crate::Invitee,
-            ) -> $crate::BoxFuture<'a, Result<$crate::Resent, $crate::Error>> {
+                invitee: &'a $crate::model::request::Invitee,
+            ) -> $crate::client::BoxFuture<
+                'a,
+                Result<$crate::model::outcome::Resent, $crate::model::error::Error>,
+            > {
                 Box::pin($client::resend_invitation(self, organization, invitee))
             }
 
             fn membership<'a>(
                 &'a self,
                 organization: &'a str,
-                invitee: &'a $crate::Invitee,
-            ) -> $crate::BoxFuture<'a, Result<$crate::Membership, $crate::Error>> {
+                invitee: &'a $crate::model::request::Invitee,
+            ) -> $crate::client::BoxFuture<
+                'a,
+                Result<$crate::model::outcome::Membership, $crate::model::error::Error>,
+            > {
                 Box::pin($client::membership(self, organization, invitee))
             }
         }

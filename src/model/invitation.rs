@@ -5,10 +5,11 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::clerk::ClerkInvitation;
-use crate::elastic::ElasticInvitation;
-use crate::github::GitHubInvitation;
-use crate::{ProviderKind, Role};
+use crate::model::kind::ProviderKind;
+use crate::model::request::Role;
+use crate::vendors::clerk::ClerkInvitation;
+use crate::vendors::elastic::ElasticInvitation;
+use crate::vendors::github::GitHubInvitation;
 
 /// Where an invitation stands.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

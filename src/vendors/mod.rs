@@ -5,16 +5,23 @@
 //! from several calls (a list's pages, finding, membership, cancelling many) live in
 //! [`crate::lifecycle`] and never see a vendor's wire types.
 
+pub mod clerk;
+pub mod elastic;
+pub mod github;
+pub(crate) mod payload;
+pub(crate) mod timestamp;
+
 use std::time::SystemTime;
 
 use url::Url;
 
 use crate::engine::retry::Idempotency;
 use crate::engine::{Call, Decode, Doom, Failure, Operation, RawResponse, Traffic};
-use crate::{
-    Cancelled, CreateInvitation, Error, ErrorKind, Invitation, Invitee, ListInvitations,
-    ProviderKind, Role,
-};
+use crate::model::error::{Error, ErrorKind};
+use crate::model::invitation::Invitation;
+use crate::model::kind::ProviderKind;
+use crate::model::outcome::Cancelled;
+use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
 
 /// Creating an invitation: notifies the person, never sent again once it may have acted.
 pub(crate) const CREATE: Operation = Operation {

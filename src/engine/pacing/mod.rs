@@ -8,10 +8,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+#[cfg(feature = "redis")]
+pub(crate) mod redis_store;
+
 use super::later;
 use super::observe::{Observer, RateLimitEvent, WaitCause};
 use super::sleep::Sleeper;
-use crate::{ProviderKind, RateLimitInfo};
+use crate::model::error::RateLimitInfo;
+use crate::model::kind::ProviderKind;
 
 /// How often a process waiting for a serialized turn another process holds looks again.
 #[cfg(feature = "redis")]
@@ -159,7 +163,7 @@ pub struct Pacer {
     /// The Redis every process shares, when there is one; `inner` then paces only while it
     /// cannot be reached.
     #[cfg(feature = "redis")]
-    shared: Option<Arc<super::shared::Shared>>,
+    shared: Option<Arc<redis_store::Shared>>,
 }
 
 /// Why a request got no turn.
@@ -170,7 +174,7 @@ pub(crate) enum Denied {
     TooLate(Duration),
     /// The shared pacer cannot be reached and the client fails closed.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    Unavailable(crate::Error),
+    Unavailable(crate::model::error::Error),
 }
 
 impl From<Duration> for Denied {
@@ -376,7 +380,7 @@ pub(crate) struct Turn {
     // Dropped first: a serialized turn shared through Redis is given back before this
     // process's next request may ask for it.
     #[cfg(feature = "redis")]
-    lease: Option<super::shared::Lease>,
+    lease: Option<redis_store::Lease>,
     _permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -454,9 +458,12 @@ impl Pacer {
     /// ```
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-    pub fn redis(redis: super::shared::RedisPacer, pacing: Pacing) -> Result<Pacer, crate::Error> {
+    pub fn redis(
+        redis: redis_store::RedisPacer,
+        pacing: Pacing,
+    ) -> Result<Pacer, crate::model::error::Error> {
         let mut pacer = Pacer::new(pacing);
-        pacer.shared = Some(Arc::new(super::shared::Shared::new(redis)?));
+        pacer.shared = Some(Arc::new(redis_store::Shared::new(redis)?));
         Ok(pacer)
     }
 
@@ -644,10 +651,10 @@ impl Pacer {
     #[cfg(feature = "redis")]
     async fn acquire_shared(
         &self,
-        shared: &Arc<super::shared::Shared>,
+        shared: &Arc<redis_store::Shared>,
         ask: &Ask<'_>,
     ) -> Result<SharedTurn, Denied> {
-        use super::shared::{Answer, WaitFor, WhenUnavailable};
+        use redis_store::{Answer, WaitFor, WhenUnavailable};
         let closed = shared.when_unavailable() == WhenUnavailable::FailClosed;
         // Redis may have failed another request while this one queued: check again after.
         if !closed && shared.cooling_down() {
@@ -738,10 +745,9 @@ impl Pacer {
         };
         self.shared_failed(shared, ask.provider, ask.observer, &unreachable);
         if closed {
-            return Err(Denied::Unavailable(crate::Error::pacer_unavailable(
-                ask.provider,
-                unreachable,
-            )));
+            return Err(Denied::Unavailable(
+                crate::model::error::Error::pacer_unavailable(ask.provider, unreachable),
+            ));
         }
         Ok(SharedTurn::PaceLocally(permit))
     }
@@ -784,7 +790,7 @@ impl Pacer {
     #[cfg(feature = "redis")]
     fn shared_failed(
         &self,
-        shared: &super::shared::Shared,
+        shared: &redis_store::Shared,
         provider: ProviderKind,
         observer: Option<&dyn Observer>,
         reason: &str,
@@ -793,7 +799,7 @@ impl Pacer {
             return;
         }
         match shared.when_unavailable() {
-            super::shared::WhenUnavailable::FailClosed => tracing::warn!(
+            redis_store::WhenUnavailable::FailClosed => tracing::warn!(
                 reason,
                 "the shared pacer's Redis cannot be reached; calls fail until it answers"
             ),
@@ -1187,7 +1193,7 @@ pub(crate) fn millis(duration: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::RecordingSleeper;
+    use crate::engine::sleep::RecordingSleeper;
 
     const GH: ProviderKind = ProviderKind::GitHub;
     use std::time::UNIX_EPOCH;

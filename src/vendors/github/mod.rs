@@ -24,6 +24,10 @@
 //! else 60 s doubling on every repeat; a primary limit (`x-ratelimit-remaining: 0`) waits
 //! until `x-ratelimit-reset` + 1 s; a 429 without either waits for `retry-after` or backs off.
 
+pub(crate) mod app;
+
+pub use app::GitHubApp;
+
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -35,21 +39,23 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use url::Url;
 
-use crate::builder::{header_text, ClientBuilder, Connection};
+use crate::engine::builder::{header_text, ClientBuilder, Connection};
 use crate::engine::headers;
+use crate::engine::pacing::Pacing;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
     status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, Undecodable, VendorDetails,
 };
-use crate::invitation::VendorPayload;
-use crate::mapping::{
+use crate::model::error::{Error, ErrorKind};
+use crate::model::invitation::VendorPayload;
+use crate::model::invitation::{Invitation, InvitationStatus, Inviter};
+use crate::model::kind::ProviderKind;
+use crate::model::outcome::Cancelled;
+use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
+use crate::vendors::payload::{self, Str, Text};
+use crate::vendors::{
     self, notifying, Cursor, MemberAnswer, Page, Vendor, CANCEL, CREATE, INVITATION_TEAMS, LIST,
     MEMBERSHIP,
-};
-use crate::payload::{self, Str, Text};
-use crate::{
-    Cancelled, CreateInvitation, Error, ErrorKind, Invitation, InvitationStatus, Invitee, Inviter,
-    ListInvitations, Pacing, ProviderKind, Role,
 };
 
 /// GitHub's public API.
@@ -141,7 +147,7 @@ pub fn default_pacing() -> Pacing {
 #[derive(Clone, Debug)]
 pub struct GitHubSettings {
     api_version: String,
-    app: Option<crate::GitHubApp>,
+    app: Option<crate::vendors::github::app::GitHubApp>,
 }
 
 /// Builds a [`GitHub`] client.
@@ -157,7 +163,7 @@ impl ClientBuilder<GitHubSettings> {
     /// Acts as a GitHub App installation instead of with a token: see
     /// [`GitHubApp`](crate::GitHubApp). Replaces [`token`](ClientBuilder::token) and
     /// [`credentials`](ClientBuilder::credentials).
-    pub fn app(mut self, app: crate::GitHubApp) -> Self {
+    pub fn app(mut self, app: crate::vendors::github::app::GitHubApp) -> Self {
         self.vendor.app = Some(app);
         self.common.credentials = None;
         self
@@ -184,8 +190,11 @@ impl ClientBuilder<GitHubSettings> {
         );
         if let Some(app) = &app {
             // The app's own requests go through the same engine, with their own JWTs.
-            let source =
-                crate::github_app::AppSource::new(app, engine.clone(), connection.clone())?;
+            let source = crate::vendors::github::app::AppSource::new(
+                app,
+                engine.clone(),
+                connection.clone(),
+            )?;
             engine.credentials = Some(std::sync::Arc::new(source));
         }
         Ok(GitHub {
@@ -244,7 +253,7 @@ impl fmt::Debug for GitHub {
     }
 }
 
-crate::provider::vendor_client!(GitHub, ProviderKind::GitHub);
+crate::client::vendor_client!(GitHub, ProviderKind::GitHub);
 
 #[derive(Clone)]
 struct GitHubMapping {
@@ -435,10 +444,10 @@ impl Vendor for GitHubMapping {
         None
     }
 
-    fn names(&self, request: &CreateInvitation) -> Vec<mapping::Name> {
+    fn names(&self, request: &CreateInvitation) -> Vec<vendors::Name> {
         let mut names = Vec::new();
         if let Invitee::Login(login) = &request.invitee {
-            names.push(mapping::Name::Login {
+            names.push(vendors::Name::Login {
                 organization: request.organization.clone(),
                 login: login.clone(),
             });
@@ -448,7 +457,7 @@ impl Vendor for GitHubMapping {
                 .github
                 .team_slugs
                 .iter()
-                .map(|slug| mapping::Name::TeamSlug {
+                .map(|slug| vendors::Name::TeamSlug {
                     organization: request.organization.clone(),
                     slug: slug.clone(),
                 }),
@@ -473,10 +482,10 @@ impl Vendor for GitHubMapping {
 
     fn name_call<'a>(
         &'a self,
-        name: &'a mapping::Name,
+        name: &'a vendors::Name,
     ) -> Result<Call<'a, impl Decode<u64> + 'a>, Error> {
         let (organization, plan, what) = match name {
-            mapping::Name::Login {
+            vendors::Name::Login {
                 organization,
                 login,
             } => {
@@ -488,8 +497,8 @@ impl Vendor for GitHubMapping {
                     format!("no GitHub user has the login `{login}`"),
                 )
             }
-            mapping::Name::TeamSlug { organization, slug } => {
-                crate::request::check_organization(organization)?;
+            vendors::Name::TeamSlug { organization, slug } => {
+                crate::model::request::check_organization(organization)?;
                 check_name("team_slugs", slug)?;
                 let url = self.connection.url(&["orgs", organization, "teams", slug]);
                 (
@@ -516,7 +525,7 @@ impl Vendor for GitHubMapping {
                 .map_err(|source| undecodable_as(response, "a user or team with an id", source))
         };
         Ok(Call::new(
-            mapping::LOOKUP,
+            vendors::LOOKUP,
             ProviderKind::GitHub,
             organization,
             plan,
@@ -527,14 +536,14 @@ impl Vendor for GitHubMapping {
     fn with_ids(
         &self,
         request: &CreateInvitation,
-        ids: &[(mapping::Name, u64)],
+        ids: &[(vendors::Name, u64)],
     ) -> CreateInvitation {
         let mut resolved = request.clone();
         resolved.github.team_slugs.clear();
         for (name, id) in ids {
             match name {
-                mapping::Name::Login { .. } => resolved.invitee = Invitee::user_id(id.to_string()),
-                mapping::Name::TeamSlug { .. } => {
+                vendors::Name::Login { .. } => resolved.invitee = Invitee::user_id(id.to_string()),
+                vendors::Name::TeamSlug { .. } => {
                     if !resolved.github.team_ids.contains(id) {
                         resolved.github.team_ids.push(*id);
                     }
@@ -548,7 +557,7 @@ impl Vendor for GitHubMapping {
         &'a self,
         _requests: &'a [&'a CreateInvitation],
     ) -> Result<Call<'a, impl Decode<Vec<Invitation>> + 'a>, Error> {
-        mapping::unsupported::<Vec<Invitation>>(
+        vendors::unsupported::<Vec<Invitation>>(
             ProviderKind::GitHub,
             "creating several invitations in one request",
         )
@@ -684,7 +693,7 @@ impl Vendor for GitHubMapping {
         organization: &'a str,
         id: &'a str,
     ) -> Result<Call<'a, impl Decode<Cancelled> + 'a>, Error> {
-        crate::request::check_organization(organization)?;
+        crate::model::request::check_organization(organization)?;
         if !id.parse::<u64>().is_ok_and(|id| id > 0) {
             return Err(invalid(
                 "id",
@@ -726,7 +735,7 @@ impl Vendor for GitHubMapping {
         _organization: &'a str,
         _ids: &'a [&'a str],
     ) -> Result<Call<'a, impl Decode<()> + 'a>, Error> {
-        mapping::unsupported::<()>(
+        vendors::unsupported::<()>(
             ProviderKind::GitHub,
             "cancelling several invitations in one request",
         )
@@ -824,7 +833,7 @@ impl Vendor for GitHubMapping {
         organization: &'a str,
         invitee: &'a Invitee,
     ) -> Result<Option<Call<'a, impl Decode<MemberAnswer> + 'a>>, Error> {
-        crate::request::check_organization(organization)?;
+        crate::model::request::check_organization(organization)?;
         invitee.validate()?;
         let login = match invitee {
             Invitee::Login(login) => login,
@@ -1296,7 +1305,7 @@ fn decode_list(
 }
 
 fn unify(raw: GitHubInvitation, requested: &Role, status: InvitationStatus) -> Invitation {
-    let created_at = raw.created_at().and_then(crate::timestamp::parse);
+    let created_at = raw.created_at().and_then(crate::vendors::timestamp::parse);
     let expires_at = created_at.and_then(|t| t.checked_add(INVITATION_LIFETIME).ok());
     let status = if raw.failed_at.is_some() {
         InvitationStatus::Failed
@@ -1358,7 +1367,7 @@ pub(crate) fn classify(response: &RawResponse, now: SystemTime) -> Failure {
         .to_lowercase();
     let retry_after = headers::retry_after(&response.headers);
     let reset = rate_limit.reset.map(|reset| {
-        crate::engine::later(SystemTime::from(reset), crate::engine::pacer::RESET_MARGIN)
+        crate::engine::later(SystemTime::from(reset), crate::engine::pacing::RESET_MARGIN)
     });
     let primary = rate_limit.remaining == Some(0);
 

@@ -1,0 +1,311 @@
+//! What operations answer, in one shape for every vendor: a cancellation, a membership, a
+//! definite invitation ([`Ensured`]), a resend, a bulk run's items, and the settings of the
+//! operations that take some ([`Reconcile`], [`BulkOptions`]).
+
+use std::time::Duration;
+
+use crate::model::error::Error;
+use crate::model::invitation::Invitation;
+use crate::model::kind::ProviderKind;
+use crate::model::request::{CreateInvitation, Role};
+
+/// A cancelled invitation.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Cancelled {
+    /// The vendor.
+    pub provider: ProviderKind,
+    /// The id of the cancelled invitation, as given.
+    pub id: String,
+    /// The invitation as the vendor returned it after cancelling (Clerk returns it, with
+    /// status `revoked`; GitHub and Elastic Cloud answer with no body).
+    pub invitation: Option<Invitation>,
+}
+
+impl Cancelled {
+    pub(crate) fn new(provider: ProviderKind, id: &str, invitation: Option<Invitation>) -> Self {
+        Cancelled {
+            provider,
+            id: id.to_owned(),
+            invitation,
+        }
+    }
+}
+
+/// What became of one id given to
+/// [`Provider::cancel_invitations`](crate::Provider::cancel_invitations).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CancelOutcome {
+    /// The invitation id, as given.
+    pub id: String,
+    /// The cancellation, or why it failed: [`ErrorKind::NotPending`] when the invitation was
+    /// no longer pending (or never existed).
+    pub result: Result<Cancelled, Error>,
+}
+
+/// Whether a person is in an organization, invited to it, or neither.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+// Returned by value once per lookup; boxing the invitation would only make matching clumsy.
+#[allow(clippy::large_enum_variant)]
+pub enum Membership {
+    /// An active member.
+    #[non_exhaustive]
+    Member {
+        /// Their role in the organization.
+        role: Role,
+    },
+    /// Not a member yet, with a pending invitation.
+    Invited(Invitation),
+    /// Neither a member nor invited.
+    NotMember,
+    /// Not found as a member nor as invited, but the vendor cannot rule one of them out:
+    /// GitHub does not show members' email addresses (a lookup by email with no pending
+    /// invitation ends here; look the person up by login), and Clerk's and Elastic Cloud's
+    /// invitations name email addresses only (a lookup by user id or username of someone who
+    /// is not a member ends here; look them up by email).
+    Unknown,
+}
+
+impl Membership {
+    /// Whether the person is an active member.
+    pub fn is_member(&self) -> bool {
+        matches!(self, Membership::Member { .. })
+    }
+
+    /// The pending invitation, when the person has one.
+    pub fn invitation(&self) -> Option<&Invitation> {
+        match self {
+            Membership::Invited(invitation) => Some(invitation),
+            _ => None,
+        }
+    }
+}
+
+/// How [`ensure_invited`](crate::Provider::ensure_invited) looks for an invitation whose
+/// create ended in doubt (a timeout or broken connection after sending, a 5xx, an unreadable
+/// success) before it concludes that none was created.
+///
+/// The default is three lookups over five seconds: at once, after 2.5 s and after 5 s. Reads
+/// can trail a write for a moment: GitHub serves them from replicas, and its own clients give
+/// a freshly written credential about five seconds to reach them all. Whether invitation lists
+/// lag as long is not documented, so the default covers the same window; a longer one makes a
+/// doubtful call slower, never less safe.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use orginvite::Reconcile;
+///
+/// let patient = Reconcile::default().lookups(5).window(Duration::from_secs(20));
+/// assert_eq!(patient.lookups, 5);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reconcile {
+    /// How many lookups, at least one.
+    pub lookups: u32,
+    /// Over how long they are spread: the first at once, the last at the end.
+    pub window: Duration,
+}
+
+impl Default for Reconcile {
+    fn default() -> Reconcile {
+        Reconcile {
+            lookups: 3,
+            window: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Reconcile {
+    /// Sets how many lookups are made (at least one).
+    pub fn lookups(mut self, lookups: u32) -> Reconcile {
+        self.lookups = lookups.max(1);
+        self
+    }
+
+    /// Sets the window the lookups are spread over.
+    pub fn window(mut self, window: Duration) -> Reconcile {
+        self.window = window;
+        self
+    }
+
+    /// The wait before lookup number `n` (0-based).
+    pub(crate) fn wait_before(&self, n: u32) -> Duration {
+        if n == 0 || self.lookups < 2 {
+            Duration::ZERO
+        } else {
+            self.window / (self.lookups - 1)
+        }
+    }
+}
+
+/// The definite answer of [`ensure_invited`](crate::Provider::ensure_invited): the person has
+/// exactly one pending invitation, or is a member.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+// Returned by value once per call; boxing the invitation would only make matching clumsy.
+#[allow(clippy::large_enum_variant)]
+pub enum Ensured {
+    /// This call created the invitation.
+    #[non_exhaustive]
+    Created {
+        /// The invitation.
+        invitation: Invitation,
+        /// The create ended in doubt and a lookup found the invitation it had created.
+        reconciled: bool,
+    },
+    /// The person already had a pending invitation.
+    #[non_exhaustive]
+    AlreadyInvited {
+        /// That invitation, when the lookup after the vendor's "already invited" found it
+        /// (GitHub cannot look up an invitation by user id).
+        invitation: Option<Invitation>,
+    },
+    /// The person is already a member.
+    AlreadyMember,
+}
+
+impl Ensured {
+    /// The invitation, when it is known.
+    pub fn invitation(&self) -> Option<&Invitation> {
+        match self {
+            Ensured::Created { invitation, .. } => Some(invitation),
+            Ensured::AlreadyInvited { invitation } => invitation.as_ref(),
+            Ensured::AlreadyMember => None,
+        }
+    }
+
+    /// Whether this call created the invitation.
+    pub fn created(&self) -> bool {
+        matches!(self, Ensured::Created { .. })
+    }
+
+    /// Whether a create that ended in doubt was settled by a lookup.
+    pub fn reconciled(&self) -> bool {
+        matches!(
+            self,
+            Ensured::Created {
+                reconciled: true,
+                ..
+            }
+        )
+    }
+
+    /// A stable `snake_case` name: `created`, `already_invited` or `already_member`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Ensured::Created { .. } => "created",
+            Ensured::AlreadyInvited { .. } => "already_invited",
+            Ensured::AlreadyMember => "already_member",
+        }
+    }
+}
+
+/// What [`resend_invitation`](crate::Provider::resend_invitation) did.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+// Returned by value once per call; boxing the invitations would only make matching clumsy.
+#[allow(clippy::large_enum_variant)]
+pub enum Resent {
+    /// The pending invitation was cancelled and a new one created: the person receives a new
+    /// email (and on GitHub a notification of the cancellation).
+    #[non_exhaustive]
+    Resent {
+        /// The cancelled invitation.
+        previous: Invitation,
+        /// The new one, as [`ensure_invited`](crate::Provider::ensure_invited) settled it.
+        outcome: Ensured,
+    },
+    /// The person has no pending invitation: nothing was sent.
+    NothingPending,
+    /// The pending invitation was cancelled, but the new one could not be created: invite the
+    /// person again.
+    #[non_exhaustive]
+    CancelledOnly {
+        /// The cancelled invitation.
+        previous: Invitation,
+        /// Why the new one was not created.
+        error: Error,
+    },
+}
+
+/// How [`invite_all`](crate::Provider::invite_all) runs.
+///
+/// ```
+/// use std::time::Duration;
+/// use orginvite::BulkOptions;
+///
+/// let options = BulkOptions::default()
+///     .concurrency(8)
+///     .deadline(Duration::from_secs(15 * 60))
+///     .batches(false);
+/// assert_eq!(options.concurrency, 8);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BulkOptions {
+    /// How many requests (or batches) are in flight at most. Defaults to 4. The client's
+    /// pacing still decides when each may start: GitHub's invitations go one at a time
+    /// whatever this says.
+    pub concurrency: usize,
+    /// A deadline for the whole run, counted from the call: what has not been sent by then is
+    /// skipped. No deadline by default: the run waits for the client's pacing as long as the
+    /// vendor's limits require (hours for a thousand invitations on Clerk), where a single call
+    /// would give up after the retry policy's `max_wait`.
+    pub deadline: Option<Duration>,
+    /// Whether the vendor's batch endpoints are used (Clerk's bulk call, Elastic Cloud's
+    /// `emails`). On by default.
+    pub batches: bool,
+}
+
+impl Default for BulkOptions {
+    fn default() -> BulkOptions {
+        BulkOptions {
+            concurrency: 4,
+            deadline: None,
+            batches: true,
+        }
+    }
+}
+
+impl BulkOptions {
+    /// Sets how many requests are in flight at most (at least one).
+    pub fn concurrency(mut self, concurrency: usize) -> BulkOptions {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Sets a deadline for the whole run.
+    pub fn deadline(mut self, deadline: Duration) -> BulkOptions {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Turns the vendor's batch endpoints on or off.
+    pub fn batches(mut self, batches: bool) -> BulkOptions {
+        self.batches = batches;
+        self
+    }
+}
+
+/// The outcome of one request of [`invite_all`](crate::Provider::invite_all).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BulkItem {
+    /// The request's position in the input (0-based).
+    pub index: usize,
+    /// The request.
+    pub request: CreateInvitation,
+    /// What became of it: the definite answer of
+    /// [`ensure_invited`](crate::Provider::ensure_invited), or an error.
+    pub outcome: Result<Ensured, Error>,
+    /// The request was not carried out, and nothing that could have created its invitation
+    /// was sent: an earlier answer doomed it ([`Error::Skipped`]) or the run's deadline passed
+    /// before its turn ([`Error::Throttled`]). `outcome` holds the cause.
+    pub skipped: bool,
+    /// The index of an earlier request for the same person in the same organization: this one
+    /// was not sent, and `outcome` repeats that request's.
+    pub duplicate_of: Option<usize>,
+}

@@ -17,11 +17,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use criterion::{criterion_group, BatchSize, Criterion};
-use orginvite::fuzzing::{self, Answer, Target};
-use orginvite::{
-    ClerkOptions, CreateInvitation, DeploymentRole, ElasticOptions, GitHubOptions, PlatformRole,
-    ProjectRole, Role, RoleAssignments,
+use orginvite::clerk::ClerkOptions;
+use orginvite::elastic::{
+    DeploymentRole, ElasticOptions, PlatformRole, ProjectRole, RoleAssignments,
 };
+use orginvite::fuzzing::{self, Answer, Target};
+use orginvite::github::GitHubOptions;
+use orginvite::{CreateInvitation, Role};
 use reqwest::header::HeaderMap;
 
 /// Counts every allocation (and reallocation) made through the global allocator.
@@ -102,7 +104,7 @@ fn cases() -> Vec<Case> {
             target: Target::GitHub,
             request: CreateInvitation::email("acme", "octocat@github.com")
                 .role(Role::Admin)
-                .github(GitHubOptions::new().team_ids([12, 34])),
+                .with(GitHubOptions::new().team_ids([12, 34])),
             ok: (201, GITHUB_CREATED, "octocat@github.com"),
             err: (422, GITHUB_ALREADY_MEMBER),
             headers: json_headers(&[
@@ -123,7 +125,7 @@ fn cases() -> Vec<Case> {
             )
             .role(Role::Custom("org:viewer".into()))
             .expires_in(Duration::from_secs(14 * 24 * 60 * 60))
-            .clerk(
+            .with(
                 ClerkOptions::new()
                     .public_metadata(metadata)
                     .redirect_url("https://app.example.com/welcome"),
@@ -138,7 +140,7 @@ fn cases() -> Vec<Case> {
             request: CreateInvitation::email("1234567890", "test@mail")
                 .role(Role::BillingManager)
                 .expires_in(Duration::from_secs(7 * 24 * 60 * 60))
-                .elastic(ElasticOptions::new().role_assignments(roles)),
+                .with(ElasticOptions::new().role_assignments(roles)),
             ok: (201, ELASTIC_CREATED, "test@mail"),
             err: (400, ELASTIC_ALREADY_INVITED),
             headers: json_headers(&[

@@ -10,7 +10,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use orginvite::{Clerk, ClerkOptions, CreateInvitation, ErrorKind, Role};
+use orginvite::clerk::ClerkOptions;
+use orginvite::{Clerk, CreateInvitation, ErrorKind, Role};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -41,7 +42,7 @@ async fn main() -> ExitCode {
     let request = CreateInvitation::email(org.as_str(), email.as_str())
         .role(role)
         .expires_in(Duration::from_secs(14 * 24 * 60 * 60))
-        .clerk(ClerkOptions::new().notify(true));
+        .with(ClerkOptions::new().notify(true));
     match clerk.create_invitation(&request).await {
         Ok(invitation) => {
             println!(

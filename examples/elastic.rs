@@ -12,9 +12,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use orginvite::{
-    CreateInvitation, DeploymentRole, ElasticCloud, ElasticOptions, ErrorKind, RoleAssignments,
-};
+use orginvite::elastic::{DeploymentRole, ElasticOptions, RoleAssignments};
+use orginvite::{CreateInvitation, ElasticCloud, ErrorKind};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -45,7 +44,7 @@ async fn main() -> ExitCode {
     };
     let request = CreateInvitation::email(org.as_str(), email.as_str())
         .expires_in(Duration::from_secs(7 * 24 * 60 * 60))
-        .elastic(ElasticOptions::new().role_assignments(
+        .with(ElasticOptions::new().role_assignments(
             RoleAssignments::new().deployment(DeploymentRole::all("deployment-viewer")),
         ));
     match elastic.create_invitation(&request).await {

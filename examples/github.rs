@@ -15,7 +15,8 @@
 
 use std::process::ExitCode;
 
-use orginvite::{CreateInvitation, ErrorKind, GitHub, GitHubApp, GitHubBuilder, Role};
+use orginvite::github::{GitHubApp, GitHubBuilder};
+use orginvite::{CreateInvitation, ErrorKind, GitHub, Role};
 
 /// The builder with `GITHUB_TOKEN`, or else the GitHub App of `GITHUB_APP_ID` and
 /// `GITHUB_APP_PRIVATE_KEY`; `None` when neither is set.

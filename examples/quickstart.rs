@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt};
+use orginvite::observe::{Observer, RateLimitEvent, WaitCause};
 use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub, Fault};
 use orginvite::{
     BulkOptions, CreateInvitation, Ensured, Error, Invitation, Invitee, ListInvitations,
-    Membership, Observer, Provider, RateLimitEvent, Role, WaitCause,
+    Membership, Provider, Role,
 };
 
 /// Prints what rate limits make the clients do.

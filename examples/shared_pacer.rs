@@ -26,8 +26,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{stream, StreamExt};
+use orginvite::sleep::TokioSleeper;
 use orginvite::testkit::{FakeGitHub, RedisServer};
-use orginvite::{CreateInvitation, GitHub, Pacer, Pacing, RedisPacer, TokioSleeper};
+use orginvite::{CreateInvitation, GitHub, Pacer, Pacing, RedisPacer};
 
 const USAGE: &str =
     "usage: shared_pacer [--processes N] [--per-process M] [--rate R] [--redis URL]";

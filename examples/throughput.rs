@@ -28,8 +28,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{stream, StreamExt};
+use orginvite::sleep::TokioSleeper;
 use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub, FakeServer};
-use orginvite::{CreateInvitation, Pacing, Provider, TokioSleeper};
+use orginvite::{CreateInvitation, Pacing, Provider};
 
 const USAGE: &str = "usage: throughput [--provider github|clerk|elastic] [--n N] [--rate R] \
 [--concurrency C] [--runs K] [--mode configured|learning|both]";

@@ -2,7 +2,6 @@
 //! benchmarking them (feature `fuzzing`). Not part of the stable API: they exist for `fuzz/`
 //! and `benches/` and may change at any time.
 
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -15,20 +14,16 @@ use crate::engine::retry::{Decision, RetryHint, Wait};
 use crate::engine::{headers, RawResponse};
 use crate::model::error::{Error, RateLimitInfo};
 use crate::model::invitation::Invitation;
+use crate::model::kind::ProviderKind;
 use crate::model::request::CreateInvitation;
-use crate::vendors::clerk::Clerk;
-use crate::vendors::elastic::ElasticCloud;
-use crate::vendors::github::GitHub;
+use crate::vendors::codec;
 
 /// Which vendor's decoder to feed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// GitHub.
-    GitHub,
-    /// Clerk.
-    Clerk,
-    /// Elastic Cloud.
-    ElasticCloud,
+pub type Target = ProviderKind;
+
+/// An organization the vendor accepts, for requests and queries the entry points build.
+fn organization(target: Target) -> &'static str {
+    codec(target).organization()
 }
 
 /// A fixed moment for decoding, so runs repeat.
@@ -50,33 +45,10 @@ pub fn header_map(pairs: &[(&str, &[u8])]) -> HeaderMap {
     map
 }
 
-struct Clients {
-    github: GitHub,
-    clerk: Clerk,
-    elastic: ElasticCloud,
-}
-
-fn clients() -> &'static Clients {
-    static CLIENTS: OnceLock<Clients> = OnceLock::new();
-    CLIENTS.get_or_init(|| Clients {
-        github: GitHub::builder().token("fuzz").build().expect("valid"),
-        clerk: Clerk::builder().token("fuzz").build().expect("valid"),
-        elastic: ElasticCloud::builder()
-            .token("fuzz")
-            .build()
-            .expect("valid"),
-    })
-}
-
 /// Builds the HTTP request `target` would send for `request` (validation included): the
 /// method, the URL and the body, on the vendor's default base URL.
 pub fn encode(target: Target, request: &CreateInvitation) -> Result<(Method, Url, Bytes), Error> {
-    let clients = clients();
-    let plan = match target {
-        Target::GitHub => clients.github.encode_request(request),
-        Target::Clerk => clients.clerk.encode_request(request),
-        Target::ElasticCloud => clients.elastic.encode_request(request),
-    }?;
+    let plan = codec(target).encode(request)?;
     Ok((plan.method, plan.url, plan.body))
 }
 
@@ -110,14 +82,9 @@ impl Answer {
         body: &[u8],
         email: &str,
     ) -> Answer {
-        let organization = match target {
-            Target::GitHub => "acme",
-            Target::Clerk => "org_1",
-            Target::ElasticCloud => "org-1",
-        };
         Answer {
             target,
-            request: CreateInvitation::email(organization, email),
+            request: CreateInvitation::email(organization(target), email),
             response: RawResponse {
                 status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 headers,
@@ -130,14 +97,9 @@ impl Answer {
 
     /// Decodes the answer as the create call would.
     pub fn decode(&self) -> Result<Invitation, Error> {
-        let clients = clients();
-        let (request, response) = (&self.request, &self.response);
-        let result = match self.target {
-            Target::GitHub => clients.github.decode_answer(request, response, now()),
-            Target::Clerk => clients.clerk.decode_answer(request, response, now()),
-            Target::ElasticCloud => clients.elastic.decode_answer(request, response, now()),
-        };
-        result.map_err(|failure| failure.error)
+        codec(self.target)
+            .decode_created(&self.request, &self.response, now())
+            .map_err(|failure| failure.error)
     }
 }
 
@@ -157,25 +119,10 @@ pub fn decode_list(
         oversized: false,
         after_doubt: false,
     };
-    let clients = clients();
-    let result = match target {
-        Target::GitHub => clients.github.decode_list_page(
-            &crate::model::request::ListInvitations::new("acme"),
-            &response,
-            now(),
-        ),
-        Target::Clerk => clients.clerk.decode_list_page(
-            &crate::model::request::ListInvitations::new("org_1"),
-            &response,
-            now(),
-        ),
-        Target::ElasticCloud => clients.elastic.decode_list_page(
-            &crate::model::request::ListInvitations::new("org-1"),
-            &response,
-            now(),
-        ),
-    };
-    result.map_err(|failure| failure.error)
+    let query = crate::model::request::ListInvitations::new(organization(target));
+    codec(target)
+        .decode_page(&query, &response, now())
+        .map_err(|failure| failure.error)
 }
 
 /// Reads a `Retry-After` value into a wait from [`now`].
@@ -211,7 +158,7 @@ mod tests {
     use crate::model::error::ErrorKind;
     use proptest::prelude::*;
 
-    const TARGETS: [Target; 3] = [Target::GitHub, Target::Clerk, Target::ElasticCloud];
+    const TARGETS: [Target; 3] = ProviderKind::ALL;
 
     fn statuses() -> impl Strategy<Value = u16> {
         prop_oneof![
@@ -296,37 +243,6 @@ mod tests {
             .map(|(n, v)| (n.as_str(), v.as_slice()))
             .collect();
         header_map(&borrowed)
-    }
-
-    #[test]
-    fn encode_builds_what_a_call_sends() {
-        let request = CreateInvitation::email("acme", "jane@example.com");
-        let (method, url, body) = encode(Target::GitHub, &request).unwrap();
-        assert_eq!(method, Method::POST);
-        assert_eq!(url.as_str(), "https://api.github.com/orgs/acme/invitations");
-        assert_eq!(
-            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
-            serde_json::json!({"email": "jane@example.com", "role": "direct_member"})
-        );
-        let (_, url, body) = encode(Target::Clerk, &request).unwrap();
-        assert!(
-            url.path().ends_with("/organizations/acme/invitations"),
-            "{url}"
-        );
-        assert!(std::str::from_utf8(&body)
-            .unwrap()
-            .contains("email_address"));
-        let (_, url, body) = encode(Target::ElasticCloud, &request).unwrap();
-        assert!(
-            url.path().ends_with("/organizations/acme/invitations"),
-            "{url}"
-        );
-        assert!(std::str::from_utf8(&body).unwrap().contains("\"emails\""));
-        let user = CreateInvitation::user_id("acme", "42");
-        assert_eq!(
-            encode(Target::Clerk, &user).unwrap_err().kind(),
-            ErrorKind::Unsupported
-        );
     }
 
     proptest! {

@@ -26,7 +26,7 @@
 //!   [`Provider::invite_all`] onboards a whole list with one outcome per person.
 //!
 //! The providers are [`GitHub`] (github.com and GitHub Enterprise Server, with a token or as a
-//! [`GitHubApp`]), [`Clerk`] (the Backend API) and [`ElasticCloud`] (including GovCloud). Every
+//! [`GitHubApp`](github::GitHubApp)), [`Clerk`] (the Backend API) and [`ElasticCloud`] (including GovCloud). Every
 //! client takes a static token or a [`Credentials`] source of your own. With the `testkit` feature,
 //! `orginvite::testkit` starts fake vendors on loopback for trying the crate without an
 //! account (`cargo run --example quickstart`) and for testing code that uses it.
@@ -58,7 +58,7 @@
 //! may have acted; a read or a delete of a named invitation after a 5xx or a timeout too) and
 //! whether it notifies people (paced as invitations are). One engine runs every operation: it
 //! paces, sends, reads bounded bodies, applies timeouts, decides on retries with a pure
-//! function of the failure and the policy, and sleeps through an injectable [`Sleeper`] so
+//! function of the failure and the policy, and sleeps through an injectable [`Sleeper`](sleep::Sleeper) so
 //! tests see exact waits without waiting.
 //!
 //! # Features
@@ -84,33 +84,120 @@ mod ops;
 pub mod testkit;
 mod vendors;
 
-pub use client::{BoxFuture, BoxStream, Provider};
+pub use client::{Client, Provider};
 pub use engine::builder::ClientBuilder;
 pub use engine::credentials::Credentials;
-pub use engine::observe::{Observer, RateLimitEvent, WaitCause};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use engine::pacing::redis_store::{RedisPacer, WhenUnavailable};
 pub use engine::pacing::{Pacer, Pacing};
 pub use engine::retry::RetryPolicy;
-pub use engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
-pub use model::error::{
-    ApiError, DecodeError, Error, ErrorKind, InvalidRequestError, RateLimitInfo, TransportError,
-};
-pub use model::invitation::{Invitation, InvitationStatus, Inviter, VendorPayload};
+pub use model::boxed::{BoxFuture, BoxStream};
+pub use model::error::{Error, ErrorKind};
+pub use model::extension::{Payload, VendorListOptions, VendorOptions};
+pub use model::invitation::{Invitation, InvitationStatus, Inviter};
 pub use model::kind::ProviderKind;
 pub use model::outcome::{
     BulkItem, BulkOptions, CancelOutcome, Cancelled, Ensured, Membership, Reconcile, Resent,
 };
 pub use model::request::{CreateInvitation, Invitee, ListInvitations, Role};
-pub use vendors::clerk::{self, Clerk, ClerkBuilder, ClerkListOptions, ClerkOptions};
-pub use vendors::elastic::{
-    self, DeploymentRole, ElasticCloud, ElasticCloudBuilder, ElasticOptions, OrganizationRole,
-    PlatformRole, ProjectRole, ProjectRoles, RoleAssignments,
-};
-pub use vendors::github::{
-    self, GitHub, GitHubApp, GitHubBuilder, GitHubListOptions, GitHubOptions,
-};
+pub use vendors::{clerk, elastic, github, Vendor};
+
+/// A GitHub client (github.com, or GitHub Enterprise Server with `.base_url(...)`), with a
+/// token, a GitHub App ([`github::GitHubApp`]) or a [`Credentials`] source. Build it with
+/// [`GitHub::builder`](Client::builder); see [`github`] for how requests map onto GitHub's.
+///
+/// ```no_run
+/// use orginvite::github::GitHubOptions;
+/// use orginvite::{CreateInvitation, GitHub, Role};
+///
+/// # async fn run() -> Result<(), orginvite::Error> {
+/// let github = GitHub::builder()
+///     .token(std::env::var("GITHUB_TOKEN").unwrap_or_default())
+///     .build()?;
+/// let invitation = github
+///     .create_invitation(
+///         &CreateInvitation::email("acme", "jane@example.com")
+///             .role(Role::Admin)
+///             .with(GitHubOptions::new().team_id(12)),
+///     )
+///     .await?;
+/// println!("invitation {} expires {:?}", invitation.id, invitation.expires_at);
+/// # Ok(())
+/// # }
+/// ```
+pub type GitHub = Client<github::GitHubVendor>;
+
+/// A Clerk client (the Backend API), with the instance's secret key. Build it with
+/// [`Clerk::builder`](Client::builder); see [`clerk`] for how requests map onto Clerk's.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use orginvite::clerk::ClerkOptions;
+/// use orginvite::{Clerk, CreateInvitation, Role};
+///
+/// # async fn run() -> Result<(), orginvite::Error> {
+/// let clerk = Clerk::builder()
+///     .token(std::env::var("CLERK_SECRET_KEY").unwrap_or_default())
+///     .build()?;
+/// let invitation = clerk
+///     .create_invitation(
+///         &CreateInvitation::email("org_2g7np7Hrk0SN6kj5EDMLDaKNL0S", "jane@example.com")
+///             .role(Role::Admin)
+///             .expires_in(Duration::from_secs(7 * 24 * 60 * 60))
+///             .with(ClerkOptions::new().redirect_url("https://app.example.com/welcome")),
+///     )
+///     .await?;
+/// println!("invitation {} accept at {:?}", invitation.id, invitation.accept_url);
+/// # Ok(())
+/// # }
+/// ```
+pub type Clerk = Client<clerk::ClerkVendor>;
+
+/// An Elastic Cloud client (including GovCloud), with an API key. Build it with
+/// [`ElasticCloud::builder`](Client::builder); see [`elastic`] for how requests map onto
+/// Elastic Cloud's.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use orginvite::elastic::{DeploymentRole, ElasticOptions, RoleAssignments};
+/// use orginvite::{CreateInvitation, ElasticCloud, Role};
+///
+/// # async fn run() -> Result<(), orginvite::Error> {
+/// let elastic = ElasticCloud::builder()
+///     .token(std::env::var("EC_API_KEY").unwrap_or_default())
+///     .build()?;
+/// let roles =
+///     RoleAssignments::new().deployment(DeploymentRole::ids("deployment-editor", ["abc123"]));
+/// let request = CreateInvitation::email("1234567890", "jane@example.com")
+///     .role(Role::BillingManager)
+///     .expires_in(Duration::from_secs(7 * 24 * 60 * 60))
+///     .with(ElasticOptions::new().role_assignments(roles));
+/// let invitation = elastic.create_invitation(&request).await?;
+/// println!("invitation {} expires {:?}", invitation.id, invitation.expires_at);
+/// # Ok(())
+/// # }
+/// ```
+pub type ElasticCloud = Client<elastic::ElasticVendor>;
+
+/// What a vendor's error answer said, beyond [`Error`] and [`ErrorKind`]: the parts of each
+/// [`Error`] variant.
+pub mod error {
+    pub use crate::model::error::{
+        ApiError, DecodeError, InvalidRequestError, RateLimitInfo, TransportError,
+    };
+}
+
+/// Watching the client wait: rate-limit events for metrics and logs
+/// ([`ClientBuilder::observer`]).
+pub mod observe {
+    pub use crate::engine::observe::{Observer, RateLimitEvent, WaitCause};
+}
+
+/// Sleeping and telling the time, replaceable for tests ([`ClientBuilder::sleeper`]).
+pub mod sleep {
+    pub use crate::engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
+}
 
 /// The stream trait [`Provider::list_invitations`] returns.
 pub use futures_core::Stream;

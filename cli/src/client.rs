@@ -4,8 +4,9 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use orginvite::github::{GitHubApp, GitHubBuilder};
 use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub};
-use orginvite::{Clerk, ElasticCloud, GitHub, GitHubApp, GitHubBuilder, Pacer, Pacing, Provider};
+use orginvite::{Clerk, ElasticCloud, GitHub, Pacer, Pacing, Provider};
 
 use crate::progress::Progress;
 use crate::{Global, Usage, Vendor};

@@ -18,9 +18,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use orginvite::clerk::ClerkOptions;
+use orginvite::github::GitHubOptions;
 use orginvite::{
-    ClerkOptions, CreateInvitation, Error, ErrorKind, GitHubOptions, InvitationStatus, Invitee,
-    ListInvitations, Membership, Provider, Resent,
+    CreateInvitation, Error, ErrorKind, InvitationStatus, Invitee, ListInvitations, Membership,
+    Provider, Resent,
 };
 use serde_json::{json, Map, Value};
 
@@ -368,7 +370,7 @@ fn request_options(
             .reinstate(args.reinstate),
         |options, slug| options.team_slug(slug),
     );
-    let request = request.github(github).clerk(clerk);
+    let request = request.with(github).with(clerk);
     provider.check_invitation(&request)?;
     Ok(request)
 }

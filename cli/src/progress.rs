@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use orginvite::{Observer, RateLimitEvent, WaitCause};
+use orginvite::observe::{Observer, RateLimitEvent, WaitCause};
 
 /// How often plain log lines report progress at most.
 const LOG_EVERY: Duration = Duration::from_secs(2);

@@ -6,6 +6,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use csv::StringRecord;
+use orginvite::clerk::ClerkOptions;
+use orginvite::github::GitHubOptions;
 use orginvite::{CreateInvitation, Invitee, Provider, ProviderKind, Role};
 use serde_json::Value;
 
@@ -288,32 +290,41 @@ fn request(
         request.expires_in =
             Some(crate::parse_expiry(expires_in).map_err(|e| format!("expires_in {e}"))?);
     }
+    let mut github = request
+        .options::<GitHubOptions>()
+        .cloned()
+        .unwrap_or_default();
+    let mut clerk = request
+        .options::<ClerkOptions>()
+        .cloned()
+        .unwrap_or_default();
     if let Some(teams) = columns.get(record, "teams") {
-        request.github.team_ids.clear();
-        request.github.team_slugs.clear();
+        github.team_ids.clear();
+        github.team_slugs.clear();
         for team in teams.split(';').map(str::trim).filter(|t| !t.is_empty()) {
             match team.parse::<u64>() {
-                Ok(id) => request.github.team_ids.push(id),
-                Err(_) => request.github.team_slugs.push(team.to_owned()),
+                Ok(id) => github.team_ids.push(id),
+                Err(_) => github.team_slugs.push(team.to_owned()),
             }
         }
     }
     if let Some(reinstate) = columns.get(record, "reinstate") {
-        request.github.reinstate = yes(reinstate, "reinstate")?;
+        github.reinstate = yes(reinstate, "reinstate")?;
     }
     if let Some(inviter) = columns.get(record, "inviter") {
-        request.clerk.inviter_user_id = Some(inviter.to_owned());
+        clerk.inviter_user_id = Some(inviter.to_owned());
     }
     if let Some(url) = columns.get(record, "redirect_url") {
-        request.clerk.redirect_url = Some(url.to_owned());
+        clerk.redirect_url = Some(url.to_owned());
     }
     if let Some(metadata) = columns.get(record, "public_metadata") {
-        request.clerk.public_metadata =
+        clerk.public_metadata =
             Some(crate::parse_metadata(metadata).map_err(|e| format!("public_metadata {e}"))?);
     }
     if let Some(notify) = columns.get(record, "notify") {
-        request.clerk.notify = Some(yes(notify, "notify")?);
+        clerk.notify = Some(yes(notify, "notify")?);
     }
+    let request = request.with(github).with(clerk);
     provider
         .check_invitation(&request)
         .map_err(|error| crate::output::describe(&error))?;

@@ -8,8 +8,9 @@ use std::process::{Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use orginvite::sleep::TokioSleeper;
 use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub, FakeServer, Fault};
-use orginvite::{InvitationStatus, TokioSleeper};
+use orginvite::InvitationStatus;
 use serde_json::Value;
 use tokio::process::Command;
 

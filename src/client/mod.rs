@@ -1,10 +1,11 @@
-//! The [`Provider`] trait every vendor client implements, and [`ProviderKind`].
+//! The [`Provider`] trait, and [`Client`]: one client for every vendor, its operations
+//! written once.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
 
+use crate::engine::builder::{ClientBuilder, VendorSettings};
+use crate::engine::Engine;
+use crate::model::boxed::{BoxFuture, BoxStream};
 use crate::model::error::Error;
 use crate::model::invitation::Invitation;
 use crate::model::kind::ProviderKind;
@@ -12,19 +13,7 @@ use crate::model::outcome::{
     BulkItem, BulkOptions, CancelOutcome, Cancelled, Ensured, Membership, Resent,
 };
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations};
-
-/// A boxed, `Send` future: what [`Provider`] methods return.
-///
-/// Native `async fn` in traits cannot be called through `dyn Provider`, so the trait returns
-/// this boxed future instead. The box costs one allocation per call, which is nothing next to
-/// an HTTPS round trip.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// A boxed, `Send` stream: what [`Provider::list_invitations`] returns.
-///
-/// Consume it with any stream combinators, for example `futures::StreamExt::next` or
-/// `futures::TryStreamExt::try_collect`.
-pub type BoxStream<'a, T> = Pin<Box<dyn futures_core::Stream<Item = T> + Send + 'a>>;
+use crate::vendors::Vendor;
 
 /// A client that invites people to an organization on one vendor, and sees and undoes those
 /// invitations.
@@ -223,353 +212,236 @@ pub trait Provider: Send + Sync + fmt::Debug {
     ) -> BoxFuture<'a, Result<Membership, Error>>;
 }
 
-/// Forwards every method of [`Provider`] to `**self`.
-macro_rules! forward_provider {
-    ($($pointer:tt)*) => {
-        impl<P: Provider + ?Sized> Provider for $($pointer)*<P> {
-            fn kind(&self) -> ProviderKind {
-                (**self).kind()
-            }
-
-            fn create_invitation<'a>(
-                &'a self,
-                request: &'a CreateInvitation,
-            ) -> BoxFuture<'a, Result<Invitation, Error>> {
-                (**self).create_invitation(request)
-            }
-
-            fn check_invitation(&self, request: &CreateInvitation) -> Result<(), Error> {
-                (**self).check_invitation(request)
-            }
-
-            fn dooms_other_requests(&self, error: &Error) -> bool {
-                (**self).dooms_other_requests(error)
-            }
-
-            fn ensure_invited<'a>(
-                &'a self,
-                request: &'a CreateInvitation,
-            ) -> BoxFuture<'a, Result<Ensured, Error>> {
-                (**self).ensure_invited(request)
-            }
-
-            fn invite_all<'a>(
-                &'a self,
-                requests: Vec<CreateInvitation>,
-                options: BulkOptions,
-            ) -> BoxStream<'a, BulkItem> {
-                (**self).invite_all(requests, options)
-            }
-
-            fn list_invitations<'a>(
-                &'a self,
-                query: &'a ListInvitations,
-            ) -> BoxStream<'a, Result<Invitation, Error>> {
-                (**self).list_invitations(query)
-            }
-
-            fn find_invitation<'a>(
-                &'a self,
-                organization: &'a str,
-                invitee: &'a Invitee,
-            ) -> BoxFuture<'a, Result<Option<Invitation>, Error>> {
-                (**self).find_invitation(organization, invitee)
-            }
-
-            fn cancel_invitation<'a>(
-                &'a self,
-                organization: &'a str,
-                id: &'a str,
-            ) -> BoxFuture<'a, Result<Cancelled, Error>> {
-                (**self).cancel_invitation(organization, id)
-            }
-
-            fn cancel_invitations<'a>(
-                &'a self,
-                organization: &'a str,
-                ids: Vec<String>,
-            ) -> BoxFuture<'a, Vec<CancelOutcome>> {
-                (**self).cancel_invitations(organization, ids)
-            }
-
-            fn resend_invitation<'a>(
-                &'a self,
-                organization: &'a str,
-                invitee: &'a Invitee,
-            ) -> BoxFuture<'a, Result<Resent, Error>> {
-                (**self).resend_invitation(organization, invitee)
-            }
-
-            fn membership<'a>(
-                &'a self,
-                organization: &'a str,
-                invitee: &'a Invitee,
-            ) -> BoxFuture<'a, Result<Membership, Error>> {
-                (**self).membership(organization, invitee)
-            }
-        }
-    };
+/// A client of one vendor: [`GitHub`](crate::GitHub), [`Clerk`](crate::Clerk) or
+/// [`ElasticCloud`](crate::ElasticCloud). Cheap to clone; clones share the connection pool,
+/// the pacer and what the client remembers (ids looked up by name).
+///
+/// Its methods are the [`Provider`] operations, without the box: call them directly on a
+/// client of a known vendor, or through `dyn Provider` when the vendor is chosen at run time.
+///
+/// ```no_run
+/// use orginvite::{CreateInvitation, GitHub, Role};
+///
+/// # async fn run() -> Result<(), orginvite::Error> {
+/// let github = GitHub::builder()
+///     .token(std::env::var("GITHUB_TOKEN").unwrap_or_default())
+///     .build()?;
+/// let invitation = github
+///     .create_invitation(&CreateInvitation::email("acme", "jane@example.com").role(Role::Admin))
+///     .await?;
+/// println!("invitation {} expires {:?}", invitation.id, invitation.expires_at);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client<V: Vendor> {
+    engine: Engine,
+    vendor: V,
 }
 
-forward_provider!(Box);
-forward_provider!(Arc);
-
-/// The parts every vendor client shares, for a client struct with `engine` and `mapping`
-/// fields (the mapping implementing [`Vendor`](crate::vendors::Vendor)): the inherent
-/// operations (the engine run with the vendor's mappings), the [`Provider`] impl, and the
-/// hooks property tests, fuzzing and benchmarks use.
-macro_rules! vendor_client {
-    ($client:ident, $kind:expr) => {
-        impl $client {
-            /// Invites one person; see [`Provider::create_invitation`](crate::Provider::create_invitation).
-            pub async fn create_invitation(
-                &self,
-                request: &$crate::model::request::CreateInvitation,
-            ) -> Result<$crate::model::invitation::Invitation, $crate::model::error::Error> {
-                let request =
-                    $crate::ops::prepare::prepare(&self.engine, &self.mapping, request).await?;
-                let call = $crate::vendors::Vendor::create(&self.mapping, &request)?;
-                self.engine.run(call).await
-            }
-
-            /// Checks a request without sending anything; see [`Provider::check_invitation`](crate::Provider::check_invitation).
-            pub fn check_invitation(
-                &self,
-                request: &$crate::model::request::CreateInvitation,
-            ) -> Result<(), $crate::model::error::Error> {
-                $crate::ops::prepare::check(&self.mapping, request)
-            }
-
-            /// Invites with a definite answer; see [`Provider::ensure_invited`](crate::Provider::ensure_invited).
-            pub async fn ensure_invited(
-                &self,
-                request: &$crate::model::request::CreateInvitation,
-            ) -> Result<$crate::model::outcome::Ensured, $crate::model::error::Error> {
-                $crate::ops::ensure::ensure(&self.engine, &self.mapping, request).await
-            }
-
-            /// Invites many; see [`Provider::invite_all`](crate::Provider::invite_all).
-            pub fn invite_all(
-                &self,
-                requests: impl IntoIterator<Item = $crate::model::request::CreateInvitation>,
-                options: $crate::model::outcome::BulkOptions,
-            ) -> $crate::client::BoxStream<'_, $crate::model::outcome::BulkItem> {
-                let requests = requests.into_iter().collect();
-                $crate::ops::bulk::invite_all(&self.engine, &self.mapping, requests, options)
-            }
-
-            /// Lists invitations; see [`Provider::list_invitations`](crate::Provider::list_invitations).
-            pub fn list_invitations<'a>(
-                &'a self,
-                query: &'a $crate::model::request::ListInvitations,
-            ) -> $crate::client::BoxStream<
-                'a,
-                Result<$crate::model::invitation::Invitation, $crate::model::error::Error>,
-            > {
-                $crate::ops::lifecycle::list(&self.engine, &self.mapping, query)
-            }
-
-            /// Finds a pending invitation; see [`Provider::find_invitation`](crate::Provider::find_invitation).
-            pub async fn find_invitation(
-                &self,
-                organization: &str,
-                invitee: &$crate::model::request::Invitee,
-            ) -> Result<Option<$crate::model::invitation::Invitation>, $crate::model::error::Error>
-            {
-                $crate::ops::lifecycle::find(&self.engine, &self.mapping, organization, invitee)
-                    .await
-            }
-
-            /// Cancels one invitation; see [`Provider::cancel_invitation`](crate::Provider::cancel_invitation).
-            pub async fn cancel_invitation(
-                &self,
-                organization: &str,
-                id: &str,
-            ) -> Result<$crate::model::outcome::Cancelled, $crate::model::error::Error> {
-                let call = $crate::vendors::Vendor::cancel(&self.mapping, organization, id)?;
-                self.engine.run(call).await
-            }
-
-            /// Cancels several invitations; see [`Provider::cancel_invitations`](crate::Provider::cancel_invitations).
-            pub async fn cancel_invitations(
-                &self,
-                organization: &str,
-                ids: impl IntoIterator<Item = impl Into<String>>,
-            ) -> Vec<$crate::model::outcome::CancelOutcome> {
-                let ids = ids.into_iter().map(Into::into).collect();
-                $crate::ops::lifecycle::cancel_many(&self.engine, &self.mapping, organization, ids)
-                    .await
-            }
-
-            /// Re-sends an invitation; see [`Provider::resend_invitation`](crate::Provider::resend_invitation).
-            pub async fn resend_invitation(
-                &self,
-                organization: &str,
-                invitee: &$crate::model::request::Invitee,
-            ) -> Result<$crate::model::outcome::Resent, $crate::model::error::Error> {
-                $crate::ops::ensure::resend(&self.engine, &self.mapping, organization, invitee)
-                    .await
-            }
-
-            /// Looks a person up; see [`Provider::membership`](crate::Provider::membership).
-            pub async fn membership(
-                &self,
-                organization: &str,
-                invitee: &$crate::model::request::Invitee,
-            ) -> Result<$crate::model::outcome::Membership, $crate::model::error::Error> {
-                $crate::ops::lifecycle::membership(
-                    &self.engine,
-                    &self.mapping,
-                    organization,
-                    invitee,
-                )
-                .await
-            }
-
-            /// Builds the HTTP request exactly as a create does; for fuzzing and benchmarks.
-            #[cfg(any(test, feature = "fuzzing"))]
-            pub(crate) fn encode_request(
-                &self,
-                request: &$crate::model::request::CreateInvitation,
-            ) -> Result<$crate::engine::HttpPlan, $crate::model::error::Error> {
-                $crate::vendors::Vendor::create(&self.mapping, request).map(|call| call.plan)
-            }
-
-            /// Decodes a create's answer exactly as a call does; for property tests and fuzzing.
-            #[cfg(any(test, feature = "fuzzing"))]
-            pub(crate) fn decode_answer(
-                &self,
-                request: &$crate::model::request::CreateInvitation,
-                response: &$crate::engine::RawResponse,
-                now: std::time::SystemTime,
-            ) -> Result<$crate::model::invitation::Invitation, $crate::engine::Failure> {
-                $crate::vendors::Vendor::decode_created(&self.mapping, request, response, now)
-            }
-
-            /// Decodes one page of a list exactly as a call does; for benchmarks and fuzzing.
-            #[cfg(any(test, feature = "fuzzing"))]
-            pub(crate) fn decode_list_page(
-                &self,
-                query: &$crate::model::request::ListInvitations,
-                response: &$crate::engine::RawResponse,
-                now: std::time::SystemTime,
-            ) -> Result<usize, $crate::engine::Failure> {
-                let call = $crate::vendors::Vendor::list_page(
-                    &self.mapping,
-                    query,
-                    &$crate::vendors::Cursor::FIRST,
-                )
-                .map_err(|error| $crate::engine::Failure::from_error(error))?;
-                (call.decode)(response, now).map(|page| page.invitations.len())
-            }
-        }
-
-        impl $crate::client::Provider for $client {
-            fn kind(&self) -> $crate::model::kind::ProviderKind {
-                $kind
-            }
-
-            fn create_invitation<'a>(
-                &'a self,
-                request: &'a $crate::model::request::CreateInvitation,
-            ) -> $crate::client::BoxFuture<
-                'a,
-                Result<$crate::model::invitation::Invitation, $crate::model::error::Error>,
-            > {
-                Box::pin($client::create_invitation(self, request))
-            }
-
-            fn check_invitation(
-                &self,
-                request: &$crate::model::request::CreateInvitation,
-            ) -> Result<(), $crate::model::error::Error> {
-                $client::check_invitation(self, request)
-            }
-
-            fn dooms_other_requests(&self, error: &$crate::model::error::Error) -> bool {
-                $crate::vendors::Vendor::doom(&self.mapping, error).is_some()
-            }
-
-            fn ensure_invited<'a>(
-                &'a self,
-                request: &'a $crate::model::request::CreateInvitation,
-            ) -> $crate::client::BoxFuture<
-                'a,
-                Result<$crate::model::outcome::Ensured, $crate::model::error::Error>,
-            > {
-                Box::pin($client::ensure_invited(self, request))
-            }
-
-            fn invite_all<'a>(
-                &'a self,
-                requests: Vec<$crate::model::request::CreateInvitation>,
-                options: $crate::model::outcome::BulkOptions,
-            ) -> $crate::client::BoxStream<'a, $crate::model::outcome::BulkItem> {
-                $client::invite_all(self, requests, options)
-            }
-
-            fn list_invitations<'a>(
-                &'a self,
-                query: &'a $crate::model::request::ListInvitations,
-            ) -> $crate::client::BoxStream<
-                'a,
-                Result<$crate::model::invitation::Invitation, $crate::model::error::Error>,
-            > {
-                $client::list_invitations(self, query)
-            }
-
-            fn find_invitation<'a>(
-                &'a self,
-                organization: &'a str,
-                invitee: &'a $crate::model::request::Invitee,
-            ) -> $crate::client::BoxFuture<
-                'a,
-                Result<Option<$crate::model::invitation::Invitation>, $crate::model::error::Error>,
-            > {
-                Box::pin($client::find_invitation(self, organization, invitee))
-            }
-
-            fn cancel_invitation<'a>(
-                &'a self,
-                organization: &'a str,
-                id: &'a str,
-            ) -> $crate::client::BoxFuture<
-                'a,
-                Result<$crate::model::outcome::Cancelled, $crate::model::error::Error>,
-            > {
-                Box::pin($client::cancel_invitation(self, organization, id))
-            }
-
-            fn cancel_invitations<'a>(
-                &'a self,
-                organization: &'a str,
-                ids: Vec<String>,
-            ) -> $crate::client::BoxFuture<'a, Vec<$crate::model::outcome::CancelOutcome>> {
-                Box::pin($client::cancel_invitations(self, organization, ids))
-            }
-
-            fn resend_invitation<'a>(
-                &'a self,
-                organization: &'a str,
-                invitee: &'a $crate::model::request::Invitee,
-            ) -> $crate::client::BoxFuture<
-                'a,
-                Result<$crate::model::outcome::Resent, $crate::model::error::Error>,
-            > {
-                Box::pin($client::resend_invitation(self, organization, invitee))
-            }
-
-            fn membership<'a>(
-                &'a self,
-                organization: &'a str,
-                invitee: &'a $crate::model::request::Invitee,
-            ) -> $crate::client::BoxFuture<
-                'a,
-                Result<$crate::model::outcome::Membership, $crate::model::error::Error>,
-            > {
-                Box::pin($client::membership(self, organization, invitee))
-            }
-        }
-    };
+impl<V: Vendor> fmt::Debug for Client<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("provider", &V::PROVIDER)
+            .field("connection", &self.vendor)
+            .field("credentials", &self.engine.credentials)
+            .field("retry_policy", &self.engine.policy)
+            .finish()
+    }
 }
-pub(crate) use vendor_client;
+
+impl<S: VendorSettings> ClientBuilder<S>
+where
+    S::Vendor: Vendor<Settings = S>,
+{
+    /// Checks the settings and builds the client. Nothing is sent.
+    pub fn build(self) -> Result<Client<S::Vendor>, Error> {
+        let (engine, vendor) = S::Vendor::build(self.vendor, self.common)?;
+        Ok(Client { engine, vendor })
+    }
+}
+
+impl<V: Vendor> Client<V> {
+    /// A builder with the vendor's defaults (its public API, its pacing): see
+    /// [`GitHubVendor`](crate::github::GitHubVendor),
+    /// [`ClerkVendor`](crate::clerk::ClerkVendor) and
+    /// [`ElasticVendor`](crate::elastic::ElasticVendor) for each one's.
+    pub fn builder() -> ClientBuilder<V::Settings> {
+        ClientBuilder::with_vendor(V::Settings::default())
+    }
+
+    /// Which vendor this client talks to.
+    pub fn kind(&self) -> ProviderKind {
+        V::PROVIDER
+    }
+
+    /// Invites one person; see [`Provider::create_invitation`].
+    pub async fn create_invitation(&self, request: &CreateInvitation) -> Result<Invitation, Error> {
+        let request = crate::ops::prepare::prepare(&self.engine, &self.vendor, request).await?;
+        let call = self.vendor.create(&request)?;
+        self.engine.run(call).await
+    }
+
+    /// Checks a request without sending anything; see [`Provider::check_invitation`].
+    pub fn check_invitation(&self, request: &CreateInvitation) -> Result<(), Error> {
+        crate::ops::prepare::check(&self.vendor, request)
+    }
+
+    /// Whether an answer dooms other requests; see [`Provider::dooms_other_requests`].
+    pub fn dooms_other_requests(&self, error: &Error) -> bool {
+        self.vendor.doom(error).is_some()
+    }
+
+    /// Invites with a definite answer; see [`Provider::ensure_invited`].
+    pub async fn ensure_invited(&self, request: &CreateInvitation) -> Result<Ensured, Error> {
+        crate::ops::ensure::ensure(&self.engine, &self.vendor, request).await
+    }
+
+    /// Invites many; see [`Provider::invite_all`].
+    pub fn invite_all(
+        &self,
+        requests: impl IntoIterator<Item = CreateInvitation>,
+        options: BulkOptions,
+    ) -> BoxStream<'_, BulkItem> {
+        let requests = requests.into_iter().collect();
+        crate::ops::bulk::invite_all(&self.engine, &self.vendor, requests, options)
+    }
+
+    /// Lists invitations; see [`Provider::list_invitations`].
+    pub fn list_invitations<'a>(
+        &'a self,
+        query: &'a ListInvitations,
+    ) -> BoxStream<'a, Result<Invitation, Error>> {
+        crate::ops::lifecycle::list(&self.engine, &self.vendor, query)
+    }
+
+    /// Finds a pending invitation; see [`Provider::find_invitation`].
+    pub async fn find_invitation(
+        &self,
+        organization: &str,
+        invitee: &Invitee,
+    ) -> Result<Option<Invitation>, Error> {
+        crate::ops::lifecycle::find(&self.engine, &self.vendor, organization, invitee).await
+    }
+
+    /// Cancels one invitation; see [`Provider::cancel_invitation`].
+    pub async fn cancel_invitation(
+        &self,
+        organization: &str,
+        id: &str,
+    ) -> Result<Cancelled, Error> {
+        let call = self.vendor.cancel(organization, id)?;
+        self.engine.run(call).await
+    }
+
+    /// Cancels several invitations; see [`Provider::cancel_invitations`].
+    pub async fn cancel_invitations(
+        &self,
+        organization: &str,
+        ids: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Vec<CancelOutcome> {
+        let ids = ids.into_iter().map(Into::into).collect();
+        crate::ops::lifecycle::cancel_many(&self.engine, &self.vendor, organization, ids).await
+    }
+
+    /// Re-sends an invitation; see [`Provider::resend_invitation`].
+    pub async fn resend_invitation(
+        &self,
+        organization: &str,
+        invitee: &Invitee,
+    ) -> Result<Resent, Error> {
+        crate::ops::ensure::resend(&self.engine, &self.vendor, organization, invitee).await
+    }
+
+    /// Looks a person up; see [`Provider::membership`].
+    pub async fn membership(
+        &self,
+        organization: &str,
+        invitee: &Invitee,
+    ) -> Result<Membership, Error> {
+        crate::ops::lifecycle::membership(&self.engine, &self.vendor, organization, invitee).await
+    }
+}
+
+impl<V: Vendor> Provider for Client<V> {
+    fn kind(&self) -> ProviderKind {
+        V::PROVIDER
+    }
+
+    fn create_invitation<'a>(
+        &'a self,
+        request: &'a CreateInvitation,
+    ) -> BoxFuture<'a, Result<Invitation, Error>> {
+        Box::pin(Client::create_invitation(self, request))
+    }
+
+    fn check_invitation(&self, request: &CreateInvitation) -> Result<(), Error> {
+        Client::check_invitation(self, request)
+    }
+
+    fn dooms_other_requests(&self, error: &Error) -> bool {
+        Client::dooms_other_requests(self, error)
+    }
+
+    fn ensure_invited<'a>(
+        &'a self,
+        request: &'a CreateInvitation,
+    ) -> BoxFuture<'a, Result<Ensured, Error>> {
+        Box::pin(Client::ensure_invited(self, request))
+    }
+
+    fn invite_all<'a>(
+        &'a self,
+        requests: Vec<CreateInvitation>,
+        options: BulkOptions,
+    ) -> BoxStream<'a, BulkItem> {
+        Client::invite_all(self, requests, options)
+    }
+
+    fn list_invitations<'a>(
+        &'a self,
+        query: &'a ListInvitations,
+    ) -> BoxStream<'a, Result<Invitation, Error>> {
+        Client::list_invitations(self, query)
+    }
+
+    fn find_invitation<'a>(
+        &'a self,
+        organization: &'a str,
+        invitee: &'a Invitee,
+    ) -> BoxFuture<'a, Result<Option<Invitation>, Error>> {
+        Box::pin(Client::find_invitation(self, organization, invitee))
+    }
+
+    fn cancel_invitation<'a>(
+        &'a self,
+        organization: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Cancelled, Error>> {
+        Box::pin(Client::cancel_invitation(self, organization, id))
+    }
+
+    fn cancel_invitations<'a>(
+        &'a self,
+        organization: &'a str,
+        ids: Vec<String>,
+    ) -> BoxFuture<'a, Vec<CancelOutcome>> {
+        Box::pin(Client::cancel_invitations(self, organization, ids))
+    }
+
+    fn resend_invitation<'a>(
+        &'a self,
+        organization: &'a str,
+        invitee: &'a Invitee,
+    ) -> BoxFuture<'a, Result<Resent, Error>> {
+        Box::pin(Client::resend_invitation(self, organization, invitee))
+    }
+
+    fn membership<'a>(
+        &'a self,
+        organization: &'a str,
+        invitee: &'a Invitee,
+    ) -> BoxFuture<'a, Result<Membership, Error>> {
+        Box::pin(Client::membership(self, organization, invitee))
+    }
+}

@@ -44,8 +44,9 @@ pub(crate) enum CredentialChoice {
     Source(Arc<dyn Credentials>),
 }
 
+/// The settings every vendor's builder shares.
 #[derive(Clone)]
-pub(crate) struct CommonSettings {
+pub struct CommonSettings {
     pub(crate) credentials: Option<CredentialChoice>,
     base_url: Option<String>,
     user_agent: Option<String>,
@@ -189,7 +190,7 @@ impl<V> ClientBuilder<V> {
         self
     }
 
-    /// The clock and sleep used between attempts; see [`RecordingSleeper`](crate::RecordingSleeper)
+    /// The clock and sleep used between attempts; see [`RecordingSleeper`](crate::sleep::RecordingSleeper)
     /// for tests.
     pub fn sleeper(mut self, sleeper: impl Sleeper + 'static) -> Self {
         self.common.sleeper = Some(Arc::new(sleeper));
@@ -238,6 +239,12 @@ impl<V> ClientBuilder<V> {
         self.common.max_body_bytes = limit;
         self
     }
+}
+
+/// The settings a vendor adds to the [`ClientBuilder`], and which vendor they build.
+pub trait VendorSettings {
+    /// The vendor the builder builds a client of.
+    type Vendor;
 }
 
 /// What every provider gets out of the shared settings.

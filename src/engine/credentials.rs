@@ -7,14 +7,14 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::client::BoxFuture;
+use crate::model::boxed::BoxFuture;
 use crate::model::error::Error;
 
 /// A source of the credential a client sends: asked before every attempt, told when the
 /// vendor refused it.
 ///
 /// Static tokens ([`ClientBuilder::token`](crate::ClientBuilder::token)), GitHub App
-/// installation tokens ([`GitHubApp`](crate::GitHubApp)) and sources of your own (tokens from
+/// installation tokens ([`GitHubApp`](crate::github::GitHubApp)) and sources of your own (tokens from
 /// a vault that rotate, say) all go through this one path. Return the token alone: the client
 /// adds its vendor's scheme (`Bearer`, `ApiKey`). Keep tokens in [`SecretString`]: the client
 /// marks the header sensitive and never shows it in `Debug`, errors or logs.

@@ -43,37 +43,37 @@ pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// One HTTP request, fully built by a vendor mapping: the engine sends it as it is.
 #[derive(Debug, Clone)]
-pub(crate) struct HttpPlan {
-    pub method: Method,
-    pub url: Url,
+pub struct HttpPlan {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
     /// Headers, the `Authorization` value marked sensitive.
-    pub headers: HeaderMap,
-    pub body: Bytes,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 /// One answer, read whole (up to the body cap) before a vendor mapping decodes it.
 #[derive(Debug, Clone)]
-pub(crate) struct RawResponse {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
+pub struct RawResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
     /// The body passed the cap and was not read: `body` is empty.
-    pub oversized: bool,
+    pub(crate) oversized: bool,
     /// An earlier attempt of the same call failed in a way that may have reached the vendor
     /// (a 5xx, a timeout, a broken connection), so this answer may describe what that attempt
     /// did: a delete answered "not found" after one has most likely already happened.
-    pub after_doubt: bool,
+    pub(crate) after_doubt: bool,
 }
 
 /// A failed attempt: the error to return, and whether and when it may be tried again.
 #[derive(Debug)]
-pub(crate) struct Failure {
-    pub error: Error,
-    pub retry: RetryHint,
+pub struct Failure {
+    pub(crate) error: Error,
+    pub(crate) retry: RetryHint,
     /// The vendor said it did not process the request (an HTTP/2 stream it refused): it is
     /// sent again at once, outside the policy's attempts, [`UNPROCESSED_RESENDS`] times at
     /// most.
-    pub unprocessed: bool,
+    pub(crate) unprocessed: bool,
 }
 
 /// How many times one call sends again at once a request the vendor refused unprocessed,
@@ -84,11 +84,11 @@ const UNPROCESSED_RESENDS: u32 = 2;
 #[derive(Debug, Default)]
 pub(crate) struct VendorDetails {
     /// Vendor error codes, most specific first.
-    pub codes: Vec<String>,
+    pub(crate) codes: Vec<String>,
     /// The vendor's message.
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     /// The request or trace id.
-    pub request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
 }
 
 impl Failure {
@@ -200,9 +200,9 @@ pub(crate) fn status_retry(status: StatusCode, response_headers: &HeaderMap) -> 
 #[derive(Debug)]
 pub(crate) struct Undecodable {
     /// What the body should have been, for the error's reason.
-    pub expected: &'static str,
+    pub(crate) expected: &'static str,
     /// The parse error, when there was one.
-    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    pub(crate) source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl From<serde_json::Error> for Undecodable {
@@ -216,19 +216,19 @@ impl From<serde_json::Error> for Undecodable {
 
 /// What the engine must know about an operation to run it safely, besides its request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Operation {
+pub struct Operation {
     /// The operation's name in logs: `create_invitation`, `list_invitations`, ...
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Whether the request may be sent again after it may have reached the vendor.
-    pub idempotency: Idempotency,
+    pub(crate) idempotency: Idempotency,
     /// Which pacing rules the request follows: requests that notify people are spaced,
     /// serialized and rate-limited as the pacing says; others only wait out holds.
-    pub traffic: Traffic,
+    pub(crate) traffic: Traffic,
 }
 
 /// Who or what a call is about, for its tracing span.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Subject<'a> {
+pub enum Subject<'a> {
     /// Nobody in particular (a list).
     None,
     /// A person (masked unless the caller opted in to full emails).
@@ -241,22 +241,19 @@ pub(crate) enum Subject<'a> {
 
 /// Decodes a whole answer (any status) into an operation's output or a classified failure.
 /// Pure: no IO, no clock of its own (`now` is passed in).
-pub(crate) trait Decode<T>:
-    Fn(&RawResponse, SystemTime) -> Result<T, Failure> + Send + Sync
-{
-}
+pub trait Decode<T>: Fn(&RawResponse, SystemTime) -> Result<T, Failure> + Send + Sync {}
 
 impl<T, F> Decode<T> for F where F: Fn(&RawResponse, SystemTime) -> Result<T, Failure> + Send + Sync {}
 
 /// One request of an operation, built by a vendor mapping and ready for the engine: what to
 /// send, how to read the answer, and how safe it is to send again.
-pub(crate) struct Call<'a, D> {
-    pub operation: Operation,
-    pub provider: ProviderKind,
-    pub organization: &'a str,
-    pub subject: Subject<'a>,
-    pub plan: HttpPlan,
-    pub decode: D,
+pub struct Call<'a, D> {
+    pub(crate) operation: Operation,
+    pub(crate) provider: ProviderKind,
+    pub(crate) organization: &'a str,
+    pub(crate) subject: Subject<'a>,
+    pub(crate) plan: HttpPlan,
+    pub(crate) decode: D,
 }
 
 impl<'a, D> Call<'a, D> {
@@ -290,35 +287,35 @@ impl<'a, D> Call<'a, D> {
 
 /// IO, pacing and retries, shared by every clone of a client.
 #[derive(Debug, Clone)]
-pub(crate) struct Engine {
-    pub http: reqwest::Client,
-    pub sleeper: Arc<dyn Sleeper>,
-    pub policy: RetryPolicy,
-    pub pacer: Pacer,
-    pub observer: Option<Arc<dyn Observer>>,
-    pub attempt_timeout: Option<Duration>,
-    pub max_body_bytes: usize,
-    pub trace_emails: bool,
+pub struct Engine {
+    pub(crate) http: reqwest::Client,
+    pub(crate) sleeper: Arc<dyn Sleeper>,
+    pub(crate) policy: RetryPolicy,
+    pub(crate) pacer: Pacer,
+    pub(crate) observer: Option<Arc<dyn Observer>>,
+    pub(crate) attempt_timeout: Option<Duration>,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) trace_emails: bool,
     /// How `ensure_invited` looks for an invitation whose create ended in doubt.
-    pub reconcile: crate::model::outcome::Reconcile,
+    pub(crate) reconcile: crate::model::outcome::Reconcile,
     /// No request that creates starts after this (a bulk run's deadline). Requests already
     /// sent, and reads, are not cut short by it.
-    pub start_by: Option<SystemTime>,
+    pub(crate) start_by: Option<SystemTime>,
     /// Answers that stop every later request (of one organization, or all), checked before
     /// each is sent (a bulk run's).
-    pub stop: Option<Arc<Stop>>,
+    pub(crate) stop: Option<Arc<Stop>>,
     /// Whether turns of the pacer are waited for however long they take (a bulk run, bounded
     /// by its deadline), rather than up to the policy's `max_wait`.
-    pub patient: bool,
+    pub(crate) patient: bool,
     /// Where the credential of a request without its own `Authorization` comes from.
-    pub credentials: Option<Arc<dyn crate::engine::credentials::Credentials>>,
+    pub(crate) credentials: Option<Arc<dyn crate::engine::credentials::Credentials>>,
     /// The `Authorization` header of a fixed token, built once; used instead of asking
     /// `credentials` (which would give the same token every time and never refresh it).
-    pub static_authorization: Option<reqwest::header::HeaderValue>,
+    pub(crate) static_authorization: Option<reqwest::header::HeaderValue>,
     /// The scheme the credential is sent with: `Bearer`, `ApiKey`.
-    pub scheme: &'static str,
+    pub(crate) scheme: &'static str,
     /// Ids looked up by name (GitHub logins and team slugs), shared by the client's clones.
-    pub ids: Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
+    pub(crate) ids: Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
 }
 
 /// What one call has been through so far, kept across its attempts.
@@ -391,7 +388,7 @@ struct Failed {
 
 /// How far an answer dooms other requests of a bulk run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Doom {
+pub enum Doom {
     /// Every request: the credential or the account was refused.
     All,
     /// Every request to the same organization: it is unknown, out of reach or full.

@@ -89,7 +89,7 @@ pub enum RateLimitEvent {
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
-/// use orginvite::{Observer, RateLimitEvent};
+/// use orginvite::observe::{Observer, RateLimitEvent};
 ///
 /// #[derive(Debug, Default)]
 /// struct Retries(AtomicU64);

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use crate::client::BoxFuture;
+use crate::model::boxed::BoxFuture;
 
 /// The clock and the sleep the engine uses between attempts.
 ///
@@ -65,7 +65,7 @@ impl Sleeper for TokioSleeper {
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use orginvite::{RecordingSleeper, Sleeper};
+/// use orginvite::sleep::{RecordingSleeper, Sleeper};
 ///
 /// # tokio_test_block_on(async {
 /// let sleeper = RecordingSleeper::starting_at(UNIX_EPOCH + Duration::from_secs(1_000));

@@ -5,11 +5,9 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::model::extension::Payload;
 use crate::model::kind::ProviderKind;
 use crate::model::request::Role;
-use crate::vendors::clerk::ClerkInvitation;
-use crate::vendors::elastic::ElasticInvitation;
-use crate::vendors::github::GitHubInvitation;
 
 /// Where an invitation stands.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -77,19 +75,6 @@ pub struct Inviter {
     pub name: Option<String>,
 }
 
-/// The vendor's own invitation, decoded without loss: known fields typed, unknown fields kept.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(untagged)]
-#[non_exhaustive]
-pub enum VendorPayload {
-    /// GitHub's `organization-invitation`.
-    GitHub(Box<GitHubInvitation>),
-    /// Clerk's `OrganizationInvitation`.
-    Clerk(Box<ClerkInvitation>),
-    /// Elastic Cloud's `OrganizationInvitation`.
-    ElasticCloud(Box<ElasticInvitation>),
-}
-
 /// An invitation, in one shape for every vendor.
 ///
 /// The fields every vendor has (or can be derived) are typed here; everything the vendor sent
@@ -120,32 +105,7 @@ pub struct Invitation {
     pub inviter: Option<Inviter>,
     /// A link the person follows to accept, when the vendor gives one.
     pub accept_url: Option<String>,
-    /// Everything the vendor sent about it.
-    pub payload: VendorPayload,
-}
-
-impl Invitation {
-    /// GitHub's own invitation, when this one came from GitHub.
-    pub fn github(&self) -> Option<&GitHubInvitation> {
-        match &self.payload {
-            VendorPayload::GitHub(invitation) => Some(invitation),
-            _ => None,
-        }
-    }
-
-    /// Clerk's own invitation, when this one came from Clerk.
-    pub fn clerk(&self) -> Option<&ClerkInvitation> {
-        match &self.payload {
-            VendorPayload::Clerk(invitation) => Some(invitation),
-            _ => None,
-        }
-    }
-
-    /// Elastic Cloud's own invitation, when this one came from Elastic Cloud.
-    pub fn elastic(&self) -> Option<&ElasticInvitation> {
-        match &self.payload {
-            VendorPayload::ElasticCloud(invitation) => Some(invitation),
-            _ => None,
-        }
-    }
+    /// Everything the vendor sent about it, in the vendor's own type: read it with
+    /// [`Payload::get`].
+    pub payload: Payload,
 }

@@ -15,6 +15,13 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
+    /// Every vendor, in the order of the enum.
+    pub const ALL: [ProviderKind; 3] = [
+        ProviderKind::GitHub,
+        ProviderKind::Clerk,
+        ProviderKind::ElasticCloud,
+    ];
+
     /// A stable, lower-case identifier: `github`, `clerk` or `elastic_cloud`.
     pub const fn as_str(self) -> &'static str {
         match self {

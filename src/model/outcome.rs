@@ -39,7 +39,7 @@ impl Cancelled {
 pub struct CancelOutcome {
     /// The invitation id, as given.
     pub id: String,
-    /// The cancellation, or why it failed: [`ErrorKind::NotPending`] when the invitation was
+    /// The cancellation, or why it failed: [`ErrorKind::NotPending`](crate::ErrorKind::NotPending) when the invitation was
     /// no longer pending (or never existed).
     pub result: Result<Cancelled, Error>,
 }

@@ -6,10 +6,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::model::error::Error;
+use crate::model::extension::{OptionSet, VendorListOptions, VendorOptions};
 use crate::model::invitation::{Invitation, InvitationStatus};
-use crate::vendors::clerk::{ClerkListOptions, ClerkOptions};
-use crate::vendors::elastic::ElasticOptions;
-use crate::vendors::github::{GitHubListOptions, GitHubOptions};
 
 /// Who is invited, or looked up: an email address, a user id in the vendor's own user
 /// directory, or a login.
@@ -180,22 +178,25 @@ impl serde::Serialize for Role {
 /// One invitation to create: the same request for every provider.
 ///
 /// Build it with [`CreateInvitation::email`] (or [`CreateInvitation::new`]) and chained
-/// setters. Options only some vendors have live in per-vendor sections
-/// ([`CreateInvitation::github`], [`CreateInvitation::clerk`], [`CreateInvitation::elastic`]):
-/// each provider reads its own section and ignores the others', so one request can carry
-/// options for several vendors.
+/// setters. Options only one vendor has are that vendor's own type, added with
+/// [`CreateInvitation::with`] ([`GitHubOptions`](crate::github::GitHubOptions),
+/// [`ClerkOptions`](crate::clerk::ClerkOptions),
+/// [`ElasticOptions`](crate::elastic::ElasticOptions)): each provider reads its own and
+/// ignores the others', so one request can carry options for several vendors.
 /// Shared options a provider cannot honour, such as an expiry on GitHub, are refused with
 /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) before anything is sent.
 ///
 /// ```
 /// use std::time::Duration;
-/// use orginvite::{CreateInvitation, GitHubOptions, Role};
+/// use orginvite::github::GitHubOptions;
+/// use orginvite::{CreateInvitation, Role};
 ///
 /// let request = CreateInvitation::email("acme", "jane@example.com")
 ///     .role(Role::Admin)
-///     .github(GitHubOptions::new().team_id(12).team_id(34));
+///     .with(GitHubOptions::new().team_id(12).team_id(34));
 /// assert_eq!(request.organization, "acme");
-/// assert_eq!(request.github.team_ids, [12, 34]);
+/// let github = request.options::<GitHubOptions>().unwrap();
+/// assert_eq!(github.team_ids, [12, 34]);
 /// assert!(request.validate().is_ok());
 ///
 /// let bad = CreateInvitation::email("acme", "not an email");
@@ -213,12 +214,8 @@ pub struct CreateInvitation {
     pub role: Role,
     /// How long the invitation stays valid, where the vendor lets the caller choose.
     pub expires_in: Option<Duration>,
-    /// Options only GitHub has; other providers ignore them.
-    pub github: GitHubOptions,
-    /// Options only Clerk has; other providers ignore them.
-    pub clerk: ClerkOptions,
-    /// Options only Elastic Cloud has (role assignments); other providers ignore them.
-    pub elastic: ElasticOptions,
+    /// Each vendor's own options, one value per vendor.
+    options: OptionSet,
 }
 
 impl CreateInvitation {
@@ -229,9 +226,7 @@ impl CreateInvitation {
             invitee,
             role: Role::Member,
             expires_in: None,
-            github: GitHubOptions::default(),
-            clerk: ClerkOptions::default(),
-            elastic: ElasticOptions::default(),
+            options: OptionSet::default(),
         }
     }
 
@@ -268,22 +263,23 @@ impl CreateInvitation {
         self
     }
 
-    /// Sets the GitHub-only options; other providers ignore them.
-    pub fn github(mut self, options: GitHubOptions) -> CreateInvitation {
-        self.github = options;
+    /// Adds one vendor's own options ([`GitHubOptions`](crate::github::GitHubOptions),
+    /// [`ClerkOptions`](crate::clerk::ClerkOptions),
+    /// [`ElasticOptions`](crate::elastic::ElasticOptions)), replacing any given before for
+    /// that vendor; other vendors ignore them.
+    pub fn with<O: VendorOptions>(mut self, options: O) -> CreateInvitation {
+        self.options.set(options);
         self
     }
 
-    /// Sets the Clerk-only options. Other providers ignore them.
-    pub fn clerk(mut self, options: ClerkOptions) -> CreateInvitation {
-        self.clerk = options;
-        self
+    /// The options of type `O` given with [`with`](CreateInvitation::with), if any.
+    pub fn options<O: VendorOptions>(&self) -> Option<&O> {
+        self.options.get()
     }
 
-    /// Sets the Elastic Cloud-only options; other providers ignore them.
-    pub fn elastic(mut self, options: ElasticOptions) -> CreateInvitation {
-        self.elastic = options;
-        self
+    /// Sets the options of type `O` in place.
+    pub(crate) fn set_options<O: VendorOptions>(&mut self, options: O) {
+        self.options.set(options);
     }
 
     /// Checks the rules every provider shares: a plain organization, a well-formed email or a
@@ -360,10 +356,8 @@ pub struct ListInvitations {
     /// How many invitations one page asks for; the provider's largest page when unset
     /// (GitHub: 100, Clerk: 500; Elastic Cloud lists everything at once).
     pub page_size: Option<u32>,
-    /// Options only GitHub has; other providers ignore them.
-    pub github: GitHubListOptions,
-    /// Options only Clerk has; other providers ignore them.
-    pub clerk: ClerkListOptions,
+    /// Each vendor's own list options, one value per vendor.
+    options: OptionSet,
 }
 
 impl ListInvitations {
@@ -375,8 +369,7 @@ impl ListInvitations {
             role: None,
             email: None,
             page_size: None,
-            github: GitHubListOptions::default(),
-            clerk: ClerkListOptions::default(),
+            options: OptionSet::default(),
         }
     }
 
@@ -418,16 +411,18 @@ impl ListInvitations {
         self
     }
 
-    /// Sets the GitHub-only options; other providers ignore them.
-    pub fn github(mut self, options: GitHubListOptions) -> ListInvitations {
-        self.github = options;
+    /// Adds one vendor's own list options
+    /// ([`GitHubListOptions`](crate::github::GitHubListOptions),
+    /// [`ClerkListOptions`](crate::clerk::ClerkListOptions)), replacing any given before for
+    /// that vendor; other vendors ignore them.
+    pub fn with<O: VendorListOptions>(mut self, options: O) -> ListInvitations {
+        self.options.set(options);
         self
     }
 
-    /// Sets the Clerk-only options; other providers ignore them.
-    pub fn clerk(mut self, options: ClerkListOptions) -> ListInvitations {
-        self.clerk = options;
-        self
+    /// The list options of type `O` given with [`with`](ListInvitations::with), if any.
+    pub fn options<O: VendorListOptions>(&self) -> Option<&O> {
+        self.options.get()
     }
 
     /// Checks the rules every provider shares: a plain organization, a well-formed email, a

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 
-use crate::client::BoxStream;
 use crate::engine::{later, Doom, Engine, Stop};
+use crate::model::boxed::BoxStream;
 use crate::model::error::Error;
 use crate::model::outcome::{BulkItem, BulkOptions, Ensured};
 use crate::model::request::{CreateInvitation, Invitee};

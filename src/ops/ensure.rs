@@ -9,7 +9,7 @@ use crate::model::invitation::Invitation;
 use crate::model::outcome::{Ensured, Resent};
 use crate::model::request::{CreateInvitation, Invitee};
 use crate::ops::lifecycle::find;
-use crate::vendors::Vendor;
+use crate::vendors::{Recreate, Vendor};
 
 /// How much earlier than a call's start an invitation found by its lookup may have been
 /// created and still be the call's own: the vendor's clock and this one may disagree.
@@ -142,10 +142,10 @@ pub(crate) async fn resend<V: Vendor>(
         return Ok(Resent::NothingPending);
     };
     // Everything the new invitation needs is known before the old one goes.
-    let mut request = vendor.recreate(organization, &previous)?;
-    if let Some(call) = vendor.invitation_teams(organization, &previous)? {
-        request.github.team_ids = engine.run(call).await?;
-    }
+    let request = match vendor.recreate(organization, &previous)? {
+        Recreate::Ready(request) => request,
+        Recreate::After(call) => engine.run(call).await?,
+    };
     // The new invitation passes every check this crate makes, its names looked up, before
     // the old one goes.
     let request = crate::ops::prepare::prepare(engine, vendor, &request)

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use futures_util::StreamExt;
 
-use crate::client::BoxStream;
 use crate::engine::Engine;
+use crate::model::boxed::BoxStream;
 use crate::model::error::{Error, ErrorKind};
 use crate::model::invitation::Invitation;
 use crate::model::outcome::{CancelOutcome, Cancelled, Membership};

@@ -114,7 +114,7 @@ impl FakeServer<ClerkSim> {
     /// A [`Clerk`](crate::Clerk) builder pointed at this fake (`{uri}/v1`), with its secret
     /// key and clock; change anything before `build()`.
     pub fn client_builder(&self) -> ClerkBuilder {
-        crate::vendors::clerk::Clerk::builder()
+        crate::Clerk::builder()
             .token(self.token.clone())
             .base_url(format!("{}/v1", self.uri()))
             .user_agent("orginvite-sandbox")

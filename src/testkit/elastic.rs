@@ -108,7 +108,7 @@ impl FakeServer<ElasticSim> {
     /// An [`ElasticCloud`](crate::ElasticCloud) builder pointed at this fake's `/api/v1`, with
     /// its API key and clock; change anything before `build()`.
     pub fn client_builder(&self) -> ElasticCloudBuilder {
-        crate::vendors::elastic::ElasticCloud::builder()
+        crate::ElasticCloud::builder()
             .token(self.token.clone())
             .base_url(format!("{}/api/v1", self.uri()))
             .user_agent("orginvite-sandbox")

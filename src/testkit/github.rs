@@ -107,7 +107,7 @@ impl FakeServer<GitHubSim> {
     /// A [`GitHub`](crate::GitHub) builder pointed at this fake, with its token and clock;
     /// change anything before `build()`.
     pub fn client_builder(&self) -> GitHubBuilder {
-        crate::vendors::github::GitHub::builder()
+        crate::GitHub::builder()
             .token(self.token.clone())
             .base_url(self.uri())
             .user_agent("orginvite-sandbox")

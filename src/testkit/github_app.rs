@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::engine::later;
 
 /// The private key of the testkit's GitHub App, in PEM: a throwaway key made for these
-/// tests, which opens nothing anywhere. Give it to [`GitHubApp::new`](crate::GitHubApp::new)
+/// tests, which opens nothing anywhere. Give it to [`GitHubApp::new`](crate::github::GitHubApp::new)
 /// to act as the app registered with [`FakeServer::install_app`](super::FakeServer::install_app).
 pub const TEST_APP_PRIVATE_KEY: &str = include_str!("keys/test-app.private-key.pem");
 

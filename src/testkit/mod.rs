@@ -1202,7 +1202,7 @@ impl Sandbox {
     ///
     /// The two share a virtual clock ([`FakeServer::virtual_clock`]): the client's pacing and
     /// rate-limit waits take no real time, and the fake's windows still pass.
-    pub async fn github() -> (FakeGitHub, crate::vendors::github::GitHub) {
+    pub async fn github() -> (FakeGitHub, crate::GitHub) {
         let clock = Sandbox::virtual_clock();
         let mut fake = FakeGitHub::start_with_clock(Arc::new(clock.clone())).await;
         fake.virtual_clock = Some(clock);
@@ -1218,7 +1218,7 @@ impl Sandbox {
     ///
     /// The two share a virtual clock ([`FakeServer::virtual_clock`]), as with
     /// [`Sandbox::github`].
-    pub async fn clerk() -> (FakeClerk, crate::vendors::clerk::Clerk) {
+    pub async fn clerk() -> (FakeClerk, crate::Clerk) {
         let clock = Sandbox::virtual_clock();
         let mut fake = FakeClerk::start_with_clock(Arc::new(clock.clone())).await;
         fake.virtual_clock = Some(clock);
@@ -1233,7 +1233,7 @@ impl Sandbox {
     /// [`ElasticCloud`](crate::ElasticCloud) client for it.
     ///
     /// The two share a virtual clock ([`FakeServer::virtual_clock`]), as in [`Sandbox::github`].
-    pub async fn elastic() -> (FakeElasticCloud, crate::vendors::elastic::ElasticCloud) {
+    pub async fn elastic() -> (FakeElasticCloud, crate::ElasticCloud) {
         let clock = Sandbox::virtual_clock();
         let mut fake = FakeElasticCloud::start_with_clock(Arc::new(clock.clone())).await;
         fake.virtual_clock = Some(clock);

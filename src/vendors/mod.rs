@@ -1,9 +1,10 @@
-//! What a vendor is to the rest of the crate: one pure mapping per operation.
+//! What a vendor is to the rest of the crate ([`Vendor`]: one pure mapping per operation),
+//! and the vendors, one folder each.
 //!
 //! Each mapping builds the [`Call`] for one request (the HTTP request, how to read its answer,
 //! how safe it is to send again) and does no IO. The engine runs calls; the operations built
 //! from several calls (a list's pages, finding, membership, cancelling many) live in
-//! [`crate::lifecycle`] and never see a vendor's wire types.
+//! `crate::ops` and never see a vendor's wire types.
 
 pub mod clerk;
 pub mod elastic;
@@ -11,13 +12,16 @@ pub mod github;
 pub(crate) mod payload;
 pub(crate) mod timestamp;
 
+use std::fmt;
 use std::time::SystemTime;
 
 use url::Url;
 
+use crate::engine::builder::{CommonSettings, VendorSettings};
 use crate::engine::retry::Idempotency;
-use crate::engine::{Call, Decode, Doom, Failure, Operation, RawResponse, Traffic};
+use crate::engine::{Call, Decode, Doom, Engine, Failure, Operation, RawResponse, Traffic};
 use crate::model::error::{Error, ErrorKind};
+use crate::model::extension::sealed;
 use crate::model::invitation::Invitation;
 use crate::model::kind::ProviderKind;
 use crate::model::outcome::Cancelled;
@@ -84,7 +88,7 @@ pub(crate) const fn notifying(operation: Operation) -> Operation {
 
 /// Where the next page of a list starts.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Cursor {
+pub enum Cursor {
     /// The first page of the vendor's list number `route` for the query (GitHub lists pending
     /// and failed invitations on two routes, one after the other).
     Start {
@@ -109,14 +113,14 @@ impl Cursor {
 
 /// One page of invitations and where the next one starts, if there is one.
 #[derive(Debug)]
-pub(crate) struct Page {
-    pub invitations: Vec<Invitation>,
-    pub next: Option<Cursor>,
+pub struct Page {
+    pub(crate) invitations: Vec<Invitation>,
+    pub(crate) next: Option<Cursor>,
 }
 
 /// What a vendor's member lookup says about one person.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum MemberAnswer {
+pub enum MemberAnswer {
     /// An active member with this role.
     Member(Role),
     /// Invited, not yet a member (GitHub's `state: pending`).
@@ -127,7 +131,7 @@ pub(crate) enum MemberAnswer {
 
 /// A name a request uses where the vendor wants an id: GitHub's logins and team slugs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Name {
+pub enum Name {
     /// A user's login, for a request to `organization`.
     Login {
         /// The organization the request is for (logins are global; its credential is used).
@@ -167,12 +171,25 @@ pub(crate) const LOOKUP: Operation = Operation {
     traffic: Traffic::Quiet,
 };
 
-/// A vendor: one pure mapping per operation, each building the [`Call`] the engine runs.
+/// A vendor of a [`Client`](crate::Client): GitHub's, Clerk's or Elastic Cloud's API, as one
+/// pure mapping per operation.
 ///
-/// No method does IO, sleeps or reads a clock.
-pub(crate) trait Vendor: Send + Sync + 'static {
+/// Each method builds the request of one operation and the way its answer is read, and does
+/// no IO, sleeps or reads a clock; the crate's one engine runs what they build, and the
+/// operations above the engine combine them. The trait is sealed: its methods speak the
+/// engine's own types, which are not part of this crate's API, so that they can change
+/// without breaking anyone. A new vendor is added to the crate itself, in a folder of its own
+/// (see `docs/adding-a-vendor.md` in the repository).
+pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
+    /// What this vendor adds to the [`ClientBuilder`](crate::ClientBuilder).
+    type Settings: VendorSettings<Vendor = Self> + Default + Clone + fmt::Debug;
+
     /// The vendor.
     const PROVIDER: ProviderKind;
+
+    /// Checks the builder's settings and builds the engine and the mapping. Nothing is sent.
+    #[doc(hidden)]
+    fn build(settings: Self::Settings, common: CommonSettings) -> Result<(Engine, Self), Error>;
 
     /// Whether [`Vendor::cancel_batch`] cancels several invitations in one request.
     const CANCELS_IN_BATCHES: bool;
@@ -263,20 +280,12 @@ pub(crate) trait Vendor: Send + Sync + 'static {
 
     /// The request that creates `previous` again, for the same person with the same role and
     /// the options the vendor reports on it (Clerk's metadata, Elastic Cloud's role
-    /// assignments). Teams come from [`Vendor::invitation_teams`].
-    fn recreate(
-        &self,
-        organization: &str,
-        previous: &Invitation,
-    ) -> Result<CreateInvitation, Error>;
-
-    /// The team ids a pending invitation adds the person to, for vendors whose invitations
-    /// name teams only by count (GitHub); `None` when there is nothing to ask.
-    fn invitation_teams<'a>(
+    /// assignments), or the read whose answer completes it (GitHub's teams of the invitation).
+    fn recreate<'a>(
         &'a self,
         organization: &'a str,
         previous: &'a Invitation,
-    ) -> Result<Option<Call<'a, impl Decode<Vec<u64>> + 'a>>, Error>;
+    ) -> Result<Recreate<'a, impl Decode<CreateInvitation> + 'a>, Error>;
 
     /// Looking `invitee` up among the members. `None` when the vendor cannot tell (GitHub does
     /// not show members' email addresses); an error when the vendor cannot look up this kind
@@ -286,6 +295,21 @@ pub(crate) trait Vendor: Send + Sync + 'static {
         organization: &'a str,
         invitee: &'a Invitee,
     ) -> Result<Option<Call<'a, impl Decode<MemberAnswer> + 'a>>, Error>;
+}
+
+/// How a vendor makes an invitation again: the request at once, or after one more read.
+pub enum Recreate<'a, D> {
+    /// The request, ready.
+    Ready(CreateInvitation),
+    /// A read whose answer is the request.
+    After(Call<'a, D>),
+}
+
+impl Recreate<'_, NoDecode<CreateInvitation>> {
+    /// The request, ready (for vendors that never need the read).
+    pub(crate) fn ready(request: CreateInvitation) -> Self {
+        Recreate::Ready(request)
+    }
 }
 
 /// How far an error dooms a bulk run's other requests, by its kind alone.
@@ -306,7 +330,7 @@ pub(crate) fn default_doom(error: &Error) -> Option<Doom> {
 }
 
 /// The decoder type of a call that is never made, for vendors without an operation.
-pub(crate) type NoDecode<T> = fn(&RawResponse, SystemTime) -> Result<T, Failure>;
+pub type NoDecode<T> = fn(&RawResponse, SystemTime) -> Result<T, Failure>;
 
 /// "This vendor cannot do that": a call that is never made.
 pub(crate) fn unsupported<'a, T>(
@@ -329,5 +353,89 @@ impl Failure {
     /// The kind of the failure.
     pub(crate) fn kind(&self) -> ErrorKind {
         self.error.kind()
+    }
+}
+
+/// A vendor's create and list decoders with the vendor's type forgotten: what the fuzzing and
+/// benchmark entry points feed.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) trait Codec: Send + Sync {
+    /// An organization this vendor accepts.
+    fn organization(&self) -> &'static str;
+    /// The HTTP request a create sends.
+    fn encode(&self, request: &CreateInvitation) -> Result<crate::engine::HttpPlan, Error>;
+    /// What a create makes of an answer.
+    fn decode_created(
+        &self,
+        request: &CreateInvitation,
+        response: &RawResponse,
+        now: SystemTime,
+    ) -> Result<Invitation, Failure>;
+    /// How many invitations a list makes of an answer to its first page.
+    fn decode_page(
+        &self,
+        query: &ListInvitations,
+        response: &RawResponse,
+        now: SystemTime,
+    ) -> Result<usize, Failure>;
+}
+
+#[cfg(any(test, feature = "fuzzing"))]
+impl<V: Vendor> Codec for V {
+    fn organization(&self) -> &'static str {
+        match V::PROVIDER {
+            ProviderKind::Clerk => "org_1",
+            ProviderKind::ElasticCloud => "org-1",
+            _ => "acme",
+        }
+    }
+
+    fn encode(&self, request: &CreateInvitation) -> Result<crate::engine::HttpPlan, Error> {
+        self.create(request).map(|call| call.plan)
+    }
+
+    fn decode_created(
+        &self,
+        request: &CreateInvitation,
+        response: &RawResponse,
+        now: SystemTime,
+    ) -> Result<Invitation, Failure> {
+        Vendor::decode_created(self, request, response, now)
+    }
+
+    fn decode_page(
+        &self,
+        query: &ListInvitations,
+        response: &RawResponse,
+        now: SystemTime,
+    ) -> Result<usize, Failure> {
+        let call = self
+            .list_page(query, &Cursor::FIRST)
+            .map_err(Failure::from_error)?;
+        (call.decode)(response, now).map(|page| page.invitations.len())
+    }
+}
+
+/// The codec of `kind`'s vendor, with its default settings.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn codec(kind: ProviderKind) -> &'static dyn Codec {
+    use std::sync::OnceLock;
+    fn built<V: Vendor>(cell: &'static OnceLock<V>) -> &'static dyn Codec {
+        cell.get_or_init(|| {
+            let builder =
+                crate::engine::builder::ClientBuilder::with_vendor(V::Settings::default())
+                    .token("fuzz");
+            V::build(builder.vendor, builder.common)
+                .expect("the default settings are valid")
+                .1
+        })
+    }
+    static GITHUB: OnceLock<github::GitHubVendor> = OnceLock::new();
+    static CLERK: OnceLock<clerk::ClerkVendor> = OnceLock::new();
+    static ELASTIC: OnceLock<elastic::ElasticVendor> = OnceLock::new();
+    match kind {
+        ProviderKind::GitHub => built(&GITHUB),
+        ProviderKind::Clerk => built(&CLERK),
+        ProviderKind::ElasticCloud => built(&ELASTIC),
     }
 }

@@ -47,9 +47,15 @@ async fn the_official_example_decodes() {
         Some("https://accounts.acme.com/accept-invitation?token=abc123")
     );
     assert_eq!(invitation.inviter, None);
-    assert!(invitation.github().is_none());
+    assert!(invitation
+        .payload
+        .get::<orginvite::github::GitHubInvitation>()
+        .is_none());
 
-    let clerk = invitation.clerk().expect("a Clerk payload");
+    let clerk = invitation
+        .payload
+        .get::<orginvite::clerk::ClerkInvitation>()
+        .expect("a Clerk payload");
     assert_eq!(clerk.object.as_deref(), Some("organization_invitation"));
     assert_eq!(clerk.role_name.as_deref(), Some("Member"));
     assert_eq!(
@@ -97,7 +103,10 @@ async fn a_body_without_the_required_inviter_and_status_decodes() {
         invitation.created_at.unwrap().to_string(),
         "2024-05-28T08:00:00.123Z"
     );
-    let clerk = invitation.clerk().unwrap();
+    let clerk = invitation
+        .payload
+        .get::<orginvite::clerk::ClerkInvitation>()
+        .unwrap();
     assert_eq!(clerk.inviter_id, None);
     assert_eq!(clerk.public_inviter_data, None);
     assert_eq!(clerk.status, None);
@@ -152,7 +161,8 @@ async fn the_inviter_comes_from_inviter_id_and_public_inviter_data() {
     assert_eq!(inviter.name.as_deref(), Some("Ada Lovelace"));
     assert_eq!(invitation.role, Role::Custom("org:viewer".into()));
     let data = invitation
-        .clerk()
+        .payload
+        .get::<orginvite::clerk::ClerkInvitation>()
         .unwrap()
         .public_inviter_data
         .clone()
@@ -202,7 +212,15 @@ async fn every_status_and_unknown_ones() {
     for (word, status) in cases {
         let invitation = decode(request(), ok(json!({"id": "orginv_1", "status": word}))).await;
         assert_eq!(invitation.status, status, "{word}");
-        assert_eq!(invitation.clerk().unwrap().status.as_deref(), Some(word));
+        assert_eq!(
+            invitation
+                .payload
+                .get::<orginvite::clerk::ClerkInvitation>()
+                .unwrap()
+                .status
+                .as_deref(),
+            Some(word)
+        );
     }
 }
 
@@ -220,7 +238,10 @@ async fn unknown_fields_are_kept() {
         })),
     )
     .await;
-    let clerk = invitation.clerk().unwrap();
+    let clerk = invitation
+        .payload
+        .get::<orginvite::clerk::ClerkInvitation>()
+        .unwrap();
     assert_eq!(clerk.extra.len(), 1, "{:?}", clerk.extra);
     assert_eq!(clerk.extra["brand_new_field"], json!({"nested": [1, 2, 3]}));
     let data = clerk.public_inviter_data.as_ref().unwrap();

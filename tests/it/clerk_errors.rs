@@ -365,7 +365,6 @@ async fn html_and_empty_bodies_keep_the_status() {
 
 #[tokio::test]
 async fn which_answers_doom_the_other_requests_is_clerks_own_judgement() {
-    use orginvite::Provider;
     let clerk = orginvite::Clerk::builder()
         .token("sk_test_doom")
         .build()

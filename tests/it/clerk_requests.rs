@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use crate::common::clerk::*;
 use crate::common::*;
-use orginvite::{Clerk, ClerkOptions, CreateInvitation, GitHubOptions, Provider, Role};
+use orginvite::clerk::ClerkOptions;
+use orginvite::github::GitHubOptions;
+use orginvite::{Clerk, CreateInvitation, Provider, Role};
 use serde_json::{json, Map, Value};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer};
@@ -83,7 +85,7 @@ async fn every_option() {
         CreateInvitation::email(ORG, "jane.doe@acme.com")
             .role(Role::Admin)
             .expires_in(Duration::from_secs(14 * DAY))
-            .clerk(
+            .with(
                 ClerkOptions::new()
                     .inviter_user_id("user_2V7JJKmoA9HqzHhfMqK5cpgLl56")
                     .public_metadata(object(json!({"team": "design", "seat": 3})))
@@ -133,7 +135,7 @@ async fn metadata_objects_are_sent_verbatim() {
     });
     let private = json!({"nested": {"deeper": {"deepest": [{"k": false}]}}, "n": -7});
     run(
-        CreateInvitation::email(ORG, "jane.doe@acme.com").clerk(
+        CreateInvitation::email(ORG, "jane.doe@acme.com").with(
             ClerkOptions::new()
                 .public_metadata(object(public.clone()))
                 .private_metadata(object(private.clone())),
@@ -153,7 +155,7 @@ async fn a_null_inside_metadata_is_the_callers_data_and_is_kept() {
     let public = json!({"manager": null, "team": "ops"});
     run_allowing_null(
         CreateInvitation::email(ORG, "jane.doe@acme.com")
-            .clerk(ClerkOptions::new().public_metadata(object(public.clone()))),
+            .with(ClerkOptions::new().public_metadata(object(public.clone()))),
         json!({"email_address": "jane.doe@acme.com", "role": "org:member", "public_metadata": public}),
         true,
     )
@@ -164,7 +166,7 @@ async fn a_null_inside_metadata_is_the_callers_data_and_is_kept() {
 async fn empty_metadata_objects_are_sent() {
     run(
         CreateInvitation::email(ORG, "jane.doe@acme.com")
-            .clerk(ClerkOptions::new().public_metadata(Map::new())),
+            .with(ClerkOptions::new().public_metadata(Map::new())),
         json!({"email_address": "jane.doe@acme.com", "role": "org:member", "public_metadata": {}}),
     )
     .await;
@@ -173,7 +175,7 @@ async fn empty_metadata_objects_are_sent() {
 #[tokio::test]
 async fn notify_true_is_sent_when_set() {
     run(
-        CreateInvitation::email(ORG, "jane.doe@acme.com").clerk(ClerkOptions::new().notify(true)),
+        CreateInvitation::email(ORG, "jane.doe@acme.com").with(ClerkOptions::new().notify(true)),
         json!({"email_address": "jane.doe@acme.com", "role": "org:member", "notify": true}),
     )
     .await;
@@ -195,7 +197,7 @@ async fn expiry_bounds_are_whole_days() {
 async fn other_vendors_options_are_ignored() {
     run(
         CreateInvitation::email(ORG, "jane.doe@acme.com")
-            .github(GitHubOptions::new().team_id(12).reinstate(true)),
+            .with(GitHubOptions::new().team_id(12).reinstate(true)),
         json!({"email_address": "jane.doe@acme.com", "role": "org:member"}),
     )
     .await;
@@ -216,7 +218,7 @@ async fn github_ignores_the_clerk_options() {
     let (github, _) = github(&server);
     github
         .create_invitation(
-            &CreateInvitation::email("acme", "octocat@github.com").clerk(
+            &CreateInvitation::email("acme", "octocat@github.com").with(
                 ClerkOptions::new()
                     .inviter_user_id("user_1")
                     .notify(false)

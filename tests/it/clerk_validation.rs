@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use crate::common::clerk::*;
 use crate::common::*;
-use orginvite::{
-    Clerk, ClerkOptions, CreateInvitation, Error, ErrorKind, ProviderKind, RetryPolicy, Role,
-};
+use orginvite::clerk::ClerkOptions;
+use orginvite::{Clerk, CreateInvitation, Error, ErrorKind, ProviderKind, RetryPolicy, Role};
 use serde_json::json;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -129,9 +128,9 @@ async fn the_organization_and_custom_roles_are_checked() {
 
 #[tokio::test]
 async fn clerk_options_are_checked() {
-    let error = refused(invite().clerk(ClerkOptions::new().inviter_user_id(""))).await;
+    let error = refused(invite().with(ClerkOptions::new().inviter_user_id(""))).await;
     assert_eq!(field(&error), "inviter_user_id");
-    let error = refused(invite().clerk(ClerkOptions::new().inviter_user_id("user 1"))).await;
+    let error = refused(invite().with(ClerkOptions::new().inviter_user_id("user 1"))).await;
     assert_eq!(field(&error), "inviter_user_id");
     for url in [
         "",
@@ -139,7 +138,7 @@ async fn clerk_options_are_checked() {
         "/relative/path",
         "https://app.acme.com/\nx",
     ] {
-        let error = refused(invite().clerk(ClerkOptions::new().redirect_url(url))).await;
+        let error = refused(invite().with(ClerkOptions::new().redirect_url(url))).await;
         assert_eq!(field(&error), "redirect_url", "{url:?}");
     }
 }

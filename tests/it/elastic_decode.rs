@@ -44,7 +44,10 @@ async fn the_official_example_decodes() {
     assert_eq!(invitation.inviter, None);
     assert_eq!(invitation.accept_url, None);
 
-    let raw = invitation.elastic().expect("the Elastic Cloud payload");
+    let raw = invitation
+        .payload
+        .get::<orginvite::elastic::ElasticInvitation>()
+        .expect("the Elastic Cloud payload");
     assert_eq!(raw.token, "token");
     assert_eq!(raw.expired, Some(false));
     assert_eq!(raw.accepted_at.as_deref(), Some("2019-01-01T00:00:00Z"));
@@ -103,7 +106,10 @@ async fn newer_servers_extra_fields_decode() {
     let invitation = create("testorg", "test@mail", created_with(&reply))
         .await
         .unwrap();
-    let raw = invitation.elastic().unwrap();
+    let raw = invitation
+        .payload
+        .get::<orginvite::elastic::ElasticInvitation>()
+        .unwrap();
     assert_eq!(raw.extra["sent_by"], json!({"user_id": "42"}));
     assert_eq!(
         raw.organization.as_ref().unwrap().extra["sso_login_identifier"],

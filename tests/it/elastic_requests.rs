@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use crate::common::elastic::*;
 use crate::common::*;
-use orginvite::{
-    CreateInvitation, DeploymentRole, ElasticCloud, ElasticOptions, OrganizationRole, PlatformRole,
-    ProjectRole, Provider, ProviderKind, Role, RoleAssignments,
+use orginvite::elastic::{
+    DeploymentRole, ElasticOptions, OrganizationRole, PlatformRole, ProjectRole, RoleAssignments,
 };
+use orginvite::{CreateInvitation, ElasticCloud, Provider, ProviderKind, Role};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -173,7 +173,7 @@ async fn full_role_assignment_tree() {
         invite()
             .role(Role::Admin)
             .expires_in(Duration::from_secs(2 * DAY))
-            .elastic(ElasticOptions::new().role_assignments(roles)),
+            .with(ElasticOptions::new().role_assignments(roles)),
         json!({
             "emails": [EMAIL],
             "expires_in": "2d",
@@ -218,7 +218,7 @@ async fn full_role_assignment_tree() {
 async fn member_with_only_deployment_roles() {
     let roles = RoleAssignments::new().deployment(DeploymentRole::all("deployment-admin"));
     run(
-        invite().elastic(ElasticOptions::new().role_assignments(roles)),
+        invite().with(ElasticOptions::new().role_assignments(roles)),
         json!({
             "emails": [EMAIL],
             "role_assignments": {
@@ -235,7 +235,7 @@ async fn the_role_is_not_sent_twice() {
     run(
         invite()
             .role(Role::Admin)
-            .elastic(ElasticOptions::new().role_assignments(roles)),
+            .with(ElasticOptions::new().role_assignments(roles)),
         json!({
             "emails": [EMAIL],
             "role_assignments": {"organization": [organization_role("organization-admin")]}
@@ -247,7 +247,7 @@ async fn the_role_is_not_sent_twice() {
 #[tokio::test]
 async fn empty_role_assignments_are_omitted() {
     run(
-        invite().elastic(ElasticOptions::new().role_assignments(RoleAssignments::new())),
+        invite().with(ElasticOptions::new().role_assignments(RoleAssignments::new())),
         json!({"emails": [EMAIL]}),
     )
     .await;
@@ -256,7 +256,7 @@ async fn empty_role_assignments_are_omitted() {
 #[tokio::test]
 async fn github_options_are_ignored() {
     run(
-        invite().github(orginvite::GitHubOptions::new().team_id(7)),
+        invite().with(orginvite::github::GitHubOptions::new().team_id(7)),
         json!({"emails": [EMAIL]}),
     )
     .await;
@@ -322,6 +322,12 @@ async fn works_through_dyn_provider_and_spawn() {
     let task = tokio::spawn(async move { provider.create_invitation(&invite()).await });
     let invitation = task.await.unwrap().unwrap();
     assert_eq!(invitation.provider, ProviderKind::ElasticCloud);
-    assert!(invitation.elastic().is_some());
-    assert!(invitation.github().is_none());
+    assert!(invitation
+        .payload
+        .get::<orginvite::elastic::ElasticInvitation>()
+        .is_some());
+    assert!(invitation
+        .payload
+        .get::<orginvite::github::GitHubInvitation>()
+        .is_none());
 }

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use crate::common::elastic::*;
 use crate::common::request_count;
-use orginvite::{
-    CreateInvitation, DeploymentRole, ElasticOptions, Error, ErrorKind, OrganizationRole,
-    PlatformRole, ProjectRole, ProviderKind, Role, RoleAssignments,
+use orginvite::elastic::{
+    DeploymentRole, ElasticOptions, OrganizationRole, PlatformRole, ProjectRole, RoleAssignments,
 };
+use orginvite::{CreateInvitation, Error, ErrorKind, ProviderKind, Role};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer};
 
@@ -44,7 +44,7 @@ fn field(error: &Error) -> (&'static str, Option<ProviderKind>) {
 
 fn with_roles(roles: RoleAssignments) -> CreateInvitation {
     CreateInvitation::email(ORG, "jane@example.com")
-        .elastic(ElasticOptions::new().role_assignments(roles))
+        .with(ElasticOptions::new().role_assignments(roles))
 }
 
 #[tokio::test]

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use crate::common::raw::{self, Behaviour};
 use crate::common::{fixture, Sequence};
+use orginvite::sleep::RecordingSleeper;
 use orginvite::{
     Clerk, CreateInvitation, ElasticCloud, Error, ErrorKind, GitHub, Invitation, Pacing, Provider,
-    RecordingSleeper, RetryPolicy,
+    RetryPolicy,
 };
 use serde_json::json;
 use wiremock::matchers::any;

@@ -39,7 +39,10 @@ async fn official_201_example_decodes() {
     assert_eq!(inviter.name.as_deref(), Some("other_user"));
     assert_eq!(invitation.accept_url, None);
 
-    let raw = invitation.github().unwrap();
+    let raw = invitation
+        .payload
+        .get::<orginvite::github::GitHubInvitation>()
+        .unwrap();
     assert_eq!(raw.id(), 1);
     assert_eq!(raw.login(), Some("monalisa"));
     assert_eq!(raw.email(), Some("octocat@github.com"));
@@ -112,7 +115,10 @@ async fn unknown_fields_are_kept_and_sparse_bodies_decode() {
     assert_eq!(invitation.role, Role::Custom("hiring_manager".into()));
     assert_eq!(invitation.status, InvitationStatus::Failed);
     assert_eq!(invitation.inviter, None);
-    let raw = invitation.github().unwrap();
+    let raw = invitation
+        .payload
+        .get::<orginvite::github::GitHubInvitation>()
+        .unwrap();
     assert_eq!(
         raw.get("brand_new_field"),
         Some(json!({"nested": [1, 2, 3]}))

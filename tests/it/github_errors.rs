@@ -20,7 +20,7 @@ async fn fail_with(answer: ResponseTemplate) -> (Error, usize) {
     (error, request_count(&server).await)
 }
 
-fn api(error: &Error) -> &orginvite::ApiError {
+fn api(error: &Error) -> &orginvite::error::ApiError {
     error
         .as_api()
         .unwrap_or_else(|| panic!("not a vendor answer: {error:?}"))

@@ -1,7 +1,8 @@
 //! What GitHub receives: method, exact path, every header and the exact JSON body.
 
 use crate::common::*;
-use orginvite::{CreateInvitation, GitHub, GitHubOptions, Provider, Role};
+use orginvite::github::GitHubOptions;
+use orginvite::{CreateInvitation, GitHub, Provider, Role};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer};
@@ -83,7 +84,7 @@ async fn team_ids() {
     run(
         CreateInvitation::email("acme", "octocat@github.com")
             .role(Role::Admin)
-            .github(GitHubOptions::new().team_id(12).team_ids([34, 56])),
+            .with(GitHubOptions::new().team_id(12).team_ids([34, 56])),
         json!({"email": "octocat@github.com", "role": "admin", "team_ids": [12, 34, 56]}),
     )
     .await;
@@ -92,7 +93,7 @@ async fn team_ids() {
 #[tokio::test]
 async fn reinstate() {
     run(
-        CreateInvitation::user_id("acme", "42").github(GitHubOptions::new().reinstate(true)),
+        CreateInvitation::user_id("acme", "42").with(GitHubOptions::new().reinstate(true)),
         json!({"invitee_id": 42, "role": "reinstate"}),
     )
     .await;

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use crate::common::*;
-use orginvite::{CreateInvitation, ErrorKind, GitHub, RecordingSleeper, RetryPolicy};
+use orginvite::sleep::RecordingSleeper;
+use orginvite::{CreateInvitation, ErrorKind, GitHub, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

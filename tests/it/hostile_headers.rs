@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use crate::common::fixture;
+use orginvite::sleep::RecordingSleeper;
 use orginvite::{
-    Clerk, CreateInvitation, ElasticCloud, Error, ErrorKind, GitHub, Pacing, Provider,
-    RecordingSleeper, RetryPolicy,
+    Clerk, CreateInvitation, ElasticCloud, Error, ErrorKind, GitHub, Pacing, Provider, RetryPolicy,
 };
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};

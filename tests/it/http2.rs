@@ -4,7 +4,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use orginvite::{CreateInvitation, Error, GitHub, Pacing, RecordingSleeper, RetryPolicy};
+use orginvite::sleep::RecordingSleeper;
+use orginvite::{CreateInvitation, Error, GitHub, Pacing, RetryPolicy};
 use tokio::net::TcpListener;
 
 use crate::common::{epoch, fixture, GITHUB_TOKEN, USER_AGENT};

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod architecture;
 mod budgets;
 mod clerk_decode;
 mod clerk_errors;
@@ -17,6 +18,7 @@ mod elastic_requests;
 mod elastic_retry;
 mod elastic_secrets;
 mod elastic_validation;
+mod entry_points;
 mod fault_matrix;
 mod github_decode;
 mod github_errors;

@@ -5,11 +5,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use orginvite::observe::{Observer, RateLimitEvent, WaitCause};
 use orginvite::testkit::Sandbox;
-use orginvite::{
-    CreateInvitation, Error, ErrorKind, Observer, Pacer, Pacing, RateLimitEvent, RetryPolicy,
-    WaitCause,
-};
+use orginvite::{CreateInvitation, Error, ErrorKind, Pacer, Pacing, RetryPolicy};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 

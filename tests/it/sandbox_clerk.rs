@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use orginvite::clerk::ClerkOptions;
+use orginvite::sleep::{RecordingSleeper, Sleeper};
 use orginvite::testkit::{FakeClerk, Fault, Sandbox};
-use orginvite::{
-    Clerk, ClerkOptions, CreateInvitation, ErrorKind, InvitationStatus, Pacing, RecordingSleeper,
-    RetryPolicy, Role, Sleeper,
-};
+use orginvite::{Clerk, CreateInvitation, ErrorKind, InvitationStatus, Pacing, RetryPolicy, Role};
 use serde_json::{json, Value};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -263,7 +262,7 @@ async fn the_client_round_trips_through_the_sandbox() {
             &email("jane@example.com")
                 .role(Role::Admin)
                 .expires_in(SECS(7 * 24 * 60 * 60))
-                .clerk(
+                .with(
                     ClerkOptions::new()
                         .inviter_user_id("user_1")
                         .public_metadata(metadata.clone())
@@ -292,7 +291,10 @@ async fn the_client_round_trips_through_the_sandbox() {
         invitation.expires_at.unwrap().as_millisecond() - now.as_millisecond(),
         7 * DAY_MS
     );
-    let payload = invitation.clerk().unwrap();
+    let payload = invitation
+        .payload
+        .get::<orginvite::clerk::ClerkInvitation>()
+        .unwrap();
     assert_eq!(payload.public_metadata.as_ref(), Some(&metadata));
     assert_eq!(payload.organization_id.as_deref(), Some("org_sandbox"));
 
@@ -353,7 +355,15 @@ async fn roles_the_fake_does_not_know_are_not_found() {
         .await
         .unwrap();
     assert_eq!(known.role, Role::Custom("org:billing".into()));
-    assert_eq!(known.clerk().unwrap().role_name.as_deref(), Some("Billing"));
+    assert_eq!(
+        known
+            .payload
+            .get::<orginvite::clerk::ClerkInvitation>()
+            .unwrap()
+            .role_name
+            .as_deref(),
+        Some("Billing")
+    );
     assert_eq!(fake.invitations().len(), 1);
 }
 

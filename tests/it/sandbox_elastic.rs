@@ -4,12 +4,11 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use orginvite::elastic::{DeploymentRole, ElasticOptions, ProjectRole, RoleAssignments};
 use orginvite::jiff::{SignedDuration, Timestamp};
+use orginvite::sleep::{RecordingSleeper, Sleeper};
 use orginvite::testkit::{FakeElasticCloud, Fault, Sandbox};
-use orginvite::{
-    CreateInvitation, DeploymentRole, ElasticCloud, ElasticOptions, ErrorKind, Pacing, ProjectRole,
-    RecordingSleeper, RetryPolicy, Role, RoleAssignments, Sleeper,
-};
+use orginvite::{CreateInvitation, ElasticCloud, ErrorKind, Pacing, RetryPolicy, Role};
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
@@ -275,7 +274,7 @@ async fn the_client_round_trips_through_the_sandbox() {
     let request = CreateInvitation::email(ORG, "jane@example.com")
         .role(Role::Admin)
         .expires_in(SECS(7 * 24 * 60 * 60))
-        .elastic(ElasticOptions::new().role_assignments(roles));
+        .with(ElasticOptions::new().role_assignments(roles));
     let invitation = elastic.create_invitation(&request).await.unwrap();
 
     let created = fake.invitations();
@@ -287,7 +286,10 @@ async fn the_client_round_trips_through_the_sandbox() {
         invitation.expires_at.unwrap(),
         invitation.created_at.unwrap() + SignedDuration::from_hours(7 * 24)
     );
-    let payload = invitation.elastic().unwrap();
+    let payload = invitation
+        .payload
+        .get::<orginvite::elastic::ElasticInvitation>()
+        .unwrap();
     assert_eq!(payload.organization.as_ref().unwrap().id, ORG);
     let echoed = payload.role_assignments.as_ref().unwrap();
     assert_eq!(echoed.organization[0].role_id, "organization-admin");
@@ -312,7 +314,8 @@ async fn organization_ids_are_one_percent_encoded_segment() {
         .unwrap();
     assert_eq!(
         invitation
-            .elastic()
+            .payload
+            .get::<orginvite::elastic::ElasticInvitation>()
             .unwrap()
             .organization
             .as_ref()
@@ -814,7 +817,7 @@ async fn the_api_key_never_shows() {
     let project = ProjectRole::all("observability-viewer");
     let error = elastic
         .create_invitation(
-            &CreateInvitation::email("no-such-org", "jane@example.com").elastic(
+            &CreateInvitation::email("no-such-org", "jane@example.com").with(
                 ElasticOptions::new()
                     .role_assignments(RoleAssignments::new().observability(project)),
             ),

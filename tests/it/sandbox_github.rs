@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use orginvite::sleep::RecordingSleeper;
 use orginvite::testkit::{FakeGitHub, Fault, GitHubLimit, Sandbox};
-use orginvite::{CreateInvitation, ErrorKind, Pacing, RecordingSleeper, RetryPolicy};
+use orginvite::{CreateInvitation, ErrorKind, Pacing, RetryPolicy};
 use serde_json::{json, Value};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -96,7 +97,14 @@ async fn the_client_round_trips_through_the_sandbox() {
         .await
         .unwrap();
     assert_eq!(invitation.id, "1");
-    assert_eq!(invitation.github().unwrap().login(), Some("user583231"));
+    assert_eq!(
+        invitation
+            .payload
+            .get::<orginvite::github::GitHubInvitation>()
+            .unwrap()
+            .login(),
+        Some("user583231")
+    );
     assert_eq!(fake.invitations()[0].user_id.as_deref(), Some("583231"));
 }
 
@@ -247,14 +255,14 @@ async fn a_rolling_window_counts_the_last_window_whenever_it_ends() {
     let invite = |n: u32| CreateInvitation::email("acme", format!("r{n}@example.com"));
     // Accepted at 0 s and 1 s: the window is full until 10 s.
     github.create_invitation(&invite(0)).await.unwrap();
-    orginvite::Sleeper::sleep(&clock, SECS(1)).await;
+    orginvite::sleep::Sleeper::sleep(&clock, SECS(1)).await;
     github.create_invitation(&invite(1)).await.unwrap();
     let limited = github.create_invitation(&invite(2)).await.unwrap_err();
     assert_eq!(limited.kind(), ErrorKind::RateLimited);
     assert_eq!(limited.retry_after(), Some(SECS(9)));
     // At 10 s one place is free: the request of 1 s counts until 11 s (a fixed window
     // starting at 10 s would take two).
-    orginvite::Sleeper::sleep(&clock, SECS(9)).await;
+    orginvite::sleep::Sleeper::sleep(&clock, SECS(9)).await;
     github.create_invitation(&invite(2)).await.unwrap();
     let limited = github.create_invitation(&invite(3)).await.unwrap_err();
     assert_eq!(limited.retry_after(), Some(SECS(1)));
@@ -457,7 +465,7 @@ async fn the_primary_budget_headers_count_down_and_reset_every_hour() {
     };
     assert_eq!(remaining(0).await, ("4999".into(), "1800003600".into()));
     assert_eq!(remaining(1).await, ("4998".into(), "1800003600".into()));
-    orginvite::Sleeper::sleep(&clock, SECS(3600)).await;
+    orginvite::sleep::Sleeper::sleep(&clock, SECS(3600)).await;
     assert_eq!(remaining(2).await, ("4999".into(), "1800007200".into()));
 }
 

@@ -2,7 +2,8 @@
 //! give-up, and never a token or a full email unless the caller opts in.
 
 use crate::common::*;
-use orginvite::{CreateInvitation, GitHub, RecordingSleeper, RetryPolicy};
+use orginvite::sleep::RecordingSleeper;
+use orginvite::{CreateInvitation, GitHub, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};

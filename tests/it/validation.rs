@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::common::*;
-use orginvite::{CreateInvitation, Error, ErrorKind, GitHub, GitHubOptions, Invitee, Role};
+use orginvite::github::GitHubOptions;
+use orginvite::{CreateInvitation, Error, ErrorKind, GitHub, Invitee, Role};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer};
 
@@ -105,21 +106,21 @@ async fn expiry_is_unsupported_on_github() {
 async fn reinstate_excludes_teams_and_roles() {
     let error = refused(
         CreateInvitation::user_id("acme", "1")
-            .github(GitHubOptions::new().reinstate(true).team_id(5)),
+            .with(GitHubOptions::new().reinstate(true).team_id(5)),
     )
     .await;
     assert_eq!(field(&error), "team_ids");
     let error = refused(
         CreateInvitation::user_id("acme", "1")
             .role(Role::Admin)
-            .github(GitHubOptions::new().reinstate(true)),
+            .with(GitHubOptions::new().reinstate(true)),
     )
     .await;
     assert_eq!(field(&error), "role");
     let error = refused(
         CreateInvitation::user_id("acme", "1")
             .role(Role::Custom("reinstate".into()))
-            .github(GitHubOptions::new().team_id(5)),
+            .with(GitHubOptions::new().team_id(5)),
     )
     .await;
     assert_eq!(field(&error), "team_ids");
@@ -128,8 +129,7 @@ async fn reinstate_excludes_teams_and_roles() {
 #[tokio::test]
 async fn team_ids_must_be_positive() {
     let error = refused(
-        CreateInvitation::email("acme", "octocat@github.com")
-            .github(GitHubOptions::new().team_id(0)),
+        CreateInvitation::email("acme", "octocat@github.com").with(GitHubOptions::new().team_id(0)),
     )
     .await;
     assert_eq!(field(&error), "team_ids");
@@ -208,7 +208,7 @@ async fn check_invitation_refuses_what_a_create_would_without_sending() {
     provider
         .check_invitation(
             &CreateInvitation::github_login("acme", "octocat")
-                .github(GitHubOptions::new().team_slug("design")),
+                .with(GitHubOptions::new().team_slug("design")),
         )
         .unwrap();
     assert!(provider

@@ -1195,7 +1195,8 @@ mod tests {
     use super::*;
     use crate::engine::sleep::RecordingSleeper;
 
-    const GH: ProviderKind = ProviderKind::GitHub;
+    /// Any vendor: the pacer treats them all alike.
+    const ANY: ProviderKind = ProviderKind::ALL[0];
     use std::time::UNIX_EPOCH;
 
     const S: fn(u64) -> Duration = Duration::from_secs;
@@ -1212,7 +1213,7 @@ mod tests {
         class: Traffic,
     ) -> Ask<'_> {
         Ask {
-            provider: ProviderKind::GitHub,
+            provider: ANY,
             sleeper: clock,
             observer: None,
             not_before: None,
@@ -1292,7 +1293,7 @@ mod tests {
         );
         // ... and do not use up its rate: the next invitation still waits for the window.
         assert_eq!(starts(&pacer, &clock, 1).await, [S(60)]);
-        pacer.hold_until(t0() + S(90), clock.now(), GH, None).await;
+        pacer.hold_until(t0() + S(90), clock.now(), ANY, None).await;
         assert_eq!(starts_of(&pacer, &clock, 1, Traffic::Quiet).await, [S(90)]);
         // A budget learned from headers spaces every request.
         let info = RateLimitInfo {
@@ -1300,7 +1301,7 @@ mod tests {
             reset: Some(jiff::Timestamp::from_second(1_800_000_099).unwrap()),
             ..RateLimitInfo::default()
         };
-        pacer.observe(&info, clock.now(), GH, None).await;
+        pacer.observe(&info, clock.now(), ANY, None).await;
         assert_eq!(
             starts_of(&pacer, &clock, 2, Traffic::Quiet).await,
             [S(90), S(95)]
@@ -1365,7 +1366,7 @@ mod tests {
             pacer.accepted(t0(), t0(), Traffic::Notifying);
         }
         pacer.refused(t0(), t0(), S(1), Traffic::Notifying);
-        pacer.hold_until(t0() + S(1), t0(), GH, None).await;
+        pacer.hold_until(t0() + S(1), t0(), ANY, None).await;
         // Requests start again when the hold ends, not later; a period without a refusal
         // raises the rate by one, back to the ten the vendor took; the next waits for the
         // window (and its 20 ms margin).
@@ -1401,7 +1402,7 @@ mod tests {
     async fn a_hold_delays_everyone_once() {
         let clock = RecordingSleeper::starting_at(t0());
         let pacer = Pacer::new(Pacing::off());
-        pacer.hold_until(t0() + S(42), clock.now(), GH, None).await;
+        pacer.hold_until(t0() + S(42), clock.now(), ANY, None).await;
         assert_eq!(starts(&pacer, &clock, 2).await, [S(42), S(42)]);
     }
 
@@ -1415,7 +1416,7 @@ mod tests {
             ..RateLimitInfo::default()
         };
         // 4 requests left for the 20 s until the reset (+1 s margin): one every 5 s.
-        pacer.observe(&info, t0(), GH, None).await;
+        pacer.observe(&info, t0(), ANY, None).await;
         assert_eq!(starts(&pacer, &clock, 3).await, [S(0), S(5), S(10)]);
 
         let exhausted = RateLimitInfo {
@@ -1424,7 +1425,7 @@ mod tests {
             ..RateLimitInfo::default()
         };
         let pacer = Pacer::new(Pacing::off());
-        pacer.observe(&exhausted, clock.now(), GH, None).await;
+        pacer.observe(&exhausted, clock.now(), ANY, None).await;
         let before = clock.now();
         starts(&pacer, &clock, 1).await;
         assert_eq!(clock.now().duration_since(before).unwrap(), S(60));
@@ -1441,9 +1442,9 @@ mod tests {
             ..RateLimitInfo::default()
         };
         // The window's first answer at 0 s, its last at 20 s: the next window opens at 60 s.
-        pacer.observe(&answer(2), t0(), GH, None).await;
-        pacer.observe(&answer(1), t0() + S(10), GH, None).await;
-        pacer.observe(&answer(0), t0() + S(20), GH, None).await;
+        pacer.observe(&answer(2), t0(), ANY, None).await;
+        pacer.observe(&answer(1), t0() + S(10), ANY, None).await;
+        pacer.observe(&answer(0), t0() + S(20), ANY, None).await;
         clock.sleep(S(20)).await;
         assert_eq!(starts(&pacer, &clock, 1).await, [S(60)]);
     }
@@ -1474,7 +1475,7 @@ mod tests {
             interval: Some(S(60)),
             ..RateLimitInfo::default()
         };
-        pacer.observe(&exhausted, t0(), GH, None).await;
+        pacer.observe(&exhausted, t0(), ANY, None).await;
         assert_eq!(starts(&pacer, &clock, 1).await, [S(0)]);
     }
 
@@ -1495,7 +1496,7 @@ mod tests {
 
         // A hold, a serialized pacing or a backoff of the call's own: never at once.
         let held = Pacer::new(Pacing::off());
-        held.hold_until(t0() + S(5), t0(), GH, None).await;
+        held.hold_until(t0() + S(5), t0(), ANY, None).await;
         assert!(held.turn_now(&now(Traffic::Quiet), t0()).is_none());
         let serial = Pacer::new(Pacing::serial(S(1)));
         assert!(serial.turn_now(&now(Traffic::Notifying), t0()).is_none());
@@ -1513,7 +1514,7 @@ mod tests {
     async fn a_deadline_fails_at_once() {
         let clock = RecordingSleeper::starting_at(t0());
         let pacer = Pacer::new(Pacing::serial(S(1)));
-        pacer.hold_until(t0() + S(30), clock.now(), GH, None).await;
+        pacer.hold_until(t0() + S(30), clock.now(), ANY, None).await;
         let result = pacer
             .acquire(ask(
                 &clock,

@@ -17,7 +17,7 @@ use crate::model::error::Error;
 #[non_exhaustive]
 pub enum WhenUnavailable {
     /// Pace with this process's own pacer for a moment, report it to the
-    /// [`Observer`](crate::Observer) and in a warning, and try Redis again on later requests.
+    /// [`Observer`](crate::observe::Observer) and in a warning, and try Redis again on later requests.
     /// The default: the vendor's own rate-limit answers are still honoured, so at worst the
     /// processes together overshoot until Redis is back.
     #[default]

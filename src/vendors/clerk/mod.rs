@@ -38,7 +38,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::engine::builder::{header_text, ClientBuilder, Connection};
+use crate::engine::builder::{
+    header_text, ClientBuilder, CommonSettings, Connection, VendorSettings,
+};
 use crate::engine::headers;
 use crate::engine::pacing::Pacing;
 use crate::engine::retry::{RetryHint, Wait};
@@ -46,7 +48,7 @@ use crate::engine::{
     status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, Undecodable, VendorDetails,
 };
 use crate::model::error::{Error, ErrorKind};
-use crate::model::invitation::VendorPayload;
+use crate::model::extension::{sealed, Payload, VendorListOptions, VendorOptions};
 use crate::model::invitation::{Invitation, InvitationStatus, Inviter};
 use crate::model::kind::ProviderKind;
 use crate::model::outcome::Cancelled;
@@ -68,7 +70,7 @@ const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 /// number of days from 1 to 365.
 ///
 /// ```
-/// use orginvite::ClerkOptions;
+/// use orginvite::clerk::ClerkOptions;
 /// use serde_json::json;
 ///
 /// let options = ClerkOptions::new()
@@ -93,6 +95,18 @@ pub struct ClerkOptions {
     /// Whether Clerk emails the invitation (`notify`); Clerk's default is to send it.
     pub notify: Option<bool>,
 }
+
+impl sealed::Sealed for ClerkOptions {}
+impl VendorOptions for ClerkOptions {}
+
+/// The options of a request that carries none.
+static NO_OPTIONS: ClerkOptions = ClerkOptions {
+    inviter_user_id: None,
+    public_metadata: None,
+    private_metadata: None,
+    redirect_url: None,
+    notify: None,
+};
 
 impl ClerkOptions {
     /// No options.
@@ -140,6 +154,9 @@ pub struct ClerkListOptions {
     pub order_by: Option<String>,
 }
 
+impl sealed::Sealed for ClerkListOptions {}
+impl VendorListOptions for ClerkListOptions {}
+
 impl ClerkListOptions {
     /// No options.
     pub fn new() -> ClerkListOptions {
@@ -167,13 +184,25 @@ pub fn default_pacing() -> Pacing {
         .with_batch_rate(50, Duration::from_secs(60 * 60))
 }
 
-/// Clerk-only builder settings; see [`Clerk::builder`].
+/// Clerk-only builder settings; see [`Clerk::builder`](crate::Clerk).
 #[derive(Clone, Debug)]
 pub struct ClerkSettings {
     api_version: Option<String>,
 }
 
-/// Builds a [`Clerk`] client.
+impl Default for ClerkSettings {
+    fn default() -> ClerkSettings {
+        ClerkSettings {
+            api_version: Some(DEFAULT_API_VERSION.to_owned()),
+        }
+    }
+}
+
+impl VendorSettings for ClerkSettings {
+    type Vendor = ClerkVendor;
+}
+
+/// Builds a [`Clerk`](crate::Clerk) client: [`Clerk::builder`](crate::Client::builder).
 pub type ClerkBuilder = ClientBuilder<ClerkSettings>;
 
 impl ClientBuilder<ClerkSettings> {
@@ -189,82 +218,23 @@ impl ClientBuilder<ClerkSettings> {
         self.vendor.api_version = None;
         self
     }
-
-    /// Checks the settings and builds the client. Nothing is sent.
-    pub fn build(self) -> Result<Clerk, Error> {
-        let built = self
-            .common
-            .build("Clerk", DEFAULT_BASE_URL, default_pacing(), false)?;
-        let api_version = match self.vendor.api_version.as_deref() {
-            Some(version) => Some(header_text(version).ok_or_else(|| {
-                Error::config("the Clerk API version must be printable text on one line")
-            })?),
-            None => None,
-        };
-        let version = api_version.map(|v| (HeaderName::from_static("clerk-api-version"), v));
-        let (engine, connection) = built.into_parts("Bearer", "application/json", version);
-        Ok(Clerk {
-            engine,
-            mapping: ClerkMapping { connection },
-        })
-    }
 }
 
-/// A Clerk client. Cheap to clone; clones share the connection pool.
+/// Clerk's Backend API, as the vendor of a [`Client`](crate::Client): see
+/// [`Clerk`](crate::Clerk).
 ///
+/// Defaults: `https://api.clerk.com/v1`, API version `2026-05-12`, and [`default_pacing`].
 /// The credential is the instance's secret key (`sk_live_...` or `sk_test_...`); the
 /// organization is Clerk's `org_...` id.
-///
-/// ```no_run
-/// use std::time::Duration;
-/// use orginvite::{Clerk, ClerkOptions, CreateInvitation, Role};
-///
-/// # async fn run() -> Result<(), orginvite::Error> {
-/// let clerk = Clerk::builder()
-///     .token(std::env::var("CLERK_SECRET_KEY").unwrap_or_default())
-///     .build()?;
-/// let invitation = clerk
-///     .create_invitation(
-///         &CreateInvitation::email("org_2g7np7Hrk0SN6kj5EDMLDaKNL0S", "jane@example.com")
-///             .role(Role::Admin)
-///             .expires_in(Duration::from_secs(7 * 24 * 60 * 60))
-///             .clerk(ClerkOptions::new().redirect_url("https://app.example.com/welcome")),
-///     )
-///     .await?;
-/// println!("invitation {} accept at {:?}", invitation.id, invitation.accept_url);
-/// # Ok(())
-/// # }
-/// ```
 #[derive(Clone)]
-pub struct Clerk {
-    engine: Engine,
-    mapping: ClerkMapping,
-}
-
-impl Clerk {
-    /// A builder with Clerk's defaults: `https://api.clerk.com/v1`, API version `2026-05-12`.
-    pub fn builder() -> ClerkBuilder {
-        ClientBuilder::with_vendor(ClerkSettings {
-            api_version: Some(DEFAULT_API_VERSION.to_owned()),
-        })
-    }
-}
-
-impl fmt::Debug for Clerk {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Clerk")
-            .field("connection", &self.mapping.connection)
-            .field("credentials", &self.engine.credentials)
-            .field("retry_policy", &self.engine.policy)
-            .finish()
-    }
-}
-
-crate::client::vendor_client!(Clerk, ProviderKind::Clerk);
-
-#[derive(Clone)]
-struct ClerkMapping {
+pub struct ClerkVendor {
     connection: Connection,
+}
+
+impl fmt::Debug for ClerkVendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.connection, f)
+    }
 }
 
 /// The JSON body of the request: only the fields that are set.
@@ -323,7 +293,7 @@ fn check_plain(field: &'static str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-impl ClerkMapping {
+impl ClerkVendor {
     fn body<'a>(&self, request: &'a CreateInvitation) -> Result<Body<'a>, Error> {
         request.validate()?;
         let email_address = match &request.invitee {
@@ -353,7 +323,7 @@ impl ClerkMapping {
             }
         };
         let expires_in_days = request.expires_in.map(expiry_days).transpose()?;
-        let options = &request.clerk;
+        let options = request.options::<ClerkOptions>().unwrap_or(&NO_OPTIONS);
         if let Some(inviter) = &options.inviter_user_id {
             check_plain("inviter_user_id", inviter)?;
         }
@@ -462,7 +432,25 @@ impl ClerkMembership {
     }
 }
 
-impl Vendor for ClerkMapping {
+impl sealed::Sealed for ClerkVendor {}
+
+impl Vendor for ClerkVendor {
+    type Settings = ClerkSettings;
+
+    /// Checks the settings and builds the engine and the mapping. Nothing is sent.
+    fn build(settings: ClerkSettings, common: CommonSettings) -> Result<(Engine, Self), Error> {
+        let built = common.build("Clerk", DEFAULT_BASE_URL, default_pacing(), false)?;
+        let api_version = match settings.api_version.as_deref() {
+            Some(version) => Some(header_text(version).ok_or_else(|| {
+                Error::config("the Clerk API version must be printable text on one line")
+            })?),
+            None => None,
+        };
+        let version = api_version.map(|v| (HeaderName::from_static("clerk-api-version"), v));
+        let (engine, connection) = built.into_parts("Bearer", "application/json", version);
+        Ok((engine, ClerkVendor { connection }))
+    }
+
     const PROVIDER: ProviderKind = ProviderKind::Clerk;
     const CANCELS_IN_BATCHES: bool = false;
     const MAX_CREATE_BATCH: usize = MAX_BULK;
@@ -608,7 +596,10 @@ impl Vendor for ClerkMapping {
         if limit > MAX_PAGE_SIZE {
             return Err(invalid("page_size", "must be at most 500 on Clerk"));
         }
-        if let Some(order) = &query.clerk.order_by {
+        let order_by = query
+            .options::<ClerkListOptions>()
+            .and_then(|options| options.order_by.as_deref());
+        if let Some(order) = order_by {
             check_order(order)?;
         }
         let offset = match cursor {
@@ -625,7 +616,7 @@ impl Vendor for ClerkMapping {
         if let Some(email) = &query.email {
             pairs.push(("email_address", email));
         }
-        if let Some(order) = &query.clerk.order_by {
+        if let Some(order) = order_by {
             pairs.push(("order_by", order));
         }
         let plan = self.connection.get(
@@ -729,12 +720,12 @@ impl Vendor for ClerkMapping {
         )
     }
 
-    fn recreate(
-        &self,
-        organization: &str,
-        previous: &Invitation,
-    ) -> Result<CreateInvitation, Error> {
-        let raw = previous.clerk().ok_or_else(|| {
+    fn recreate<'a>(
+        &'a self,
+        organization: &'a str,
+        previous: &'a Invitation,
+    ) -> Result<vendors::Recreate<'a, impl Decode<CreateInvitation> + 'a>, Error> {
+        let raw = previous.payload.get::<ClerkInvitation>().ok_or_else(|| {
             Error::unsupported(
                 ProviderKind::Clerk,
                 "re-creating another vendor's invitation",
@@ -750,17 +741,11 @@ impl Vendor for ClerkMapping {
         options.public_metadata = raw.public_metadata.clone().filter(|m| !m.is_empty());
         options.private_metadata = raw.private_metadata.clone().filter(|m| !m.is_empty());
         options.inviter_user_id = non_empty(raw.inviter_id.as_deref()).map(str::to_owned);
-        Ok(CreateInvitation::email(organization, email)
-            .role(previous.role.clone())
-            .clerk(options))
-    }
-
-    fn invitation_teams<'a>(
-        &'a self,
-        _organization: &'a str,
-        _previous: &'a Invitation,
-    ) -> Result<Option<Call<'a, impl Decode<Vec<u64>> + 'a>>, Error> {
-        Ok(None::<Call<'a, vendors::NoDecode<Vec<u64>>>>)
+        Ok(vendors::Recreate::ready(
+            CreateInvitation::email(organization, email)
+                .role(previous.role.clone())
+                .with(options),
+        ))
     }
 
     fn member<'a>(
@@ -881,6 +866,8 @@ pub struct ClerkInvitation {
     pub extra: Map<String, Value>,
 }
 
+impl sealed::Sealed for ClerkInvitation {}
+
 /// Clerk's `OrganizationInvitationPublicUserData`: who sent an invitation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -975,7 +962,7 @@ fn unify(raw: ClerkInvitation, requested: &Role) -> Invitation {
         expires_at: millis(raw.expires_at),
         inviter: inviter(&raw),
         accept_url: raw.url.clone(),
-        payload: VendorPayload::Clerk(Box::new(raw)),
+        payload: Payload::new(raw),
     }
 }
 

@@ -50,7 +50,7 @@ use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::engine::builder::{ClientBuilder, Connection};
+use crate::engine::builder::{ClientBuilder, CommonSettings, Connection, VendorSettings};
 use crate::engine::headers;
 use crate::engine::pacing::Pacing;
 use crate::engine::retry::{RetryHint, Wait};
@@ -58,7 +58,7 @@ use crate::engine::{
     status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, VendorDetails,
 };
 use crate::model::error::{Error, ErrorKind};
-use crate::model::invitation::VendorPayload;
+use crate::model::extension::{sealed, Payload, VendorOptions};
 use crate::model::invitation::{Invitation, InvitationStatus};
 use crate::model::kind::ProviderKind;
 use crate::model::outcome::Cancelled;
@@ -82,12 +82,14 @@ const HOUR: u64 = 60 * 60;
 /// Options only Elastic Cloud has; other providers ignore them.
 ///
 /// ```
-/// use orginvite::{CreateInvitation, DeploymentRole, ElasticOptions, RoleAssignments};
+/// use orginvite::elastic::{DeploymentRole, ElasticOptions, RoleAssignments};
+/// use orginvite::CreateInvitation;
 ///
 /// let roles = RoleAssignments::new().deployment(DeploymentRole::all("deployment-viewer"));
 /// let request = CreateInvitation::email("1234567890", "jane@example.com")
-///     .elastic(ElasticOptions::new().role_assignments(roles));
-/// assert!(request.elastic.role_assignments.is_some());
+///     .with(ElasticOptions::new().role_assignments(roles));
+/// let options = request.options::<ElasticOptions>().unwrap();
+/// assert!(options.role_assignments.is_some());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -97,6 +99,9 @@ pub struct ElasticOptions {
     /// organization is filled in.
     pub role_assignments: Option<RoleAssignments>,
 }
+
+impl sealed::Sealed for ElasticOptions {}
+impl VendorOptions for ElasticOptions {}
 
 impl ElasticOptions {
     /// No options.
@@ -117,81 +122,35 @@ pub fn default_pacing() -> Pacing {
     Pacing::off()
 }
 
-/// Elastic Cloud-only builder settings; see [`ElasticCloud::builder`]. There are none yet.
+/// Elastic Cloud-only builder settings; see [`ElasticCloud::builder`](crate::ElasticCloud).
+/// There are none yet.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct ElasticSettings {}
 
-/// Builds an [`ElasticCloud`] client.
+impl VendorSettings for ElasticSettings {
+    type Vendor = ElasticVendor;
+}
+
+/// Builds an [`ElasticCloud`](crate::ElasticCloud) client:
+/// [`ElasticCloud::builder`](crate::Client::builder).
 pub type ElasticCloudBuilder = ClientBuilder<ElasticSettings>;
 
-impl ClientBuilder<ElasticSettings> {
-    /// Checks the settings and builds the client. Nothing is sent.
-    pub fn build(self) -> Result<ElasticCloud, Error> {
-        // Elastic Cloud publishes no number: pace by what its rate-limit headers say.
-        let built =
-            self.common
-                .build("Elastic Cloud", DEFAULT_BASE_URL, default_pacing(), false)?;
-        let (engine, connection) = built.into_parts("ApiKey", "application/json", []);
-        Ok(ElasticCloud {
-            engine,
-            mapping: ElasticMapping { connection },
-        })
-    }
-}
-
-/// An Elastic Cloud client. Cheap to clone; clones share the connection pool.
+/// Elastic Cloud's API, as the vendor of a [`Client`](crate::Client): see
+/// [`ElasticCloud`](crate::ElasticCloud).
 ///
-/// ```no_run
-/// use std::time::Duration;
-/// use orginvite::{
-///     CreateInvitation, DeploymentRole, ElasticCloud, ElasticOptions, Role, RoleAssignments,
-/// };
-///
-/// # async fn run() -> Result<(), orginvite::Error> {
-/// let elastic = ElasticCloud::builder()
-///     .token(std::env::var("EC_API_KEY").unwrap_or_default())
-///     .build()?;
-/// let roles = RoleAssignments::new().deployment(DeploymentRole::ids("deployment-editor", ["abc123"]));
-/// let request = CreateInvitation::email("1234567890", "jane@example.com")
-///     .role(Role::BillingManager)
-///     .expires_in(Duration::from_secs(7 * 24 * 60 * 60))
-///     .elastic(ElasticOptions::new().role_assignments(roles));
-/// let invitation = elastic.create_invitation(&request).await?;
-/// println!("invitation {} expires {:?}", invitation.id, invitation.expires_at);
-/// # Ok(())
-/// # }
-/// ```
+/// Defaults: `https://api.elastic-cloud.com/api/v1`, and [`default_pacing`]. GovCloud:
+/// `.base_url("https://api.us-gov-east-1.aws.elastic-cloud.com/api/v1")`. The credential is
+/// an Elastic Cloud API key, sent as `Authorization: ApiKey <key>`.
 #[derive(Clone)]
-pub struct ElasticCloud {
-    engine: Engine,
-    mapping: ElasticMapping,
-}
-
-impl ElasticCloud {
-    /// A builder with Elastic Cloud's defaults: `https://api.elastic-cloud.com/api/v1`.
-    /// GovCloud: `.base_url("https://api.us-gov-east-1.aws.elastic-cloud.com/api/v1")`.
-    /// The credential is an Elastic Cloud API key, sent as `Authorization: ApiKey <key>`.
-    pub fn builder() -> ElasticCloudBuilder {
-        ClientBuilder::with_vendor(ElasticSettings::default())
-    }
-}
-
-impl fmt::Debug for ElasticCloud {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ElasticCloud")
-            .field("connection", &self.mapping.connection)
-            .field("credentials", &self.engine.credentials)
-            .field("retry_policy", &self.engine.policy)
-            .finish()
-    }
-}
-
-crate::client::vendor_client!(ElasticCloud, ProviderKind::ElasticCloud);
-
-#[derive(Clone)]
-struct ElasticMapping {
+pub struct ElasticVendor {
     connection: Connection,
+}
+
+impl fmt::Debug for ElasticVendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.connection, f)
+    }
 }
 
 /// The most invitations one create request carries when several people get the same roles.
@@ -238,7 +197,7 @@ fn organization_role(role: &Role) -> Option<&str> {
     }
 }
 
-impl ElasticMapping {
+impl ElasticVendor {
     fn body<'a>(&self, request: &'a CreateInvitation) -> Result<Body<[&'a str; 1]>, Error> {
         request.validate()?;
         let email = match &request.invitee {
@@ -257,7 +216,10 @@ impl ElasticMapping {
             }
         };
         let expires_in = request.expires_in.map(expires_in).transpose()?;
-        let mut roles = request.elastic.role_assignments.clone().unwrap_or_default();
+        let mut roles = request
+            .options::<ElasticOptions>()
+            .and_then(|options| options.role_assignments.clone())
+            .unwrap_or_default();
         if let Some(role_id) = organization_role(&request.role) {
             if !roles.organization.iter().any(|r| r.role_id == role_id) {
                 roles.organization.insert(0, OrganizationRole::new(role_id));
@@ -347,7 +309,19 @@ struct ElasticMember {
     role_assignments: Option<RoleAssignments>,
 }
 
-impl Vendor for ElasticMapping {
+impl sealed::Sealed for ElasticVendor {}
+
+impl Vendor for ElasticVendor {
+    type Settings = ElasticSettings;
+
+    /// Checks the settings and builds the engine and the mapping. Nothing is sent.
+    fn build(_settings: ElasticSettings, common: CommonSettings) -> Result<(Engine, Self), Error> {
+        // Elastic Cloud publishes no number: pace by what its rate-limit headers say.
+        let built = common.build("Elastic Cloud", DEFAULT_BASE_URL, default_pacing(), false)?;
+        let (engine, connection) = built.into_parts("ApiKey", "application/json", []);
+        Ok((engine, ElasticVendor { connection }))
+    }
+
     const PROVIDER: ProviderKind = ProviderKind::ElasticCloud;
     const CANCELS_IN_BATCHES: bool = true;
     const MAX_CREATE_BATCH: usize = MAX_BATCH;
@@ -569,12 +543,12 @@ impl Vendor for ElasticMapping {
         .about(Subject::Invitations(ids.len())))
     }
 
-    fn recreate(
-        &self,
-        organization: &str,
-        previous: &Invitation,
-    ) -> Result<CreateInvitation, Error> {
-        let raw = previous.elastic().ok_or_else(|| {
+    fn recreate<'a>(
+        &'a self,
+        organization: &'a str,
+        previous: &'a Invitation,
+    ) -> Result<vendors::Recreate<'a, impl Decode<CreateInvitation> + 'a>, Error> {
+        let raw = previous.payload.get::<ElasticInvitation>().ok_or_else(|| {
             Error::unsupported(
                 ProviderKind::ElasticCloud,
                 "re-creating another vendor's invitation",
@@ -584,17 +558,9 @@ impl Vendor for ElasticMapping {
         let mut request =
             CreateInvitation::email(organization, raw.email.clone()).role(Role::Member);
         if let Some(roles) = raw.role_assignments.clone().filter(|r| !r.is_empty()) {
-            request = request.elastic(ElasticOptions::new().role_assignments(roles));
+            request = request.with(ElasticOptions::new().role_assignments(roles));
         }
-        Ok(request)
-    }
-
-    fn invitation_teams<'a>(
-        &'a self,
-        _organization: &'a str,
-        _previous: &'a Invitation,
-    ) -> Result<Option<Call<'a, impl Decode<Vec<u64>> + 'a>>, Error> {
-        Ok(None::<Call<'a, vendors::NoDecode<Vec<u64>>>>)
+        Ok(vendors::Recreate::ready(request))
     }
 
     fn member<'a>(
@@ -695,6 +661,8 @@ pub struct ElasticInvitation {
     pub extra: Map<String, Value>,
 }
 
+impl sealed::Sealed for ElasticInvitation {}
+
 /// Elastic Cloud's `Organization`: the fields this crate reads, the rest in `extra`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -767,7 +735,7 @@ fn unify(raw: ElasticInvitation) -> Invitation {
         expires_at: timestamp(&raw.expires_at),
         inviter: None,
         accept_url: None,
-        payload: VendorPayload::ElasticCloud(Box::new(raw)),
+        payload: Payload::new(raw),
     }
 }
 

@@ -37,7 +37,7 @@ fn is_false(value: &bool) -> bool {
 /// request is sent (see [`ElasticCloud`](crate::ElasticCloud)).
 ///
 /// ```
-/// use orginvite::{DeploymentRole, OrganizationRole, PlatformRole, ProjectRole, RoleAssignments};
+/// use orginvite::elastic::{DeploymentRole, OrganizationRole, PlatformRole, ProjectRole, RoleAssignments};
 ///
 /// let roles = RoleAssignments::new()
 ///     .organization(OrganizationRole::billing_admin())

@@ -18,11 +18,11 @@ use rustls_pki_types::{PrivatePkcs1KeyDer, PrivatePkcs8KeyDer};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::client::BoxFuture;
 use crate::engine::builder::Connection;
 use crate::engine::credentials::Credentials;
 use crate::engine::retry::Idempotency;
 use crate::engine::{later, Call, Engine, Failure, Operation, RawResponse, Traffic};
+use crate::model::boxed::BoxFuture;
 use crate::model::error::Error;
 use crate::model::kind::ProviderKind;
 
@@ -56,7 +56,8 @@ enum Issuer {
 /// for lists and lookups), and must be installed on the organization.
 ///
 /// ```no_run
-/// use orginvite::{CreateInvitation, GitHub, GitHubApp};
+/// use orginvite::github::GitHubApp;
+/// use orginvite::{CreateInvitation, GitHub};
 ///
 /// # async fn run() -> Result<(), orginvite::Error> {
 /// let pem = std::fs::read_to_string("app.private-key.pem").unwrap_or_default();

@@ -39,7 +39,9 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use url::Url;
 
-use crate::engine::builder::{header_text, ClientBuilder, Connection};
+use crate::engine::builder::{
+    header_text, ClientBuilder, CommonSettings, Connection, VendorSettings,
+};
 use crate::engine::headers;
 use crate::engine::pacing::Pacing;
 use crate::engine::retry::{RetryHint, Wait};
@@ -47,7 +49,7 @@ use crate::engine::{
     status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, Undecodable, VendorDetails,
 };
 use crate::model::error::{Error, ErrorKind};
-use crate::model::invitation::VendorPayload;
+use crate::model::extension::{sealed, Payload, VendorListOptions, VendorOptions};
 use crate::model::invitation::{Invitation, InvitationStatus, Inviter};
 use crate::model::kind::ProviderKind;
 use crate::model::outcome::Cancelled;
@@ -80,6 +82,21 @@ pub struct GitHubOptions {
     /// Restore the role a former member had (`role: reinstate`). Cannot be combined with teams
     /// or with a role other than the default [`Role::Member`].
     pub reinstate: bool,
+}
+
+impl sealed::Sealed for GitHubOptions {}
+impl VendorOptions for GitHubOptions {}
+
+/// The options of a request that carries none.
+static NO_OPTIONS: GitHubOptions = GitHubOptions {
+    team_ids: Vec::new(),
+    team_slugs: Vec::new(),
+    reinstate: false,
+};
+
+/// The GitHub options of `request`.
+fn options_of(request: &CreateInvitation) -> &GitHubOptions {
+    request.options().unwrap_or(&NO_OPTIONS)
 }
 
 impl GitHubOptions {
@@ -122,6 +139,9 @@ pub struct GitHubListOptions {
     pub invitation_source: Option<String>,
 }
 
+impl sealed::Sealed for GitHubListOptions {}
+impl VendorListOptions for GitHubListOptions {}
+
 impl GitHubListOptions {
     /// No options.
     pub fn new() -> GitHubListOptions {
@@ -143,14 +163,27 @@ pub fn default_pacing() -> Pacing {
     Pacing::serial(Duration::from_secs(1))
 }
 
-/// GitHub-only builder settings; see [`GitHub::builder`].
+/// GitHub-only builder settings; see [`GitHub::builder`](crate::GitHub).
 #[derive(Clone, Debug)]
 pub struct GitHubSettings {
     api_version: String,
-    app: Option<crate::vendors::github::app::GitHubApp>,
+    app: Option<GitHubApp>,
 }
 
-/// Builds a [`GitHub`] client.
+impl Default for GitHubSettings {
+    fn default() -> GitHubSettings {
+        GitHubSettings {
+            api_version: DEFAULT_API_VERSION.to_owned(),
+            app: None,
+        }
+    }
+}
+
+impl VendorSettings for GitHubSettings {
+    type Vendor = GitHubVendor;
+}
+
+/// Builds a [`GitHub`](crate::GitHub) client: [`GitHub::builder`](crate::Client::builder).
 pub type GitHubBuilder = ClientBuilder<GitHubSettings>;
 
 impl ClientBuilder<GitHubSettings> {
@@ -160,104 +193,32 @@ impl ClientBuilder<GitHubSettings> {
         self
     }
 
-    /// Acts as a GitHub App installation instead of with a token: see
-    /// [`GitHubApp`](crate::GitHubApp). Replaces [`token`](ClientBuilder::token) and
+    /// Acts as a GitHub App installation instead of with a token: see [`GitHubApp`].
+    /// Replaces [`token`](ClientBuilder::token) and
     /// [`credentials`](ClientBuilder::credentials).
-    pub fn app(mut self, app: crate::vendors::github::app::GitHubApp) -> Self {
+    pub fn app(mut self, app: GitHubApp) -> Self {
         self.vendor.app = Some(app);
         self.common.credentials = None;
         self
     }
-
-    /// Checks the settings and builds the client. Nothing is sent.
-    pub fn build(self) -> Result<GitHub, Error> {
-        let app = self.vendor.app;
-        if app.is_some() && self.common.credentials.is_some() {
-            return Err(Error::config(
-                "GitHub takes a token, a credential source or an App, not several",
-            ));
-        }
-        let built =
-            self.common
-                .build("GitHub", DEFAULT_BASE_URL, default_pacing(), app.is_some())?;
-        let api_version = header_text(&self.vendor.api_version).ok_or_else(|| {
-            Error::config("the GitHub API version must be printable text on one line")
-        })?;
-        let (mut engine, connection) = built.into_parts(
-            "Bearer",
-            "application/vnd.github+json",
-            [(HeaderName::from_static("x-github-api-version"), api_version)],
-        );
-        if let Some(app) = &app {
-            // The app's own requests go through the same engine, with their own JWTs.
-            let source = crate::vendors::github::app::AppSource::new(
-                app,
-                engine.clone(),
-                connection.clone(),
-            )?;
-            engine.credentials = Some(std::sync::Arc::new(source));
-        }
-        Ok(GitHub {
-            engine,
-            mapping: GitHubMapping { connection },
-        })
-    }
 }
 
-/// A GitHub client. Cheap to clone; clones share the connection pool.
+/// GitHub's REST API, as the vendor of a [`Client`](crate::Client): see
+/// [`GitHub`](crate::GitHub).
 ///
-/// ```no_run
-/// use orginvite::{CreateInvitation, GitHub, GitHubOptions, Role};
-///
-/// # async fn run() -> Result<(), orginvite::Error> {
-/// let github = GitHub::builder()
-///     .token(std::env::var("GITHUB_TOKEN").unwrap_or_default())
-///     .build()?;
-/// let invitation = github
-///     .create_invitation(
-///         &CreateInvitation::email("acme", "jane@example.com")
-///             .role(Role::Admin)
-///             .github(GitHubOptions::new().team_id(12)),
-///     )
-///     .await?;
-/// println!("invitation {} expires {:?}", invitation.id, invitation.expires_at);
-/// # Ok(())
-/// # }
-/// ```
+/// Defaults: `https://api.github.com`, API version `2022-11-28`, and [`default_pacing`]:
+/// invitations one at a time, at least 1 s apart (GitHub asks for serial, spaced writes to
+/// endpoints that send notifications). GitHub Enterprise Server:
+/// `.base_url("https://HOST/api/v3")`.
 #[derive(Clone)]
-pub struct GitHub {
-    engine: Engine,
-    mapping: GitHubMapping,
-}
-
-impl GitHub {
-    /// A builder with GitHub's defaults: `https://api.github.com`, API version `2022-11-28`,
-    /// and [`default_pacing`]: invitations one at a time, at least 1 s apart (GitHub asks for
-    /// serial, spaced writes to endpoints that send notifications).
-    /// GitHub Enterprise Server: `.base_url("https://HOST/api/v3")`.
-    pub fn builder() -> GitHubBuilder {
-        ClientBuilder::with_vendor(GitHubSettings {
-            api_version: DEFAULT_API_VERSION.to_owned(),
-            app: None,
-        })
-    }
-}
-
-impl fmt::Debug for GitHub {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GitHub")
-            .field("connection", &self.mapping.connection)
-            .field("credentials", &self.engine.credentials)
-            .field("retry_policy", &self.engine.policy)
-            .finish()
-    }
-}
-
-crate::client::vendor_client!(GitHub, ProviderKind::GitHub);
-
-#[derive(Clone)]
-struct GitHubMapping {
+pub struct GitHubVendor {
     connection: Connection,
+}
+
+impl fmt::Debug for GitHubVendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.connection, f)
+    }
 }
 
 /// The JSON body of the request: only the fields that are set.
@@ -299,7 +260,7 @@ struct WithId {
     id: u64,
 }
 
-impl GitHubMapping {
+impl GitHubVendor {
     fn body<'a>(&self, request: &'a CreateInvitation) -> Result<Body<'a>, Error> {
         request.validate()?;
         if request.expires_in.is_some() {
@@ -308,7 +269,7 @@ impl GitHubMapping {
                 "choosing an expiry (GitHub invitations always last 7 days)",
             ));
         }
-        let options = &request.github;
+        let options = options_of(request);
         let role = if options.reinstate {
             if request.role != Role::Member {
                 return Err(invalid(
@@ -412,7 +373,36 @@ fn next_link(headers: &HeaderMap, base: &Url) -> Option<Result<Url, String>> {
     )
 }
 
-impl Vendor for GitHubMapping {
+impl sealed::Sealed for GitHubVendor {}
+
+impl Vendor for GitHubVendor {
+    type Settings = GitHubSettings;
+
+    /// Checks the settings and builds the engine and the mapping. Nothing is sent.
+    fn build(settings: GitHubSettings, common: CommonSettings) -> Result<(Engine, Self), Error> {
+        let app = settings.app;
+        if app.is_some() && common.credentials.is_some() {
+            return Err(Error::config(
+                "GitHub takes a token, a credential source or an App, not several",
+            ));
+        }
+        let built = common.build("GitHub", DEFAULT_BASE_URL, default_pacing(), app.is_some())?;
+        let api_version = header_text(&settings.api_version).ok_or_else(|| {
+            Error::config("the GitHub API version must be printable text on one line")
+        })?;
+        let (mut engine, connection) = built.into_parts(
+            "Bearer",
+            "application/vnd.github+json",
+            [(HeaderName::from_static("x-github-api-version"), api_version)],
+        );
+        if let Some(app) = &app {
+            // The app's own requests go through the same engine, with their own JWTs.
+            let source = app::AppSource::new(app, engine.clone(), connection.clone())?;
+            engine.credentials = Some(std::sync::Arc::new(source));
+        }
+        Ok((engine, GitHubVendor { connection }))
+    }
+
     const PROVIDER: ProviderKind = ProviderKind::GitHub;
     const CANCELS_IN_BATCHES: bool = false;
     const MAX_CREATE_BATCH: usize = 0;
@@ -453,8 +443,7 @@ impl Vendor for GitHubMapping {
             });
         }
         names.extend(
-            request
-                .github
+            options_of(request)
                 .team_slugs
                 .iter()
                 .map(|slug| vendors::Name::TeamSlug {
@@ -539,17 +528,19 @@ impl Vendor for GitHubMapping {
         ids: &[(vendors::Name, u64)],
     ) -> CreateInvitation {
         let mut resolved = request.clone();
-        resolved.github.team_slugs.clear();
+        let mut options = options_of(request).clone();
+        options.team_slugs.clear();
         for (name, id) in ids {
             match name {
                 vendors::Name::Login { .. } => resolved.invitee = Invitee::user_id(id.to_string()),
                 vendors::Name::TeamSlug { .. } => {
-                    if !resolved.github.team_ids.contains(id) {
-                        resolved.github.team_ids.push(*id);
+                    if !options.team_ids.contains(id) {
+                        options.team_ids.push(*id);
                     }
                 }
             }
         }
+        resolved.set_options(options);
         resolved
     }
 
@@ -574,7 +565,9 @@ impl Vendor for GitHubMapping {
         if per_page > MAX_PAGE_SIZE {
             return Err(invalid("page_size", "must be at most 100 on GitHub"));
         }
-        if let Some(source) = &query.github.invitation_source {
+        let list_options = query.options::<GitHubListOptions>();
+        let source = list_options.and_then(|options| options.invitation_source.as_deref());
+        if let Some(source) = source {
             if source.is_empty() || source.chars().any(|c| c.is_control() || c.is_whitespace()) {
                 return Err(invalid(
                     "invitation_source",
@@ -594,7 +587,7 @@ impl Vendor for GitHubMapping {
                     if let Some(role) = &query.role {
                         pairs.push(("role", role_filter(role)));
                     }
-                    if let Some(source) = &query.github.invitation_source {
+                    if let Some(source) = source {
                         pairs.push(("invitation_source", source));
                     }
                 }
@@ -741,12 +734,12 @@ impl Vendor for GitHubMapping {
         )
     }
 
-    fn recreate(
-        &self,
-        organization: &str,
-        previous: &Invitation,
-    ) -> Result<CreateInvitation, Error> {
-        let raw = previous.github().ok_or_else(|| {
+    fn recreate<'a>(
+        &'a self,
+        organization: &'a str,
+        previous: &'a Invitation,
+    ) -> Result<vendors::Recreate<'a, impl Decode<CreateInvitation> + 'a>, Error> {
+        let raw = previous.payload.get::<GitHubInvitation>().ok_or_else(|| {
             Error::unsupported(
                 ProviderKind::GitHub,
                 "re-creating another vendor's invitation",
@@ -762,27 +755,16 @@ impl Vendor for GitHubMapping {
                 ))
             }
         };
-        Ok(CreateInvitation::new(organization, invitee).role(previous.role.clone()))
-    }
-
-    fn invitation_teams<'a>(
-        &'a self,
-        organization: &'a str,
-        previous: &'a Invitation,
-    ) -> Result<Option<Call<'a, impl Decode<Vec<u64>> + 'a>>, Error> {
-        if previous
-            .github()
-            .and_then(|raw| raw.team_count())
-            .unwrap_or(0)
-            == 0
-        {
-            return Ok(None);
+        let request = CreateInvitation::new(organization, invitee).role(previous.role.clone());
+        if raw.team_count().unwrap_or(0) == 0 {
+            return Ok(vendors::Recreate::Ready(request));
         }
         let plan = self.connection.get(
             &["orgs", organization, "invitations", &previous.id, "teams"],
             [("per_page", "100")],
         );
-        let decode = |response: &RawResponse, now: SystemTime| {
+        // The teams of the invitation complete the request.
+        let decode = move |response: &RawResponse, now: SystemTime| {
             if !response.status.is_success() {
                 return Err(classify(response, now));
             }
@@ -814,9 +796,10 @@ impl Vendor for GitHubMapping {
                     request_id(&response.headers),
                 ));
             }
-            Ok(teams.into_iter().map(|team| team.id).collect())
+            let teams = GitHubOptions::new().team_ids(teams.into_iter().map(|team| team.id));
+            Ok(request.clone().with(teams))
         };
-        Ok(Some(
+        Ok(vendors::Recreate::After(
             Call::new(
                 INVITATION_TEAMS,
                 ProviderKind::GitHub,
@@ -1175,6 +1158,8 @@ impl PartialEq for GitHubInvitation {
 
 impl Eq for GitHubInvitation {}
 
+impl sealed::Sealed for GitHubInvitation {}
+
 impl std::str::FromStr for GitHubInvitation {
     type Err = serde_json::Error;
 
@@ -1330,7 +1315,7 @@ fn unify(raw: GitHubInvitation, requested: &Role, status: InvitationStatus) -> I
         expires_at,
         inviter,
         accept_url: None,
-        payload: VendorPayload::GitHub(Box::new(raw)),
+        payload: Payload::new(raw),
     }
 }
 

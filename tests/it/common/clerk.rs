@@ -1,6 +1,7 @@
 //! Helpers for the Clerk integration tests.
 
-use orginvite::{Clerk, RecordingSleeper, RetryPolicy};
+use orginvite::sleep::RecordingSleeper;
+use orginvite::{Clerk, RetryPolicy};
 use serde_json::{json, Value};
 use wiremock::{MockServer, ResponseTemplate};
 

@@ -1,6 +1,7 @@
 //! Elastic Cloud helpers for the integration tests.
 
-use orginvite::{ElasticCloud, RecordingSleeper, RetryPolicy};
+use orginvite::sleep::RecordingSleeper;
+use orginvite::{ElasticCloud, RetryPolicy};
 use serde_json::Value;
 use wiremock::{MockServer, ResponseTemplate};
 

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use orginvite::{GitHub, RecordingSleeper, RetryPolicy};
+use orginvite::sleep::RecordingSleeper;
+use orginvite::{GitHub, RetryPolicy};
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 pub mod elastic;

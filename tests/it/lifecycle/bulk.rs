@@ -287,12 +287,12 @@ async fn throughput_at_clerks_documented_limits() {
             .map(|i| CreateInvitation::email("org_sandbox", format!("p{i}@example.com")))
             .collect();
         let clock = fake.virtual_clock().unwrap().clone();
-        let start = orginvite::Sleeper::now(&clock);
+        let start = orginvite::sleep::Sleeper::now(&clock);
         // One at a time: the shared virtual clock jumps a whole window at once, which would
         // move requests still in flight into the next window of the fake.
         let options = BulkOptions::default().batches(batches).concurrency(1);
         let items = run(&clerk, input, options).await;
-        let elapsed = orginvite::Sleeper::now(&clock)
+        let elapsed = orginvite::sleep::Sleeper::now(&clock)
             .duration_since(start)
             .unwrap();
         let failed: Vec<_> = items

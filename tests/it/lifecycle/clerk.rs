@@ -2,9 +2,8 @@
 //! `POST .../invitations/{id}/revoke`, `GET .../memberships` filtered by email, user id or
 //! username.
 
-use orginvite::{
-    ClerkListOptions, ErrorKind, InvitationStatus, Invitee, ListInvitations, Membership, Role,
-};
+use orginvite::clerk::ClerkListOptions;
+use orginvite::{ErrorKind, InvitationStatus, Invitee, ListInvitations, Membership, Role};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -102,7 +101,7 @@ async fn the_default_page_is_clerks_largest_and_filters_go_to_clerk() {
     let query = ListInvitations::new(ORG)
         .statuses([InvitationStatus::Revoked, InvitationStatus::Expired])
         .email("jane@example.com")
-        .clerk(ClerkListOptions::new().order_by("+email_address"));
+        .with(ClerkListOptions::new().order_by("+email_address"));
     let listed = collect(&clerk, &query).await.unwrap();
     assert_eq!(listed[0].status, InvitationStatus::Revoked);
     assert_eq!(listed[1].status, InvitationStatus::Expired);
@@ -547,7 +546,7 @@ async fn bad_input_sends_nothing() {
             ErrorKind::Unsupported,
         ),
         (
-            ListInvitations::new(ORG).clerk(ClerkListOptions::new().order_by("-name")),
+            ListInvitations::new(ORG).with(ClerkListOptions::new().order_by("-name")),
             ErrorKind::InvalidRequest,
         ),
     ] {

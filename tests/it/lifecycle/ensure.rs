@@ -256,7 +256,7 @@ async fn spent_attempts_end_with_an_error_that_is_no_longer_in_doubt() {
 #[tokio::test]
 async fn the_window_is_configurable() {
     let server = serve(vec![bad_gateway(), github_created()], vec![listing(false)]).await;
-    let sleeper = orginvite::RecordingSleeper::starting_at(epoch());
+    let sleeper = orginvite::sleep::RecordingSleeper::starting_at(epoch());
     let github = orginvite::GitHub::builder()
         .token(GITHUB_TOKEN)
         .base_url(format!("{}/api/v3", server.uri()))
@@ -413,16 +413,16 @@ async fn routes<V>(fake: &orginvite::testkit::FakeServer<V>, from: usize) -> Vec
 
 #[tokio::test]
 async fn resend_cancels_and_creates_again_with_the_same_role_and_options() {
-    use orginvite::{
-        ClerkOptions, DeploymentRole, ElasticOptions, GitHubOptions, InvitationStatus, Invitee,
-        Resent, Role, RoleAssignments,
-    };
+    use orginvite::clerk::ClerkOptions;
+    use orginvite::elastic::{DeploymentRole, ElasticOptions, RoleAssignments};
+    use orginvite::github::GitHubOptions;
+    use orginvite::{InvitationStatus, Invitee, Resent, Role};
     let jane = Invitee::email("jane@example.com");
 
     let (fake, github) = Sandbox::github().await;
     let request = CreateInvitation::email("acme", "jane@example.com")
         .role(Role::Admin)
-        .github(GitHubOptions::new().team_id(12).team_id(34));
+        .with(GitHubOptions::new().team_id(12).team_id(34));
     github.create_invitation(&request).await.unwrap();
     let from = fake.requests().await.len();
     let Resent::Resent {
@@ -456,7 +456,7 @@ async fn resend_cancels_and_creates_again_with_the_same_role_and_options() {
     metadata.insert("team".into(), json!("design"));
     let request = CreateInvitation::email("org_sandbox", "jane@example.com")
         .role(Role::Admin)
-        .clerk(
+        .with(
             ClerkOptions::new()
                 .public_metadata(metadata)
                 .inviter_user_id("user_boss"),
@@ -484,7 +484,7 @@ async fn resend_cancels_and_creates_again_with_the_same_role_and_options() {
     let roles = RoleAssignments::new().deployment(DeploymentRole::all("deployment-viewer"));
     let request = CreateInvitation::email("sandbox-org", "jane@example.com")
         .role(Role::Admin)
-        .elastic(ElasticOptions::new().role_assignments(roles));
+        .with(ElasticOptions::new().role_assignments(roles));
     elastic.create_invitation(&request).await.unwrap();
     let first: Value = serde_json::from_slice(&fake.requests().await[0].body).unwrap();
     let from = fake.requests().await.len();

@@ -2,9 +2,8 @@
 //! `DELETE /orgs/{org}/invitations/{id}`, `GET /orgs/{org}/memberships/{username}`.
 
 use futures_util::StreamExt;
-use orginvite::{
-    ErrorKind, GitHubListOptions, InvitationStatus, Invitee, ListInvitations, Membership, Role,
-};
+use orginvite::github::GitHubListOptions;
+use orginvite::{ErrorKind, InvitationStatus, Invitee, ListInvitations, Membership, Role};
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -159,7 +158,10 @@ async fn an_empty_204_is_an_empty_list_and_failed_invitations_have_their_own_rou
     .unwrap();
     assert_eq!(only_failed.len(), 1);
     assert_eq!(only_failed[0].status, InvitationStatus::Failed);
-    let payload = only_failed[0].github().unwrap();
+    let payload = only_failed[0]
+        .payload
+        .get::<orginvite::github::GitHubInvitation>()
+        .unwrap();
     assert_eq!(payload.failed_reason(), Some("Invitation expired"));
     // Every status: the pending list (empty), then the failed one.
     let every = ids(&github, &ListInvitations::new("acme").any_status()).await;
@@ -192,7 +194,7 @@ async fn role_source_and_page_size_go_in_the_query_and_email_is_matched_here() {
         .role(Role::Member)
         .email("jane@example.COM")
         .page_size(25)
-        .github(GitHubListOptions::new().invitation_source("member"));
+        .with(GitHubListOptions::new().invitation_source("member"));
     assert_eq!(ids(&github, &query).await, ["1"]);
     let requests = server.received_requests().await.unwrap();
     assert_eq!(
@@ -706,7 +708,7 @@ async fn bad_input_sends_nothing() {
             ErrorKind::Unsupported,
         ),
         (
-            ListInvitations::new("acme").github(GitHubListOptions::new().invitation_source("a b")),
+            ListInvitations::new("acme").with(GitHubListOptions::new().invitation_source("a b")),
             ErrorKind::InvalidRequest,
         ),
     ];

@@ -7,10 +7,11 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use futures_util::StreamExt;
+use orginvite::github::{GitHubApp, GitHubOptions};
+use orginvite::sleep::{RecordingSleeper, Sleeper};
 use orginvite::testkit::{FakeGitHub, TEST_APP_PRIVATE_KEY};
 use orginvite::{
-    BoxFuture, CreateInvitation, Credentials, ErrorKind, GitHub, GitHubApp, GitHubOptions, Pacing,
-    RecordingSleeper, SecretString, Sleeper,
+    BoxFuture, CreateInvitation, Credentials, ErrorKind, GitHub, Pacing, SecretString,
 };
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
@@ -327,7 +328,7 @@ async fn logins_and_team_slugs_are_looked_up_once_per_client() {
     fake.add_user("octocat", 583231)
         .add_team("acme", "design", 12);
     let request = CreateInvitation::github_login("acme", "OctoCat")
-        .github(GitHubOptions::new().team_id(34).team_slug("design"));
+        .with(GitHubOptions::new().team_id(34).team_slug("design"));
     let invitation = github.create_invitation(&request).await.unwrap();
     assert_eq!(invitation.login.as_deref(), Some("octocat"));
     let posted = fake
@@ -377,7 +378,7 @@ async fn an_unknown_login_or_slug_is_a_typed_error_and_no_invitation_is_sent() {
     let error = github
         .create_invitation(
             &CreateInvitation::github_login("acme", "octocat")
-                .github(GitHubOptions::new().team_slug("nope")),
+                .with(GitHubOptions::new().team_slug("nope")),
         )
         .await
         .unwrap_err();

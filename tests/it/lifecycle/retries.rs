@@ -122,7 +122,7 @@ async fn a_read_that_times_out_is_sent_again_and_its_error_is_not_in_doubt() {
         .user_agent(USER_AGENT)
         .timeout(Some(Duration::from_millis(100)))
         .retry_policy(RetryPolicy::default().jitter(false).max_attempts(2))
-        .sleeper(orginvite::RecordingSleeper::starting_at(epoch()))
+        .sleeper(orginvite::sleep::RecordingSleeper::starting_at(epoch()))
         .build()
         .unwrap();
     let error = timed

@@ -416,7 +416,7 @@ async fn expiry_follows_the_fakes_clock() {
     let (fake, clerk) = Sandbox::clerk().await;
     let id = fake.add_invitation("org_sandbox", "late@example.com");
     let clock = fake.virtual_clock().unwrap();
-    orginvite::Sleeper::sleep(clock, Duration::from_secs(31 * 24 * 60 * 60)).await;
+    orginvite::sleep::Sleeper::sleep(clock, Duration::from_secs(31 * 24 * 60 * 60)).await;
     let expired = collect(
         &clerk,
         &ListInvitations::new("org_sandbox").status(InvitationStatus::Expired),

@@ -16,9 +16,11 @@ use orginvite::testkit::wiremock::{Mock, MockServer, Request, Respond, ResponseT
 use orginvite::testkit::{FakeGitHub, Fault, RedisServer};
 
 use crate::common::{github_invitation, Captured};
+use orginvite::observe::{Observer, RateLimitEvent, WaitCause};
+use orginvite::sleep::TokioSleeper;
 use orginvite::{
-    CreateInvitation, Error, ErrorKind, GitHub, Invitee, Observer, Pacer, Pacing, RateLimitEvent,
-    RedisPacer, RetryPolicy, TokioSleeper, WaitCause, WhenUnavailable,
+    CreateInvitation, Error, ErrorKind, GitHub, Invitee, Pacer, Pacing, RedisPacer, RetryPolicy,
+    WhenUnavailable,
 };
 
 /// A throwaway `redis-server`, or `None` (with a note) when none is installed and none is

@@ -98,7 +98,8 @@ pub use model::extension::{Payload, VendorListOptions, VendorOptions};
 pub use model::invitation::{Invitation, InvitationStatus, Inviter};
 pub use model::kind::ProviderKind;
 pub use model::outcome::{
-    BulkItem, BulkOptions, CancelOutcome, Cancelled, Ensured, Membership, Reconcile, Resent,
+    BulkItem, BulkObserver, BulkOptions, CancelOutcome, Cancelled, Ensured, Membership, Reconcile,
+    Resent,
 };
 pub use model::request::{CreateInvitation, Invitee, ListInvitations, Role};
 pub use vendors::{clerk, elastic, github, Vendor};
@@ -205,6 +206,8 @@ pub use futures_core::Stream;
 pub use jiff;
 /// The credential type the builders take.
 pub use secrecy::SecretString;
+/// The token that stops a bulk run ([`BulkOptions::cancel_on`]).
+pub use tokio_util::sync::CancellationToken;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -2,6 +2,7 @@
 //! written once.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::engine::builder::{ClientBuilder, VendorSettings};
 use crate::engine::Engine;
@@ -13,6 +14,7 @@ use crate::model::outcome::{
     BulkItem, BulkOptions, CancelOutcome, Cancelled, Ensured, Membership, Resent,
 };
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations};
+use crate::ops::{Ops, Shared};
 use crate::vendors::Vendor;
 
 /// A client that invites people to an organization on one vendor, and sees and undoes those
@@ -237,6 +239,8 @@ pub trait Provider: Send + Sync + fmt::Debug {
 pub struct Client<V: Vendor> {
     engine: Engine,
     vendor: V,
+    /// What the operations keep between calls (ids looked up by name) and their settings.
+    shared: Arc<Shared>,
 }
 
 impl<V: Vendor> fmt::Debug for Client<V> {
@@ -256,12 +260,22 @@ where
 {
     /// Checks the settings and builds the client. Nothing is sent.
     pub fn build(self) -> Result<Client<S::Vendor>, Error> {
+        let shared = Arc::new(Shared::new(self.common.reconcile.clone()));
         let (engine, vendor) = S::Vendor::build(self.vendor, self.common)?;
-        Ok(Client { engine, vendor })
+        Ok(Client {
+            engine,
+            vendor,
+            shared,
+        })
     }
 }
 
 impl<V: Vendor> Client<V> {
+    /// The operations of this client, for one call.
+    fn ops(&self) -> Ops<'_, V> {
+        Ops::new(&self.engine, &self.vendor, &self.shared)
+    }
+
     /// A builder with the vendor's defaults (its public API, its pacing): see
     /// [`GitHubVendor`](crate::github::GitHubVendor),
     /// [`ClerkVendor`](crate::clerk::ClerkVendor) and
@@ -277,7 +291,7 @@ impl<V: Vendor> Client<V> {
 
     /// Invites one person; see [`Provider::create_invitation`].
     pub async fn create_invitation(&self, request: &CreateInvitation) -> Result<Invitation, Error> {
-        let request = crate::ops::prepare::prepare(&self.engine, &self.vendor, request).await?;
+        let request = crate::ops::prepare::prepare(self.ops(), request).await?;
         let call = self.vendor.create(&request)?;
         self.engine.run(call).await
     }
@@ -294,7 +308,7 @@ impl<V: Vendor> Client<V> {
 
     /// Invites with a definite answer; see [`Provider::ensure_invited`].
     pub async fn ensure_invited(&self, request: &CreateInvitation) -> Result<Ensured, Error> {
-        crate::ops::ensure::ensure(&self.engine, &self.vendor, request).await
+        crate::ops::ensure::ensure(self.ops(), request).await
     }
 
     /// Invites many; see [`Provider::invite_all`].
@@ -304,7 +318,7 @@ impl<V: Vendor> Client<V> {
         options: BulkOptions,
     ) -> BoxStream<'_, BulkItem> {
         let requests = requests.into_iter().collect();
-        crate::ops::bulk::invite_all(&self.engine, &self.vendor, requests, options)
+        crate::ops::bulk::invite_all(self.ops(), requests, options)
     }
 
     /// Lists invitations; see [`Provider::list_invitations`].
@@ -312,7 +326,7 @@ impl<V: Vendor> Client<V> {
         &'a self,
         query: &'a ListInvitations,
     ) -> BoxStream<'a, Result<Invitation, Error>> {
-        crate::ops::lifecycle::list(&self.engine, &self.vendor, query)
+        crate::ops::lifecycle::list(self.ops(), query)
     }
 
     /// Finds a pending invitation; see [`Provider::find_invitation`].
@@ -321,7 +335,7 @@ impl<V: Vendor> Client<V> {
         organization: &str,
         invitee: &Invitee,
     ) -> Result<Option<Invitation>, Error> {
-        crate::ops::lifecycle::find(&self.engine, &self.vendor, organization, invitee).await
+        crate::ops::lifecycle::find(self.ops(), organization, invitee).await
     }
 
     /// Cancels one invitation; see [`Provider::cancel_invitation`].
@@ -341,7 +355,7 @@ impl<V: Vendor> Client<V> {
         ids: impl IntoIterator<Item = impl Into<String>>,
     ) -> Vec<CancelOutcome> {
         let ids = ids.into_iter().map(Into::into).collect();
-        crate::ops::lifecycle::cancel_many(&self.engine, &self.vendor, organization, ids).await
+        crate::ops::lifecycle::cancel_many(self.ops(), organization, ids).await
     }
 
     /// Re-sends an invitation; see [`Provider::resend_invitation`].
@@ -350,7 +364,7 @@ impl<V: Vendor> Client<V> {
         organization: &str,
         invitee: &Invitee,
     ) -> Result<Resent, Error> {
-        crate::ops::ensure::resend(&self.engine, &self.vendor, organization, invitee).await
+        crate::ops::ensure::resend(self.ops(), organization, invitee).await
     }
 
     /// Looks a person up; see [`Provider::membership`].
@@ -359,7 +373,7 @@ impl<V: Vendor> Client<V> {
         organization: &str,
         invitee: &Invitee,
     ) -> Result<Membership, Error> {
-        crate::ops::lifecycle::membership(&self.engine, &self.vendor, organization, invitee).await
+        crate::ops::lifecycle::membership(self.ops(), organization, invitee).await
     }
 }
 

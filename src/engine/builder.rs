@@ -60,7 +60,7 @@ pub struct CommonSettings {
     pacer: Option<Pacer>,
     observer: Option<Arc<dyn Observer>>,
     trace_emails: bool,
-    reconcile: crate::model::outcome::Reconcile,
+    pub(crate) reconcile: crate::model::outcome::Reconcile,
 }
 
 impl fmt::Debug for CommonSettings {
@@ -455,14 +455,9 @@ impl CommonSettings {
                 attempt_timeout: self.attempt_timeout,
                 max_body_bytes: self.max_body_bytes,
                 trace_emails: self.trace_emails,
-                reconcile: self.reconcile,
-                start_by: None,
-                stop: None,
-                patient: false,
                 credentials,
                 static_authorization: None,
                 scheme: "Bearer",
-                ids: Arc::default(),
             },
             static_token,
             base_url,

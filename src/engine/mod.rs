@@ -9,6 +9,7 @@ pub(crate) mod pacing;
 pub(crate) mod retry;
 pub(crate) mod sleep;
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -18,6 +19,7 @@ use reqwest::{Method, StatusCode};
 use tracing::Instrument;
 use url::Url;
 
+use crate::model::boxed::BoxFuture;
 use crate::model::error::{DecodeError, Error, TransportError};
 use crate::model::kind::ProviderKind;
 use crate::model::request::Invitee;
@@ -296,17 +298,6 @@ pub struct Engine {
     pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) max_body_bytes: usize,
     pub(crate) trace_emails: bool,
-    /// How `ensure_invited` looks for an invitation whose create ended in doubt.
-    pub(crate) reconcile: crate::model::outcome::Reconcile,
-    /// No request that creates starts after this (a bulk run's deadline). Requests already
-    /// sent, and reads, are not cut short by it.
-    pub(crate) start_by: Option<SystemTime>,
-    /// Answers that stop every later request (of one organization, or all), checked before
-    /// each is sent (a bulk run's).
-    pub(crate) stop: Option<Arc<Stop>>,
-    /// Whether turns of the pacer are waited for however long they take (a bulk run, bounded
-    /// by its deadline), rather than up to the policy's `max_wait`.
-    pub(crate) patient: bool,
     /// Where the credential of a request without its own `Authorization` comes from.
     pub(crate) credentials: Option<Arc<dyn crate::engine::credentials::Credentials>>,
     /// The `Authorization` header of a fixed token, built once; used instead of asking
@@ -314,8 +305,61 @@ pub struct Engine {
     pub(crate) static_authorization: Option<reqwest::header::HeaderValue>,
     /// The scheme the credential is sent with: `Bearer`, `ApiKey`.
     pub(crate) scheme: &'static str,
-    /// Ids looked up by name (GitHub logins and team slugs), shared by the client's clones.
-    pub(crate) ids: Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
+}
+
+/// What a caller above the engine asks of each request it runs, beyond the call itself: a
+/// bulk run's start-by time, its patience with the pacer, and its gate. A single call asks
+/// nothing ([`Controls::NONE`]).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Controls<'a> {
+    /// No request that creates starts after this (a bulk run's deadline). Requests already
+    /// sent, and reads, are not cut short by it.
+    pub(crate) start_by: Option<SystemTime>,
+    /// Whether turns of the pacer are waited for however long they take (a bulk run, bounded
+    /// by its deadline), rather than up to the policy's `max_wait`.
+    pub(crate) patient: bool,
+    /// What may stop a request before it is sent.
+    pub(crate) gate: Option<&'a dyn Gate>,
+}
+
+impl Controls<'_> {
+    /// Nothing asked.
+    pub(crate) const NONE: Controls<'static> = Controls {
+        start_by: None,
+        patient: false,
+        gate: None,
+    };
+
+    /// Why a request about `organization` must not be sent, if the gate says so.
+    fn refusal(&self, organization: &str) -> Option<Error> {
+        self.gate?.refusal(organization)
+    }
+}
+
+/// What may stop a request before it is sent, asked by the engine at each step of a call: a
+/// bulk run stopped by an answer that dooms the rest, or by its caller.
+pub(crate) trait Gate: Send + Sync {
+    /// Why a request about `organization` must not be sent, if it must not: asked before each
+    /// attempt waits for its turn, and again once the turn is there.
+    fn refusal(&self, organization: &str) -> Option<Error>;
+
+    /// Completes once requests that are not on the wire yet must be abandoned: a wait for a
+    /// turn then ends at once, with [`Gate::refusal`]'s error.
+    fn abandoned(&self) -> BoxFuture<'_, ()>;
+
+    /// Called once the turn is there, right before a request that may create something is
+    /// sent, and waited for; an error means it is not sent.
+    fn sending(&self) -> BoxFuture<'_, Result<(), Error>>;
+}
+
+impl fmt::Debug for Controls<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Controls")
+            .field("start_by", &self.start_by)
+            .field("patient", &self.patient)
+            .field("gate", &self.gate.is_some())
+            .finish()
+    }
 }
 
 /// What one call has been through so far, kept across its attempts.
@@ -347,11 +391,11 @@ struct Progress {
 
 impl Progress {
     /// A call of `operation` starting now on `engine`.
-    fn new(engine: &Engine, operation: Operation) -> Progress {
+    fn new(engine: &Engine, operation: Operation, controls: &Controls<'_>) -> Progress {
         let started = engine.sleeper.now();
         let deadline = engine.policy.budget().map(|budget| later(started, budget));
         // A create waits for its turn no later than the run's start-by time.
-        let turn_by = match (deadline, engine.start_by) {
+        let turn_by = match (deadline, controls.start_by) {
             (a, Some(b)) if operation.idempotency == Idempotency::Creates => {
                 Some(a.map_or(b, |a| a.min(b)))
             }
@@ -384,97 +428,6 @@ struct Failed {
     sent: SystemTime,
     /// When the answer (or the failure) came.
     now: SystemTime,
-}
-
-/// How far an answer dooms other requests of a bulk run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Doom {
-    /// Every request: the credential or the account was refused.
-    All,
-    /// Every request to the same organization: it is unknown, out of reach or full.
-    Organization,
-}
-
-/// What stops a bulk run's later requests: an answer no other request can escape.
-#[derive(Debug, Default)]
-pub(crate) struct Stop {
-    /// Whether organization names are compared without regard to case (GitHub's).
-    fold_case: bool,
-    causes: std::sync::Mutex<StopCauses>,
-}
-
-#[derive(Debug, Default)]
-struct StopCauses {
-    /// Stops every request.
-    all: Option<Error>,
-    /// Stops the requests of one organization.
-    organizations: std::collections::HashMap<String, Error>,
-}
-
-impl Stop {
-    /// A stop for organizations named with or without regard to case.
-    pub(crate) fn new(fold_case: bool) -> Stop {
-        Stop {
-            fold_case,
-            causes: Default::default(),
-        }
-    }
-
-    fn key(&self, organization: &str) -> String {
-        if self.fold_case {
-            organization.to_lowercase()
-        } else {
-            organization.to_owned()
-        }
-    }
-
-    fn causes(&self) -> std::sync::MutexGuard<'_, StopCauses> {
-        self.causes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Notes `error`, an answer for `organization` that dooms `scope`.
-    pub(crate) fn note(&self, organization: &str, scope: Doom, error: &Error) {
-        let key = self.key(organization);
-        let mut causes = self.causes();
-        match scope {
-            Doom::All => {
-                causes.all.get_or_insert_with(|| error.clone());
-            }
-            Doom::Organization => {
-                causes
-                    .organizations
-                    .entry(key)
-                    .or_insert_with(|| error.clone());
-            }
-        }
-    }
-
-    /// Why a request for `organization` must not be sent, if it must not.
-    pub(crate) fn cause(&self, organization: &str) -> Option<Error> {
-        let key = self.key(organization);
-        let causes = self.causes();
-        causes
-            .all
-            .clone()
-            .or_else(|| causes.organizations.get(&key).cloned())
-    }
-}
-
-impl Engine {
-    /// This engine for a bulk run: creates start by `start_by` at the latest, `stop` stops
-    /// requests, and the pacing is waited for as long as it takes.
-    pub(crate) fn until(&self, start_by: Option<SystemTime>, stop: Arc<Stop>) -> Engine {
-        let mut engine = self.clone();
-        engine.stop = Some(stop);
-        engine.patient = true;
-        engine.start_by = match (self.start_by, start_by) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        engine
-    }
 }
 
 /// A call's subject for logs: an email shows only the first character of its local part and
@@ -515,6 +468,16 @@ impl Engine {
         &'a self,
         call: Call<'a, D>,
     ) -> impl std::future::Future<Output = Result<T, Error>> + 'a {
+        self.run_with(call, Controls::NONE)
+    }
+
+    /// [`Engine::run`], with what the caller asks of the request (a bulk run's gate,
+    /// start-by time and patience).
+    pub(crate) fn run_with<'a, T: 'a, D: Decode<T> + 'a>(
+        &'a self,
+        call: Call<'a, D>,
+        controls: Controls<'a>,
+    ) -> impl std::future::Future<Output = Result<T, Error>> + 'a {
         let Call {
             operation,
             provider,
@@ -539,12 +502,12 @@ impl Engine {
             error
         };
         async move {
-            let mut progress = Progress::new(self, operation);
+            let mut progress = Progress::new(self, operation, &controls);
             // The clock's reading at the start, for the first turn: nothing happened since.
             let mut first = Some(progress.started);
             loop {
                 progress.attempt += 1;
-                if let Some(cause) = self.stopped(organization) {
+                if let Some(cause) = controls.refusal(organization) {
                     return Err(cause);
                 }
 
@@ -555,7 +518,7 @@ impl Engine {
                     not_before: progress.not_before,
                     deadline: progress.turn_by,
                     max_wait: self.policy.longest_wait(),
-                    patient: self.patient,
+                    patient: controls.patient,
                     class,
                 };
                 // A turn that needs no wait is taken at once; waiting for one is a future of
@@ -568,7 +531,29 @@ impl Engine {
                 let (turn, now) = match self.pacer.turn_now(&ask, now) {
                     Some(turn) => (Ok(turn), now),
                     None => {
-                        let turn = Box::pin(self.pacer.acquire(ask)).await;
+                        let acquire = Box::pin(self.pacer.acquire(ask));
+                        let turn = match controls.gate {
+                            None => acquire.await,
+                            // A run asked to stop abandons the wait: nothing more is sent.
+                            Some(gate) => {
+                                match futures_util::future::select(acquire, gate.abandoned()).await
+                                {
+                                    futures_util::future::Either::Left((turn, _)) => turn,
+                                    futures_util::future::Either::Right(((), _)) => {
+                                        let cause =
+                                            gate.refusal(organization).unwrap_or_else(|| {
+                                                Error::cancelled("the run was asked to stop")
+                                            });
+                                        let denied = Denied::Unavailable(cause);
+                                        return Err(finish(self.denied(
+                                            &mut progress,
+                                            denied,
+                                            provider,
+                                        )));
+                                    }
+                                }
+                            }
+                        };
                         (turn, self.sleeper.now())
                     }
                 };
@@ -588,7 +573,7 @@ impl Engine {
                         return Err(finish(self.denied(&mut progress, denied, provider)))
                     }
                 };
-                if let Some(cause) = self.stopped(organization) {
+                if let Some(cause) = controls.refusal(organization) {
                     return Err(cause);
                 }
                 // The credential, asked for once the turn is there (so a wait in the queue
@@ -609,8 +594,20 @@ impl Engine {
                     (Some(timeout), Some(left)) => Some(timeout.min(left)),
                     (timeout, left) => timeout.or(left),
                 };
-                // Asking a credential source may have taken a while.
-                let sent = if token.is_some() {
+                // A request that may create something is announced to the gate, which may still
+                // stop it (a bulk run records it first, so that a crash cannot lose it).
+                let announced =
+                    operation.idempotency == Idempotency::Creates && controls.gate.is_some();
+                if let (true, Some(gate)) = (announced, controls.gate) {
+                    // Stopped while it was being announced: still not sent.
+                    let sending = gate.sending().await;
+                    if let Some(cause) = sending.err().or_else(|| gate.refusal(organization)) {
+                        let denied = Denied::Unavailable(cause);
+                        return Err(finish(self.denied(&mut progress, denied, provider)));
+                    }
+                }
+                // Asking a credential source, or the gate, may have taken a while.
+                let sent = if token.is_some() || announced {
                     self.sleeper.now()
                 } else {
                     now
@@ -849,14 +846,6 @@ impl Engine {
                 Some(error)
             }
         }
-    }
-
-    /// The error for a request a bulk run's earlier answer stops, if one does.
-    fn stopped(&self, organization: &str) -> Option<Error> {
-        let cause = self.stop.as_ref()?.cause(organization)?;
-        Some(Error::Skipped {
-            cause: Box::new(cause),
-        })
     }
 
     /// An answer whose body passed the cap: a decode error, keeping what the status and

@@ -64,6 +64,9 @@ pub enum ErrorKind {
     /// The pacer shared through Redis could not be reached and the client fails closed;
     /// nothing was sent (feature `redis`).
     PacerUnavailable,
+    /// The caller stopped the run before this request was sent (a cancellation, a hook that
+    /// refused it); nothing was sent.
+    Cancelled,
 }
 
 impl ErrorKind {
@@ -91,6 +94,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::InvalidConfig => "invalid_config",
             ErrorKind::PacerUnavailable => "pacer_unavailable",
+            ErrorKind::Cancelled => "cancelled",
         }
     }
 
@@ -401,6 +405,14 @@ pub enum Error {
         #[source]
         cause: Box<Error>,
     },
+    /// Nothing was sent: the caller stopped the run first (a bulk run's cancellation, or its
+    /// observer refusing to let the request go).
+    #[non_exhaustive]
+    #[error("not sent: {reason}")]
+    Cancelled {
+        /// Why, in words.
+        reason: String,
+    },
     /// The connection failed, broke or timed out.
     #[error(transparent)]
     Transport(Box<TransportError>),
@@ -463,6 +475,12 @@ impl Error {
         }
     }
 
+    pub(crate) fn cancelled(reason: impl Into<String>) -> Error {
+        Error::Cancelled {
+            reason: reason.into(),
+        }
+    }
+
     pub(crate) fn config(reason: impl Into<String>) -> Error {
         Error::InvalidConfig {
             reason: reason.into(),
@@ -479,6 +497,7 @@ impl Error {
             Error::Throttled { .. } => ErrorKind::RateLimited,
             Error::PacerUnavailable { .. } => ErrorKind::PacerUnavailable,
             Error::Skipped { cause } => cause.kind(),
+            Error::Cancelled { .. } => ErrorKind::Cancelled,
             Error::Transport(e) if e.timed_out => ErrorKind::Timeout,
             Error::Transport(_) => ErrorKind::Transport,
             Error::Decode(_) => ErrorKind::Decode,
@@ -495,6 +514,7 @@ impl Error {
             Error::Throttled { provider, .. } => Some(*provider),
             Error::PacerUnavailable { provider, .. } => Some(*provider),
             Error::Skipped { cause } => cause.provider(),
+            Error::Cancelled { .. } => None,
             Error::Transport(e) => Some(e.provider),
             Error::Decode(e) => Some(e.provider),
         }
@@ -543,7 +563,8 @@ impl Error {
 
     /// Whether nothing was sent for this request, because of the client's own limits: its
     /// pacing or deadline ([`Error::Throttled`]), an unreachable shared pacer
-    /// ([`Error::PacerUnavailable`]), an earlier answer of the same bulk run
+    /// ([`Error::PacerUnavailable`]), the caller stopping the run ([`Error::Cancelled`]), an
+    /// earlier answer of the same bulk run
     /// ([`Error::Skipped`]), or input refused before sending.
     pub fn nothing_sent(&self) -> bool {
         matches!(
@@ -551,6 +572,7 @@ impl Error {
             Error::Throttled { .. }
                 | Error::PacerUnavailable { .. }
                 | Error::Skipped { .. }
+                | Error::Cancelled { .. }
                 | Error::InvalidRequest(_)
                 | Error::Unsupported { .. }
                 | Error::InvalidConfig { .. }

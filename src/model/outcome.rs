@@ -2,8 +2,14 @@
 //! definite invitation ([`Ensured`]), a resend, a bulk run's items, and the settings of the
 //! operations that take some ([`Reconcile`], [`BulkOptions`]).
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
+use tokio_util::sync::CancellationToken;
+
+use crate::model::boxed::BoxFuture;
 use crate::model::error::Error;
 use crate::model::invitation::Invitation;
 use crate::model::kind::ProviderKind;
@@ -131,12 +137,13 @@ impl Reconcile {
         self
     }
 
-    /// The wait before lookup number `n` (0-based).
-    pub(crate) fn wait_before(&self, n: u32) -> Duration {
+    /// How long after the start of the window lookup number `n` (0-based) is made: the first
+    /// at once, the last at the window's end, the others evenly between.
+    pub(crate) fn offset_of(&self, n: u32) -> Duration {
         if n == 0 || self.lookups < 2 {
             Duration::ZERO
         } else {
-            self.window / (self.lookups - 1)
+            self.window / (self.lookups - 1) * n
         }
     }
 }
@@ -235,15 +242,19 @@ pub enum Resent {
 ///
 /// ```
 /// use std::time::Duration;
-/// use orginvite::BulkOptions;
+/// use orginvite::{BulkOptions, CancellationToken};
 ///
+/// let stop = CancellationToken::new();
 /// let options = BulkOptions::default()
 ///     .concurrency(8)
 ///     .deadline(Duration::from_secs(15 * 60))
-///     .batches(false);
+///     .batches(false)
+///     .cancel_on(stop.clone());
 /// assert_eq!(options.concurrency, 8);
+/// // Later, from a Ctrl-C handler: nothing that is not on the wire yet is sent.
+/// stop.cancel();
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct BulkOptions {
     /// How many requests (or batches) are in flight at most. Defaults to 4. The client's
@@ -258,6 +269,14 @@ pub struct BulkOptions {
     /// Whether the vendor's batch endpoints are used (Clerk's bulk call, Elastic Cloud's
     /// `emails`). On by default.
     pub batches: bool,
+    /// Cancelling this token stops the run: see [`BulkOptions::cancel_on`].
+    pub cancel: Option<CancellationToken>,
+    /// Told before each request that may create invitations is sent: see
+    /// [`BulkObserver`].
+    pub observer: Option<Arc<dyn BulkObserver>>,
+    /// Requests an earlier run may have sent, by position, with when: see
+    /// [`BulkOptions::maybe_sent`].
+    pub maybe_sent: HashMap<usize, SystemTime>,
 }
 
 impl Default for BulkOptions {
@@ -266,6 +285,9 @@ impl Default for BulkOptions {
             concurrency: 4,
             deadline: None,
             batches: true,
+            cancel: None,
+            observer: None,
+            maybe_sent: HashMap::new(),
         }
     }
 }
@@ -288,6 +310,57 @@ impl BulkOptions {
         self.batches = batches;
         self
     }
+
+    /// Stops the run when `token` is cancelled (a Ctrl-C handler, a shutdown): from then on
+    /// no request is sent that is not on the wire already. Requests waiting for their turn
+    /// are abandoned at once; they, and every request not started, end
+    /// [`skipped`](BulkItem::skipped) with [`Error::Cancelled`]. Requests already sent run to
+    /// their end.
+    pub fn cancel_on(mut self, token: CancellationToken) -> BulkOptions {
+        self.cancel = Some(token);
+        self
+    }
+
+    /// Tells `observer` before each request that may create invitations is sent.
+    pub fn observer(mut self, observer: impl BulkObserver + 'static) -> BulkOptions {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Says that an earlier run may have sent request `index` (its position in the input) at
+    /// `at`, and stopped before its outcome was known (a crash, an interruption): the
+    /// invitation is looked up first, over the [`Reconcile`] window from `at`, and created
+    /// only when it is not there. Found, it is [`Ensured::Created`] with `reconciled` when it
+    /// was created after `at` (give or take the clocks' skew), else
+    /// [`Ensured::AlreadyInvited`].
+    pub fn maybe_sent(mut self, index: usize, at: SystemTime) -> BulkOptions {
+        self.maybe_sent.insert(index, at);
+        self
+    }
+}
+
+/// What a bulk run tells its caller as it goes, besides its items: before each request that
+/// may create invitations goes out. A journal records there that the invitations are about to
+/// be sent, so that a crash cannot lose one (see [`BulkOptions::maybe_sent`] for resuming).
+pub trait BulkObserver: Send + Sync + fmt::Debug {
+    /// The request that may create the invitations of `indices` (positions in the input) has
+    /// its turn and is about to be sent; it waits until this completes. An error keeps it from
+    /// being sent and stops the run, as a cancellation does (its members end
+    /// [`Error::Cancelled`], with the error's message).
+    fn sending<'a>(
+        &'a self,
+        indices: &'a [usize],
+    ) -> BoxFuture<'a, Result<(), Box<dyn std::error::Error + Send + Sync>>>;
+}
+
+/// An observer behind an `Arc`, so that the caller keeps a handle on it.
+impl<T: BulkObserver + ?Sized> BulkObserver for Arc<T> {
+    fn sending<'a>(
+        &'a self,
+        indices: &'a [usize],
+    ) -> BoxFuture<'a, Result<(), Box<dyn std::error::Error + Send + Sync>>> {
+        (**self).sending(indices)
+    }
 }
 
 /// The outcome of one request of [`invite_all`](crate::Provider::invite_all).
@@ -302,8 +375,9 @@ pub struct BulkItem {
     /// [`ensure_invited`](crate::Provider::ensure_invited), or an error.
     pub outcome: Result<Ensured, Error>,
     /// The request was not carried out, and nothing that could have created its invitation
-    /// was sent: an earlier answer doomed it ([`Error::Skipped`]) or the run's deadline passed
-    /// before its turn ([`Error::Throttled`]). `outcome` holds the cause.
+    /// was sent: an earlier answer doomed it ([`Error::Skipped`]), the run's deadline passed
+    /// before its turn ([`Error::Throttled`]), or the run was stopped
+    /// ([`Error::Cancelled`]). `outcome` holds the cause.
     pub skipped: bool,
     /// The index of an earlier request for the same person in the same organization: this one
     /// was not sent, and `outcome` repeats that request's.

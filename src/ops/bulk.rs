@@ -1,22 +1,27 @@
 //! Bulk onboarding: many invitations in one call, each with its own definite outcome.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
 
-use crate::engine::{later, Doom, Engine, Stop};
-use crate::model::boxed::BoxStream;
+use crate::engine::{later, Controls, Gate};
+use crate::model::boxed::{BoxFuture, BoxStream};
 use crate::model::error::Error;
-use crate::model::outcome::{BulkItem, BulkOptions, Ensured};
+use crate::model::outcome::{BulkItem, BulkObserver, BulkOptions, Ensured};
 use crate::model::request::{CreateInvitation, Invitee};
 use crate::ops::ensure::{ensure, found, lookup};
-use crate::vendors::Vendor;
+use crate::ops::Ops;
+use crate::vendors::{Doom, Vendor};
 
-/// A unit of work: one request alone, or several in one batch request.
+/// A unit of work: one request alone, several in one batch request, or one an earlier run
+/// may have sent, looked up before anything is sent for it.
 enum Unit {
     Single(usize),
     Batch(Vec<usize>),
+    MaybeSent(usize, SystemTime),
 }
 
 /// Who a request is for, to find the same person asked for twice in one organization.
@@ -26,27 +31,157 @@ fn person<V: Vendor>(request: &CreateInvitation) -> (String, String) {
         Invitee::UserId(id) => format!("id:{id}"),
         Invitee::Login(login) => format!("login:{}", login.to_lowercase()),
     };
-    let organization = if V::ORGANIZATIONS_IGNORE_CASE {
-        request.organization.to_lowercase()
+    (organization_key::<V>(&request.organization), who)
+}
+
+/// An organization as the vendor tells organizations apart.
+fn organization_key<V: Vendor>(organization: &str) -> String {
+    if V::ORGANIZATIONS_IGNORE_CASE {
+        organization.to_lowercase()
     } else {
-        request.organization.clone()
-    };
-    (organization, who)
+        organization.to_owned()
+    }
+}
+
+/// What stops a run's later requests: an answer no other request can escape, the caller's
+/// cancellation, or its observer refusing a request.
+struct Run<V> {
+    /// Answers that doom every request (`all`) or those of one organization.
+    dooms: Mutex<(Option<Error>, HashMap<String, Error>)>,
+    /// Cancelled when the run stops as a whole: waits for a turn are abandoned.
+    stopped: CancellationToken,
+    /// Why the run stopped, when the caller or its observer stopped it.
+    stop_reason: Mutex<Option<String>>,
+    observer: Option<Arc<dyn BulkObserver>>,
+    _vendor: std::marker::PhantomData<fn() -> V>,
+}
+
+impl<V: Vendor> Run<V> {
+    fn new(options: &BulkOptions) -> Run<V> {
+        Run {
+            dooms: Mutex::default(),
+            stopped: options
+                .cancel
+                .as_ref()
+                .map_or_else(CancellationToken::new, CancellationToken::child_token),
+            stop_reason: Mutex::default(),
+            observer: options.observer.clone(),
+            _vendor: std::marker::PhantomData,
+        }
+    }
+
+    /// Notes `error`, the answer to a request about `organization`, if it dooms others.
+    fn note(&self, vendor: &V, organization: &str, error: &Error) {
+        let Some(doom) = vendor.doom(error) else {
+            return;
+        };
+        let mut dooms = self.dooms.lock().unwrap_or_else(PoisonError::into_inner);
+        match doom {
+            Doom::All => {
+                dooms.0.get_or_insert_with(|| error.clone());
+                // Nothing more can be sent: waits end now.
+                self.stopped.cancel();
+            }
+            Doom::Organization => {
+                dooms
+                    .1
+                    .entry(organization_key::<V>(organization))
+                    .or_insert_with(|| error.clone());
+            }
+        }
+    }
+
+    /// Stops the run for `reason`, unless it stopped already.
+    fn stop(&self, reason: String) {
+        self.stop_reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(reason);
+        self.stopped.cancel();
+    }
+
+    fn refusal(&self, organization: &str) -> Option<Error> {
+        {
+            let dooms = self.dooms.lock().unwrap_or_else(PoisonError::into_inner);
+            let cause = dooms
+                .0
+                .clone()
+                .or_else(|| dooms.1.get(&organization_key::<V>(organization)).cloned());
+            if let Some(cause) = cause {
+                return Some(Error::Skipped {
+                    cause: Box::new(cause),
+                });
+            }
+        }
+        if !self.stopped.is_cancelled() {
+            return None;
+        }
+        let reason = self
+            .stop_reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .unwrap_or_else(|| "the run was cancelled".to_owned());
+        Some(Error::cancelled(reason))
+    }
+}
+
+/// The gate of one unit of a run: the run's stops, and its observer told of the unit's
+/// requests that create.
+struct UnitGate<'r, V> {
+    run: &'r Run<V>,
+    indices: &'r [usize],
+}
+
+impl<'r, V: Vendor> UnitGate<'r, V> {
+    fn new(run: &'r Run<V>, indices: &'r [usize]) -> UnitGate<'r, V> {
+        UnitGate { run, indices }
+    }
+
+    /// `ops` with this gate asked before each request.
+    fn on<'g>(&'g self, ops: Ops<'g, V>) -> Ops<'g, V> {
+        ops.with_controls(Controls {
+            gate: Some(self),
+            ..ops.controls
+        })
+    }
+}
+
+impl<V: Vendor> Gate for UnitGate<'_, V> {
+    fn refusal(&self, organization: &str) -> Option<Error> {
+        self.run.refusal(organization)
+    }
+
+    fn abandoned(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.run.stopped.cancelled())
+    }
+
+    fn sending(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            if let Some(observer) = &self.run.observer {
+                if let Err(refused) = observer.sending(self.indices).await {
+                    let reason =
+                        format!("the run's observer refused to let a request go: {refused}");
+                    self.run.stop(reason.clone());
+                    return Err(Error::cancelled(reason));
+                }
+            }
+            Ok(())
+        })
+    }
 }
 
 /// Invites everyone of `requests`: bounded concurrency, every request through the client's
 /// pacer, outcomes streamed as they finish.
 pub(crate) fn invite_all<'a, V: Vendor>(
-    engine: &'a Engine,
-    vendor: &'a V,
+    ops: Ops<'a, V>,
     requests: Vec<CreateInvitation>,
     options: BulkOptions,
 ) -> BoxStream<'a, BulkItem> {
-    let deadline = options
-        .deadline
-        .map(|deadline| later(engine.sleeper.now(), deadline));
-    let engine = engine.until(deadline, Arc::new(Stop::new(V::ORGANIZATIONS_IGNORE_CASE)));
+    let deadline = options.deadline.map(|deadline| later(ops.now(), deadline));
+    let run = Arc::new(Run::<V>::new(&options));
     let requests = Arc::new(requests);
+    let vendor = ops.vendor;
 
     // Refused input answers at once; a person asked for again waits for the first asking.
     let mut ready = Vec::new();
@@ -85,6 +220,10 @@ pub(crate) fn invite_all<'a, V: Vendor>(
     let mut units: Vec<Unit> = Vec::new();
     let mut open: HashMap<String, usize> = HashMap::new();
     for index in primaries {
+        if let Some(at) = options.maybe_sent.get(&index) {
+            units.push(Unit::MaybeSent(index, *at));
+            continue;
+        }
         let key = (options.batches && V::MAX_CREATE_BATCH > 1)
             .then(|| vendor.batch_key(&requests[index]))
             .flatten();
@@ -109,21 +248,37 @@ pub(crate) fn invite_all<'a, V: Vendor>(
     }
 
     let duplicates = Arc::new(duplicates);
-    let run = futures_util::stream::iter(units)
+    let units = futures_util::stream::iter(units)
         .map(move |unit| {
-            let engine = engine.clone();
+            let run = run.clone();
             let requests = requests.clone();
             let duplicates = duplicates.clone();
             async move {
+                // Every request of the run waits for the pacer as long as it takes (up to the
+                // deadline), through its unit's gate.
+                let ops = ops.with_controls(Controls {
+                    start_by: deadline,
+                    patient: true,
+                    gate: None,
+                });
                 let outcomes = match unit {
                     Unit::Single(index) => {
-                        vec![(index, single(&engine, vendor, &requests[index]).await)]
+                        let gate = UnitGate::new(&run, std::slice::from_ref(&index));
+                        let alone = gate.on(ops);
+                        vec![(index, single(alone, &run, &requests[index]).await)]
                     }
-                    Unit::Batch(members) if members.len() == 1 => vec![(
-                        members[0],
-                        single(&engine, vendor, &requests[members[0]]).await,
-                    )],
-                    Unit::Batch(members) => batch(&engine, vendor, &requests, &members).await,
+                    Unit::MaybeSent(index, at) => {
+                        let gate = UnitGate::new(&run, std::slice::from_ref(&index));
+                        let alone = gate.on(ops);
+                        let request = &requests[index];
+                        vec![(index, settle(alone, &run, request, None, at).await)]
+                    }
+                    Unit::Batch(members) if members.len() == 1 => {
+                        let gate = UnitGate::new(&run, &members);
+                        let alone = gate.on(ops);
+                        vec![(members[0], single(alone, &run, &requests[members[0]]).await)]
+                    }
+                    Unit::Batch(members) => batch(ops, &run, &requests, &members).await,
                 };
                 let mut items = Vec::with_capacity(outcomes.len());
                 for (index, outcome) in outcomes {
@@ -154,26 +309,27 @@ pub(crate) fn invite_all<'a, V: Vendor>(
         })
         .buffer_unordered(options.concurrency.max(1))
         .flatten();
-    Box::pin(futures_util::stream::iter(ready).chain(run))
+    Box::pin(futures_util::stream::iter(ready).chain(units))
 }
 
 /// Whether an error means nothing was sent for the request: the run stopped it, or its
 /// deadline passed before its turn.
 fn skipped(error: &Error) -> bool {
-    matches!(error, Error::Skipped { .. } | Error::Throttled { .. })
+    matches!(
+        error,
+        Error::Skipped { .. } | Error::Throttled { .. } | Error::Cancelled { .. }
+    )
 }
 
 /// One request, settled as `ensure_invited` settles it; a dooming answer stops the run.
 async fn single<V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
+    ops: Ops<'_, V>,
+    run: &Run<V>,
     request: &CreateInvitation,
 ) -> Result<Ensured, Error> {
-    let outcome = ensure(engine, vendor, request).await;
-    if let (Err(error), Some(stop)) = (&outcome, &engine.stop) {
-        if let Some(doom) = vendor.doom(error) {
-            stop.note(&request.organization, doom, error);
-        }
+    let outcome = ensure(ops, request).await;
+    if let Err(error) = &outcome {
+        run.note(ops.vendor, &request.organization, error);
     }
     outcome
 }
@@ -183,16 +339,17 @@ async fn single<V: Vendor>(
 /// doubt, is looked up before anything is sent for it again; a refused batch falls back to
 /// single requests, which say what the vendor thinks of each.
 async fn batch<V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
+    ops: Ops<'_, V>,
+    run: &Run<V>,
     requests: &[CreateInvitation],
     members: &[usize],
 ) -> Vec<(usize, Result<Ensured, Error>)> {
     let batch: Vec<&CreateInvitation> = members.iter().map(|&i| &requests[i]).collect();
     let organization = batch[0].organization.as_str();
-    let started = engine.sleeper.now();
-    let answer = match vendor.create_batch(&batch) {
-        Ok(call) => engine.run(call).await,
+    let started = ops.now();
+    let gate = UnitGate::new(run, members);
+    let answer = match ops.vendor.create_batch(&batch) {
+        Ok(call) => gate.on(ops).run(call).await,
         Err(error) => Err(error),
     };
     let error = match answer {
@@ -214,7 +371,8 @@ async fn batch<V: Vendor>(
                     }),
                     None => {
                         let doubt = Error::missing_from_batch(V::PROVIDER);
-                        settle(engine, vendor, request, &doubt, started).await
+                        let gate = UnitGate::new(run, std::slice::from_ref(&index));
+                        settle(gate.on(ops), run, request, Some(&doubt), started).await
                     }
                 };
                 outcomes.push((index, outcome));
@@ -224,10 +382,8 @@ async fn batch<V: Vendor>(
         Err(error) => error,
     };
     // Nothing was sent, or the credential itself was refused: every member shares that.
-    if skipped(&error) || vendor.doom(&error) == Some(Doom::All) {
-        if let (Some(stop), Some(doom)) = (&engine.stop, vendor.doom(&error)) {
-            stop.note(organization, doom, &error);
-        }
+    if skipped(&error) || ops.vendor.doom(&error) == Some(Doom::All) {
+        run.note(ops.vendor, organization, &error);
         return members.iter().map(|&i| (i, Err(error.clone()))).collect();
     }
     // In doubt, each member is looked up before anything is sent for it again; refused for
@@ -236,28 +392,34 @@ async fn batch<V: Vendor>(
     let mut outcomes = Vec::with_capacity(members.len());
     for &index in members {
         let request = &requests[index];
+        let gate = UnitGate::new(run, std::slice::from_ref(&index));
+        let alone = gate.on(ops);
         let outcome = if error.may_have_been_created() {
-            settle(engine, vendor, request, &error, started).await
+            settle(alone, run, request, Some(&error), started).await
         } else {
-            single(engine, vendor, request).await
+            single(alone, run, request).await
         };
         outcomes.push((index, outcome));
     }
     outcomes
 }
 
-/// A member whose invitation may exist (`doubt` says why): looked up first, created alone
-/// only when it is not there; when the lookup fails, still in doubt.
+/// A request whose invitation may exist, sent at `since` (`doubt` says why, when this run
+/// sent it; else an earlier run did): looked up first, created alone only when it is not
+/// there. When the lookup fails, it stays in doubt: this run's error, or the lookup's.
 async fn settle<V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
+    ops: Ops<'_, V>,
+    run: &Run<V>,
     request: &CreateInvitation,
-    doubt: &Error,
-    started: std::time::SystemTime,
+    doubt: Option<&Error>,
+    since: SystemTime,
 ) -> Result<Ensured, Error> {
-    match lookup(engine, vendor, &request.organization, &request.invitee).await {
-        Ok(Some(invitation)) => Ok(found(invitation, started)),
-        Ok(None) => single(engine, vendor, request).await,
-        Err(_) => Err(doubt.clone()),
+    match lookup(ops, &request.organization, &request.invitee, since).await {
+        Ok(Some(invitation)) => Ok(found(invitation, since)),
+        Ok(None) => single(ops, run, request).await,
+        Err(error) => {
+            run.note(ops.vendor, &request.organization, &error);
+            Err(doubt.cloned().unwrap_or(error))
+        }
     }
 }

@@ -3,12 +3,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::engine::Engine;
 use crate::model::error::{Error, ErrorKind};
 use crate::model::invitation::Invitation;
 use crate::model::outcome::{Ensured, Resent};
 use crate::model::request::{CreateInvitation, Invitee};
 use crate::ops::lifecycle::find;
+use crate::ops::Ops;
 use crate::vendors::{Recreate, Vendor};
 
 /// How much earlier than a call's start an invitation found by its lookup may have been
@@ -39,19 +39,18 @@ pub(crate) fn found(invitation: Invitation, started: SystemTime) -> Ensured {
 /// Creates `request`'s invitation unless the person has one or is a member, settling any
 /// doubt with lookups: never a second create while the first may have worked.
 pub(crate) async fn ensure<V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
+    ops: Ops<'_, V>,
     request: &CreateInvitation,
 ) -> Result<Ensured, Error> {
     let organization = request.organization.as_str();
-    let started = engine.sleeper.now();
+    let started = ops.now();
     // Names become ids; lookups still find the person by what the caller gave.
-    let resolved = crate::ops::prepare::prepare(engine, vendor, request).await?;
+    let resolved = crate::ops::prepare::prepare(ops, request).await?;
     let mut sent = 0;
     loop {
         sent += 1;
-        let call = vendor.create(&resolved)?;
-        let error = match engine.run(call).await {
+        let call = ops.vendor.create(&resolved)?;
+        let error = match ops.run(call).await {
             Ok(invitation) => {
                 return Ok(Ensured::Created {
                     invitation,
@@ -64,7 +63,7 @@ pub(crate) async fn ensure<V: Vendor>(
             ErrorKind::AlreadyMember => return Ok(Ensured::AlreadyMember),
             ErrorKind::AlreadyInvited => {
                 // The answer is definite; the lookup only adds the invitation when it can.
-                let invitation = find(engine, vendor, organization, &request.invitee)
+                let invitation = find(ops, organization, &request.invitee)
                     .await
                     .ok()
                     .flatten();
@@ -77,7 +76,7 @@ pub(crate) async fn ensure<V: Vendor>(
             _ if error.may_have_been_created() => {}
             _ => return Err(error),
         }
-        match lookup(engine, vendor, organization, &request.invitee).await {
+        match lookup(ops, organization, &request.invitee, ops.now()).await {
             Ok(Some(invitation)) => {
                 tracing::info!(
                     attempt = sent,
@@ -87,7 +86,7 @@ pub(crate) async fn ensure<V: Vendor>(
             }
             // Not there after the whole window: the create did not happen, and may be sent
             // again within the policy's attempts.
-            Ok(None) if sent < engine.policy.attempts() => {
+            Ok(None) if sent < ops.engine.policy.attempts() => {
                 tracing::warn!(
                     attempt = sent,
                     "a create that ended in doubt had not created the invitation; sending it again"
@@ -110,20 +109,30 @@ pub(crate) async fn ensure<V: Vendor>(
     }
 }
 
-/// `invitee`'s pending invitation, looked for as many times as [`Reconcile`] says.
+/// `invitee`'s pending invitation, looked for as [`Reconcile`](crate::Reconcile) says, its
+/// lookups spread over the window that starts at `since` (when the create in doubt was
+/// sent). Lookups whose time has passed are left out, but for the last: a create long past
+/// is looked up once.
 pub(crate) async fn lookup<V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
+    ops: Ops<'_, V>,
     organization: &str,
     invitee: &Invitee,
+    since: SystemTime,
 ) -> Result<Option<Invitation>, Error> {
-    let reconcile = &engine.reconcile;
-    for n in 0..reconcile.lookups.max(1) {
-        let wait = reconcile.wait_before(n);
-        if !wait.is_zero() {
-            engine.sleeper.sleep(wait).await;
+    let reconcile = &ops.shared.reconcile;
+    let lookups = reconcile.lookups.max(1);
+    for n in 0..lookups {
+        let at = crate::engine::later(since, reconcile.offset_of(n));
+        let now = ops.now();
+        if at < now && n + 1 < lookups {
+            continue;
         }
-        if let Some(invitation) = find(engine, vendor, organization, invitee).await? {
+        if let Ok(wait) = at.duration_since(now) {
+            if !wait.is_zero() {
+                ops.sleep(wait, organization).await?;
+            }
+        }
+        if let Some(invitation) = find(ops, organization, invitee).await? {
             return Ok(Some(invitation));
         }
     }
@@ -133,29 +142,27 @@ pub(crate) async fn lookup<V: Vendor>(
 /// Cancels `invitee`'s pending invitation and creates it again with the same role and the
 /// options the vendor reports on it.
 pub(crate) async fn resend<V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
+    ops: Ops<'_, V>,
     organization: &str,
     invitee: &Invitee,
 ) -> Result<Resent, Error> {
-    let Some(previous) = find(engine, vendor, organization, invitee).await? else {
+    let Some(previous) = find(ops, organization, invitee).await? else {
         return Ok(Resent::NothingPending);
     };
     // Everything the new invitation needs is known before the old one goes.
-    let request = match vendor.recreate(organization, &previous)? {
+    let request = match ops.vendor.recreate(organization, &previous)? {
         Recreate::Ready(request) => request,
-        Recreate::After(call) => engine.run(call).await?,
+        Recreate::After(call) => ops.run(call).await?,
     };
     // The new invitation passes every check this crate makes, its names looked up, before
     // the old one goes.
-    let request = crate::ops::prepare::prepare(engine, vendor, &request)
+    let request = crate::ops::prepare::prepare(ops, &request)
         .await?
         .into_owned();
-    drop(vendor.create(&request)?);
-    engine
-        .run(vendor.cancel(organization, &previous.id)?)
+    drop(ops.vendor.create(&request)?);
+    ops.run(ops.vendor.cancel(organization, &previous.id)?)
         .await?;
-    Ok(match ensure(engine, vendor, &request).await {
+    Ok(match ensure(ops, &request).await {
         Ok(outcome) => Resent::Resent { previous, outcome },
         Err(error) => Resent::CancelledOnly { previous, error },
     })

@@ -5,11 +5,11 @@ use std::collections::HashSet;
 
 use futures_util::StreamExt;
 
-use crate::engine::Engine;
 use crate::model::boxed::BoxStream;
 use crate::model::error::{Error, ErrorKind};
 use crate::model::invitation::Invitation;
 use crate::model::outcome::{CancelOutcome, Cancelled, Membership};
+use crate::ops::Ops;
 use crate::vendors::{Cursor, MemberAnswer, Vendor};
 
 use crate::model::request::{Invitee, ListInvitations};
@@ -23,8 +23,7 @@ const MAX_PAGES: usize = 100_000;
 /// stream is polled past the end of the current one, and only one page is held at a time.
 /// The first error ends the stream.
 pub(crate) fn list<'a, V: Vendor>(
-    engine: &'a Engine,
-    vendor: &'a V,
+    ops: Ops<'a, V>,
     query: &'a ListInvitations,
 ) -> BoxStream<'a, Result<Invitation, Error>> {
     struct State {
@@ -64,8 +63,8 @@ pub(crate) fn list<'a, V: Vendor>(
                         format!("the list goes on past {MAX_PAGES} pages; it is not followed"),
                     ))
                 } else {
-                    match vendor.list_page(query, &cursor) {
-                        Ok(call) => engine.run(call).await,
+                    match ops.vendor.list_page(query, &cursor) {
+                        Ok(call) => ops.run(call).await,
                         Err(error) => Err(error),
                     }
                 };
@@ -96,13 +95,12 @@ pub(crate) fn list<'a, V: Vendor>(
 /// The pending invitation for `invitee`, by the vendor's cheapest list; stops at the first
 /// match.
 pub(crate) async fn find<V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
+    ops: Ops<'_, V>,
     organization: &str,
     invitee: &Invitee,
 ) -> Result<Option<Invitation>, Error> {
-    let query = vendor.find_query(organization, invitee)?;
-    let mut invitations = list(engine, vendor, &query);
+    let query = ops.vendor.find_query(organization, invitee)?;
+    let mut invitations = list(ops, &query);
     while let Some(invitation) = invitations.next().await {
         let invitation = invitation?;
         if invitee.matches(&invitation) {
@@ -129,8 +127,7 @@ fn dooms_the_rest(kind: ErrorKind) -> bool {
 /// that cancels in batches, one list tells which ids are open, those go in one request, and
 /// any other is sent alone so that the vendor's own answer says what became of it.
 pub(crate) async fn cancel_many<V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
+    ops: Ops<'_, V>,
     organization: &str,
     ids: Vec<String>,
 ) -> Vec<CancelOutcome> {
@@ -142,7 +139,7 @@ pub(crate) async fn cancel_many<V: Vendor>(
     // Input the vendor would refuse is refused here, before anything is sent for any id.
     let refused: Vec<Option<Error>> = ids
         .iter()
-        .map(|id| vendor.cancel(organization, id).err())
+        .map(|id| ops.vendor.cancel(organization, id).err())
         .collect();
     let valid: Vec<String> = ids
         .iter()
@@ -152,11 +149,11 @@ pub(crate) async fn cancel_many<V: Vendor>(
         .collect();
     let mut sent = None;
     if V::CANCELS_IN_BATCHES && valid.len() > 1 {
-        sent = cancel_in_batch(engine, vendor, organization, &valid).await;
+        sent = cancel_in_batch(ops, organization, &valid).await;
     }
     let mut sent = match sent {
         Some(outcomes) => outcomes,
-        None => cancel_one_by_one(engine, vendor, organization, &valid).await,
+        None => cancel_one_by_one(ops, organization, &valid).await,
     }
     .into_iter();
     ids.into_iter()
@@ -172,8 +169,7 @@ pub(crate) async fn cancel_many<V: Vendor>(
 }
 
 async fn cancel_one_by_one<V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
+    ops: Ops<'_, V>,
     organization: &str,
     ids: &[String],
 ) -> Vec<CancelOutcome> {
@@ -182,8 +178,8 @@ async fn cancel_one_by_one<V: Vendor>(
     for id in ids {
         let result = match &doom {
             Some(error) => Err(error.clone()),
-            None => match vendor.cancel(organization, id) {
-                Ok(call) => engine.run(call).await,
+            None => match ops.vendor.cancel(organization, id) {
+                Ok(call) => ops.run(call).await,
                 Err(error) => Err(error),
             },
         };
@@ -207,8 +203,7 @@ const MAX_BATCH: usize = 100;
 /// Cancels `ids` in batches after one list of the open invitations. `None` when there is
 /// nothing to batch (one open id at most), so that single calls do better.
 async fn cancel_in_batch<V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
+    ops: Ops<'_, V>,
     organization: &str,
     ids: &[String],
 ) -> Option<Vec<CancelOutcome>> {
@@ -222,7 +217,7 @@ async fn cancel_in_batch<V: Vendor>(
     };
     let query = ListInvitations::new(organization).any_status();
     let mut open = HashSet::new();
-    let mut invitations = list(engine, vendor, &query);
+    let mut invitations = list(ops, &query);
     while let Some(invitation) = invitations.next().await {
         match invitation {
             Ok(invitation) => {
@@ -246,8 +241,8 @@ async fn cancel_in_batch<V: Vendor>(
     for batch in known.chunks(MAX_BATCH) {
         let outcome = match &doom {
             Some(error) => Err(error.clone()),
-            None => match vendor.cancel_batch(organization, batch) {
-                Ok(call) => engine.run(call).await,
+            None => match ops.vendor.cancel_batch(organization, batch) {
+                Ok(call) => ops.run(call).await,
                 Err(error) => Err(error),
             },
         };
@@ -260,7 +255,7 @@ async fn cancel_in_batch<V: Vendor>(
             // An invitation went away meanwhile: single calls tell which.
             Err(error) if error.kind() == ErrorKind::NotPending => {
                 let alone: Vec<String> = batch.iter().map(|id| (*id).to_owned()).collect();
-                for outcome in cancel_one_by_one(engine, vendor, organization, &alone).await {
+                for outcome in cancel_one_by_one(ops, organization, &alone).await {
                     let id = batch
                         .iter()
                         .find(|id| **id == outcome.id)
@@ -293,7 +288,7 @@ async fn cancel_in_batch<V: Vendor>(
                 result: Err(error.clone()),
             })
             .collect(),
-        None => cancel_one_by_one(engine, vendor, organization, &lone).await,
+        None => cancel_one_by_one(ops, organization, &lone).await,
     }
     .into_iter();
     let outcomes = ids
@@ -312,19 +307,18 @@ async fn cancel_in_batch<V: Vendor>(
 /// Whether `invitee` is a member, invited, or neither: the vendor's member lookup first, then
 /// the pending invitations.
 pub(crate) async fn membership<V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
+    ops: Ops<'_, V>,
     organization: &str,
     invitee: &Invitee,
 ) -> Result<Membership, Error> {
-    let member = match vendor.member(organization, invitee)? {
-        Some(call) => Some(engine.run(call).await?),
+    let member = match ops.vendor.member(organization, invitee)? {
+        Some(call) => Some(ops.run(call).await?),
         None => None,
     };
     if let Some(MemberAnswer::Member(role)) = member {
         return Ok(Membership::Member { role });
     }
-    let found = match find(engine, vendor, organization, invitee).await {
+    let found = match find(ops, organization, invitee).await {
         Ok(found) => found,
         // The vendor's invitations name people by email: whether this user id or login has
         // one cannot be told.

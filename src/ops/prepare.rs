@@ -3,9 +3,9 @@
 
 use std::borrow::Cow;
 
-use crate::engine::Engine;
 use crate::model::error::Error;
 use crate::model::request::CreateInvitation;
+use crate::ops::Ops;
 use crate::vendors::{Name, Vendor};
 
 /// Whether `request` would be sent as it is: everything a create checks before sending,
@@ -36,54 +36,40 @@ fn check_with_names<V: Vendor>(
 /// When there are names, the whole request is checked before the first lookup is sent; an id
 /// looked up once is remembered by the client.
 pub(crate) async fn prepare<'r, V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
+    ops: Ops<'_, V>,
     request: &'r CreateInvitation,
 ) -> Result<Cow<'r, CreateInvitation>, Error> {
-    let names = vendor.names(request);
+    let names = ops.vendor.names(request);
     if names.is_empty() {
         // Nothing to look up: building the create call that follows is the whole check, and
         // it is done before anything is sent (checking here too would encode it twice).
         return Ok(Cow::Borrowed(request));
     }
     // Every name is checked before the first lookup goes out.
-    check_with_names(vendor, request, &names)?;
+    check_with_names(ops.vendor, request, &names)?;
     // Boxed: a create without names (most) should not carry a lookup's future in its own.
-    Box::pin(look_up(engine, vendor, request, names)).await
+    Box::pin(look_up(ops, request, names)).await
 }
 
 /// `request` with `names` replaced by their ids, each looked up unless the client remembers
 /// it.
 async fn look_up<'r, V: Vendor>(
-    engine: &Engine,
-    vendor: &V,
+    ops: Ops<'_, V>,
     request: &'r CreateInvitation,
     names: Vec<Name>,
 ) -> Result<Cow<'r, CreateInvitation>, Error> {
-    let remembered = |key: &str| {
-        engine
-            .ids
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(key)
-            .copied()
-    };
     let mut ids = Vec::with_capacity(names.len());
     for name in names {
         let key = name.key();
-        let id = match remembered(&key) {
+        let id = match ops.shared.id(&key) {
             Some(id) => id,
             None => {
-                let id = engine.run(vendor.name_call(&name)?).await?;
-                engine
-                    .ids
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(key, id);
+                let id = ops.run(ops.vendor.name_call(&name)?).await?;
+                ops.shared.remember(key, id);
                 id
             }
         };
         ids.push((name, id));
     }
-    Ok(Cow::Owned(vendor.with_ids(request, &ids)))
+    Ok(Cow::Owned(ops.vendor.with_ids(request, &ids)))
 }

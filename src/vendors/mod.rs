@@ -19,7 +19,7 @@ use url::Url;
 
 use crate::engine::builder::{CommonSettings, VendorSettings};
 use crate::engine::retry::Idempotency;
-use crate::engine::{Call, Decode, Doom, Engine, Failure, Operation, RawResponse, Traffic};
+use crate::engine::{Call, Decode, Engine, Failure, Operation, RawResponse, Traffic};
 use crate::model::error::{Error, ErrorKind};
 use crate::model::extension::sealed;
 use crate::model::invitation::Invitation;
@@ -310,6 +310,15 @@ impl Recreate<'_, NoDecode<CreateInvitation>> {
     pub(crate) fn ready(request: CreateInvitation) -> Self {
         Recreate::Ready(request)
     }
+}
+
+/// How far an answer dooms the other requests of a bulk run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doom {
+    /// Every request: the credential or the account was refused.
+    All,
+    /// Every request to the same organization: it is unknown, out of reach or full.
+    Organization,
 }
 
 /// How far an error dooms a bulk run's other requests, by its kind alone.

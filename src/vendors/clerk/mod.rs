@@ -455,7 +455,7 @@ impl Vendor for ClerkVendor {
     const CANCELS_IN_BATCHES: bool = false;
     const MAX_CREATE_BATCH: usize = MAX_BULK;
 
-    fn doom(&self, error: &Error) -> Option<crate::engine::Doom> {
+    fn doom(&self, error: &Error) -> Option<vendors::Doom> {
         // About this request only: an unknown role key ("Organization role not found") and an
         // inviter who is no administrator.
         let api = error.as_api();

@@ -439,3 +439,190 @@ async fn the_same_github_organization_in_another_case_is_the_same_organization()
     assert_eq!(items[1].duplicate_of, Some(0));
     assert_eq!(fake.invitations().len(), 1);
 }
+
+/// A clock whose waits never end: a request that has to wait for its turn waits until the
+/// run is stopped, without taking real time in the test.
+#[derive(Debug, Clone)]
+struct Stuck(std::time::SystemTime);
+
+impl orginvite::sleep::Sleeper for Stuck {
+    fn sleep(&self, duration: Duration) -> orginvite::BoxFuture<'static, ()> {
+        if duration.is_zero() {
+            Box::pin(std::future::ready(()))
+        } else {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    fn now(&self) -> std::time::SystemTime {
+        self.0
+    }
+}
+
+/// Records what a run announces before sending, and refuses from the `refuse_from`-th
+/// announcement on.
+#[derive(Debug, Default)]
+struct Announced {
+    seen: std::sync::Mutex<Vec<Vec<usize>>>,
+    refuse_from: Option<usize>,
+}
+
+impl orginvite::BulkObserver for Announced {
+    fn sending<'a>(
+        &'a self,
+        indices: &'a [usize],
+    ) -> orginvite::BoxFuture<'a, Result<(), Box<dyn std::error::Error + Send + Sync>>> {
+        let mut seen = self.seen.lock().unwrap();
+        seen.push(indices.to_vec());
+        let refuse = self.refuse_from.is_some_and(|from| seen.len() > from);
+        Box::pin(async move {
+            if refuse {
+                Err("the journal's disk is full".into())
+            } else {
+                Ok(())
+            }
+        })
+    }
+}
+
+fn people(organization: &str, n: usize) -> Vec<CreateInvitation> {
+    (0..n)
+        .map(|i| CreateInvitation::email(organization, format!("p{i}@example.com")))
+        .collect()
+}
+
+/// POSTs the fake received (creates).
+async fn creates<V>(fake: &FakeServer<V>) -> usize {
+    fake.requests()
+        .await
+        .iter()
+        .filter(|request| request.method.as_str() == "POST")
+        .count()
+}
+
+#[tokio::test]
+async fn cancelling_a_run_abandons_the_requests_waiting_for_their_turn() {
+    let fake = orginvite::testkit::FakeGitHub::start().await;
+    let github = fake
+        .client_builder()
+        .sleeper(Stuck(
+            std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        ))
+        .build()
+        .unwrap();
+    let stop = orginvite::CancellationToken::new();
+    let announced = std::sync::Arc::new(Announced::default());
+    let options = BulkOptions::default()
+        .concurrency(4)
+        .cancel_on(stop.clone())
+        .observer(announced.clone());
+    let mut stream = github.invite_all(people("acme", 6), options);
+    // GitHub's pacing: one at a time, 1 s apart. The first goes at once; the next three wait
+    // for their turn, on a clock whose waits never end.
+    let first = stream.next().await.unwrap();
+    assert_eq!(first.index, 0);
+    assert!(
+        matches!(first.outcome, Ok(Ensured::Created { .. })),
+        "{first:?}"
+    );
+    stop.cancel();
+    let rest: Vec<BulkItem> = tokio::time::timeout(Duration::from_secs(10), stream.collect())
+        .await
+        .expect("the waits are abandoned at once");
+    assert_eq!(rest.len(), 5);
+    for item in &rest {
+        assert!(item.skipped, "{item:?}");
+        let error = item.outcome.as_ref().unwrap_err();
+        assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
+        assert_eq!(error.kind(), ErrorKind::Cancelled);
+        assert!(error.nothing_sent());
+    }
+    // One create reached the vendor, and it alone was announced.
+    assert_eq!(creates(&fake).await, 1);
+    assert_eq!(fake.requests().await.len(), 1);
+    assert_eq!(*announced.seen.lock().unwrap(), [vec![0]]);
+    assert_eq!(fake.invitations().len(), 1);
+}
+
+#[tokio::test]
+async fn an_observer_that_refuses_keeps_the_request_from_the_wire_and_stops_the_run() {
+    let (fake, clerk) = Sandbox::clerk().await;
+    let announced = std::sync::Arc::new(Announced {
+        refuse_from: Some(1),
+        ..Announced::default()
+    });
+    // Twelve people: a bulk call of ten, then one of two. The first is announced and sent;
+    // the second is refused by the observer, and nothing more goes out.
+    let options = BulkOptions::default()
+        .concurrency(1)
+        .observer(announced.clone());
+    let items = run(&clerk, people("org_sandbox", 12), options).await;
+    let created = items.iter().filter(|i| i.outcome.is_ok()).count();
+    assert_eq!(created, 10);
+    for item in &items[10..] {
+        assert!(item.skipped, "{item:?}");
+        let error = item.outcome.as_ref().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Cancelled);
+        assert!(error.to_string().contains("disk is full"), "{error}");
+    }
+    assert_eq!(
+        *announced.seen.lock().unwrap(),
+        [(0..10).collect::<Vec<_>>(), vec![10, 11]]
+    );
+    let paths: Vec<String> = fake
+        .requests()
+        .await
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        paths,
+        ["POST /v1/organizations/org_sandbox/invitations/bulk"]
+    );
+}
+
+#[tokio::test]
+async fn requests_an_earlier_run_may_have_sent_are_looked_up_before_anything_is_sent() {
+    let (fake, github) = Sandbox::github().await;
+    // p2 was invited by someone else long before the earlier run; p0 was created by the
+    // earlier run; p1 was not sent after all; p3 is new to this run.
+    fake.add_invitation("acme", "p2@example.com");
+    {
+        use orginvite::sleep::Sleeper;
+        fake.virtual_clock()
+            .unwrap()
+            .sleep(Duration::from_secs(2 * 3600))
+            .await;
+    }
+    let now = github_now(&fake);
+    fake.add_invitation("acme", "p0@example.com");
+    let options = BulkOptions::default()
+        .maybe_sent(0, now - Duration::from_secs(100))
+        .maybe_sent(1, now - Duration::from_secs(3600))
+        .maybe_sent(2, now - Duration::from_secs(60));
+    let items = run(&github, people("acme", 4), options.concurrency(1)).await;
+    let outcomes: Vec<&str> = items
+        .iter()
+        .map(|i| i.outcome.as_ref().map_or("error", Ensured::as_str))
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["created", "created", "already_invited", "created"]
+    );
+    assert!(items[0].outcome.as_ref().unwrap().reconciled());
+    assert!(!items[1].outcome.as_ref().unwrap().reconciled());
+    // Each one in doubt was looked up once (its window is long past): three lists; then p1
+    // and p3 were created. p0 and p2 were not sent again.
+    let requests = fake.requests().await;
+    let lists = requests
+        .iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .count();
+    assert_eq!((lists, creates(&fake).await), (3, 2));
+    assert_eq!(fake.invitations().len(), 4);
+}
+
+fn github_now(fake: &orginvite::testkit::FakeGitHub) -> std::time::SystemTime {
+    use orginvite::sleep::Sleeper;
+    fake.virtual_clock().unwrap().now()
+}

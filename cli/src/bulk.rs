@@ -1,29 +1,33 @@
-//! `invite --csv`: every row of a file, streamed, with a dry run, a journal, a progress bar, a
-//! report and a summary.
+//! `invite --csv`: every row of a file through the library's `invite_all`, with a dry run, a
+//! journal, a progress bar, a report and a summary.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::{stream, StreamExt};
-use orginvite::{CreateInvitation, Ensured, Error, ErrorKind, Invitee, Membership, Provider};
+use orginvite::{
+    BoxFuture, BulkItem, BulkObserver, BulkOptions, CancellationToken, Ensured, Error, ErrorKind,
+    Membership, Provider,
+};
 use serde_json::Value;
 
 use crate::journal::{Journal, Recorded};
+use crate::outcome::Outcome;
 use crate::output::{describe, print_json, Table};
-use crate::progress::{Progress, Tally};
-use crate::rows::{self, Row, Seen};
+use crate::progress::Progress;
+use crate::rows::{self, Defaults, Row};
 use crate::{Global, InviteArgs, OutputFormat, Usage};
 
 /// Where finished rows go: the report file, stdout (`--output json`), the summary.
 struct Sink {
     report: Option<BufWriter<File>>,
     json: bool,
-    outcomes: BTreeMap<String, u64>,
+    outcomes: BTreeMap<Outcome, u64>,
     /// Rows that did not end created or already there.
     unsettled: u64,
     /// Rows this run created.
@@ -33,7 +37,9 @@ struct Sink {
 }
 
 impl Sink {
-    fn push(&mut self, record: &Value) {
+    /// A finished row: its outcome and its report record; `replayed` when an earlier run did
+    /// it.
+    fn push(&mut self, outcome: Outcome, record: &Value, replayed: bool, progress: &Progress) {
         if let Some(report) = &mut self.report {
             let written = serde_json::to_writer(&mut *report, record)
                 .map_err(std::io::Error::from)
@@ -45,57 +51,62 @@ impl Sink {
         if self.json {
             print_json(record);
         }
-        let outcome = record["outcome"].as_str().unwrap_or("unknown").to_owned();
-        if !matches!(
-            outcome.as_str(),
-            "created" | "already_invited" | "already_member" | "would_create"
-        ) {
+        if !outcome.settled() {
             self.unsettled += 1;
         }
-        if outcome == "created" && record.get("replayed").is_none() {
+        if outcome == Outcome::Created && !replayed {
             self.created += 1;
         }
         *self.outcomes.entry(outcome).or_default() += 1;
+        progress.row(outcome);
     }
 }
 
-/// Why sending stopped before the end of the file.
-#[derive(Default)]
-struct Stop {
-    cause: Mutex<Option<String>>,
-    /// The stop came from a refused credential or an unreachable shared pacer.
-    by_configuration: AtomicBool,
+/// Tells the journal, before a request that may create invitations goes out, that the
+/// people of its rows are about to be invited: a crash after that point leaves them
+/// `started`, and the next run looks them up before sending anything.
+struct Announcer {
+    journal: Option<Arc<Journal>>,
+    /// The journal key of each request, by its position in the run.
+    keys: Arc<Vec<String>>,
+    /// The requests announced so far.
+    announced: Mutex<HashSet<usize>>,
 }
 
-impl Stop {
-    fn set(&self, cause: String) {
-        let mut current = self.cause.lock().unwrap_or_else(PoisonError::into_inner);
-        if current.is_none() {
-            *current = Some(cause);
-        }
-    }
-
-    fn stopped(&self) -> bool {
-        self.cause
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
-    }
-
-    fn cause(&self) -> Option<String> {
-        self.cause
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+impl std::fmt::Debug for Announcer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Announcer")
+            .field("journaled", &self.journal.is_some())
+            .field("requests", &self.keys.len())
+            .finish()
     }
 }
 
-/// Whether an answer dooms every later row: what the library's bulk runs stop on (the
-/// vendor's own judgement: the credential, the permission, the organization, its quota or
-/// plan, but not an error about the row itself), and a shared pacer that cannot be reached
-/// when the run must not go on without it.
-fn dooms_the_rest(provider: &dyn Provider, error: &Error) -> bool {
-    provider.dooms_other_requests(error) || error.kind() == ErrorKind::PacerUnavailable
+impl BulkObserver for Announcer {
+    fn sending<'a>(
+        &'a self,
+        indices: &'a [usize],
+    ) -> BoxFuture<'a, Result<(), Box<dyn std::error::Error + Send + Sync>>> {
+        Box::pin(async move {
+            self.announced
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(indices);
+            let Some(journal) = &self.journal else {
+                return Ok(());
+            };
+            let (journal, keys) = (journal.clone(), self.keys.clone());
+            let indices = indices.to_vec();
+            let written = tokio::task::spawn_blocking(move || {
+                indices
+                    .iter()
+                    .try_for_each(|&index| journal.started(&keys[index]))
+            })
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            written.map_err(|e| format!("the journal cannot be written: {e}").into())
+        })
+    }
 }
 
 pub(crate) async fn run(
@@ -103,7 +114,7 @@ pub(crate) async fn run(
     global: &Global,
     organization: &str,
     args: &InviteArgs,
-    defaults: CreateInvitation,
+    defaults: Defaults,
     progress: Arc<Progress>,
 ) -> ExitCode {
     match run_checked(provider, global, organization, args, defaults, progress).await {
@@ -115,17 +126,71 @@ pub(crate) async fn run(
     }
 }
 
+/// Every row of the file, in order.
+fn read_rows(
+    path: &std::path::Path,
+    defaults: &Defaults,
+    organization: &str,
+    provider: &dyn Provider,
+) -> Result<Vec<Row>, Usage> {
+    let (reader, columns, mut lines) = rows::open(path)?;
+    let mut read = Vec::new();
+    for record in reader.into_records() {
+        let unreadable = matches!(&record, Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)));
+        read.push(rows::row(
+            record,
+            &columns,
+            &mut lines,
+            defaults,
+            organization,
+            provider,
+        ));
+        if unreadable {
+            break;
+        }
+    }
+    Ok(read)
+}
+
+/// Whether the flags alone make the vendor refuse every row: the first row's person is
+/// checked with the flags, and without them.
+fn check_flags(
+    rows: &[Row],
+    defaults: &Defaults,
+    organization: &str,
+    provider: &dyn Provider,
+) -> Result<(), Usage> {
+    let Some(invitee) = rows.iter().find_map(|row| {
+        rows::invitee(
+            row.email.as_deref(),
+            row.login.as_deref(),
+            row.user_id.as_deref(),
+        )
+        .ok()
+    }) else {
+        return Ok(());
+    };
+    let with_flags = provider.check_invitation(&defaults.request(organization, invitee.clone()));
+    let without = provider.check_invitation(&Defaults::default().request(organization, invitee));
+    match (with_flags, without) {
+        (Err(error), Ok(())) => Err(Usage(format!(
+            "{} (from the command line's options; nothing was sent)",
+            describe(&error)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 async fn run_checked(
     provider: &dyn Provider,
     global: &Global,
     organization: &str,
     args: &InviteArgs,
-    defaults: CreateInvitation,
+    defaults: Defaults,
     progress: Arc<Progress>,
 ) -> Result<ExitCode, Usage> {
     let path = args.csv.as_deref().expect("clap requires --csv here");
     let started = Instant::now();
-    // The file is read twice (counted, then sent): it must read the same both times.
     if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return Err(Usage(format!(
             "invalid_request: --csv needs a regular file, not {} (save the rows to a file first)",
@@ -140,44 +205,37 @@ async fn run_checked(
         }
     }
 
-    let build = |record, columns: &rows::Columns, lines: &mut rows::Lines, seen: &mut Seen| {
-        rows::row(
-            record,
-            columns,
-            lines,
-            &defaults,
-            organization,
-            provider,
-            seen,
-        )
-    };
-    // A first pass counts the rows (for the progress bar), and with --strict checks them all.
-    let (reader, columns, mut lines) = rows::open(path)?;
-    let mut total = 0u64;
-    let mut bad = Vec::new();
-    let mut seen = Seen::default();
-    for record in reader.into_records() {
-        let unreadable = matches!(&record, Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)));
-        total += 1;
-        if args.strict || unreadable {
-            let row = build(record, &columns, &mut lines, &mut seen);
-            if let Err(why) = &row.request {
-                bad.push(format!("line {}: {why}", row.line));
+    let rows = read_rows(path, &defaults, organization, provider)?;
+    check_flags(&rows, &defaults, organization, provider)?;
+    if args.strict {
+        // The whole file is refused when any row is bad, a person repeated included.
+        let mut first_line: HashMap<String, u64> = HashMap::new();
+        let mut bad = Vec::new();
+        for row in &rows {
+            match &row.request {
+                Err(why) => bad.push(format!("line {}: {why}", row.line)),
+                Ok(_) => {
+                    if let Some(first) = first_line.get(&row.key()) {
+                        bad.push(format!(
+                            "line {}: repeats the person of line {first}",
+                            row.line
+                        ));
+                    } else {
+                        first_line.insert(row.key(), row.line);
+                    }
+                }
             }
         }
-        if unreadable {
-            break;
+        if !bad.is_empty() {
+            for line in &bad {
+                eprintln!("{line}");
+            }
+            return Err(Usage(format!(
+                "invalid_request: {} bad row(s) in {}; nothing was sent",
+                bad.len(),
+                path.display()
+            )));
         }
-    }
-    if !bad.is_empty() {
-        for line in &bad {
-            eprintln!("{line}");
-        }
-        return Err(Usage(format!(
-            "invalid_request: {} bad row(s) in {}; nothing was sent",
-            bad.len(),
-            path.display()
-        )));
     }
 
     let target = match (&global.base_url, global.sandbox) {
@@ -202,17 +260,18 @@ async fn run_checked(
         })?)),
         None => None,
     };
-    let sink = Mutex::new(Sink {
+    let mut sink = Sink {
         report,
         json: global.output == OutputFormat::Json,
         outcomes: BTreeMap::new(),
         unsettled: 0,
         created: 0,
         report_failed: None,
-    });
+    };
 
-    // Ctrl-C: no new row starts; rows in flight finish and are recorded. Again: exit now.
-    let stop = Arc::new(Stop::default());
+    // Ctrl-C: nothing more is sent (rows waiting for their turn are abandoned); rows on the
+    // wire finish and are recorded. Again: exit now.
+    let stop = CancellationToken::new();
     let interrupted = Arc::new(AtomicBool::new(false));
     let watcher = {
         let (stop, interrupted, progress) = (stop.clone(), interrupted.clone(), progress.clone());
@@ -220,15 +279,15 @@ async fn run_checked(
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 interrupted.store(true, Ordering::SeqCst);
+                stop.cancel();
                 progress.println(
-                    "interrupted: finishing the invitations in flight (Ctrl-C again to abandon them)",
+                    "interrupted: nothing more is sent; finishing the invitations on the wire (Ctrl-C again to abandon them)",
                 );
-                stop.set("interrupted".to_owned());
             }
             if tokio::signal::ctrl_c().await.is_ok() {
                 progress.finish();
                 eprintln!(
-                    "abandoned the invitations in flight; {}",
+                    "abandoned the invitations on the wire; {}",
                     if journaled {
                         "the journal has them as started, and a re-run looks them up before sending them again"
                     } else {
@@ -240,46 +299,61 @@ async fn run_checked(
         })
     };
 
-    let (reader, columns, mut lines) = rows::open(path)?;
-    let mut seen = Seen::default();
-    let rows = reader
-        .into_records()
-        .map(|record| build(record, &columns, &mut lines, &mut seen));
-    let done_before = recorded
-        .values()
-        .filter(|r| matches!(r, Recorded::Done { .. }))
-        .count() as u64;
+    let total = rows.len() as u64;
     progress.start(total);
-    let journal = journal.as_ref();
-    let recorded = &recorded;
-    let sink = &sink;
-    let stop = &*stop;
-    let progress_ref = &*progress;
-    stream::iter(rows)
-        .map(|row| async move {
-            let record = if args.dry_run {
-                dry_run_row(provider, organization, &row).await
-            } else {
-                let recorded = recorded.get(&row.key());
-                invite_row(provider, organization, &row, journal, recorded, stop).await
-            };
-            let tally = match record["outcome"].as_str() {
-                Some("created" | "would_create") => Tally::Created,
-                Some("already_invited" | "already_member") => Tally::Already,
-                _ => Tally::Failed,
-            };
-            sink.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(&record);
-            progress_ref.row(tally);
-        })
-        .buffer_unordered(usize::from(args.concurrency))
-        .collect::<()>()
-        .await;
+    let done_before = if args.dry_run {
+        dry_run(provider, organization, &rows, args, &mut sink, &progress).await;
+        0
+    } else {
+        let run = Invite {
+            provider,
+            rows: &rows,
+            journal: journal.as_ref(),
+            recorded: &recorded,
+            stop: &stop,
+            concurrency: usize::from(args.concurrency),
+        };
+        let summary = run.invite(&mut sink, &progress).await;
+        if let Some(cause) = &summary.stopped_by {
+            eprintln!("stopped early: {cause}; rows not sent are reported as skipped");
+        }
+        // A refused credential (or an unreachable shared pacer) before anything was created:
+        // a configuration problem.
+        if sink.created == 0 && summary.by_configuration {
+            watcher.abort();
+            progress.finish();
+            report_summary(&mut sink, global, total, started, 0);
+            return Ok(ExitCode::from(2));
+        }
+        summary.done_before
+    };
     watcher.abort();
     progress.finish();
+    report_summary(&mut sink, global, total, started, done_before);
 
-    let mut sink = sink.lock().unwrap_or_else(PoisonError::into_inner);
+    let interrupted = interrupted.load(Ordering::SeqCst);
+    if interrupted || sink.unsettled > 0 || sink.report_failed.is_some() {
+        if args.journal.is_some() {
+            eprintln!(
+                "to resume (done rows are skipped, rows in flight are looked up first, failed rows are tried again): {}",
+                this_command()
+            );
+        } else if interrupted {
+            eprintln!("without --journal, a re-run sends every row again (people already invited answer already_invited)");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Flushes the report and prints the outcomes and the run's figures.
+fn report_summary(
+    sink: &mut Sink,
+    global: &Global,
+    total: u64,
+    started: Instant,
+    done_before: u64,
+) {
     if let Some(report) = &mut sink.report {
         if let Err(e) = report.flush() {
             sink.report_failed.get_or_insert(e.to_string());
@@ -292,7 +366,7 @@ async fn run_checked(
     if global.output == OutputFormat::Table {
         let mut table = Table::new(["outcome", "rows"]);
         for (outcome, count) in &sink.outcomes {
-            table.row([outcome.clone(), count.to_string()]);
+            table.row([outcome.as_str().to_owned(), count.to_string()]);
         }
         table.print();
     }
@@ -311,268 +385,284 @@ async fn run_checked(
         summary.push_str(&format!(", peak memory {:.1} MiB", peak as f64 / 1024.0));
     }
     eprintln!("{summary}");
-    if let Some(cause) = stop.cause() {
-        eprintln!("stopped early: {cause}; rows not started are reported as skipped");
-    }
-    // A refused credential (or an unreachable shared pacer) before anything was created: a
-    // configuration problem.
-    if sink.created == 0 && stop.by_configuration.load(Ordering::SeqCst) {
-        return Ok(ExitCode::from(2));
-    }
-    let interrupted = interrupted.load(Ordering::SeqCst);
-    if interrupted || sink.unsettled > 0 || sink.report_failed.is_some() {
-        if args.journal.is_some() {
-            eprintln!(
-                "to resume (done rows are skipped, rows in flight are looked up first, failed rows are tried again): {}",
-                this_command()
-            );
-        } else if interrupted {
-            eprintln!("without --journal, a re-run sends every row again (people already invited answer already_invited)");
-        }
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
-/// A dry run's row: what a real run would do, from the person's current membership.
-async fn dry_run_row(provider: &dyn Provider, organization: &str, row: &Row) -> Value {
-    let invitee = match (&row.request, row.invitee()) {
-        (Ok(_), Some(invitee)) => invitee,
-        (Err(why), _) => return row.record("invalid", Some("invalid_request"), None, why),
-        _ => return row.record("invalid", Some("invalid_request"), None, "no invitee"),
-    };
-    match provider.membership(organization, invitee).await {
-        Ok(Membership::Member { .. }) => row.record("already_member", None, None, ""),
-        Ok(Membership::Invited(invitation)) => {
-            row.record("already_invited", None, Some(&invitation.id), "")
-        }
-        Ok(Membership::NotMember) => row.record("would_create", None, None, ""),
-        Ok(_) => row.record(
-            "would_create",
-            None,
-            None,
-            "no pending invitation; whether the person is a member cannot be told from here",
-        ),
-        Err(error) => row.record(
-            "failed",
-            Some(error.kind().as_str()),
-            None,
-            &describe(&error),
-        ),
-    }
-}
-
-/// A real run's row.
-async fn invite_row(
+/// A dry run: what a real run would do with each row, from the person's current membership.
+async fn dry_run(
     provider: &dyn Provider,
     organization: &str,
-    row: &Row,
-    journal: Option<&Arc<Journal>>,
-    recorded: Option<&Recorded>,
-    stop: &Stop,
-) -> Value {
-    let request = match &row.request {
-        Ok(request) => request,
-        Err(why) => return row.record("skipped", Some("invalid_request"), None, why),
+    rows: &[Row],
+    args: &InviteArgs,
+    sink: &mut Sink,
+    progress: &Progress,
+) {
+    let mut results = stream::iter(rows)
+        .map(|row| async move { dry_run_row(provider, organization, row).await })
+        .buffer_unordered(usize::from(args.concurrency));
+    while let Some((outcome, record)) = results.next().await {
+        sink.push(outcome, &record, false, progress);
+    }
+}
+
+/// A dry run's row.
+async fn dry_run_row(provider: &dyn Provider, organization: &str, row: &Row) -> (Outcome, Value) {
+    let invitee = match (&row.request, row.invitee()) {
+        (Ok(_), Some(invitee)) => invitee,
+        (Err(why), _) => return invalid(row, why),
+        _ => return invalid(row, "no invitee"),
     };
-    let key = row.key();
-    let mut started_at = None;
-    match recorded {
-        Some(Recorded::Done { record }) => {
-            // Done by an earlier run: its outcome, on this file's line.
-            let mut record = record.clone();
-            record["line"] = row.line.into();
-            record["replayed"] = true.into();
-            return record;
+    let (outcome, id, message) = match provider.membership(organization, invitee).await {
+        Ok(Membership::Member { .. }) => (Outcome::AlreadyMember, None, String::new()),
+        Ok(Membership::Invited(invitation)) => {
+            (Outcome::AlreadyInvited, Some(invitation.id), String::new())
         }
-        Some(Recorded::Started { at }) => started_at = Some(*at),
-        None => {}
-    }
-    if stop.stopped() {
-        let cause = stop.cause().unwrap_or_default();
-        return row.record("skipped", None, None, &format!("not sent: {cause}"));
-    }
-    if let Some(at) = started_at {
-        // An earlier run sent this row (or was about to) and stopped before its outcome was
-        // known: look the invitation up before sending anything.
-        match settle(provider, organization, &request.invitee, at).await {
-            Ok(Some((id, ours))) => {
-                let record = if ours {
-                    row.record(
-                        "created",
-                        None,
-                        Some(&id),
-                        "created by an interrupted run; found on resume",
-                    )
-                } else {
-                    row.record("already_invited", None, Some(&id), "")
-                };
-                return finish(journal, row, &key, record, stop).await;
-            }
-            Ok(None) => {}
-            // Not settled: left as started in the journal, for the next run.
-            Err(message) => return row.record("in_doubt", None, None, &message),
-        }
-    } else if let Some(journal) = journal {
-        let (journal, entry_key) = (journal.clone(), key.clone());
-        let written = tokio::task::spawn_blocking(move || journal.started(&entry_key))
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        if let Err(e) = written {
-            stop.set(format!("the journal cannot be written: {e}"));
-            return row.record(
-                "skipped",
-                None,
-                None,
-                &format!("not sent: the journal cannot be written: {e}"),
-            );
-        }
-    }
-    let record = match provider.ensure_invited(request).await {
-        Ok(Ensured::Created { invitation, .. }) => {
-            row.record("created", None, Some(&invitation.id), "")
-        }
-        Ok(Ensured::AlreadyInvited { invitation, .. }) => row.record(
-            "already_invited",
+        Ok(Membership::NotMember) => (Outcome::WouldCreate, None, String::new()),
+        Ok(_) => (
+            Outcome::WouldCreate,
             None,
-            invitation.as_ref().map(|i| i.id.as_str()),
-            "",
+            "no pending invitation; whether the person is a member cannot be told from here"
+                .to_owned(),
         ),
-        Ok(Ensured::AlreadyMember) => row.record("already_member", None, None, ""),
-        Ok(other) => {
-            // An outcome this version does not know: left as started, looked up next time.
-            return row.record(
-                "in_doubt",
-                None,
-                other.invitation().map(|i| i.id.as_str()),
-                "an outcome this version does not know",
-            );
-        }
         Err(error) => {
-            if dooms_the_rest(provider, &error) {
-                if matches!(
-                    error.kind(),
-                    ErrorKind::Unauthenticated | ErrorKind::PacerUnavailable
-                ) {
-                    stop.by_configuration.store(true, Ordering::SeqCst);
-                }
-                stop.set(describe(&error));
-            }
-            if error.may_have_been_created() {
-                // Left as started: the next run looks it up before sending anything.
-                return row.record(
-                    "in_doubt",
-                    Some(error.kind().as_str()),
-                    None,
-                    &describe(&error),
-                );
-            }
-            let outcome = if error.nothing_sent() {
-                "skipped"
-            } else {
-                "failed"
-            };
-            row.record(
-                outcome,
+            let record = row.record(
+                Outcome::Failed,
                 Some(error.kind().as_str()),
                 None,
                 &describe(&error),
-            )
+            );
+            return (Outcome::Failed, record);
         }
     };
-    finish(journal, row, &key, record, stop).await
+    let record = row.record(outcome, None, id.as_deref(), &message);
+    (outcome, record)
 }
 
-/// Records a row's outcome in the journal: done when invited or already there (a row is done
-/// only once that is on disk), failed otherwise, for a re-run to try again.
-async fn finish(
-    journal: Option<&Arc<Journal>>,
-    row: &Row,
-    key: &str,
-    record: Value,
-    stop: &Stop,
-) -> Value {
-    let Some(journal) = journal else {
-        return record;
-    };
-    let settled = matches!(
-        record["outcome"].as_str(),
-        Some("created" | "already_invited" | "already_member")
-    );
-    let (journal, entry_key, entry) = (journal.clone(), key.to_owned(), record.clone());
-    let written = tokio::task::spawn_blocking(move || {
-        if settled {
-            journal.done(&entry_key, &entry)
-        } else {
-            journal.failed(&entry_key)
+fn invalid(row: &Row, why: &str) -> (Outcome, Value) {
+    let record = row.record(Outcome::Invalid, Some("invalid_request"), None, why);
+    (Outcome::Invalid, record)
+}
+
+/// A real run over the rows.
+struct Invite<'a> {
+    provider: &'a dyn Provider,
+    rows: &'a [Row],
+    journal: Option<&'a Arc<Journal>>,
+    recorded: &'a HashMap<String, Recorded>,
+    stop: &'a CancellationToken,
+    concurrency: usize,
+}
+
+/// How a real run ended, beyond its rows.
+struct Summary {
+    /// What stopped it before the end of the file, if anything did.
+    stopped_by: Option<String>,
+    /// The stop came from a refused credential or an unreachable shared pacer.
+    by_configuration: bool,
+    /// Rows an earlier run finished.
+    done_before: u64,
+}
+
+impl Invite<'_> {
+    async fn invite(&self, sink: &mut Sink, progress: &Progress) -> Summary {
+        let mut summary = Summary {
+            stopped_by: None,
+            by_configuration: false,
+            done_before: 0,
+        };
+        // Rows refused before sending, and rows an earlier run finished, are reported as they
+        // are; the others go to the library, remembering which row each request is.
+        let mut requests = Vec::new();
+        let mut row_of = Vec::new();
+        let mut keys = Vec::new();
+        let mut options = BulkOptions::default()
+            .concurrency(self.concurrency)
+            .cancel_on(self.stop.clone());
+        for (at, row) in self.rows.iter().enumerate() {
+            let request = match &row.request {
+                Ok(request) => request,
+                Err(why) => {
+                    let record = row.record(Outcome::Skipped, Some("invalid_request"), None, why);
+                    sink.push(Outcome::Skipped, &record, false, progress);
+                    continue;
+                }
+            };
+            match self.recorded.get(&row.key()) {
+                Some(Recorded::Done { record }) => {
+                    // Done by an earlier run: its outcome, on this file's line.
+                    let mut record = record.clone();
+                    record["line"] = row.line.into();
+                    record["replayed"] = true.into();
+                    let outcome = record["outcome"]
+                        .as_str()
+                        .and_then(Outcome::parse)
+                        .unwrap_or(Outcome::InDoubt);
+                    summary.done_before += 1;
+                    sink.push(outcome, &record, true, progress);
+                    continue;
+                }
+                Some(Recorded::Started { at }) => {
+                    // Sent (or about to be) by a run that stopped before its outcome was
+                    // known: looked up before anything is sent.
+                    let when = SystemTime::UNIX_EPOCH + Duration::from_secs(*at);
+                    options = options.maybe_sent(requests.len(), when);
+                }
+                None => {}
+            }
+            requests.push(request.clone());
+            row_of.push(at);
+            keys.push(row.key());
         }
-    })
-    .await
-    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-    match written {
-        Ok(()) => record,
-        Err(e) => {
-            stop.set(format!("the journal cannot be written: {e}"));
-            row.record(
-                if settled { "in_doubt" } else { "failed" },
-                record["kind"].as_str(),
-                record["id"].as_str(),
-                &format!(
-                    "{} (outcome {}, but the journal cannot be written: {e})",
-                    record["message"].as_str().unwrap_or_default(),
-                    record["outcome"].as_str().unwrap_or_default()
-                ),
-            )
+        let announcer = Arc::new(Announcer {
+            journal: self.journal.cloned(),
+            keys: Arc::new(keys),
+            announced: Mutex::default(),
+        });
+        let resumed = options.maybe_sent.clone();
+        let options = options.observer(announcer.clone());
+        let mut items = self.provider.invite_all(requests, options);
+        while let Some(item) = items.next().await {
+            let row = &self.rows[row_of[item.index]];
+            if let Err(error) = &item.outcome {
+                self.note_stop(error, &mut summary);
+            }
+            let (outcome, record) = match item.duplicate_of {
+                Some(first) => {
+                    let first = self.rows[row_of[first]].line;
+                    let why = format!("repeats the person of line {first}");
+                    let record = row.record(Outcome::Skipped, Some("invalid_request"), None, &why);
+                    (Outcome::Skipped, record)
+                }
+                None => {
+                    let resumed = resumed.contains_key(&item.index);
+                    let announced = announcer
+                        .announced
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .contains(&item.index);
+                    let (outcome, record) = record_of(row, &item, resumed && !announced);
+                    let record = self.finish(row, outcome, record, announced).await;
+                    (outcome_of(&record).unwrap_or(outcome), record)
+                }
+            };
+            sink.push(outcome, &record, false, progress);
+        }
+        summary
+    }
+
+    /// Notes what an item's error says about the run: an answer that stopped it.
+    fn note_stop(&self, error: &Error, summary: &mut Summary) {
+        let cause = match error {
+            Error::Skipped { cause, .. } => cause.as_ref(),
+            Error::Cancelled { .. } if self.stop.is_cancelled() => {
+                summary
+                    .stopped_by
+                    .get_or_insert_with(|| "interrupted".to_owned());
+                return;
+            }
+            Error::Cancelled { reason, .. } => {
+                summary.stopped_by.get_or_insert_with(|| reason.clone());
+                return;
+            }
+            other if self.provider.dooms_other_requests(other) => other,
+            _ => return,
+        };
+        if matches!(
+            cause.kind(),
+            ErrorKind::Unauthenticated | ErrorKind::PacerUnavailable
+        ) {
+            summary.by_configuration = true;
+        }
+        summary.stopped_by.get_or_insert_with(|| describe(cause));
+    }
+
+    /// Records a row's outcome in the journal: done when invited or already there (a row is
+    /// done only once that is on disk), failed when it certainly created nothing (a re-run
+    /// tries it again), and left as started when it is in doubt. A row that was never
+    /// announced leaves no trace.
+    async fn finish(&self, row: &Row, outcome: Outcome, record: Value, announced: bool) -> Value {
+        let Some(journal) = self.journal else {
+            return record;
+        };
+        let write = match outcome {
+            _ if outcome.settled() => true,
+            Outcome::InDoubt => false,
+            _ => announced,
+        };
+        if !write {
+            return record;
+        }
+        let settled = outcome.settled();
+        let (journal, key, entry) = (journal.clone(), row.key(), record.clone());
+        let written = tokio::task::spawn_blocking(move || {
+            if settled {
+                journal.done(&key, &entry)
+            } else {
+                journal.failed(&key)
+            }
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        match written {
+            Ok(()) => record,
+            Err(e) => {
+                // Nothing more can be recorded: stop sending.
+                self.stop.cancel();
+                row.record(
+                    if settled {
+                        Outcome::InDoubt
+                    } else {
+                        Outcome::Failed
+                    },
+                    record["kind"].as_str(),
+                    record["id"].as_str(),
+                    &format!(
+                        "{} (outcome {}, but the journal cannot be written: {e})",
+                        record["message"].as_str().unwrap_or_default(),
+                        outcome.as_str()
+                    ),
+                )
+            }
         }
     }
 }
 
-/// How long after an interrupted send the vendor's lists may still miss the invitation, in
-/// seconds: a recent one is looked up again over this time before it counts as not sent.
-const READ_LAG: u64 = 5;
+/// The outcome a record names.
+fn outcome_of(record: &Value) -> Option<Outcome> {
+    record["outcome"].as_str().and_then(Outcome::parse)
+}
 
-/// How far the vendor's clock and this machine's may disagree, in seconds, when telling an
-/// invitation made by the interrupted run from an older one.
-const CLOCK_SKEW: i64 = 300;
-
-/// Looks up the invitation a row sent (or was about to send) before an interruption at `at`:
-/// its id when found, and whether it was made then rather than before.
-async fn settle(
-    provider: &dyn Provider,
-    organization: &str,
-    invitee: &Invitee,
-    at: u64,
-) -> Result<Option<(String, bool)>, String> {
-    let recent = crate::journal::unix_now().saturating_sub(at) < READ_LAG * 2;
-    let lookups = if recent { 3 } else { 1 };
-    for lookup in 0..lookups {
-        if lookup > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(READ_LAG * 1000 / 2)).await;
+/// A finished item's outcome and report record. `resumed`: an earlier run may have sent it,
+/// and this run sent nothing for it, so an error leaves it as much in doubt as it was.
+fn record_of(row: &Row, item: &BulkItem, resumed: bool) -> (Outcome, Value) {
+    match &item.outcome {
+        Ok(ensured) => {
+            let outcome = Outcome::of(ensured);
+            let id = ensured
+                .invitation()
+                .map(|invitation| invitation.id.as_str());
+            let message = match ensured {
+                Ensured::Created {
+                    reconciled: true, ..
+                } if resumed => "created by an interrupted run; found on resume",
+                _ if outcome == Outcome::InDoubt => "an outcome this version does not know",
+                _ => "",
+            };
+            (outcome, row.record(outcome, None, id, message))
         }
-        match provider.find_invitation(organization, invitee).await {
-            Ok(Some(invitation)) => {
-                let since = i64::try_from(at).unwrap_or(i64::MAX) - CLOCK_SKEW;
-                let ours = invitation
-                    .created_at
-                    .is_none_or(|created| created.as_second() >= since);
-                return Ok(Some((invitation.id, ours)));
-            }
-            Ok(None) => {}
-            Err(error) if error.kind() == ErrorKind::Unsupported => {
-                return Err(format!(
-                    "sent by an interrupted run and cannot be looked up ({}); check it by hand",
-                    describe(&error)
-                ))
-            }
-            Err(error) => {
-                return Err(format!(
-                    "sent by an interrupted run; looking it up failed: {}",
-                    describe(&error)
-                ))
-            }
+        Err(error) if resumed => {
+            let why = format!(
+                "sent by an interrupted run and not settled: {}",
+                describe(error)
+            );
+            let record = row.record(Outcome::InDoubt, Some(error.kind().as_str()), None, &why);
+            (Outcome::InDoubt, record)
+        }
+        Err(error) => {
+            let outcome = Outcome::of_error(error);
+            let record = row.record(outcome, Some(error.kind().as_str()), None, &describe(error));
+            (outcome, record)
         }
     }
-    Ok(None)
 }
 
 /// This command line, quoted for a shell: the way to resume.

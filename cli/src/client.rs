@@ -4,9 +4,10 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use orginvite::github::{GitHubApp, GitHubBuilder};
-use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub};
-use orginvite::{Clerk, ElasticCloud, GitHub, Pacer, Pacing, Provider};
+use orginvite::clerk::ClerkVendor;
+use orginvite::elastic::ElasticVendor;
+use orginvite::github::{GitHubApp, GitHubBuilder, GitHubVendor};
+use orginvite::{Clerk, ClientBuilder, ElasticCloud, GitHub, Pacer, Pacing, Provider};
 
 use crate::progress::Progress;
 use crate::{Global, Usage, Vendor};
@@ -139,56 +140,99 @@ pub(crate) async fn connect(
     names: &(Vec<String>, Vec<String>),
     progress: Arc<Progress>,
 ) -> Result<Client, Usage> {
-    /// Builds one vendor's client: against its fake with `--sandbox`, else with the credential
-    /// from the environment.
-    macro_rules! client {
-        ($fake:ty, $vendor:expr, $builder:expr, $prepare:expr) => {{
-            let (builder, fake): (_, Option<(String, Box<dyn Any + Send + Sync>)>) =
-                if global.sandbox {
-                    let fake = <$fake>::start().await;
-                    fake.add_organization(organization);
-                    #[allow(clippy::redundant_closure_call)]
-                    ($prepare)(&fake);
-                    let builder = fake.client_builder();
-                    (
-                        builder,
-                        Some((fake.uri(), Box::new(fake) as Box<dyn Any + Send + Sync>)),
-                    )
-                } else {
-                    ($builder?, None)
-                };
-            let builder = match &global.base_url {
-                Some(url) => builder.base_url(url),
-                None => builder,
-            };
-            let builder = match pacer(global, $vendor, organization)? {
-                Some(pacer) => builder.pacer(pacer),
-                None => builder,
-            };
-            let client = builder.observer(progress).build()?;
-            if let Some((uri, _)) = &fake {
-                eprintln!(
-                    "sandbox: a local fake {} at {uri} (nothing leaves this machine)",
-                    client.kind()
-                );
-            }
-            Ok(Client {
-                provider: Box::new(client) as Box<dyn Provider>,
-                _fake: fake.map(|(_, fake)| fake),
-            })
-        }};
-    }
     if global.sandbox && global.base_url.is_some() {
         return Err(Usage(
             "invalid_request: --sandbox and --base-url do not go together".to_owned(),
         ));
     }
-    match global.provider {
-        Some(Vendor::Github) => client!(
-            FakeGitHub,
-            Vendor::Github,
-            github_credentials(GitHub::builder()),
-            |fake: &FakeGitHub| {
+    let Some(vendor) = global.provider else {
+        return Err(Usage(
+            "invalid_request: --provider is required (github, clerk or elastic)".to_owned(),
+        ));
+    };
+    let settings = Settings {
+        global,
+        vendor,
+        organization,
+        progress,
+    };
+    if global.sandbox {
+        return sandbox::connect(settings, names).await;
+    }
+    let provider = match vendor {
+        Vendor::Github => {
+            settings.finish::<GitHubVendor>(github_credentials(GitHub::builder())?)?
+        }
+        Vendor::Clerk => {
+            let key = credential(
+                "CLERK_SECRET_KEY",
+                "the secret key of the Clerk instance (sk_live_... or sk_test_...)",
+            )?;
+            settings.finish::<ClerkVendor>(Clerk::builder().token(key))?
+        }
+        Vendor::Elastic => {
+            let key = credential(
+                "EC_API_KEY",
+                "an Elastic Cloud API key with the organization owner role",
+            )?;
+            settings.finish::<ElasticVendor>(ElasticCloud::builder().token(key))?
+        }
+    };
+    Ok(Client {
+        provider,
+        _fake: None,
+    })
+}
+
+/// What every vendor's client takes from the flags.
+struct Settings<'a> {
+    global: &'a Global,
+    vendor: Vendor,
+    organization: &'a str,
+    progress: Arc<Progress>,
+}
+
+impl Settings<'_> {
+    /// The client of `builder`, with the flags' base URL and pacer and the progress bar
+    /// watching its waits.
+    fn finish<V: orginvite::Vendor>(
+        self,
+        builder: ClientBuilder<V::Settings>,
+    ) -> Result<Box<dyn Provider>, Usage> {
+        let builder = match &self.global.base_url {
+            Some(url) => builder.base_url(url),
+            None => builder,
+        };
+        let builder = match pacer(self.global, self.vendor, self.organization)? {
+            Some(pacer) => builder.pacer(pacer),
+            None => builder,
+        };
+        Ok(Box::new(builder.observer(self.progress).build()?))
+    }
+}
+
+/// `--sandbox`: a local fake of the vendor, started in this process.
+#[cfg(feature = "sandbox")]
+mod sandbox {
+    use std::any::Any;
+
+    use orginvite::clerk::ClerkVendor;
+    use orginvite::elastic::ElasticVendor;
+    use orginvite::github::GitHubVendor;
+    use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub, FakeServer};
+
+    use super::{Client, Settings, Usage, Vendor};
+
+    /// Starts the fake of `settings.vendor`, knowing the organization and the logins and team
+    /// slugs of `names`, and connects to it.
+    pub(super) async fn connect(
+        settings: Settings<'_>,
+        names: &(Vec<String>, Vec<String>),
+    ) -> Result<Client, Usage> {
+        let organization = settings.organization;
+        match settings.vendor {
+            Vendor::Github => {
+                let fake = FakeGitHub::start().await;
                 // The sandbox knows the logins and the teams asked for.
                 for (n, login) in names.0.iter().enumerate() {
                     fake.add_user(login, 583_231 + n as u64);
@@ -196,31 +240,55 @@ pub(crate) async fn connect(
                 for (n, slug) in names.1.iter().enumerate() {
                     fake.add_team(organization, slug, 100 + n as u64);
                 }
+                let builder = fake.client_builder();
+                finish::<_, GitHubVendor>(settings, fake, builder)
             }
-        ),
-        Some(Vendor::Clerk) => client!(
-            FakeClerk,
-            Vendor::Clerk,
-            credential(
-                "CLERK_SECRET_KEY",
-                "the secret key of the Clerk instance (sk_live_... or sk_test_...)"
-            )
-            .map(|key| Clerk::builder().token(key)),
-            |_: &FakeClerk| {}
-        ),
-        Some(Vendor::Elastic) => client!(
-            FakeElasticCloud,
-            Vendor::Elastic,
-            credential(
-                "EC_API_KEY",
-                "an Elastic Cloud API key with the organization owner role"
-            )
-            .map(|key| ElasticCloud::builder().token(key)),
-            |_: &FakeElasticCloud| {}
-        ),
-        None => Err(Usage(
-            "invalid_request: --provider is required (github, clerk or elastic)".to_owned(),
-        )),
+            Vendor::Clerk => {
+                let fake = FakeClerk::start().await;
+                let builder = fake.client_builder();
+                finish::<_, ClerkVendor>(settings, fake, builder)
+            }
+            Vendor::Elastic => {
+                let fake = FakeElasticCloud::start().await;
+                let builder = fake.client_builder();
+                finish::<_, ElasticVendor>(settings, fake, builder)
+            }
+        }
+    }
+
+    fn finish<S: Send + Sync + 'static, V: orginvite::Vendor>(
+        settings: Settings<'_>,
+        fake: FakeServer<S>,
+        builder: orginvite::ClientBuilder<V::Settings>,
+    ) -> Result<Client, Usage> {
+        fake.add_organization(settings.organization);
+        let provider = settings.finish::<V>(builder)?;
+        eprintln!(
+            "sandbox: a local fake {} at {} (nothing leaves this machine)",
+            provider.kind(),
+            fake.uri()
+        );
+        Ok(Client {
+            provider,
+            _fake: Some(Box::new(fake) as Box<dyn Any + Send + Sync>),
+        })
+    }
+}
+
+/// `--sandbox` in a build without the `sandbox` feature.
+#[cfg(not(feature = "sandbox"))]
+mod sandbox {
+    use super::{Client, Settings, Usage};
+
+    pub(super) async fn connect(
+        _settings: Settings<'_>,
+        _names: &(Vec<String>, Vec<String>),
+    ) -> Result<Client, Usage> {
+        Err(Usage(
+            "invalid_config: --sandbox needs orginvite built with the `sandbox` feature \
+            (on by default: cargo install --path cli)"
+                .to_owned(),
+        ))
     }
 }
 

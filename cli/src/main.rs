@@ -9,6 +9,7 @@
 mod bulk;
 mod client;
 mod journal;
+mod outcome;
 mod output;
 mod progress;
 mod rows;
@@ -21,8 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use orginvite::clerk::ClerkOptions;
 use orginvite::github::GitHubOptions;
 use orginvite::{
-    CreateInvitation, Error, ErrorKind, InvitationStatus, Invitee, ListInvitations, Membership,
-    Provider, Resent,
+    Error, ErrorKind, InvitationStatus, Invitee, ListInvitations, Membership, Provider, Resent,
 };
 use serde_json::{json, Map, Value};
 
@@ -150,7 +150,8 @@ pub(crate) struct InviteArgs {
     /// The invitee's user id at the vendor.
     #[arg(long, value_name = "ID")]
     user_id: Option<String>,
-    /// admin, member, billing-manager, or the vendor's own role (such as org:viewer).
+    /// admin, member, billing-manager, or a role the vendor names itself (checked by the
+    /// vendor's rules before anything is sent).
     #[arg(long)]
     role: Option<String>,
     /// A GitHub team id to add the invitee to (repeat for several).
@@ -298,13 +299,7 @@ async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Invite(args) => match &args.csv {
             Some(_) => {
-                let defaults = match request_options(&args, provider, &organization) {
-                    Ok(defaults) => defaults,
-                    Err(Usage(problem)) => {
-                        eprintln!("error: {problem}");
-                        return ExitCode::from(2);
-                    }
-                };
+                let defaults = defaults(&args);
                 bulk::run(
                     provider,
                     &cli.global,
@@ -335,22 +330,8 @@ async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// The options of `invite` that apply to every row of a CSV too (as defaults), checked as
-/// `provider` checks a request before sending.
-fn request_options(
-    args: &InviteArgs,
-    provider: &dyn Provider,
-    organization: &str,
-) -> Result<CreateInvitation, Usage> {
-    let mut request = CreateInvitation::email(organization, "placeholder@example.com");
-    if let Some(role) = &args.role {
-        let role = rows::known_role(provider.kind(), role)
-            .map_err(|why| Usage(format!("invalid_request: --role: {why}")))?;
-        request = request.role(role);
-    }
-    if let Some(expires_in) = args.expires_in {
-        request = request.expires_in(expires_in);
-    }
+/// The options of `invite` that apply to every row of a CSV too (as defaults).
+fn defaults(args: &InviteArgs) -> rows::Defaults {
     let mut clerk = ClerkOptions::new();
     if let Some(inviter) = &args.inviter {
         clerk = clerk.inviter_user_id(inviter);
@@ -370,36 +351,31 @@ fn request_options(
             .reinstate(args.reinstate),
         |options, slug| options.team_slug(slug),
     );
-    let request = request.with(github).with(clerk);
-    provider.check_invitation(&request)?;
-    Ok(request)
+    rows::Defaults {
+        role: args
+            .role
+            .as_deref()
+            .map(|role| role.parse().unwrap_or_else(|never| match never {})),
+        expires_in: args.expires_in,
+        github,
+        clerk,
+    }
 }
 
 /// One invitation from the flags: printed as one JSON object.
 async fn invite_one(provider: &dyn Provider, organization: &str, args: &InviteArgs) -> ExitCode {
-    let invitee = match (&args.email, &args.user_id, &args.login) {
-        (Some(email), None, None) => Invitee::email(email),
-        (None, Some(id), None) => Invitee::user_id(id),
-        (None, None, Some(login)) => Invitee::login(login),
-        _ => {
-            eprintln!(
-                "error: invalid_request: give one of --email, --user-id and --login, or --csv"
-            );
+    let invitee = match rows::invitee(
+        args.email.as_deref(),
+        args.login.as_deref(),
+        args.user_id.as_deref(),
+    ) {
+        Ok(invitee) => invitee,
+        Err(why) => {
+            eprintln!("error: invalid_request: {why} (--email, --login, --user-id), or --csv");
             return ExitCode::from(2);
         }
     };
-    let request = match request_options(args, provider, organization) {
-        Ok(defaults) => {
-            let mut request = defaults;
-            request.organization = organization.to_owned();
-            request.invitee = invitee;
-            request
-        }
-        Err(Usage(problem)) => {
-            eprintln!("error: {problem}");
-            return ExitCode::from(2);
-        }
-    };
+    let request = defaults(args).request(organization, invitee);
     match provider.create_invitation(&request).await {
         Ok(invitation) => {
             print_json(&serde_json::to_value(&invitation).unwrap_or_default());

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use orginvite::observe::{Observer, RateLimitEvent, WaitCause};
 
+use crate::outcome::Outcome;
+
 /// How often plain log lines report progress at most.
 const LOG_EVERY: Duration = Duration::from_secs(2);
 
@@ -36,14 +38,6 @@ struct State {
     /// Why the run waits, while it waits on a vendor limit.
     waiting: Option<String>,
     active: bool,
-}
-
-/// How a finished row counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Tally {
-    Created,
-    Already,
-    Failed,
 }
 
 impl Progress {
@@ -87,12 +81,12 @@ impl Progress {
     }
 
     /// Counts one finished row.
-    pub(crate) fn row(&self, tally: Tally) {
+    pub(crate) fn row(&self, outcome: Outcome) {
         self.counts.done.fetch_add(1, Ordering::Relaxed);
-        match tally {
-            Tally::Created => &self.counts.created,
-            Tally::Already => &self.counts.already,
-            Tally::Failed => &self.counts.failed,
+        match outcome {
+            Outcome::Created | Outcome::WouldCreate => &self.counts.created,
+            Outcome::AlreadyInvited | Outcome::AlreadyMember => &self.counts.already,
+            _ => &self.counts.failed,
         }
         .fetch_add(1, Ordering::Relaxed);
         {

@@ -4,13 +4,15 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::time::Duration;
 
 use csv::StringRecord;
 use orginvite::clerk::ClerkOptions;
 use orginvite::github::GitHubOptions;
-use orginvite::{CreateInvitation, Invitee, Provider, ProviderKind, Role};
+use orginvite::{CreateInvitation, Invitee, Provider, Role};
 use serde_json::Value;
 
+use crate::outcome::Outcome;
 use crate::Usage;
 
 /// The columns a CSV file may have.
@@ -107,7 +109,7 @@ impl Row {
     /// The report's object for this row, with its outcome.
     pub(crate) fn record(
         &self,
-        outcome: &str,
+        outcome: Outcome,
         kind: Option<&str>,
         id: Option<&str>,
         message: &str,
@@ -123,7 +125,7 @@ impl Row {
         if let Some(user_id) = &self.user_id {
             record.insert("user_id".into(), user_id.clone().into());
         }
-        record.insert("outcome".into(), outcome.into());
+        record.insert("outcome".into(), outcome.as_str().into());
         record.insert("kind".into(), kind.map_or(Value::Null, Value::from));
         record.insert("id".into(), id.map_or(Value::Null, Value::from));
         record.insert("message".into(), message.into());
@@ -210,21 +212,56 @@ pub(crate) fn open(path: &Path) -> Result<(csv::Reader<File>, Columns, Lines), U
     Ok((reader, columns, lines))
 }
 
-/// Tells rows repeating an earlier row's person.
-#[derive(Debug, Default)]
-pub(crate) struct Seen(HashMap<String, u64>);
+/// What every request of a run shares: the flags' role, expiry and vendor options. A row's
+/// own cells override them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Defaults {
+    pub(crate) role: Option<Role>,
+    pub(crate) expires_in: Option<Duration>,
+    pub(crate) github: GitHubOptions,
+    pub(crate) clerk: ClerkOptions,
+}
+
+impl Defaults {
+    /// The request inviting `invitee` to `organization` with these settings: the one place
+    /// the command line builds a request.
+    pub(crate) fn request(&self, organization: &str, invitee: Invitee) -> CreateInvitation {
+        let mut request = CreateInvitation::new(organization, invitee)
+            .with(self.github.clone())
+            .with(self.clerk.clone());
+        if let Some(role) = &self.role {
+            request = request.role(role.clone());
+        }
+        request.expires_in = self.expires_in;
+        request
+    }
+}
+
+/// The invitee of exactly one of `email`, `login` and `user_id`: the one place the command
+/// line builds an invitee, from flags or from a row's cells.
+pub(crate) fn invitee(
+    email: Option<&str>,
+    login: Option<&str>,
+    user_id: Option<&str>,
+) -> Result<Invitee, String> {
+    match (email, login, user_id) {
+        (Some(email), None, None) => Ok(Invitee::email(email)),
+        (None, Some(login), None) => Ok(Invitee::login(login)),
+        (None, None, Some(id)) => Ok(Invitee::user_id(id)),
+        (None, None, None) => Err("no invitee: give an email, a login or a user id".to_owned()),
+        _ => Err("more than one invitee: give one of email, login and user id".to_owned()),
+    }
+}
 
 /// Builds the row of `record` (or the reason it cannot be read): the defaults from the flags,
-/// overridden by the row's cells, checked as the provider would before sending, and refused
-/// when it repeats an earlier row's person.
+/// overridden by the row's cells, checked as the provider checks a request before sending.
 pub(crate) fn row(
     record: csv::Result<StringRecord>,
     columns: &Columns,
     lines: &mut Lines,
-    defaults: &CreateInvitation,
+    defaults: &Defaults,
     organization: &str,
     provider: &dyn Provider,
-    seen: &mut Seen,
 ) -> Row {
     let (line, record) = match record {
         Ok(record) => (
@@ -254,14 +291,6 @@ pub(crate) fn row(
         request: Err(String::new()),
     };
     row.request = request(&row, &record, columns, defaults, organization, provider);
-    if row.request.is_ok() {
-        let key = row.key();
-        if let Some(first) = seen.0.get(&key) {
-            row.request = Err(format!("repeats the person of line {first}"));
-        } else {
-            seen.0.insert(key, line);
-        }
-    }
     row
 }
 
@@ -269,62 +298,51 @@ fn request(
     row: &Row,
     record: &StringRecord,
     columns: &Columns,
-    defaults: &CreateInvitation,
+    defaults: &Defaults,
     organization: &str,
     provider: &dyn Provider,
 ) -> Result<CreateInvitation, String> {
-    let invitee = match (&row.email, &row.login, &row.user_id) {
-        (Some(email), None, None) => Invitee::email(email),
-        (None, Some(login), None) => Invitee::login(login),
-        (None, None, Some(id)) => Invitee::user_id(id),
-        (None, None, None) => return Err("no invitee: fill email, login or user_id".to_owned()),
-        _ => return Err("more than one invitee: fill one of email, login and user_id".to_owned()),
-    };
-    let mut request = defaults.clone();
-    request.organization = organization.to_owned();
-    request.invitee = invitee;
+    let invitee = invitee(
+        row.email.as_deref(),
+        row.login.as_deref(),
+        row.user_id.as_deref(),
+    )?;
+    let mut settings = defaults.clone();
     if let Some(role) = columns.get(record, "role") {
-        request.role = known_role(provider.kind(), role)?;
+        settings.role = Some(role.parse().unwrap_or_else(|never| match never {}));
     }
     if let Some(expires_in) = columns.get(record, "expires_in") {
-        request.expires_in =
+        settings.expires_in =
             Some(crate::parse_expiry(expires_in).map_err(|e| format!("expires_in {e}"))?);
     }
-    let mut github = request
-        .options::<GitHubOptions>()
-        .cloned()
-        .unwrap_or_default();
-    let mut clerk = request
-        .options::<ClerkOptions>()
-        .cloned()
-        .unwrap_or_default();
     if let Some(teams) = columns.get(record, "teams") {
-        github.team_ids.clear();
-        github.team_slugs.clear();
+        settings.github.team_ids.clear();
+        settings.github.team_slugs.clear();
         for team in teams.split(';').map(str::trim).filter(|t| !t.is_empty()) {
             match team.parse::<u64>() {
-                Ok(id) => github.team_ids.push(id),
-                Err(_) => github.team_slugs.push(team.to_owned()),
+                Ok(id) => settings.github.team_ids.push(id),
+                Err(_) => settings.github.team_slugs.push(team.to_owned()),
             }
         }
     }
     if let Some(reinstate) = columns.get(record, "reinstate") {
-        github.reinstate = yes(reinstate, "reinstate")?;
+        settings.github.reinstate = yes(reinstate, "reinstate")?;
     }
     if let Some(inviter) = columns.get(record, "inviter") {
-        clerk.inviter_user_id = Some(inviter.to_owned());
+        settings.clerk.inviter_user_id = Some(inviter.to_owned());
     }
     if let Some(url) = columns.get(record, "redirect_url") {
-        clerk.redirect_url = Some(url.to_owned());
+        settings.clerk.redirect_url = Some(url.to_owned());
     }
     if let Some(metadata) = columns.get(record, "public_metadata") {
-        clerk.public_metadata =
+        settings.clerk.public_metadata =
             Some(crate::parse_metadata(metadata).map_err(|e| format!("public_metadata {e}"))?);
     }
     if let Some(notify) = columns.get(record, "notify") {
-        clerk.notify = Some(yes(notify, "notify")?);
+        settings.clerk.notify = Some(yes(notify, "notify")?);
     }
-    let request = request.with(github).with(clerk);
+    let request = settings.request(organization, invitee);
+    // The vendor's own rules (its roles among them), as a create would check them.
     provider
         .check_invitation(&request)
         .map_err(|error| crate::output::describe(&error))?;
@@ -336,36 +354,6 @@ fn yes(value: &str, column: &str) -> Result<bool, String> {
         "true" | "yes" | "1" => Ok(true),
         "false" | "no" | "0" => Ok(false),
         _ => Err(format!("{column} takes true or false, not {value:?}")),
-    }
-}
-
-/// A role as the command line takes it: one of the shared names, GitHub's own
-/// (`direct_member`, `reinstate`), a Clerk role key (`org:...`), or for Elastic Cloud any role
-/// id. The library sends a custom role as it is (vendors add roles), so the command line,
-/// which knows its user typed it, refuses the ones the vendor does not document before
-/// anything is sent.
-pub(crate) fn known_role(vendor: ProviderKind, role: &str) -> Result<Role, String> {
-    let parsed = role.parse::<Role>().unwrap_or_else(|never| match never {});
-    let known = match (&parsed, vendor) {
-        (Role::Custom(custom), ProviderKind::GitHub) => {
-            matches!(custom.as_str(), "direct_member" | "reinstate")
-        }
-        (Role::Custom(custom), ProviderKind::Clerk) => custom
-            .strip_prefix("org:")
-            .is_some_and(|key| !key.is_empty()),
-        _ => true,
-    };
-    if known {
-        Ok(parsed)
-    } else {
-        Err(format!(
-            "unknown role {role:?} for {vendor} (known: admin, member, billing-manager{})",
-            match vendor {
-                ProviderKind::GitHub => ", direct_member, reinstate",
-                ProviderKind::Clerk => ", or a role key such as org:viewer",
-                _ => "",
-            }
-        ))
     }
 }
 

@@ -970,13 +970,19 @@ async fn every_column_of_a_clerk_row_reaches_the_request() {
         .run(&["--rate", "100/s", "invite", "--csv", &csv])
         .await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let mut bodies: Vec<Value> = clerk
+    // One bulk call carries both rows, each with its own options.
+    let posts: Vec<_> = clerk
         .requests()
         .await
-        .iter()
+        .into_iter()
         .filter(|r| r.method.as_str() == "POST")
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
         .collect();
+    assert_eq!(posts.len(), 1);
+    assert!(posts[0].url.path().ends_with("/invitations/bulk"));
+    let mut bodies: Vec<Value> = match serde_json::from_slice(&posts[0].body).unwrap() {
+        Value::Array(items) => items,
+        other => panic!("a bulk call carries a list: {other}"),
+    };
     bodies.sort_by_key(|b| b["email_address"].as_str().unwrap_or_default().to_owned());
     assert_eq!(
         bodies,
@@ -994,4 +1000,139 @@ async fn every_column_of_a_clerk_row_reaches_the_request() {
             serde_json::json!({"email_address": "john@example.com", "role": "org:member"}),
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_goes_in_the_vendors_batches() {
+    let dir = scratch("batches");
+    let csv = write(&dir.join("people.csv"), &people(12));
+
+    // Clerk: its bulk route, ten people a call.
+    let clerk = FakeClerk::start_with_clock(Arc::new(TokioSleeper)).await;
+    let output = Target::clerk(&clerk).run(&["invite", "--csv", &csv]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let posts: Vec<String> = clerk
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(
+        posts, ["/v1/organizations/org_sandbox/invitations/bulk"; 2],
+        "two bulk calls and no single create"
+    );
+    assert_eq!(clerk.invitations().len(), 12);
+
+    // Elastic Cloud: one create carries many `emails`.
+    let elastic = FakeElasticCloud::start_with_clock(Arc::new(TokioSleeper)).await;
+    let output = Target::elastic(&elastic)
+        .run(&["invite", "--csv", &csv])
+        .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let creates: Vec<Value> = elastic
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert!(creates.len() <= 2, "{} creates", creates.len());
+    let emails: usize = creates
+        .iter()
+        .map(|body| body["emails"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(emails, 12);
+    assert_eq!(elastic.invitations().len(), 12);
+}
+
+/// Runs a journaled CSV of `rows` people on `fake` with `pacing` flags, interrupts it once
+/// `before` invitations exist, and checks that nothing reached the vendor more than half a
+/// second after the signal; then resumes and checks every row is created exactly once.
+#[cfg(unix)]
+async fn interrupted_while_waiting_for_the_pacer(pacing: &[&str], rows: usize, before: usize) {
+    let fake = real_time_github().await;
+    let target = Target::github(&fake);
+    let dir = scratch(&format!(
+        "sigint-pacer-{}",
+        pacing.join("-").replace('/', "per")
+    ));
+    let csv = write(&dir.join("people.csv"), &people(rows));
+    let journal = dir.join("journal.jsonl");
+    let journal = journal.to_str().unwrap();
+    let mut args: Vec<&str> = pacing.to_vec();
+    args.extend(["invite", "--csv", &csv, "--journal", journal]);
+    let child = target
+        .command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while fake.invitations().len() < before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let signalled_at = orginvite::jiff::Timestamp::now();
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    // The rows waiting for their turn are abandoned: the run ends at once, not when their
+    // turn comes (a second apart, or a minute).
+    let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("the run stops promptly")
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let errors = stderr(&output);
+    assert!(errors.contains("interrupted"), "{errors}");
+    let invitations = fake.invitations();
+    let latest = invitations.iter().map(|i| i.created_at).max().unwrap();
+    let after = latest.duration_since(signalled_at);
+    assert!(
+        after < orginvite::jiff::SignedDuration::from_millis(500),
+        "an invitation reached the vendor {after:?} after the signal"
+    );
+    assert!(
+        invitations.len() < rows,
+        "stopped part-way: {}",
+        invitations.len()
+    );
+    // Rows that waited were never announced: the journal holds the finished ones only.
+    assert_eq!(journal_state(journal), (invitations.len(), 0));
+
+    let output = target
+        .run(&[
+            "--rate",
+            "200/s",
+            "invite",
+            "--csv",
+            &csv,
+            "--journal",
+            journal,
+        ])
+        .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(fake.invitations().len(), rows);
+    assert_eq!(creates(&fake).await, rows, "every row created exactly once");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_abandons_rows_waiting_for_githubs_default_pacing() {
+    // GitHub's default: one at a time, a second apart; three rows wait at any moment.
+    interrupted_while_waiting_for_the_pacer(&[], 12, 2).await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_abandons_rows_waiting_for_a_slow_rate() {
+    // Four a minute: the first four go at once, the next wait most of a minute.
+    interrupted_while_waiting_for_the_pacer(&["--rate", "4/min"], 12, 4).await;
 }

@@ -329,7 +329,8 @@ pub(crate) fn default_doom(error: &Error) -> Option<Doom> {
         _ => {}
     }
     match error.kind() {
-        ErrorKind::Unauthenticated => Some(Doom::All),
+        // A refused credential, or a shared pacer the client must not go without.
+        ErrorKind::Unauthenticated | ErrorKind::PacerUnavailable => Some(Doom::All),
         ErrorKind::PaymentRequired
         | ErrorKind::PermissionDenied
         | ErrorKind::NotFound

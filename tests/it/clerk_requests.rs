@@ -113,7 +113,7 @@ async fn each_role_maps_to_clerks_key() {
         (Role::Admin, "org:admin"),
         (Role::Member, "org:member"),
         (Role::Custom("org:viewer".into()), "org:viewer"),
-        (Role::Custom("billing".into()), "billing"),
+        (Role::Custom("org:billing".into()), "org:billing"),
     ];
     for (role, wire) in cases {
         run(

@@ -124,6 +124,17 @@ async fn the_organization_and_custom_roles_are_checked() {
     assert_eq!(field(&error), "role");
     let error = refused(invite().role(Role::Custom(String::new()))).await;
     assert_eq!(field(&error), "role");
+    // Clerk's role keys all start `org:`: anything else is not one of its roles.
+    for role in ["superuser", "billing", "org:"] {
+        let error = refused(invite().role(Role::Custom(role.into()))).await;
+        assert_eq!(field(&error), "role", "{role}");
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("unknown role {role:?}")),
+            "{error}"
+        );
+    }
 }
 
 #[tokio::test]

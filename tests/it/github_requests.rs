@@ -68,7 +68,7 @@ async fn each_role_maps_to_githubs_name() {
         (Role::Admin, "admin"),
         (Role::Member, "direct_member"),
         (Role::BillingManager, "billing_manager"),
-        (Role::Custom("hiring_manager".into()), "hiring_manager"),
+        (Role::Custom("direct_member".into()), "direct_member"),
     ];
     for (role, wire) in cases {
         run(

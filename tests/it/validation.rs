@@ -218,3 +218,21 @@ async fn check_invitation_refuses_what_a_create_would_without_sending() {
         .check_invitation(&CreateInvitation::email("acme", "jane@example.com").role(Role::Admin))
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_role_github_does_not_take_is_refused() {
+    // GitHub's create takes admin, direct_member, billing_manager and reinstate only.
+    for role in ["superuser", "hiring_manager", "Admin"] {
+        let error = refused(
+            CreateInvitation::email("acme", "a@example.com").role(Role::Custom(role.into())),
+        )
+        .await;
+        assert_eq!(field(&error), "role", "{role}");
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("unknown role {role:?}")),
+            "{error}"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | [`Role::Admin`] | `org:admin` |
 //! | [`Role::Member`] | `org:member` |
-//! | [`Role::Custom`] | sent as it is (a role key such as `org:viewer`) |
+//! | [`Role::Custom`] | a role key `org:<key>` (such as `org:viewer`), sent as it is; anything else is refused |
 //! | [`Role::BillingManager`] | unsupported: Clerk has no such role |
 //! | [`Invitee::Email`] | `email_address` |
 //! | [`Invitee::UserId`] | unsupported: Clerk invites by email address |
@@ -314,7 +314,19 @@ impl ClerkVendor {
         let role = match &request.role {
             Role::Admin => "org:admin",
             Role::Member => "org:member",
-            Role::Custom(role) => role.as_str(),
+            // Clerk's role keys all start `org:` (its own and the ones an instance adds).
+            Role::Custom(role) if role.strip_prefix("org:").is_some_and(|key| !key.is_empty()) => {
+                role.as_str()
+            }
+            Role::Custom(role) => {
+                return Err(invalid(
+                    "role",
+                    &format!(
+                        "unknown role {role:?} for Clerk: admin, member, or a role key such as \
+                         org:viewer"
+                    ),
+                ))
+            }
             Role::BillingManager => {
                 return Err(Error::unsupported(
                     ProviderKind::Clerk,

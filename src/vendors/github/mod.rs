@@ -5,7 +5,7 @@
 //! | [`Role::Admin`] | `admin` (organization owner) |
 //! | [`Role::Member`] | `direct_member` |
 //! | [`Role::BillingManager`] | `billing_manager` |
-//! | [`Role::Custom`] | sent as it is |
+//! | [`Role::Custom`] | GitHub's own names (`admin`, `direct_member`, `billing_manager`, `reinstate`), sent as they are; anything else is refused |
 //! | [`GitHubOptions::reinstate`] | `reinstate` (the role a former member had) |
 //! | [`Invitee::Email`] / [`Invitee::UserId`] | `email` / `invitee_id` (a positive integer) |
 //! | [`CreateInvitation::expires_in`] | unsupported: GitHub invitations last 7 days |
@@ -66,6 +66,9 @@ pub const DEFAULT_BASE_URL: &str = "https://api.github.com";
 pub const DEFAULT_API_VERSION: &str = "2022-11-28";
 /// How long GitHub keeps an invitation open.
 pub const INVITATION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// The roles GitHub's create takes, as it spells them.
+const GITHUB_ROLES: [&str; 4] = ["admin", "direct_member", "billing_manager", "reinstate"];
 
 /// How long to wait after a secondary rate limit that names no wait, doubled on every repeat.
 const SECONDARY_LIMIT_WAIT: Duration = Duration::from_secs(60);
@@ -283,7 +286,17 @@ impl GitHubVendor {
                 Role::Admin => "admin",
                 Role::Member => "direct_member",
                 Role::BillingManager => "billing_manager",
-                Role::Custom(role) => role,
+                // GitHub's own names, as its API spells them; it takes no other.
+                Role::Custom(role) if GITHUB_ROLES.contains(&role.as_str()) => role,
+                Role::Custom(role) => {
+                    return Err(invalid(
+                        "role",
+                        &format!(
+                            "unknown role {role:?} for GitHub: admin, member (direct_member), \
+                             billing_manager or reinstate"
+                        ),
+                    ))
+                }
             }
         };
         if role == "reinstate" && !(options.team_ids.is_empty() && options.team_slugs.is_empty()) {

@@ -130,9 +130,9 @@ pub fn retry_after(value: &str) -> Option<Duration> {
     headers::parse_retry_after(value).and_then(|wait| headers::wait_from(wait, now()))
 }
 
-/// Reads the rate-limit headers of an answer.
-pub fn rate_limit(headers: &HeaderMap) -> RateLimitInfo {
-    headers::rate_limit_info(headers, now())
+/// Reads the rate-limit headers of an answer as `target` does.
+pub fn rate_limit(target: Target, headers: &HeaderMap) -> RateLimitInfo {
+    codec(target).rate_limit(headers, now())
 }
 
 /// Runs the retry decision for an answer's `Retry-After` headers, at attempt `attempt`,
@@ -285,7 +285,9 @@ mod tests {
         #[test]
         fn header_parsers_never_panic(pairs in header_pairs(), attempt in 0u32..100, elapsed in any::<u64>(), unit in 0.0f64..1.0) {
             let headers = map(&pairs);
-            let _ = rate_limit(&headers);
+            for target in TARGETS {
+                let _ = rate_limit(target, &headers);
+            }
             if let Some(wait) = retry_decision(&headers, attempt, Duration::from_millis(elapsed), unit) {
                 prop_assert!(wait <= Duration::from_secs(120), "{wait:?} is over the default max_wait");
             }

@@ -23,7 +23,9 @@ fuzz_target!(|data: &[u8]| {
     let value = &data[2..];
     let _ = fuzzing::retry_after(&String::from_utf8_lossy(value));
     let headers = fuzzing::header_map(&[(name, value), (name, value)]);
-    let _ = fuzzing::rate_limit(&headers);
+    for target in fuzzing::Target::ALL {
+        let _ = fuzzing::rate_limit(target, &headers);
+    }
     if let Some(wait) = fuzzing::retry_decision(&headers, attempt, Duration::ZERO, 0.5) {
         assert!(wait <= Duration::from_secs(120));
     }

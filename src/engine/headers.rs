@@ -69,12 +69,18 @@ pub(crate) fn wait_from(wait: Wait, now: SystemTime) -> Option<Duration> {
     }
 }
 
-/// The common `x-ratelimit-*` headers and `Retry-After`, as far as they are present.
+/// The `x-ratelimit-*` headers vendors agree on (`limit`, `remaining`, `used`) and
+/// `Retry-After`, as far as they are present; every other `x-ratelimit-<field>` goes to
+/// `vendor`, which reads what its vendor means by it (GitHub's `reset` is a Unix time, Elastic
+/// Cloud's `interval` a window).
 ///
 /// One pass over the headers (an answer can carry dozens): each field is the first value of
-/// its header that reads (a whole number; a Unix time in seconds for the reset; a duration for
-/// the interval; non-empty text for the resource).
-pub(crate) fn rate_limit_info(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
+/// its header that reads (a whole number for the common ones).
+pub(crate) fn rate_limit_info(
+    headers: &HeaderMap,
+    now: SystemTime,
+    mut vendor: impl FnMut(&str, &str, &mut RateLimitInfo),
+) -> RateLimitInfo {
     let mut info = RateLimitInfo {
         retry_after: retry_after(headers).and_then(|wait| wait_from(wait, now)),
         ..RateLimitInfo::default()
@@ -92,19 +98,23 @@ pub(crate) fn rate_limit_info(headers: &HeaderMap, now: SystemTime) -> RateLimit
             "limit" if info.limit.is_none() => info.limit = number(),
             "remaining" if info.remaining.is_none() => info.remaining = number(),
             "used" if info.used.is_none() => info.used = number(),
-            "reset" if info.reset.is_none() => {
-                info.reset = number()
-                    .and_then(|seconds| i64::try_from(seconds).ok())
-                    .and_then(|seconds| Timestamp::from_second(seconds).ok());
-            }
-            "interval" if info.interval.is_none() => info.interval = parse_duration(value),
-            "resource" if info.resource.is_none() && !value.is_empty() => {
-                info.resource = Some(value.to_owned());
-            }
-            _ => {}
+            "limit" | "remaining" | "used" => {}
+            other => vendor(other, value, &mut info),
         }
     }
     info
+}
+
+/// A vendor that sends no rate-limit fields beyond the common ones.
+pub(crate) fn no_more_fields(_field: &str, _value: &str, _info: &mut RateLimitInfo) {}
+
+/// A Unix time in whole seconds, as a timestamp.
+pub(crate) fn unix_seconds(value: &str) -> Option<Timestamp> {
+    value
+        .parse::<u64>()
+        .ok()
+        .and_then(|seconds| i64::try_from(seconds).ok())
+        .and_then(|seconds| Timestamp::from_second(seconds).ok())
 }
 
 /// The links of one `Link` header value (RFC 8288): each target URL with its `rel` value
@@ -244,21 +254,24 @@ mod tests {
             ("x-ratelimit-remaining", b"0"),
             ("x-ratelimit-limit", b" 60 "),
             ("x-ratelimit-remaining", b"7"),
+            ("x-ratelimit-used", b"3"),
             ("x-ratelimit-resource", b"  "),
-            ("x-ratelimit-interval", b"soon"),
-            ("x-ratelimit-resource", b"search"),
             ("x-ratelimit-interval", b"1m"),
-            ("x-ratelimit-reset", b"-5"),
             ("x-ratelimit-reset", b"60"),
         ]);
-        let info = rate_limit_info(&headers, now);
+        // The common fields here; the others go to the vendor's reader, trimmed, in order.
+        let mut others = Vec::new();
+        let info = rate_limit_info(&headers, now, |field, value, _| {
+            others.push(format!("{field}={value}"));
+        });
         assert_eq!(info.remaining, Some(0));
         assert_eq!(info.limit, Some(60));
-        assert_eq!(info.resource.as_deref(), Some("search"));
-        assert_eq!(info.interval, Some(Duration::from_secs(60)));
-        assert_eq!(info.reset, Some(Timestamp::from_second(60).unwrap()));
+        assert_eq!(info.used, Some(3));
+        assert_eq!(others, ["resource=", "interval=1m", "reset=60"]);
         let headers = map(&[("x-ratelimit-remaining", b"-1")]);
-        assert_eq!(rate_limit_info(&headers, now).remaining, None);
+        let info = rate_limit_info(&headers, now, no_more_fields);
+        assert_eq!(info.remaining, None);
+        assert!(info.is_empty());
     }
 
     #[test]
@@ -268,18 +281,25 @@ mod tests {
             ("x-ratelimit-limit", b"5000"),
             ("x-ratelimit-remaining", b"0"),
             ("x-ratelimit-used", b"5000"),
-            ("x-ratelimit-reset", b"1060"),
-            ("x-ratelimit-resource", b"core"),
             ("retry-after", b"Thu, 01 Jan 1970 00:16:50 GMT"),
         ]);
-        let info = rate_limit_info(&headers, now);
+        let info = rate_limit_info(&headers, now, no_more_fields);
         assert_eq!(info.limit, Some(5000));
         assert_eq!(info.remaining, Some(0));
         assert_eq!(info.used, Some(5000));
-        assert_eq!(info.reset, Some(Timestamp::from_second(1060).unwrap()));
-        assert_eq!(info.resource.as_deref(), Some("core"));
         assert_eq!(info.retry_after, Some(Duration::from_secs(10)));
-        assert!(rate_limit_info(&HeaderMap::new(), now).is_empty());
+        assert!(rate_limit_info(&HeaderMap::new(), now, no_more_fields).is_empty());
+    }
+
+    #[test]
+    fn unix_times() {
+        assert_eq!(
+            unix_seconds("60"),
+            Some(Timestamp::from_second(60).unwrap())
+        );
+        for garbage in ["-5", "soon", "", "18446744073709551615"] {
+            assert_eq!(unix_seconds(garbage), None, "{garbage:?}");
+        }
     }
 
     #[test]
@@ -314,28 +334,5 @@ mod tests {
         ] {
             assert_eq!(parse_duration(garbage), None, "{garbage:?}");
         }
-    }
-
-    #[test]
-    fn interval_header() {
-        let now = UNIX_EPOCH;
-        let headers = map(&[
-            ("x-ratelimit-interval", b"\xff"),
-            ("x-ratelimit-interval", b"later"),
-            ("x-ratelimit-interval", b"1h0m0s"),
-        ]);
-        assert_eq!(
-            rate_limit_info(&headers, now).interval,
-            Some(Duration::from_secs(3_600))
-        );
-        let headers = map(&[("x-ratelimit-interval", b"-5s")]);
-        assert_eq!(rate_limit_info(&headers, now).interval, None);
-        assert!(rate_limit_info(&headers, now).is_empty());
-    }
-
-    #[test]
-    fn absurd_reset_is_ignored() {
-        let headers = map(&[("x-ratelimit-reset", b"18446744073709551615")]);
-        assert_eq!(rate_limit_info(&headers, UNIX_EPOCH).reset, None);
     }
 }

@@ -20,7 +20,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::model::boxed::BoxFuture;
-use crate::model::error::{DecodeError, Error, TransportError};
+use crate::model::error::{DecodeError, Error, RateLimitInfo, TransportError};
 use crate::model::kind::ProviderKind;
 use crate::model::request::Invitee;
 use observe::{Observer, RateLimitEvent};
@@ -42,6 +42,27 @@ pub(crate) fn later(at: SystemTime, wait: Duration) -> SystemTime {
 
 /// The default cap on a response body.
 pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Reads the rate-limit headers of a vendor's answer, as that vendor means them.
+pub type RateLimitReader = fn(&HeaderMap, SystemTime) -> RateLimitInfo;
+
+/// The vendor a call goes to, as the engine needs to know it: its name, and how its answers
+/// tell rate limits (each vendor reads its own headers).
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    pub(crate) provider: ProviderKind,
+    pub(crate) rate_limit: RateLimitReader,
+}
+
+impl Origin {
+    /// The vendor `provider`, whose answers' rate limits `rate_limit` reads.
+    pub(crate) const fn new(provider: ProviderKind, rate_limit: RateLimitReader) -> Origin {
+        Origin {
+            provider,
+            rate_limit,
+        }
+    }
+}
 
 /// One HTTP request, fully built by a vendor mapping: the engine sends it as it is.
 #[derive(Debug, Clone)]
@@ -108,18 +129,18 @@ impl Failure {
     /// rate-limit headers, the wait to report, and "may have been created" (true for a 5xx
     /// that is not retried: the vendor may have acted before failing).
     pub(crate) fn answer(
-        provider: ProviderKind,
+        origin: Origin,
         response: &RawResponse,
         now: SystemTime,
         kind: crate::model::error::ErrorKind,
         retry: RetryHint,
         details: VendorDetails,
     ) -> Failure {
-        let mut error = crate::model::error::ApiError::new(provider, response.status, kind);
+        let mut error = crate::model::error::ApiError::new(origin.provider, response.status, kind);
         error.codes = details.codes;
         error.message = details.message;
         error.request_id = details.request_id;
-        error.rate_limit = headers::rate_limit_info(&response.headers, now);
+        error.rate_limit = (origin.rate_limit)(&response.headers, now);
         error.retry_after = match retry {
             RetryHint::After(wait) => headers::wait_from(wait, now),
             RetryHint::Never => None,
@@ -251,7 +272,7 @@ impl<T, F> Decode<T> for F where F: Fn(&RawResponse, SystemTime) -> Result<T, Fa
 /// send, how to read the answer, and how safe it is to send again.
 pub struct Call<'a, D> {
     pub(crate) operation: Operation,
-    pub(crate) provider: ProviderKind,
+    pub(crate) origin: Origin,
     pub(crate) organization: &'a str,
     pub(crate) subject: Subject<'a>,
     pub(crate) plan: HttpPlan,
@@ -262,7 +283,7 @@ impl<'a, D> Call<'a, D> {
     /// A call of `operation` on `organization` sending `plan`, its answer read by `decode`.
     pub(crate) fn new<T>(
         operation: Operation,
-        provider: ProviderKind,
+        origin: Origin,
         organization: &'a str,
         plan: HttpPlan,
         decode: D,
@@ -272,7 +293,7 @@ impl<'a, D> Call<'a, D> {
     {
         Call {
             operation,
-            provider,
+            origin,
             organization,
             subject: Subject::None,
             plan,
@@ -480,12 +501,13 @@ impl Engine {
     ) -> impl std::future::Future<Output = Result<T, Error>> + 'a {
         let Call {
             operation,
-            provider,
+            origin,
             organization,
             subject,
             plan,
             decode,
         } = call;
+        let provider = origin.provider;
         let class = operation.traffic;
         let span = tracing::info_span!(
             "orginvite.call",
@@ -620,7 +642,13 @@ impl Engine {
                 if let Ok(response) = &mut outcome {
                     response.after_doubt = progress.doubt;
                     self.pacer
-                        .observe_answer(&response.headers, now, provider, self.observer.as_deref())
+                        .observe_answer(
+                            &response.headers,
+                            origin.rate_limit,
+                            now,
+                            provider,
+                            self.observer.as_deref(),
+                        )
                         .await;
                 }
                 let failure = match outcome {

@@ -10,7 +10,7 @@ use crate::model::error::{Error, ErrorKind};
 use crate::model::invitation::Invitation;
 use crate::model::outcome::{CancelOutcome, Cancelled, Membership};
 use crate::ops::Ops;
-use crate::vendors::{Cursor, MemberAnswer, Vendor};
+use crate::vendors::{MemberAnswer, Vendor};
 
 use crate::model::request::{Invitee, ListInvitations};
 
@@ -26,19 +26,19 @@ pub(crate) fn list<'a, V: Vendor>(
     ops: Ops<'a, V>,
     query: &'a ListInvitations,
 ) -> BoxStream<'a, Result<Invitation, Error>> {
-    struct State {
+    struct State<C> {
         page: std::vec::IntoIter<Invitation>,
-        next: Option<Cursor>,
+        next: Option<C>,
         pages: usize,
         /// Every page asked for so far: a vendor whose links lead back to one of them would
         /// otherwise be followed round the circle.
-        visited: HashSet<Cursor>,
+        visited: HashSet<C>,
         /// The error that ends the list once the page at hand is yielded.
         end: Option<Error>,
     }
-    let start = State {
+    let start = State::<V::Cursor> {
         page: Vec::new().into_iter(),
-        next: Some(Cursor::FIRST),
+        next: Some(V::Cursor::default()),
         pages: 0,
         visited: HashSet::new(),
         end: None,

@@ -15,11 +15,9 @@ pub(crate) mod timestamp;
 use std::fmt;
 use std::time::SystemTime;
 
-use url::Url;
-
 use crate::engine::builder::{CommonSettings, VendorSettings};
 use crate::engine::retry::Idempotency;
-use crate::engine::{Call, Decode, Engine, Failure, Operation, RawResponse, Traffic};
+use crate::engine::{Call, Decode, Engine, Failure, Operation, Origin, RawResponse, Traffic};
 use crate::model::error::{Error, ErrorKind};
 use crate::model::extension::sealed;
 use crate::model::invitation::Invitation;
@@ -86,36 +84,12 @@ pub(crate) const fn notifying(operation: Operation) -> Operation {
     }
 }
 
-/// Where the next page of a list starts.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Cursor {
-    /// The first page of the vendor's list number `route` for the query (GitHub lists pending
-    /// and failed invitations on two routes, one after the other).
-    Start {
-        /// Which of the query's lists.
-        route: usize,
-    },
-    /// A page the vendor named by URL (GitHub's `Link: rel="next"`), followed verbatim.
-    Url {
-        /// Which of the query's lists.
-        route: usize,
-        /// The next page.
-        url: Url,
-    },
-    /// The offset of the next page (Clerk).
-    Offset(u64),
-}
-
-impl Cursor {
-    /// The first page of the first list.
-    pub(crate) const FIRST: Cursor = Cursor::Start { route: 0 };
-}
-
-/// One page of invitations and where the next one starts, if there is one.
+/// One page of invitations and where the next one starts (the vendor's cursor `C`), if there
+/// is one.
 #[derive(Debug)]
-pub struct Page {
+pub struct Page<C> {
     pub(crate) invitations: Vec<Invitation>,
-    pub(crate) next: Option<Cursor>,
+    pub(crate) next: Option<C>,
 }
 
 /// What a vendor's member lookup says about one person.
@@ -184,8 +158,17 @@ pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
     /// What this vendor adds to the [`ClientBuilder`](crate::ClientBuilder).
     type Settings: VendorSettings<Vendor = Self> + Default + Clone + fmt::Debug;
 
+    /// Where a page of this vendor's lists starts (GitHub: a link; Clerk: an offset); the
+    /// default is the first page. Two equal cursors name the same page.
+    #[doc(hidden)]
+    type Cursor: Clone + Eq + std::hash::Hash + Default + fmt::Debug + Send + Sync + 'static;
+
+    /// The vendor, as the engine knows it: its name, and how its answers tell rate limits.
+    #[doc(hidden)]
+    const ORIGIN: Origin;
+
     /// The vendor.
-    const PROVIDER: ProviderKind;
+    const PROVIDER: ProviderKind = Self::ORIGIN.provider;
 
     /// Checks the builder's settings and builds the engine and the mapping. Nothing is sent.
     #[doc(hidden)]
@@ -256,8 +239,8 @@ pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
     fn list_page<'a>(
         &'a self,
         query: &'a ListInvitations,
-        cursor: &Cursor,
-    ) -> Result<Call<'a, impl Decode<Page> + 'a>, Error>;
+        cursor: &Self::Cursor,
+    ) -> Result<Call<'a, impl Decode<Page<Self::Cursor>> + 'a>, Error>;
 
     /// The cheapest list in which `invitee`'s pending invitation shows, if it is there:
     /// filtered on the vendor's server where it can be.
@@ -381,6 +364,12 @@ pub(crate) trait Codec: Send + Sync {
         response: &RawResponse,
         now: SystemTime,
     ) -> Result<Invitation, Failure>;
+    /// The rate limits an answer's headers tell.
+    fn rate_limit(
+        &self,
+        headers: &reqwest::header::HeaderMap,
+        now: SystemTime,
+    ) -> crate::model::error::RateLimitInfo;
     /// How many invitations a list makes of an answer to its first page.
     fn decode_page(
         &self,
@@ -404,6 +393,14 @@ impl<V: Vendor> Codec for V {
         self.create(request).map(|call| call.plan)
     }
 
+    fn rate_limit(
+        &self,
+        headers: &reqwest::header::HeaderMap,
+        now: SystemTime,
+    ) -> crate::model::error::RateLimitInfo {
+        (V::ORIGIN.rate_limit)(headers, now)
+    }
+
     fn decode_created(
         &self,
         request: &CreateInvitation,
@@ -420,7 +417,7 @@ impl<V: Vendor> Codec for V {
         now: SystemTime,
     ) -> Result<usize, Failure> {
         let call = self
-            .list_page(query, &Cursor::FIRST)
+            .list_page(query, &V::Cursor::default())
             .map_err(Failure::from_error)?;
         (call.decode)(response, now).map(|page| page.invitations.len())
     }

@@ -1064,12 +1064,13 @@ impl Pacer {
     pub(crate) async fn observe_answer(
         &self,
         headers: &reqwest::header::HeaderMap,
+        read: super::RateLimitReader,
         now: SystemTime,
         provider: ProviderKind,
         observer: Option<&dyn Observer>,
     ) {
         if self.inner.pacing.learn_from_headers {
-            let info = super::headers::rate_limit_info(headers, now);
+            let info = read(headers, now);
             self.observe(&info, now, provider, observer).await;
         }
     }

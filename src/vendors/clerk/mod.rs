@@ -45,15 +45,16 @@ use crate::engine::headers;
 use crate::engine::pacing::Pacing;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
-    status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, Undecodable, VendorDetails,
+    status_retry, Call, Decode, Engine, Failure, Origin, RawResponse, Subject, Undecodable,
+    VendorDetails,
 };
-use crate::model::error::{Error, ErrorKind};
+use crate::model::error::{Error, ErrorKind, RateLimitInfo};
 use crate::model::extension::{sealed, Payload, VendorListOptions, VendorOptions};
 use crate::model::invitation::{Invitation, InvitationStatus, Inviter};
 use crate::model::kind::ProviderKind;
 use crate::model::outcome::Cancelled;
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
-use crate::vendors::{self, Cursor, MemberAnswer, Page, Vendor, CANCEL, CREATE, LIST, MEMBERSHIP};
+use crate::vendors::{self, MemberAnswer, Page, Vendor, CANCEL, CREATE, LIST, MEMBERSHIP};
 
 /// Clerk's Backend API.
 pub const DEFAULT_BASE_URL: &str = "https://api.clerk.com/v1";
@@ -444,10 +445,21 @@ impl ClerkMembership {
     }
 }
 
+/// Clerk's rate-limit headers: `Retry-After`, and the common `x-ratelimit-*` ones should it
+/// send them (it documents none).
+fn rate_limit(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
+    headers::rate_limit_info(headers, now, headers::no_more_fields)
+}
+
+/// Clerk, as the engine knows it.
+const ORIGIN: Origin = Origin::new(ProviderKind::Clerk, rate_limit);
+
 impl sealed::Sealed for ClerkVendor {}
 
 impl Vendor for ClerkVendor {
     type Settings = ClerkSettings;
+    /// The offset of the page in the list.
+    type Cursor = u64;
 
     /// Checks the settings and builds the engine and the mapping. Nothing is sent.
     fn build(settings: ClerkSettings, common: CommonSettings) -> Result<(Engine, Self), Error> {
@@ -463,7 +475,7 @@ impl Vendor for ClerkVendor {
         Ok((engine, ClerkVendor { connection }))
     }
 
-    const PROVIDER: ProviderKind = ProviderKind::Clerk;
+    const ORIGIN: Origin = ORIGIN;
     const CANCELS_IN_BATCHES: bool = false;
     const MAX_CREATE_BATCH: usize = MAX_BULK;
 
@@ -502,14 +514,10 @@ impl Vendor for ClerkVendor {
         let decode = move |response: &RawResponse, now: SystemTime| {
             self.decode_created(request, response, now)
         };
-        Ok(Call::new(
-            CREATE,
-            ProviderKind::Clerk,
-            &request.organization,
-            plan,
-            decode,
+        Ok(
+            Call::new(CREATE, ORIGIN, &request.organization, plan, decode)
+                .about(Subject::Invitee(&request.invitee)),
         )
-        .about(Subject::Invitee(&request.invitee)))
     }
 
     fn decode_created(
@@ -583,21 +591,17 @@ impl Vendor for ClerkVendor {
                 .map(|raw| unify(raw, &Role::Member))
                 .collect())
         };
-        Ok(Call::new(
-            vendors::CREATE_MANY,
-            ProviderKind::Clerk,
-            organization,
-            plan,
-            decode,
+        Ok(
+            Call::new(vendors::CREATE_MANY, ORIGIN, organization, plan, decode)
+                .about(Subject::Invitations(requests.len())),
         )
-        .about(Subject::Invitations(requests.len())))
     }
 
     fn list_page<'a>(
         &'a self,
         query: &'a ListInvitations,
-        cursor: &Cursor,
-    ) -> Result<Call<'a, impl Decode<Page> + 'a>, Error> {
+        cursor: &u64,
+    ) -> Result<Call<'a, impl Decode<Page<u64>> + 'a>, Error> {
         query.validate()?;
         let statuses = query
             .statuses
@@ -614,11 +618,7 @@ impl Vendor for ClerkVendor {
         if let Some(order) = order_by {
             check_order(order)?;
         }
-        let offset = match cursor {
-            Cursor::Start { .. } => 0,
-            Cursor::Offset(offset) => *offset,
-            Cursor::Url { .. } => return Err(invalid("page", "Clerk pages by offset")),
-        };
+        let offset = *cursor;
         let (limit_text, offset_text) = (limit.to_string(), offset.to_string());
         let mut pairs = vec![
             ("limit", limit_text.as_str()),
@@ -650,8 +650,7 @@ impl Vendor for ClerkVendor {
                     )
                 })?;
             let seen = offset.saturating_add(page.data.len() as u64);
-            let next =
-                (!page.data.is_empty() && seen < page.total_count).then_some(Cursor::Offset(seen));
+            let next = (!page.data.is_empty() && seen < page.total_count).then_some(seen);
             let invitations = page
                 .data
                 .into_iter()
@@ -659,13 +658,7 @@ impl Vendor for ClerkVendor {
                 .collect();
             Ok(Page { invitations, next })
         };
-        Ok(Call::new(
-            LIST,
-            ProviderKind::Clerk,
-            &query.organization,
-            plan,
-            decode,
-        ))
+        Ok(Call::new(LIST, ORIGIN, &query.organization, plan, decode))
     }
 
     fn find_query(&self, organization: &str, invitee: &Invitee) -> Result<ListInvitations, Error> {
@@ -715,10 +708,7 @@ impl Vendor for ClerkVendor {
                 .map_err(|source| undecodable(response, Undecodable::from(source)))?;
             Ok(Cancelled::new(ProviderKind::Clerk, id, Some(invitation)))
         };
-        Ok(
-            Call::new(CANCEL, ProviderKind::Clerk, organization, plan, decode)
-                .about(Subject::Invitation(id)),
-        )
+        Ok(Call::new(CANCEL, ORIGIN, organization, plan, decode).about(Subject::Invitation(id)))
     }
 
     fn cancel_batch<'a>(
@@ -812,7 +802,7 @@ impl Vendor for ClerkVendor {
             })
         };
         Ok(Some(
-            Call::new(MEMBERSHIP, ProviderKind::Clerk, organization, plan, decode)
+            Call::new(MEMBERSHIP, ORIGIN, organization, plan, decode)
                 .about(Subject::Invitee(invitee)),
         ))
     }
@@ -1122,7 +1112,7 @@ fn classify(response: &RawResponse, now: SystemTime) -> Failure {
         },
         request_id: body.trace_id.or_else(|| header_trace_id(&response.headers)),
     };
-    Failure::answer(ProviderKind::Clerk, response, now, kind, retry, details)
+    Failure::answer(ORIGIN, response, now, kind, retry, details)
 }
 
 #[cfg(test)]

@@ -55,16 +55,16 @@ use crate::engine::headers;
 use crate::engine::pacing::Pacing;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
-    status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, VendorDetails,
+    status_retry, Call, Decode, Engine, Failure, Origin, RawResponse, Subject, VendorDetails,
 };
-use crate::model::error::{Error, ErrorKind};
+use crate::model::error::{Error, ErrorKind, RateLimitInfo};
 use crate::model::extension::{sealed, Payload, VendorOptions};
 use crate::model::invitation::{Invitation, InvitationStatus};
 use crate::model::kind::ProviderKind;
 use crate::model::outcome::Cancelled;
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
 use crate::vendors::{
-    self, Cursor, MemberAnswer, Page, Vendor, CANCEL, CANCEL_MANY, CREATE, LIST, MEMBERSHIP,
+    self, MemberAnswer, Page, Vendor, CANCEL, CANCEL_MANY, CREATE, LIST, MEMBERSHIP,
 };
 
 pub use roles::{
@@ -309,10 +309,25 @@ struct ElasticMember {
     role_assignments: Option<RoleAssignments>,
 }
 
+/// Elastic Cloud's rate-limit headers: the common ones and `x-ratelimit-interval`, the length
+/// of its window (`1m`, `1h0m0s`).
+fn rate_limit(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
+    headers::rate_limit_info(headers, now, |field, value, info| {
+        if field == "interval" && info.interval.is_none() {
+            info.interval = headers::parse_duration(value);
+        }
+    })
+}
+
+/// Elastic Cloud, as the engine knows it.
+const ORIGIN: Origin = Origin::new(ProviderKind::ElasticCloud, rate_limit);
+
 impl sealed::Sealed for ElasticVendor {}
 
 impl Vendor for ElasticVendor {
     type Settings = ElasticSettings;
+    /// Elastic Cloud lists everything in one answer: there is only the first page.
+    type Cursor = ();
 
     /// Checks the settings and builds the engine and the mapping. Nothing is sent.
     fn build(_settings: ElasticSettings, common: CommonSettings) -> Result<(Engine, Self), Error> {
@@ -322,7 +337,7 @@ impl Vendor for ElasticVendor {
         Ok((engine, ElasticVendor { connection }))
     }
 
-    const PROVIDER: ProviderKind = ProviderKind::ElasticCloud;
+    const ORIGIN: Origin = ORIGIN;
     const CANCELS_IN_BATCHES: bool = true;
     const MAX_CREATE_BATCH: usize = MAX_BATCH;
 
@@ -341,14 +356,10 @@ impl Vendor for ElasticVendor {
         let decode = move |response: &RawResponse, now: SystemTime| {
             self.decode_created(request, response, now)
         };
-        Ok(Call::new(
-            CREATE,
-            ProviderKind::ElasticCloud,
-            &request.organization,
-            plan,
-            decode,
+        Ok(
+            Call::new(CREATE, ORIGIN, &request.organization, plan, decode)
+                .about(Subject::Invitee(&request.invitee)),
         )
-        .about(Subject::Invitee(&request.invitee)))
     }
 
     fn decode_created(
@@ -434,26 +445,17 @@ impl Vendor for ElasticVendor {
             traffic: crate::engine::Traffic::Notifying,
             ..vendors::CREATE_MANY
         };
-        Ok(Call::new(
-            operation,
-            ProviderKind::ElasticCloud,
-            organization,
-            plan,
-            decode,
-        )
-        .about(Subject::Invitations(requests.len())))
+        Ok(Call::new(operation, ORIGIN, organization, plan, decode)
+            .about(Subject::Invitations(requests.len())))
     }
 
     fn list_page<'a>(
         &'a self,
         query: &'a ListInvitations,
-        cursor: &Cursor,
-    ) -> Result<Call<'a, impl Decode<Page> + 'a>, Error> {
+        _first: &(),
+    ) -> Result<Call<'a, impl Decode<Page<()>> + 'a>, Error> {
         query.validate()?;
         check_statuses(query)?;
-        if *cursor != Cursor::FIRST {
-            return Err(invalid("page", "Elastic Cloud lists everything at once"));
-        }
         let plan = self
             .connection
             .get(&["organizations", &query.organization, "invitations"], []);
@@ -469,13 +471,7 @@ impl Vendor for ElasticVendor {
                 next: None,
             })
         };
-        Ok(Call::new(
-            LIST,
-            ProviderKind::ElasticCloud,
-            &query.organization,
-            plan,
-            decode,
-        ))
+        Ok(Call::new(LIST, ORIGIN, &query.organization, plan, decode))
     }
 
     fn find_query(&self, organization: &str, invitee: &Invitee) -> Result<ListInvitations, Error> {
@@ -506,14 +502,7 @@ impl Vendor for ElasticVendor {
                 None => Ok(Cancelled::new(ProviderKind::ElasticCloud, id, None)),
                 Some(failure) => Err(failure),
             };
-        Ok(Call::new(
-            CANCEL,
-            ProviderKind::ElasticCloud,
-            organization,
-            plan,
-            decode,
-        )
-        .about(Subject::Invitation(id)))
+        Ok(Call::new(CANCEL, ORIGIN, organization, plan, decode).about(Subject::Invitation(id)))
     }
 
     fn cancel_batch<'a>(
@@ -533,14 +522,8 @@ impl Vendor for ElasticVendor {
             None => Ok(()),
             Some(failure) => Err(failure),
         };
-        Ok(Call::new(
-            CANCEL_MANY,
-            ProviderKind::ElasticCloud,
-            organization,
-            plan,
-            decode,
-        )
-        .about(Subject::Invitations(ids.len())))
+        Ok(Call::new(CANCEL_MANY, ORIGIN, organization, plan, decode)
+            .about(Subject::Invitations(ids.len())))
     }
 
     fn recreate<'a>(
@@ -601,14 +584,8 @@ impl Vendor for ElasticVendor {
             })
         };
         Ok(Some(
-            Call::new(
-                MEMBERSHIP,
-                ProviderKind::ElasticCloud,
-                organization,
-                plan,
-                decode,
-            )
-            .about(Subject::Invitee(invitee)),
+            Call::new(MEMBERSHIP, ORIGIN, organization, plan, decode)
+                .about(Subject::Invitee(invitee)),
         ))
     }
 }
@@ -799,7 +776,7 @@ fn classify(response: &RawResponse, now: SystemTime) -> Failure {
 
     let rate_limited = status.as_u16() == 429 || codes.iter().any(|code| code == RATE_LIMIT_CODE);
     let (kind, retry) = if rate_limited {
-        let rate_limit = headers::rate_limit_info(&response.headers, now);
+        let rate_limit = rate_limit(&response.headers, now);
         let wait = match (headers::retry_after(&response.headers), rate_limit.interval) {
             (Some(wait), _) => wait,
             (None, Some(interval)) if rate_limit.remaining == Some(0) && !interval.is_zero() => {
@@ -839,19 +816,43 @@ fn classify(response: &RawResponse, now: SystemTime) -> Failure {
         message: (!messages.is_empty()).then(|| messages.join("; ")),
         request_id: request_id(&response.headers),
     };
-    Failure::answer(
-        ProviderKind::ElasticCloud,
-        response,
-        now,
-        kind,
-        retry,
-        details,
-    )
+    Failure::answer(ORIGIN, response, now, kind, retry, details)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interval_header_is_the_window() {
+        let headers = |pairs: &[(&str, &[u8])]| -> HeaderMap {
+            pairs
+                .iter()
+                .map(|(name, value)| {
+                    let value = reqwest::header::HeaderValue::from_bytes(value).unwrap();
+                    (
+                        reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                        value,
+                    )
+                })
+                .collect()
+        };
+        let now = SystemTime::UNIX_EPOCH;
+        let info = rate_limit(
+            &headers(&[
+                ("x-ratelimit-interval", b"\xff"),
+                ("x-ratelimit-interval", b"later"),
+                ("x-ratelimit-interval", b"1h0m0s"),
+                ("x-ratelimit-reset", b"60"),
+            ]),
+            now,
+        );
+        assert_eq!(info.interval, Some(Duration::from_secs(3_600)));
+        // GitHub's reset is not Elastic Cloud's.
+        assert_eq!(info.reset, None);
+        let info = rate_limit(&headers(&[("x-ratelimit-interval", b"-5s")]), now);
+        assert!(info.is_empty());
+    }
 
     #[test]
     fn expiries() {

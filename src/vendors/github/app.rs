@@ -24,7 +24,6 @@ use crate::engine::retry::Idempotency;
 use crate::engine::{later, Call, Engine, Failure, Operation, RawResponse, Traffic};
 use crate::model::boxed::BoxFuture;
 use crate::model::error::Error;
-use crate::model::kind::ProviderKind;
 
 /// How long before `iat` is set, against clocks that run a little ahead (GitHub's advice).
 const ISSUED_BEFORE: Duration = Duration::from_secs(60);
@@ -360,7 +359,7 @@ impl AppSource {
             );
             let call = Call::new(
                 APP_AUTHENTICATION,
-                ProviderKind::GitHub,
+                super::ORIGIN,
                 organization,
                 plan,
                 &decode,

@@ -25,6 +25,9 @@
 //! until `x-ratelimit-reset` + 1 s; a 429 without either waits for `retry-after` or backs off.
 
 pub(crate) mod app;
+mod cursor;
+
+use cursor::Cursor;
 
 pub use app::GitHubApp;
 
@@ -46,9 +49,10 @@ use crate::engine::headers;
 use crate::engine::pacing::Pacing;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
-    status_retry, Call, Decode, Engine, Failure, RawResponse, Subject, Undecodable, VendorDetails,
+    status_retry, Call, Decode, Engine, Failure, Origin, RawResponse, Subject, Undecodable,
+    VendorDetails,
 };
-use crate::model::error::{Error, ErrorKind};
+use crate::model::error::{Error, ErrorKind, RateLimitInfo};
 use crate::model::extension::{sealed, Payload, VendorListOptions, VendorOptions};
 use crate::model::invitation::{Invitation, InvitationStatus, Inviter};
 use crate::model::kind::ProviderKind;
@@ -56,8 +60,7 @@ use crate::model::outcome::Cancelled;
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
 use crate::vendors::payload::{self, Str, Text};
 use crate::vendors::{
-    self, notifying, Cursor, MemberAnswer, Page, Vendor, CANCEL, CREATE, INVITATION_TEAMS, LIST,
-    MEMBERSHIP,
+    self, notifying, MemberAnswer, Page, Vendor, CANCEL, CREATE, INVITATION_TEAMS, LIST, MEMBERSHIP,
 };
 
 /// GitHub's public API.
@@ -386,10 +389,26 @@ fn next_link(headers: &HeaderMap, base: &Url) -> Option<Result<Url, String>> {
     )
 }
 
+/// GitHub's rate-limit headers: the common ones, `x-ratelimit-reset` (a Unix time in seconds)
+/// and `x-ratelimit-resource` (which limit: `core`, `search`, ...).
+pub(crate) fn rate_limit(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
+    headers::rate_limit_info(headers, now, |field, value, info| match field {
+        "reset" if info.reset.is_none() => info.reset = headers::unix_seconds(value),
+        "resource" if info.resource.is_none() && !value.is_empty() => {
+            info.resource = Some(value.to_owned());
+        }
+        _ => {}
+    })
+}
+
+/// GitHub, as the engine knows it.
+pub(crate) const ORIGIN: Origin = Origin::new(ProviderKind::GitHub, rate_limit);
+
 impl sealed::Sealed for GitHubVendor {}
 
 impl Vendor for GitHubVendor {
     type Settings = GitHubSettings;
+    type Cursor = cursor::Cursor;
 
     /// Checks the settings and builds the engine and the mapping. Nothing is sent.
     fn build(settings: GitHubSettings, common: CommonSettings) -> Result<(Engine, Self), Error> {
@@ -416,7 +435,7 @@ impl Vendor for GitHubVendor {
         Ok((engine, GitHubVendor { connection }))
     }
 
-    const PROVIDER: ProviderKind = ProviderKind::GitHub;
+    const ORIGIN: Origin = ORIGIN;
     const CANCELS_IN_BATCHES: bool = false;
     const MAX_CREATE_BATCH: usize = 0;
     const ORGANIZATIONS_IGNORE_CASE: bool = true;
@@ -433,14 +452,10 @@ impl Vendor for GitHubVendor {
         let decode = move |response: &RawResponse, now: SystemTime| {
             self.decode_created(request, response, now)
         };
-        Ok(Call::new(
-            CREATE,
-            ProviderKind::GitHub,
-            &request.organization,
-            plan,
-            decode,
+        Ok(
+            Call::new(CREATE, ORIGIN, &request.organization, plan, decode)
+                .about(Subject::Invitee(&request.invitee)),
         )
-        .about(Subject::Invitee(&request.invitee)))
     }
 
     fn batch_key(&self, _request: &CreateInvitation) -> Option<String> {
@@ -528,7 +543,7 @@ impl Vendor for GitHubVendor {
         };
         Ok(Call::new(
             vendors::LOOKUP,
-            ProviderKind::GitHub,
+            ORIGIN,
             organization,
             plan,
             decode,
@@ -571,7 +586,7 @@ impl Vendor for GitHubVendor {
         &'a self,
         query: &'a ListInvitations,
         cursor: &Cursor,
-    ) -> Result<Call<'a, impl Decode<Page> + 'a>, Error> {
+    ) -> Result<Call<'a, impl Decode<Page<Cursor>> + 'a>, Error> {
         query.validate()?;
         let routes = list_routes(query)?;
         let per_page = query.page_size.unwrap_or(MAX_PAGE_SIZE);
@@ -609,7 +624,6 @@ impl Vendor for GitHubVendor {
                     .get(&["orgs", &query.organization, name], pairs);
                 (*route, plan)
             }
-            Cursor::Offset(_) => return Err(invalid("page", "GitHub pages by link, not offset")),
         };
         let status = if routes[route] == "failed_invitations" {
             InvitationStatus::Failed
@@ -672,13 +686,7 @@ impl Vendor for GitHubVendor {
             };
             Ok(Page { invitations, next })
         };
-        Ok(Call::new(
-            LIST,
-            ProviderKind::GitHub,
-            &query.organization,
-            plan,
-            decode,
-        ))
+        Ok(Call::new(LIST, ORIGIN, &query.organization, plan, decode))
     }
 
     fn find_query(&self, organization: &str, invitee: &Invitee) -> Result<ListInvitations, Error> {
@@ -726,14 +734,10 @@ impl Vendor for GitHubVendor {
             })
         };
         // GitHub documents that cancelling an invitation sends notifications.
-        Ok(Call::new(
-            notifying(CANCEL),
-            ProviderKind::GitHub,
-            organization,
-            plan,
-            decode,
+        Ok(
+            Call::new(notifying(CANCEL), ORIGIN, organization, plan, decode)
+                .about(Subject::Invitation(id)),
         )
-        .about(Subject::Invitation(id)))
     }
 
     fn cancel_batch<'a>(
@@ -813,14 +817,8 @@ impl Vendor for GitHubVendor {
             Ok(request.clone().with(teams))
         };
         Ok(vendors::Recreate::After(
-            Call::new(
-                INVITATION_TEAMS,
-                ProviderKind::GitHub,
-                organization,
-                plan,
-                decode,
-            )
-            .about(Subject::Invitation(&previous.id)),
+            Call::new(INVITATION_TEAMS, ORIGIN, organization, plan, decode)
+                .about(Subject::Invitation(&previous.id)),
         ))
     }
 
@@ -884,7 +882,7 @@ impl Vendor for GitHubVendor {
             })
         };
         Ok(Some(
-            Call::new(MEMBERSHIP, ProviderKind::GitHub, organization, plan, decode)
+            Call::new(MEMBERSHIP, ORIGIN, organization, plan, decode)
                 .about(Subject::Invitee(invitee)),
         ))
     }
@@ -1352,7 +1350,7 @@ struct ErrorDetail {
 pub(crate) fn classify(response: &RawResponse, now: SystemTime) -> Failure {
     let status = response.status;
     let body: ErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
-    let rate_limit = headers::rate_limit_info(&response.headers, now);
+    let rate_limit = rate_limit(&response.headers, now);
     let detail_messages: Vec<&str> = body
         .errors
         .iter()
@@ -1433,12 +1431,58 @@ pub(crate) fn classify(response: &RawResponse, now: SystemTime) -> Failure {
         message,
         request_id: request_id(&response.headers),
     };
-    Failure::answer(ProviderKind::GitHub, response, now, kind, retry, details)
+    Failure::answer(ORIGIN, response, now, kind, retry, details)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| {
+                (
+                    HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    value.parse().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rate_limit_headers_read_as_github_means_them() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let info = rate_limit(
+            &headers(&[
+                ("x-ratelimit-limit", "5000"),
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-used", "5000"),
+                ("x-ratelimit-reset", "-5"),
+                ("x-ratelimit-reset", "1060"),
+                ("x-ratelimit-resource", "  "),
+                ("x-ratelimit-resource", "core"),
+                ("x-ratelimit-interval", "1m"),
+            ]),
+            now,
+        );
+        assert_eq!(
+            (info.limit, info.remaining, info.used),
+            (Some(5000), Some(0), Some(5000))
+        );
+        assert_eq!(
+            info.reset,
+            Some(jiff::Timestamp::from_second(1060).unwrap())
+        );
+        assert_eq!(info.resource.as_deref(), Some("core"));
+        // Another vendor's field means nothing here.
+        assert_eq!(info.interval, None);
+        let absurd = rate_limit(
+            &headers(&[("x-ratelimit-reset", "18446744073709551615")]),
+            now,
+        );
+        assert_eq!(absurd.reset, None);
+    }
 
     #[test]
     fn roles_map_back() {

@@ -174,12 +174,13 @@ pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
     #[doc(hidden)]
     fn build(settings: Self::Settings, common: CommonSettings) -> Result<(Engine, Self), Error>;
 
-    /// Whether [`Vendor::cancel_batch`] cancels several invitations in one request.
-    const CANCELS_IN_BATCHES: bool;
+    /// Whether [`Vendor::cancel_batch`] cancels several invitations in one request. None does
+    /// by default.
+    const CANCELS_IN_BATCHES: bool = false;
 
-    /// How many invitations [`Vendor::create_batch`] creates in one request at most; 0 for a
-    /// vendor without a batch create.
-    const MAX_CREATE_BATCH: usize;
+    /// How many invitations [`Vendor::create_batch`] creates in one request at most; 0 (the
+    /// default) for a vendor without a batch create.
+    const MAX_CREATE_BATCH: usize = 0;
 
     /// Whether organization names are the same whatever their case (GitHub's logins).
     const ORGANIZATIONS_IGNORE_CASE: bool = false;
@@ -198,8 +199,12 @@ pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
         Vec::new()
     }
 
-    /// Looking up the id of `name`, one of [`Vendor::names`]'s.
-    fn name_call<'a>(&'a self, name: &'a Name) -> Result<Call<'a, impl Decode<u64> + 'a>, Error>;
+    /// Looking up the id of `name`, one of [`Vendor::names`]'s. A vendor that uses no names
+    /// (the default) looks none up.
+    fn name_call<'a>(&'a self, name: &'a Name) -> Result<Call<'a, impl Decode<u64> + 'a>, Error> {
+        let _ = name;
+        unsupported::<u64>(Self::PROVIDER, "looking up names")
+    }
 
     /// `request` with its names replaced by the ids looked up (every name of
     /// [`Vendor::names`] given, in that order).
@@ -224,15 +229,24 @@ pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
     ) -> Result<Invitation, Failure>;
 
     /// What requests must share to be created in one batch request: `None` when `request`
-    /// cannot be batched (the vendor has no batch create, or it invites by id).
-    fn batch_key(&self, request: &CreateInvitation) -> Option<String>;
+    /// cannot be batched (the vendor has no batch create, the default, or it invites by id).
+    fn batch_key(&self, request: &CreateInvitation) -> Option<String> {
+        let _ = request;
+        None
+    }
 
     /// Creating every one of `requests` (sharing one [`Vendor::batch_key`]) in one request;
-    /// the answer lists the invitations created.
+    /// the answer lists the invitations created. Unsupported by default.
     fn create_batch<'a>(
         &'a self,
         requests: &'a [&'a CreateInvitation],
-    ) -> Result<Call<'a, impl Decode<Vec<Invitation>> + 'a>, Error>;
+    ) -> Result<Call<'a, impl Decode<Vec<Invitation>> + 'a>, Error> {
+        let _ = requests;
+        unsupported::<Vec<Invitation>>(
+            Self::PROVIDER,
+            "creating several invitations in one request",
+        )
+    }
 
     /// One page of `query`'s invitations, starting at `cursor`. The page may hold invitations
     /// the query does not ask for (filters the vendor cannot apply); the caller filters.
@@ -254,12 +268,18 @@ pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
     ) -> Result<Call<'a, impl Decode<Cancelled> + 'a>, Error>;
 
     /// Cancelling several invitations in one request, on a vendor that can
-    /// ([`Vendor::CANCELS_IN_BATCHES`]).
+    /// ([`Vendor::CANCELS_IN_BATCHES`]). Unsupported by default.
     fn cancel_batch<'a>(
         &'a self,
         organization: &'a str,
         ids: &'a [&'a str],
-    ) -> Result<Call<'a, impl Decode<()> + 'a>, Error>;
+    ) -> Result<Call<'a, impl Decode<()> + 'a>, Error> {
+        let _ = (organization, ids);
+        unsupported::<()>(
+            Self::PROVIDER,
+            "cancelling several invitations in one request",
+        )
+    }
 
     /// The request that creates `previous` again, for the same person with the same role and
     /// the options the vendor reports on it (Clerk's metadata, Elastic Cloud's role

@@ -476,7 +476,6 @@ impl Vendor for ClerkVendor {
     }
 
     const ORIGIN: Origin = ORIGIN;
-    const CANCELS_IN_BATCHES: bool = false;
     const MAX_CREATE_BATCH: usize = MAX_BULK;
 
     fn doom(&self, error: &Error) -> Option<vendors::Doom> {
@@ -533,13 +532,6 @@ impl Vendor for ClerkVendor {
             .map_err(Undecodable::from)
             .and_then(|invitation| crate::engine::check_answers(request, invitation))
             .map_err(|problem| undecodable(response, problem))
-    }
-
-    fn name_call<'a>(
-        &'a self,
-        _name: &'a crate::vendors::Name,
-    ) -> Result<Call<'a, impl Decode<u64> + 'a>, Error> {
-        vendors::unsupported::<u64>(ProviderKind::Clerk, "looking up names")
     }
 
     fn batch_key(&self, request: &CreateInvitation) -> Option<String> {
@@ -709,17 +701,6 @@ impl Vendor for ClerkVendor {
             Ok(Cancelled::new(ProviderKind::Clerk, id, Some(invitation)))
         };
         Ok(Call::new(CANCEL, ORIGIN, organization, plan, decode).about(Subject::Invitation(id)))
-    }
-
-    fn cancel_batch<'a>(
-        &'a self,
-        _organization: &'a str,
-        _ids: &'a [&'a str],
-    ) -> Result<Call<'a, impl Decode<()> + 'a>, Error> {
-        vendors::unsupported::<()>(
-            ProviderKind::Clerk,
-            "cancelling several invitations in one request",
-        )
     }
 
     fn recreate<'a>(

@@ -383,13 +383,6 @@ impl Vendor for ElasticVendor {
         })
     }
 
-    fn name_call<'a>(
-        &'a self,
-        _name: &'a crate::vendors::Name,
-    ) -> Result<Call<'a, impl Decode<u64> + 'a>, Error> {
-        vendors::unsupported::<u64>(ProviderKind::ElasticCloud, "looking up names")
-    }
-
     fn batch_key(&self, request: &CreateInvitation) -> Option<String> {
         // One request invites every address in `emails` with the same expiry and roles.
         let body = self.body(request).ok()?;

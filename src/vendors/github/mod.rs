@@ -436,8 +436,6 @@ impl Vendor for GitHubVendor {
     }
 
     const ORIGIN: Origin = ORIGIN;
-    const CANCELS_IN_BATCHES: bool = false;
-    const MAX_CREATE_BATCH: usize = 0;
     const ORGANIZATIONS_IGNORE_CASE: bool = true;
 
     fn create<'a>(
@@ -456,10 +454,6 @@ impl Vendor for GitHubVendor {
             Call::new(CREATE, ORIGIN, &request.organization, plan, decode)
                 .about(Subject::Invitee(&request.invitee)),
         )
-    }
-
-    fn batch_key(&self, _request: &CreateInvitation) -> Option<String> {
-        None
     }
 
     fn names(&self, request: &CreateInvitation) -> Vec<vendors::Name> {
@@ -570,16 +564,6 @@ impl Vendor for GitHubVendor {
         }
         resolved.set_options(options);
         resolved
-    }
-
-    fn create_batch<'a>(
-        &'a self,
-        _requests: &'a [&'a CreateInvitation],
-    ) -> Result<Call<'a, impl Decode<Vec<Invitation>> + 'a>, Error> {
-        vendors::unsupported::<Vec<Invitation>>(
-            ProviderKind::GitHub,
-            "creating several invitations in one request",
-        )
     }
 
     fn list_page<'a>(
@@ -737,17 +721,6 @@ impl Vendor for GitHubVendor {
         Ok(
             Call::new(notifying(CANCEL), ORIGIN, organization, plan, decode)
                 .about(Subject::Invitation(id)),
-        )
-    }
-
-    fn cancel_batch<'a>(
-        &'a self,
-        _organization: &'a str,
-        _ids: &'a [&'a str],
-    ) -> Result<Call<'a, impl Decode<()> + 'a>, Error> {
-        vendors::unsupported::<()>(
-            ProviderKind::GitHub,
-            "cancelling several invitations in one request",
         )
     }
 

@@ -1,15 +1,30 @@
 //! Proactive pacing: spacing, serializing and rate-limiting requests before the vendor has to
 //! say no, and holding every request after it did.
+//!
+//! By concern: the settings ([`config`]), this process's pacer in memory ([`local`]), what is
+//! learned from the vendor's refusals and headers ([`learn`]), and the store several processes
+//! share ([`store`]: the seam; `redis_store`: Redis, feature `redis`). [`Pacer`] ties them
+//! together; the engine sees only it.
 
-use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 
+mod config;
+mod learn;
+mod local;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_store;
+mod store;
+
+pub use config::Pacing;
+pub(crate) use config::Traffic;
+
+use learn::Learned;
+use local::Local;
+use store::{Answer, Lease, SharedStore, WaitFor};
 
 use super::later;
 use super::observe::{Observer, RateLimitEvent, WaitCause};
@@ -18,7 +33,6 @@ use crate::model::error::RateLimitInfo;
 use crate::model::kind::ProviderKind;
 
 /// How often a process waiting for a serialized turn another process holds looks again.
-#[cfg(feature = "redis")]
 const LEASE_POLL: Duration = Duration::from_millis(20);
 
 /// How late a timer may wake before a start stops counting as on time.
@@ -26,130 +40,6 @@ const TIMER_SLACK: Duration = Duration::from_millis(10);
 
 /// Reset times come in whole seconds: wait this much past them.
 pub(crate) const RESET_MARGIN: Duration = Duration::from_secs(1);
-
-/// How a client paces its requests. Applied by a [`Pacer`], shared by every clone of a client.
-///
-/// ```
-/// use std::time::Duration;
-/// use orginvite::Pacing;
-///
-/// // GitHub's guidance for requests that notify people: one at a time, 1 s apart.
-/// let github = Pacing::serial(Duration::from_secs(1));
-/// // Clerk's documented limit for this endpoint: 250 per hour.
-/// let clerk = Pacing::rate(250, Duration::from_secs(3600));
-/// // No pacing beyond what the vendor's headers say.
-/// let elastic = Pacing::off();
-/// # let _ = (github, clerk, elastic);
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Pacing {
-    /// The time between the starts of two requests: never less than this minus a timer's
-    /// slack (up to 10 ms, at most a tenth of the interval), and exactly this on average
-    /// while requests keep coming.
-    pub min_interval: Option<Duration>,
-    /// Whether only one request may be in flight at a time.
-    pub serialize: bool,
-    /// At most `.0` request starts in any window of `.1` (a sliding window): bursts of up
-    /// to `.0`, and never more than `.0` within any `.1`.
-    pub rate: Option<(u32, Duration)>,
-    /// At most `.0` starts of batch requests (one request inviting several people, such as
-    /// Clerk's bulk endpoint) in any window of `.1`, counted apart from `rate`: vendors limit
-    /// their batch endpoints separately. Spacing and serialization apply to batches too.
-    pub batch_rate: Option<(u32, Duration)>,
-    /// Whether rate-limit headers (`x-ratelimit-remaining` with `x-ratelimit-reset` or
-    /// `x-ratelimit-interval`) slow the pacer before the limit is hit.
-    pub learn_from_headers: bool,
-    /// How much longer than its period a rate's window is kept ([`Pacing::rate`],
-    /// [`Pacing::batch_rate`]): requests reach the vendor a little later than they start, and
-    /// not all equally late, so a window's worth of starts exactly one period after the
-    /// previous window could arrive a few milliseconds early by the vendor's count and be
-    /// refused together. `None`, the default, is a fiftieth of the period, at most a second
-    /// (20 ms for a window of a second, 1 s for an hour); [`Pacing::window_margin`] sets it.
-    pub window_margin: Option<Duration>,
-}
-
-impl Pacing {
-    /// No spacing and no rate; rate-limit headers and rate-limit answers still hold requests
-    /// back.
-    pub fn off() -> Pacing {
-        Pacing {
-            min_interval: None,
-            serialize: false,
-            rate: None,
-            batch_rate: None,
-            learn_from_headers: true,
-            window_margin: None,
-        }
-    }
-
-    /// One request at a time, starts at least `interval` apart.
-    pub fn serial(interval: Duration) -> Pacing {
-        Pacing {
-            min_interval: Some(interval),
-            serialize: true,
-            ..Pacing::off()
-        }
-    }
-
-    /// At most `requests` starts in any window of `period`: a vendor limit such as Clerk's
-    /// "250 per hour" is never exceeded, whichever hour is counted.
-    pub fn rate(requests: u32, period: Duration) -> Pacing {
-        Pacing {
-            rate: Some((requests.max(1), period)),
-            ..Pacing::off()
-        }
-    }
-
-    /// Adds a rate ([`Pacing::rate`]) to these settings.
-    pub fn with_rate(mut self, requests: u32, period: Duration) -> Pacing {
-        self.rate = Some((requests.max(1), period));
-        self
-    }
-
-    /// Adds a rate for batch requests ([`Pacing::batch_rate`]) to these settings.
-    pub fn with_batch_rate(mut self, requests: u32, period: Duration) -> Pacing {
-        self.batch_rate = Some((requests.max(1), period));
-        self
-    }
-
-    /// Keeps each rate's window this much longer than its period; see
-    /// [`Pacing::window_margin`](Pacing#structfield.window_margin).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use orginvite::Pacing;
-    ///
-    /// let exact = Pacing::rate(10, Duration::from_secs(1)).window_margin(Duration::ZERO);
-    /// assert_eq!(exact.window(Duration::from_secs(1)), Duration::from_secs(1));
-    /// let default = Pacing::rate(10, Duration::from_secs(1));
-    /// assert_eq!(default.window(Duration::from_secs(1)), Duration::from_millis(1020));
-    /// ```
-    pub fn window_margin(mut self, margin: Duration) -> Pacing {
-        self.window_margin = Some(margin);
-        self
-    }
-
-    /// The window a rate of `period` is kept over: the period and the margin.
-    pub fn window(&self, period: Duration) -> Duration {
-        let margin = self
-            .window_margin
-            .unwrap_or_else(|| (period / 50).min(Duration::from_secs(1)));
-        period.saturating_add(margin)
-    }
-
-    /// Turns learning from rate-limit headers on or off.
-    pub fn learn_from_headers(mut self, learn: bool) -> Pacing {
-        self.learn_from_headers = learn;
-        self
-    }
-}
-
-impl Default for Pacing {
-    fn default() -> Pacing {
-        Pacing::off()
-    }
-}
 
 /// The shared state behind [`Pacing`]. Every clone of a client uses its client's pacer; pass
 /// one pacer to several builders ([`ClientBuilder::pacer`](crate::ClientBuilder::pacer)) to
@@ -159,11 +49,10 @@ impl Default for Pacing {
 /// concurrent tasks wait for the one announced wait instead of each collecting a 429.
 #[derive(Clone)]
 pub struct Pacer {
-    inner: Arc<Inner>,
-    /// The Redis every process shares, when there is one; `inner` then paces only while it
-    /// cannot be reached.
-    #[cfg(feature = "redis")]
-    shared: Option<Arc<redis_store::Shared>>,
+    /// This process's pacing; alone, or while the shared store cannot be reached.
+    local: Arc<Local>,
+    /// The store every process shares, when there is one (Redis).
+    shared: Option<Arc<dyn SharedStore>>,
 }
 
 /// Why a request got no turn.
@@ -173,7 +62,6 @@ pub(crate) enum Denied {
     /// allowed): this long from now.
     TooLate(Duration),
     /// The shared pacer cannot be reached and the client fails closed.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Unavailable(crate::model::error::Error),
 }
 
@@ -183,109 +71,11 @@ impl From<Duration> for Denied {
     }
 }
 
-struct Inner {
-    pacing: Pacing,
-    turn: Arc<Semaphore>,
-    state: Mutex<State>,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    /// The earliest start of the next request (spacing).
-    next_start: Option<SystemTime>,
-    /// No request starts before this (a rate-limit answer, an exhausted window).
-    held_until: Option<SystemTime>,
-    /// Spacing learned from headers, and until when it applies.
-    learned: Option<(Duration, SystemTime)>,
-    /// The starts of the latest requests, as many as the rate allows per window.
-    recent_starts: VecDeque<SystemTime>,
-    /// The starts of the latest batch requests, as many as the batch rate allows per window.
-    recent_batches: VecDeque<SystemTime>,
-    /// The earliest start of the next request of any kind, while spacing learned from
-    /// headers applies.
-    next_any: Option<SystemTime>,
-    /// Requests waiting for their turn when serialized.
-    queued: u32,
-    /// When the vendor's current window seems to have started: the answer that showed the
-    /// window's first request (for windows known only by their length).
-    window_started: Option<SystemTime>,
-    /// When the requests that notify people the vendor took (answered without a rate-limit
-    /// refusal) were sent, in the order their answers came, for learning its rate. Cleared at
-    /// each refusal that changes the rate; answers that come after it, to requests sent
-    /// before it, are added still. Bounded in length and, from the front, in age.
-    accepted: VecDeque<SystemTime>,
-    /// With no rate configured: the rate learned from refusals.
-    learned_rate: Option<LearnedRate>,
-    /// The starts of the latest requests under the learned rate.
-    learned_starts: VecDeque<SystemTime>,
-}
-
-/// A rate learned from the vendor's refusals: `requests` in any `period`, a little below what
-/// the vendor took in its window before a refusal, raised by one each period without one back
-/// up to that, and beyond it by one every [`PROBE_PERIODS`] periods.
-#[derive(Debug, Clone, Copy)]
-struct LearnedRate {
-    requests: u32,
-    period: Duration,
-    /// What the vendor took in its window before its latest refusal.
-    ceiling: u32,
-    /// The latest refusal or increase.
-    changed: SystemTime,
-    /// The latest refusal that lowered the rate: refusals of requests sent before it say
-    /// nothing new.
-    decreased: SystemTime,
-    /// The window the first refusal measured and what the vendor had taken in it then.
-    /// then. Requests sent in it before that refusal and answered after it were taken too:
-    /// each raises the rate learned, so that a measure taken while answers were still on their
-    /// way does not stay too low.
-    measured: Option<Measure>,
-}
-
-/// The window a first refusal measured, kept to count answers that come after it.
-#[derive(Debug, Clone, Copy)]
-struct Measure {
-    /// Requests sent from here on (the wait before the refusal, at least a second) count.
-    since: SystemTime,
-    /// The first request taken in the window: its start.
-    first: SystemTime,
-    /// When the refusal was read: requests sent later do not count. (Not when the refused
-    /// request was sent: a request sent a little after it can reach the vendor before it, over
-    /// a connection already open, and be counted first.)
-    upper: SystemTime,
-    /// The end of the wait the refusal asked for: the window's end.
-    until: SystemTime,
-    /// What the vendor took in the window.
-    taken: u32,
-}
-
-impl Measure {
-    /// The window's length.
-    fn period(&self) -> Duration {
-        self.until
-            .duration_since(self.first)
-            .unwrap_or_default()
-            .clamp(Duration::from_secs(1), ACCEPTED_MEMORY)
-    }
-}
-
-/// A rate a little below `taken` (a tenth less, at least one less, never none), to stay under
-/// a limit `taken` reached.
-fn below(taken: u32) -> u32 {
-    taken.saturating_sub((taken / 10).max(1)).max(1)
-}
-
-/// How many periods without a refusal before a learned rate goes past what the vendor took
-/// before its latest refusal.
-const PROBE_PERIODS: u32 = 10;
-
-/// The longest window a rate is learned for, and how long accepted answers are remembered.
-const ACCEPTED_MEMORY: Duration = Duration::from_secs(600);
-
 impl fmt::Debug for Pacer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pacer")
-            .field("pacing", &self.inner.pacing)
-            .field("state", &*self.lock())
+            .field("pacing", &self.local.pacing)
+            .field("state", &*self.local.lock())
             .finish()
     }
 }
@@ -349,7 +139,6 @@ impl Ask<'_> {
 }
 
 /// What the shared pacer gave a request.
-#[cfg(feature = "redis")]
 enum SharedTurn {
     /// Its turn.
     Granted(Turn),
@@ -358,29 +147,12 @@ enum SharedTurn {
     PaceLocally(Option<OwnedSemaphorePermit>),
 }
 
-/// A place in a serialized pacer's queue, counted for wait predictions while it exists.
-struct Place<'a>(&'a Pacer);
-
-impl<'a> Place<'a> {
-    fn take(pacer: &'a Pacer) -> Place<'a> {
-        pacer.lock().queued += 1;
-        Place(pacer)
-    }
-}
-
-impl Drop for Place<'_> {
-    fn drop(&mut self) {
-        self.0.lock().queued -= 1;
-    }
-}
-
 /// The right to send one request; releasing or dropping it lets the next serialized request
 /// go.
 pub(crate) struct Turn {
     // Dropped first: a serialized turn shared through Redis is given back before this
     // process's next request may ask for it.
-    #[cfg(feature = "redis")]
-    lease: Option<redis_store::Lease>,
+    lease: Option<Box<dyn Lease>>,
     _permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -388,7 +160,6 @@ impl Turn {
     fn local(permit: Option<OwnedSemaphorePermit>) -> Turn {
         Turn {
             _permit: permit,
-            #[cfg(feature = "redis")]
             lease: None,
         }
     }
@@ -398,14 +169,12 @@ impl Turn {
     /// it go first (it looks again only every [`LEASE_POLL`], while the next request here
     /// would ask at once).
     pub(crate) async fn release(self) {
-        #[cfg(feature = "redis")]
         if self.lease.is_some() {
             // Boxed: a call without a shared pacer should not carry this future's size.
             Box::pin(self.release_shared()).await;
         }
     }
 
-    #[cfg(feature = "redis")]
     async fn release_shared(self) {
         let Turn { lease, _permit } = self;
         if let Some(lease) = lease {
@@ -421,12 +190,7 @@ impl Pacer {
     /// A pacer applying `pacing`.
     pub fn new(pacing: Pacing) -> Pacer {
         Pacer {
-            inner: Arc::new(Inner {
-                turn: Arc::new(Semaphore::new(1)),
-                state: Mutex::new(State::default()),
-                pacing,
-            }),
-            #[cfg(feature = "redis")]
+            local: Arc::new(Local::new(pacing)),
             shared: None,
         }
     }
@@ -469,126 +233,22 @@ impl Pacer {
 
     /// The settings this pacer applies.
     pub fn pacing(&self) -> &Pacing {
-        &self.inner.pacing
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The spacing between two notifying requests: the configured one, or what the headers
-    /// taught when that is longer.
-    fn spacing(&self, state: &State, now: SystemTime) -> Duration {
-        let configured = self.inner.pacing.min_interval.unwrap_or(Duration::ZERO);
-        configured.max(learned(state, now).unwrap_or(Duration::ZERO))
-    }
-
-    /// The rate that applies to requests of `class`, with the starts it counts.
-    fn window<'s>(
-        &self,
-        state: &'s mut State,
-        class: Traffic,
-    ) -> Option<((u32, Duration), &'s mut VecDeque<SystemTime>)> {
-        match class {
-            Traffic::Notifying => match (self.inner.pacing.rate, state.learned_rate) {
-                (Some(rate), _) => Some((rate, &mut state.recent_starts)),
-                (None, Some(learned)) => Some((
-                    (learned.requests, learned.period),
-                    &mut state.learned_starts,
-                )),
-                (None, None) => None,
-            },
-            Traffic::Batch => self
-                .inner
-                .pacing
-                .batch_rate
-                .map(|r| (r, &mut state.recent_batches)),
-            Traffic::Quiet => None,
-        }
-    }
-
-    /// The earliest time a request may start, `now` and the call's own `not_before` given.
-    /// Spacing, serialization and rates apply to requests that notify people only; holds and
-    /// what the headers taught apply to every request.
-    fn earliest(
-        &self,
-        state: &mut State,
-        now: SystemTime,
-        not_before: Option<SystemTime>,
-        class: Traffic,
-    ) -> (SystemTime, WaitCause) {
-        let notifying = class != Traffic::Quiet;
-        let mut earliest = now;
-        let mut cause = WaitCause::Pacing;
-        let mut consider = |at: Option<SystemTime>, why: WaitCause| {
-            if let Some(at) = at {
-                if at > earliest {
-                    earliest = at;
-                    cause = why;
-                }
-            }
-        };
-        if notifying {
-            consider(state.next_start, WaitCause::Pacing);
-        }
-        if learned(state, now).is_some() {
-            consider(state.next_any, WaitCause::Pacing);
-        }
-        if let Some(((requests, period), starts)) = self.window(state, class) {
-            // The window is full: the next start waits for the oldest of it to age out.
-            let requests = requests.max(1) as usize;
-            if starts.len() >= requests {
-                let oldest = starts[starts.len() - requests];
-                let window = self.inner.pacing.window(period);
-                consider(Some(later(oldest, window)), WaitCause::Pacing);
-            }
-        }
-        consider(not_before, WaitCause::Backoff);
-        // A hold wins ties: the wait is the vendor's limit, whatever else ends with it.
-        if let Some(held) = state
-            .held_until
-            .filter(|held| *held > now && *held >= earliest)
-        {
-            earliest = held;
-            cause = WaitCause::RateLimit;
-        }
-        (earliest, cause)
+        &self.local.pacing
     }
 
     /// This request's turn at `now`, when it can start at once without queueing: no backoff
     /// of its own, no shared pacer, not serialized, and nothing in the pacing holding it. The
     /// turn is counted as [`Pacer::acquire`] counts it; `None` leaves everything to that.
     pub(crate) fn turn_now(&self, ask: &Ask<'_>, now: SystemTime) -> Option<Turn> {
-        #[cfg(feature = "redis")]
         if self.shared.is_some() {
             return None;
         }
-        let serialized = self.inner.pacing.serialize && ask.class != Traffic::Quiet;
+        let serialized = self.local.pacing.serialize && ask.class != Traffic::Quiet;
         if ask.not_before.is_some() || serialized {
             return None;
         }
-        self.start(now, None, ask.class).ok()?;
+        self.local.start(now, None, ask.class).ok()?;
         Some(Turn::local(None))
-    }
-
-    /// Counts a request of `class` starting at `now`, when nothing holds it back (the
-    /// call's own `not_before` included); else when it may start, and why it waits.
-    fn start(
-        &self,
-        now: SystemTime,
-        not_before: Option<SystemTime>,
-        class: Traffic,
-    ) -> Result<(), (SystemTime, WaitCause)> {
-        let mut state = self.lock();
-        let (earliest, cause) = self.earliest(&mut state, now, not_before, class);
-        if earliest > now {
-            return Err((earliest, cause));
-        }
-        self.record_start(&mut state, now, class);
-        Ok(())
     }
 
     /// Waits for this request's turn. `Err(wait)` when the turn would come after the ask's
@@ -606,7 +266,7 @@ impl Pacer {
         // This call's own backoff, when no hold covers it: sleep it outside the queue.
         if let Some(not_before) = ask.not_before {
             let now = ask.sleeper.now();
-            let held = self.lock().held_until;
+            let held = self.local.lock().held_until;
             if not_before > now && held.is_none_or(|held| held < not_before) {
                 let wait = not_before.duration_since(now).unwrap_or(Duration::ZERO);
                 ask.check(now, wait, WaitCause::Backoff)?;
@@ -619,7 +279,6 @@ impl Pacer {
         // asks the processes sharing the pacer for their turn. (Boxed: the shared pacer's
         // future is large, and a call without one should not carry its size.)
         let mut permit = None;
-        #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
             match Box::pin(self.acquire_shared(shared, &ask)).await? {
                 SharedTurn::Granted(turn) => return Ok(turn),
@@ -628,15 +287,16 @@ impl Pacer {
         }
 
         let notifying = ask.class != Traffic::Quiet;
-        if permit.is_none() && self.inner.pacing.serialize && notifying {
+        if permit.is_none() && self.local.pacing.serialize && notifying {
             permit = Some(
-                self.queue(ask.sleeper, ask.not_before, ask.deadline)
+                self.local
+                    .queue(ask.sleeper, ask.not_before, ask.deadline)
                     .await?,
             );
         }
         loop {
             let now = ask.sleeper.now();
-            let Err((earliest, cause)) = self.start(now, ask.not_before, ask.class) else {
+            let Err((earliest, cause)) = self.local.start(now, ask.not_before, ask.class) else {
                 return Ok(Turn::local(permit));
             };
             let wait = earliest.duration_since(now).unwrap_or(Duration::ZERO);
@@ -648,22 +308,21 @@ impl Pacer {
 
     /// The turn of a pacer shared through Redis, or, when Redis cannot be reached and the
     /// client fails open, the place in this process's queue to pace locally with.
-    #[cfg(feature = "redis")]
     async fn acquire_shared(
         &self,
-        shared: &Arc<redis_store::Shared>,
+        shared: &Arc<dyn SharedStore>,
         ask: &Ask<'_>,
     ) -> Result<SharedTurn, Denied> {
-        use redis_store::{Answer, WaitFor, WhenUnavailable};
-        let closed = shared.when_unavailable() == WhenUnavailable::FailClosed;
+        let closed = shared.fails_closed();
         // Redis may have failed another request while this one queued: check again after.
         if !closed && shared.cooling_down() {
             return Ok(SharedTurn::PaceLocally(None));
         }
         let mut permit = None;
-        if self.inner.pacing.serialize && ask.class != Traffic::Quiet {
+        if self.local.pacing.serialize && ask.class != Traffic::Quiet {
             permit = Some(
-                self.queue(ask.sleeper, ask.not_before, ask.deadline)
+                self.local
+                    .queue(ask.sleeper, ask.not_before, ask.deadline)
                     .await?,
             );
         }
@@ -675,7 +334,7 @@ impl Pacer {
             let now = ask.sleeper.now();
             // A hold this process knows of (its own rate-limit answer, or one Redis reported)
             // is waited for here too: Redis may have lost it.
-            let held = self.lock().held_until.filter(|held| *held > now);
+            let held = self.local.lock().held_until.filter(|held| *held > now);
             if let Some(held) = held {
                 let wait = held.duration_since(now).unwrap_or(Duration::ZERO);
                 ask.check(now, wait, WaitCause::RateLimit)?;
@@ -684,7 +343,8 @@ impl Pacer {
                 continue;
             }
             let answer = match shared
-                .turn(&self.inner.pacing, ask.class, TIMER_SLACK)
+                .clone()
+                .turn(&self.local.pacing, ask.class, TIMER_SLACK)
                 .await
             {
                 Ok(answer) => answer,
@@ -703,7 +363,8 @@ impl Pacer {
                 Answer::Granted(lease) => {
                     // Kept locally too, so that pacing alone during an outage goes on from
                     // where the shared pacing was.
-                    self.record_start(&mut self.lock(), now, ask.class);
+                    self.local
+                        .record_start(&mut self.local.lock(), now, ask.class);
                     return Ok(SharedTurn::Granted(Turn {
                         _permit: permit,
                         lease,
@@ -712,7 +373,7 @@ impl Pacer {
                 Answer::Wait {
                     wait,
                     cause: WaitFor::RateLimit,
-                } => self.hold_locally(later(now, wait)),
+                } => self.local.hold_locally(later(now, wait)),
                 Answer::Wait {
                     wait,
                     cause: WaitFor::Pacing,
@@ -743,7 +404,7 @@ impl Pacer {
                 }
             }
         };
-        self.shared_failed(shared, ask.provider, ask.observer, &unreachable);
+        self.shared_failed(&**shared, ask.provider, ask.observer, &unreachable);
         if closed {
             return Err(Denied::Unavailable(
                 crate::model::error::Error::pacer_unavailable(ask.provider, unreachable),
@@ -752,45 +413,11 @@ impl Pacer {
         Ok(SharedTurn::PaceLocally(permit))
     }
 
-    /// Counts a request starting now: the spacing's next start, the class's window, the
-    /// learned spacing.
-    fn record_start(&self, state: &mut State, now: SystemTime, class: Traffic) {
-        if class == Traffic::Notifying && self.inner.pacing.rate.is_none() {
-            // Additive increase: one more for each period the vendor refused nothing.
-            if let Some(learned) = &mut state.learned_rate {
-                let step = if learned.requests < learned.ceiling {
-                    learned.period
-                } else {
-                    learned.period.saturating_mul(PROBE_PERIODS)
-                };
-                if now.duration_since(learned.changed).unwrap_or_default() >= step {
-                    learned.requests = learned.requests.saturating_add(1);
-                    learned.changed = now;
-                }
-            }
-        }
-        // Without a spacing the next start is not held back (a start at `now` is no limit).
-        let spacing = self.inner.pacing.min_interval.filter(|s| !s.is_zero());
-        if let (Some(spacing), true) = (spacing, class != Traffic::Quiet) {
-            state.next_start = Some(next_on_grid(state.next_start, now, spacing));
-        }
-        if let Some(((requests, _), starts)) = self.window(state, class) {
-            starts.push_back(now);
-            while starts.len() > requests.max(1) as usize {
-                starts.pop_front();
-            }
-        }
-        if let Some(spacing) = learned(state, now) {
-            state.next_any = Some(next_on_grid(state.next_any, now, spacing));
-        }
-    }
-
     /// Notes that the shared pacer's Redis failed a call, reporting the outage once: a
     /// warning, and an event for the observer.
-    #[cfg(feature = "redis")]
     fn shared_failed(
         &self,
-        shared: &redis_store::Shared,
+        shared: &dyn SharedStore,
         provider: ProviderKind,
         observer: Option<&dyn Observer>,
         reason: &str,
@@ -798,15 +425,16 @@ impl Pacer {
         if !shared.failed() {
             return;
         }
-        match shared.when_unavailable() {
-            redis_store::WhenUnavailable::FailClosed => tracing::warn!(
+        if shared.fails_closed() {
+            tracing::warn!(
                 reason,
-                "the shared pacer's Redis cannot be reached; calls fail until it answers"
-            ),
-            _ => tracing::warn!(
+                "the shared pacer's store cannot be reached; calls fail until it answers"
+            );
+        } else {
+            tracing::warn!(
                 reason,
-                "the shared pacer's Redis cannot be reached; pacing this process on its own"
-            ),
+                "the shared pacer's store cannot be reached; pacing this process on its own"
+            );
         }
         if let Some(observer) = observer {
             observer.on_event(&RateLimitEvent::SharedPacerUnavailable {
@@ -816,98 +444,14 @@ impl Pacer {
         }
     }
 
-    /// The queue of a serialized pacer: fails at once when the predicted wait passes the
-    /// deadline, and gives up its place when the deadline passes while waiting.
-    async fn queue(
-        &self,
-        sleeper: &dyn Sleeper,
-        not_before: Option<SystemTime>,
-        deadline: Option<SystemTime>,
-    ) -> Result<OwnedSemaphorePermit, Duration> {
-        let predict = |state: &mut State, now: SystemTime| {
-            let (earliest, _) = self.earliest(state, now, not_before, Traffic::Notifying);
-            let queue = self.spacing(state, now).saturating_mul(state.queued);
-            earliest
-                .duration_since(now)
-                .unwrap_or(Duration::ZERO)
-                .saturating_add(queue)
-        };
-        let now = sleeper.now();
-        {
-            let mut state = self.lock();
-            let predicted = predict(&mut state, now);
-            if deadline.is_some_and(|deadline| later(now, predicted) > deadline) {
-                return Err(predicted);
-            }
-        }
-        if let Ok(permit) = self.inner.turn.clone().try_acquire_owned() {
-            return Ok(permit);
-        }
-        // Counted while waiting, uncounted however the wait ends (cancellation included).
-        let _place = Place::take(self);
-        let acquire = self.inner.turn.clone().acquire_owned();
-        let permit = match deadline {
-            None => acquire.await,
-            Some(deadline) => {
-                // The requests ahead take real time, whatever clock the pacer keeps: race
-                // them against a real timer for what is left of the budget.
-                let left = deadline.duration_since(now).unwrap_or(Duration::ZERO);
-                tokio::select! {
-                    biased;
-                    permit = acquire => permit,
-                    () = tokio::time::sleep(left) => {
-                        let now = sleeper.now();
-                        return Err(predict(&mut self.lock(), now));
-                    }
-                }
-            }
-        };
-        // The semaphore is never closed.
-        permit.map_err(|_| Duration::ZERO)
-    }
-
-    /// Notes that the vendor took a request of `class` sent at `sent` (answered it, at `now`,
-    /// without a rate-limit refusal), for learning its rate. The vendor counted it when it
-    /// arrived, so it is remembered by when it was sent.
+    /// Notes that the vendor took a request of `class` sent at `sent`, answered at `now`,
+    /// for learning its rate (see `Local::accepted`).
     pub(crate) fn accepted(&self, sent: SystemTime, now: SystemTime, class: Traffic) {
-        if class != Traffic::Notifying || !self.learns_rate() {
-            return;
-        }
-        let mut state = self.lock();
-        if let Some(learned) = &mut state.learned_rate {
-            if let Some(measure) = &mut learned.measured {
-                if sent >= measure.since && sent <= measure.upper {
-                    // Taken in the window the first refusal measured: the vendor allows more
-                    // than was known then (over a window that began no later than this).
-                    measure.taken = measure.taken.saturating_add(1);
-                    measure.first = measure.first.min(sent);
-                    learned.period = measure.period();
-                    learned.ceiling = learned.ceiling.max(measure.taken);
-                    learned.requests = learned.requests.max(below(measure.taken));
-                }
-            }
-        }
-        state.accepted.push_back(sent);
-        while state.accepted.len() > 10_000
-            || state
-                .accepted
-                .front()
-                .is_some_and(|at| now.duration_since(*at).unwrap_or_default() > ACCEPTED_MEMORY)
-        {
-            state.accepted.pop_front();
-        }
+        self.local.accepted(sent, now, class);
     }
 
     /// Notes the vendor's refusal of a request of `class` sent at `sent`, asking to wait
-    /// `wait`, and lowers the learned rate (multiplicative decrease). The first refusal
-    /// measures the vendor's window (from the first request taken among those sent in the
-    /// wait before it, at least a second, to the end of the wait) and learns a little below
-    /// what it took in it, raised as answers to requests sent then still come back taken;
-    /// later ones lower the rate by a tenth. After the wait, requests start again at once, up
-    /// to that rate per window.
-    ///
-    /// A refusal of a request sent before the latest change of the learned rate says nothing
-    /// new: it is ignored.
+    /// `wait`, for learning its rate (see `Local::refused`).
     pub(crate) fn refused(
         &self,
         now: SystemTime,
@@ -915,86 +459,7 @@ impl Pacer {
         wait: Duration,
         class: Traffic,
     ) {
-        if class != Traffic::Notifying || !self.learns_rate() {
-            return;
-        }
-        let mut state = self.lock();
-        if state
-            .learned_rate
-            .is_some_and(|learned| sent < learned.decreased)
-        {
-            return;
-        }
-        // What the vendor took in its window of `period` ending with this wait: requests sent
-        // in it, up to this refusal, and answered without a refusal. (Requests sent after the
-        // refused one count too: they can reach the vendor first, over a connection already
-        // open; within a window the vendor refused in, it took them before.)
-        let taken_in = |accepted: &VecDeque<SystemTime>, period: Duration| {
-            let since = later(now, wait).checked_sub(period).unwrap_or(UNIX_EPOCH);
-            let taken = accepted
-                .iter()
-                .filter(|sent| **sent >= since && **sent <= now)
-                .count();
-            u32::try_from(taken).unwrap_or(u32::MAX)
-        };
-        let learned = match state.learned_rate {
-            // Known already: a tenth less (at least one), over the window first measured.
-            Some(learned) => LearnedRate {
-                requests: below(learned.requests),
-                period: learned.period,
-                ceiling: learned
-                    .ceiling
-                    .max(taken_in(&state.accepted, learned.period)),
-                changed: now,
-                decreased: now,
-                measured: None,
-            },
-            None => {
-                // The vendor's window: from the first request it took among those sent in the
-                // wait before this refusal (at least a second) to the end of the wait. A
-                // vendor that counts over a rolling window lets a request in again once the
-                // oldest it counted is out; a fixed window ends at its reset.
-                let recent = wait.max(Duration::from_secs(1)).min(ACCEPTED_MEMORY);
-                let since = now.checked_sub(recent).unwrap_or(UNIX_EPOCH);
-                let Some(first) = state
-                    .accepted
-                    .iter()
-                    .copied()
-                    .filter(|at| *at >= since && *at <= now)
-                    .min()
-                else {
-                    // Nothing taken lately: the refusal measures another client's use.
-                    return;
-                };
-                let mut measure = Measure {
-                    since,
-                    first,
-                    upper: now,
-                    until: later(now, wait),
-                    taken: 0,
-                };
-                let period = measure.period();
-                measure.taken = taken_in(&state.accepted, period);
-                LearnedRate {
-                    requests: below(measure.taken),
-                    period,
-                    ceiling: measure.taken.max(1),
-                    changed: now,
-                    decreased: now,
-                    // Requests sent in that time and answered after this refusal were taken
-                    // too, whichever order their answers came back in.
-                    measured: Some(measure),
-                }
-            }
-        };
-        state.learned_rate = Some(learned);
-        state.learned_starts.clear();
-        state.accepted.clear();
-    }
-
-    /// Whether this pacer learns a rate from refusals: learning is on and no rate is set.
-    fn learns_rate(&self) -> bool {
-        self.inner.pacing.learn_from_headers && self.inner.pacing.rate.is_none()
+        self.local.refused(now, sent, wait, class);
     }
 
     /// Holds every request until `until` (after a rate-limit answer), in every process that
@@ -1006,24 +471,16 @@ impl Pacer {
         provider: ProviderKind,
         observer: Option<&dyn Observer>,
     ) {
-        self.hold_locally(until);
-        #[cfg(feature = "redis")]
+        self.local.hold_locally(until);
         if let Some(shared) = &self.shared {
             let wait = until.duration_since(now).unwrap_or(Duration::ZERO);
             if !wait.is_zero() {
                 if let Err(reason) = Box::pin(shared.hold(wait)).await {
-                    self.shared_failed(shared, provider, observer, &reason);
+                    self.shared_failed(&**shared, provider, observer, &reason);
                 }
             }
         }
         let _ = (now, provider, observer);
-    }
-
-    fn hold_locally(&self, until: SystemTime) {
-        let mut state = self.lock();
-        if state.held_until.is_none_or(|held| held < until) {
-            state.held_until = Some(until);
-        }
     }
 
     /// Learns from an answer's rate-limit headers, and shares it with every process that
@@ -1035,8 +492,7 @@ impl Pacer {
         provider: ProviderKind,
         observer: Option<&dyn Observer>,
     ) {
-        let learned = self.observe_locally(info, now);
-        #[cfg(feature = "redis")]
+        let learned = self.local.observe_locally(info, now);
         if let Some(shared) = &self.shared {
             // Boxed: a call without a shared pacer should not carry these futures' size.
             let shared_it = match learned {
@@ -1053,7 +509,7 @@ impl Pacer {
                 Learned::Nothing => Ok(()),
             };
             if let Err(reason) = shared_it {
-                self.shared_failed(shared, provider, observer, &reason);
+                self.shared_failed(&**shared, provider, observer, &reason);
             }
         }
         let _ = (learned, provider, observer);
@@ -1069,121 +525,10 @@ impl Pacer {
         provider: ProviderKind,
         observer: Option<&dyn Observer>,
     ) {
-        if self.inner.pacing.learn_from_headers {
+        if self.local.pacing.learn_from_headers {
             let info = read(headers, now);
             self.observe(&info, now, provider, observer).await;
         }
-    }
-
-    fn observe_locally(&self, info: &RateLimitInfo, now: SystemTime) -> Learned {
-        if !self.inner.pacing.learn_from_headers {
-            return Learned::Nothing;
-        }
-        let Some(remaining) = info.remaining else {
-            return Learned::Nothing;
-        };
-        let mut state = self.lock();
-        if info
-            .limit
-            .is_some_and(|limit| remaining.saturating_add(1) >= limit)
-        {
-            state.window_started = Some(now);
-        }
-        let window_end = match (info.reset, info.interval) {
-            (Some(reset), _) => Some(later(SystemTime::from(reset), RESET_MARGIN)),
-            // A window known only by its length ends that long after it started, when the
-            // pacer saw the start; else, to be safe, that long from now.
-            (None, Some(interval)) => Some(
-                state
-                    .window_started
-                    .map(|started| later(started, interval))
-                    .filter(|end| *end > now)
-                    .unwrap_or_else(|| later(now, interval)),
-            ),
-            (None, None) => None,
-        };
-        if remaining == 0 {
-            // `Retry-After`, when the answer has one, says exactly when: it wins.
-            let until = match info.retry_after {
-                Some(wait) => Some(later(now, wait)),
-                None => window_end,
-            };
-            if let Some(until) = until.filter(|until| *until > now) {
-                if state.held_until.is_none_or(|held| held < until) {
-                    state.held_until = Some(until);
-                }
-                return Learned::Hold(until);
-            }
-        } else if let Some(window_end) =
-            window_end.filter(|end| *end > now && running_low(info, remaining))
-        {
-            let left = window_end.duration_since(now).unwrap_or(Duration::ZERO);
-            let spacing = left / u32::try_from(remaining).unwrap_or(u32::MAX);
-            state.learned = Some((spacing, window_end));
-            return Learned::Spacing(spacing, window_end);
-        }
-        Learned::Nothing
-    }
-}
-
-/// What one answer's rate-limit headers taught, to share.
-#[derive(Debug, Clone, Copy)]
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
-enum Learned {
-    Nothing,
-    /// Hold every request until then.
-    Hold(SystemTime),
-    /// Space every request this far apart until then.
-    Spacing(Duration, SystemTime),
-}
-
-/// Which pacing rules a request follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Traffic {
-    /// The request notifies people (an invitation, GitHub's cancellation): the pacing's
-    /// spacing, serialization and rate apply, as well as holds and learned budgets.
-    Notifying,
-    /// A batch request that notifies several people (Clerk's bulk endpoint): as `Notifying`,
-    /// with the batch rate in place of the rate.
-    Batch,
-    /// Any other request (a read, a quiet delete): only holds and the budget the vendor's
-    /// headers report apply.
-    Quiet,
-}
-
-/// The spacing the headers taught, while it applies.
-fn learned(state: &State, now: SystemTime) -> Option<Duration> {
-    match state.learned {
-        Some((learned, until)) if until > now => Some(learned),
-        _ => None,
-    }
-}
-
-/// The next start after one at `now`, `spacing` later. A start that is late by no more than a
-/// timer's slack keeps its planned time as the reference, so that slack does not add up over
-/// many requests; any later start (a slow answer held the turn) counts from now, so starts are
-/// never closer than `spacing` minus that slack.
-fn next_on_grid(planned: Option<SystemTime>, now: SystemTime, spacing: Duration) -> SystemTime {
-    let slack = TIMER_SLACK.min(spacing / 10);
-    let reference = match planned {
-        Some(planned)
-            if planned <= now && now.duration_since(planned).unwrap_or(Duration::ZERO) <= slack =>
-        {
-            planned
-        }
-        _ => now,
-    };
-    later(reference, spacing)
-}
-
-/// Whether a window is nearly spent: under a tenth of its limit left (or at most 10 requests
-/// when the limit is unknown). Only then does the pacer spread what is left over the window;
-/// before, a budget shared with other traffic (GitHub's core limit) would slow invitations for
-/// no reason.
-fn running_low(info: &RateLimitInfo, remaining: u64) -> bool {
-    match info.limit {
-        Some(limit) => remaining.saturating_mul(10) < limit,
-        None => remaining <= 10,
     }
 }
 
@@ -1314,7 +659,7 @@ mod tests {
         let pacer = Pacer::new(Pacing::off());
         let ms = Duration::from_millis;
         let learned = |pacer: &Pacer| {
-            let rate = pacer.lock().learned_rate.unwrap();
+            let rate = pacer.local.lock().learned_rate.unwrap();
             (rate.requests, rate.ceiling)
         };
         // Ten sent at once; three answered when the eleventh is refused (wait 1 s): the
@@ -1329,7 +674,7 @@ mod tests {
             pacer.accepted(t0(), t0() + ms(7 + answered), Traffic::Notifying);
         }
         assert_eq!(learned(&pacer), (9, 10));
-        assert_eq!(pacer.lock().learned_rate.unwrap().period, ms(1006));
+        assert_eq!(pacer.local.lock().learned_rate.unwrap().period, ms(1006));
         // Requests sent before the window measured, or after the refusal was read, do not
         // count so.
         pacer.accepted(t0() - S(1), t0() + ms(20), Traffic::Notifying);
@@ -1347,7 +692,7 @@ mod tests {
         // window as it counts.
         pacer.accepted(t0() - ms(200), t0() + ms(42), Traffic::Notifying);
         assert_eq!(learned(&pacer), (11, 12));
-        assert_eq!(pacer.lock().learned_rate.unwrap().period, ms(1206));
+        assert_eq!(pacer.local.lock().learned_rate.unwrap().period, ms(1206));
         // A later refusal lowers the rate by a tenth and ends the measure.
         pacer.refused(t0() + S(3), t0() + S(3), S(1), Traffic::Notifying);
         pacer.accepted(t0() + ms(1), t0() + S(3), Traffic::Notifying);
@@ -1378,9 +723,9 @@ mod tests {
         // A refusal of a request sent before the latest decrease says nothing new; a later
         // one lowers the rate by a tenth.
         pacer.refused(clock.now(), t0() - ms(500), S(1), Traffic::Notifying);
-        assert_eq!(pacer.lock().learned_rate.unwrap().requests, 10);
+        assert_eq!(pacer.local.lock().learned_rate.unwrap().requests, 10);
         pacer.refused(clock.now(), clock.now(), S(1), Traffic::Notifying);
-        assert_eq!(pacer.lock().learned_rate.unwrap().requests, 9);
+        assert_eq!(pacer.local.lock().learned_rate.unwrap().requests, 9);
         // Reads are not paced by it.
         let now = clock.now().duration_since(t0()).unwrap();
         assert_eq!(
@@ -1391,12 +736,12 @@ mod tests {
         let stale = Pacer::new(Pacing::off());
         stale.accepted(t0(), t0(), Traffic::Notifying);
         stale.refused(t0() + S(540), t0() + S(540), S(60), Traffic::Notifying);
-        assert!(stale.lock().learned_rate.is_none());
+        assert!(stale.local.lock().learned_rate.is_none());
         // A configured rate is never second-guessed.
         let configured = Pacer::new(Pacing::rate(100, S(1)));
         configured.accepted(t0(), t0(), Traffic::Notifying);
         configured.refused(t0(), t0(), S(1), Traffic::Notifying);
-        assert!(configured.lock().learned_rate.is_none());
+        assert!(configured.local.lock().learned_rate.is_none());
     }
 
     #[tokio::test]

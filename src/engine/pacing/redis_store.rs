@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use super::store::{self, Answer, SharedStore, WaitFor};
 use super::{Pacing, Traffic};
+use crate::model::boxed::BoxFuture;
 use crate::model::error::Error;
 
 /// What a client does when the shared pacer's Redis cannot be reached.
@@ -268,26 +270,6 @@ if redis.call('EXISTS', KEYS[1] .. ':waiting') == 1 then return 1 end
 return 0
 "#;
 
-/// What the shared pacer said about a turn.
-pub(crate) enum Answer {
-    /// Granted; with a lease to give back when the turn is serialized.
-    Granted(Option<Lease>),
-    /// Not yet: wait this long.
-    Wait { wait: Duration, cause: WaitFor },
-}
-
-/// Why the shared pacer said to wait.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum WaitFor {
-    /// Spacing, a window or a learned budget.
-    Pacing,
-    /// Another acquisition holds the serialized turn; the wait is what is left of its lease,
-    /// an upper bound: it is usually given back much sooner.
-    Queue,
-    /// A hold after a rate-limit answer.
-    RateLimit,
-}
-
 /// A serialized turn held in Redis. Kept alive by a renewal task while held (so a slow
 /// request never outlives it), and given back when released or dropped; a process that dies
 /// holding it blocks the others until the lease runs out.
@@ -341,7 +323,7 @@ impl Lease {
     }
 
     /// Gives the turn back now: `true` when another process waits for it.
-    pub(crate) async fn release(mut self) -> bool {
+    async fn give_back(mut self) -> bool {
         if let Some(renewal) = self.renewal.take() {
             renewal.abort();
         }
@@ -373,6 +355,12 @@ impl Drop for Lease {
             });
         }
         // Without a runtime the lease runs out by itself.
+    }
+}
+
+impl store::Lease for Lease {
+    fn release(self: Box<Self>) -> BoxFuture<'static, bool> {
+        Box::pin(self.give_back())
     }
 }
 
@@ -545,7 +533,9 @@ impl Shared {
             if let Some(lease) = &mut lease {
                 lease.renew();
             }
-            return Ok(Answer::Granted(lease));
+            return Ok(Answer::Granted(
+                lease.map(|lease| Box::new(lease) as Box<dyn store::Lease>),
+            ));
         }
         if let Some(lease) = &mut lease {
             // Nothing was granted: nothing to give back.
@@ -600,5 +590,40 @@ fn describe(error: &redis::RedisError) -> String {
         "cannot connect".to_owned()
     } else {
         format!("Redis answered an error ({:?})", error.kind())
+    }
+}
+
+impl SharedStore for Shared {
+    fn fails_closed(&self) -> bool {
+        self.when_unavailable() == WhenUnavailable::FailClosed
+    }
+
+    fn cooling_down(&self) -> bool {
+        Shared::cooling_down(self)
+    }
+
+    fn failed(&self) -> bool {
+        Shared::failed(self)
+    }
+
+    fn succeeded(&self) -> bool {
+        Shared::succeeded(self)
+    }
+
+    fn turn<'a>(
+        self: Arc<Self>,
+        pacing: &'a Pacing,
+        class: Traffic,
+        timer_slack: Duration,
+    ) -> BoxFuture<'a, Result<Answer, String>> {
+        Box::pin(async move { Shared::turn(&self, pacing, class, timer_slack).await })
+    }
+
+    fn hold(&self, wait: Duration) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(Shared::hold(self, wait))
+    }
+
+    fn learn(&self, spacing: Duration, valid_for: Duration) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(Shared::learn(self, spacing, valid_for))
     }
 }

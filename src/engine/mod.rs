@@ -249,6 +249,41 @@ pub struct Operation {
     pub(crate) traffic: Traffic,
 }
 
+impl Operation {
+    /// An operation that may create something, and notifies people: never sent again once it
+    /// may have acted.
+    pub(crate) const fn creates(name: &'static str) -> Operation {
+        Operation {
+            name,
+            idempotency: Idempotency::Creates,
+            traffic: Traffic::Notifying,
+        }
+    }
+
+    /// A read: sent again after a 5xx, a timeout or a broken connection, within the policy.
+    pub(crate) const fn reads(name: &'static str) -> Operation {
+        Operation {
+            name,
+            idempotency: Idempotency::Reads,
+            traffic: Traffic::Quiet,
+        }
+    }
+
+    /// A delete of named invitations: sent again as a read is, since repeating it removes
+    /// nothing else.
+    pub(crate) const fn deletes(name: &'static str) -> Operation {
+        Operation {
+            idempotency: Idempotency::DeletesNamed,
+            ..Operation::reads(name)
+        }
+    }
+
+    /// The same operation, paced as `traffic`.
+    pub(crate) const fn paced_as(self, traffic: Traffic) -> Operation {
+        Operation { traffic, ..self }
+    }
+}
+
 /// Who or what a call is about, for its tracing span.
 #[derive(Debug, Clone, Copy)]
 pub enum Subject<'a> {

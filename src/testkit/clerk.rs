@@ -8,13 +8,12 @@ use serde_json::{json, Map, Value};
 use wiremock::{Request, ResponseTemplate};
 
 use super::{
-    ceil_secs, system_clock, Action, Ask, Counters, FakeInvitation, FakeMember, FakeServer,
-    ListAsk, Order, Paging, Refusal, Vendor, Who,
+    ceil_secs, Action, Ask, Counters, FakeInvitation, FakeMember, FakeServer, ListAsk, Order,
+    Paging, Refusal, Vendor, Who,
 };
-use crate::engine::retry::RetryPolicy;
-use crate::engine::sleep::Sleeper;
+
 use crate::model::invitation::InvitationStatus;
-use crate::vendors::clerk::{ClerkBuilder, MAX_EXPIRY_DAYS};
+use crate::vendors::clerk::MAX_EXPIRY_DAYS;
 
 /// The API versions the fake accepts in `Clerk-API-Version` (or `__clerk_api_version`).
 const API_VERSIONS: [&str; 6] = [
@@ -94,34 +93,14 @@ impl Default for ClerkSim {
     }
 }
 
+impl super::Fake for ClerkSim {
+    type Real = crate::vendors::clerk::ClerkVendor;
+    const TOKEN: &'static str = "sk_test_sandbox000000000000000000000000000000";
+    const ORGANIZATION: &'static str = "org_sandbox";
+    const BASE_PATH: &'static str = "/v1";
+}
+
 impl FakeServer<ClerkSim> {
-    /// Starts a fake Clerk with the organization `org_sandbox`, on the system clock.
-    pub async fn start() -> Self {
-        Self::start_with_clock(system_clock()).await
-    }
-
-    /// Starts a fake Clerk whose rate-limit windows and timestamps follow `clock`.
-    pub async fn start_with_clock(clock: std::sync::Arc<dyn Sleeper>) -> Self {
-        FakeServer::start_with(
-            ClerkSim::default(),
-            "sk_test_sandbox000000000000000000000000000000",
-            "org_sandbox",
-            clock,
-        )
-        .await
-    }
-
-    /// A [`Clerk`](crate::Clerk) builder pointed at this fake (`{uri}/v1`), with its secret
-    /// key and clock; change anything before `build()`.
-    pub fn client_builder(&self) -> ClerkBuilder {
-        crate::Clerk::builder()
-            .token(self.token.clone())
-            .base_url(format!("{}/v1", self.uri()))
-            .user_agent("orginvite-sandbox")
-            .retry_policy(RetryPolicy::default())
-            .sleeper(self.clock.clone())
-    }
-
     /// Adds a custom role key (such as `org:billing`) with its display name (`role_name` in
     /// the answers), or renames a known one.
     pub fn add_role(&self, key: impl Into<String>, name: impl Into<String>) -> &Self {

@@ -1,20 +1,16 @@
 //! The fake Elastic Cloud: `POST /api/v1/organizations/{organization_id}/invitations` as Elastic
 //! Cloud's contract describes it. What it answers is documented on [`ElasticSim`].
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 use wiremock::{Request, ResponseTemplate};
 
 use super::{
-    system_clock, Action, Ask, Counters, FakeInvitation, FakeMember, FakeServer, ListAsk, Order,
-    Paging, Refusal, Vendor,
+    Action, Ask, Counters, FakeInvitation, FakeMember, ListAsk, Order, Paging, Refusal, Vendor,
 };
-use crate::engine::retry::RetryPolicy;
-use crate::engine::sleep::Sleeper;
+
 use crate::model::invitation::InvitationStatus;
-use crate::vendors::elastic::ElasticCloudBuilder;
 
 /// The API key the fake accepts.
 const API_KEY: &str = "c2FuZGJveDpzYW5kYm94LWVsYXN0aWMtY2xvdWQta2V5";
@@ -32,7 +28,7 @@ const INVALID_DATA: &str = "root.invalid_data";
 
 /// The fake Elastic Cloud's behaviour; see [`FakeElasticCloud`](super::FakeElasticCloud).
 ///
-/// It serves, with the credential `Authorization: ApiKey <key>` ([`FakeServer::token`]):
+/// It serves, with the credential `Authorization: ApiKey <key>` ([`FakeServer::token`](super::FakeServer::token)):
 ///
 /// | route | answer |
 /// |---|---|
@@ -94,27 +90,11 @@ const INVALID_DATA: &str = "root.invalid_data";
 #[non_exhaustive]
 pub struct ElasticSim {}
 
-impl FakeServer<ElasticSim> {
-    /// Starts a fake Elastic Cloud with the organization `sandbox-org`, on the system clock.
-    pub async fn start() -> Self {
-        Self::start_with_clock(system_clock()).await
-    }
-
-    /// Starts a fake Elastic Cloud whose rate-limit windows follow `clock`.
-    pub async fn start_with_clock(clock: Arc<dyn Sleeper>) -> Self {
-        FakeServer::start_with(ElasticSim::default(), API_KEY, ORGANIZATION, clock).await
-    }
-
-    /// An [`ElasticCloud`](crate::ElasticCloud) builder pointed at this fake's `/api/v1`, with
-    /// its API key and clock; change anything before `build()`.
-    pub fn client_builder(&self) -> ElasticCloudBuilder {
-        crate::ElasticCloud::builder()
-            .token(self.token.clone())
-            .base_url(format!("{}/api/v1", self.uri()))
-            .user_agent("orginvite-sandbox")
-            .retry_policy(RetryPolicy::default())
-            .sleeper(self.clock.clone())
-    }
+impl super::Fake for ElasticSim {
+    type Real = crate::vendors::elastic::ElasticVendor;
+    const TOKEN: &'static str = API_KEY;
+    const ORGANIZATION: &'static str = ORGANIZATION;
+    const BASE_PATH: &'static str = "/api/v1";
 }
 
 /// One error answer: `{"errors": [{code, message, fields?}]}` and `x-cloud-error-codes`.

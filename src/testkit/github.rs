@@ -7,12 +7,11 @@ use serde_json::{json, Value};
 use wiremock::{Request, ResponseTemplate};
 
 use super::{
-    ceil_secs, epoch_secs, system_clock, Action, Ask, Counters, FakeInvitation, FakeMember,
-    FakeServer, ListAsk, MemberFound, Order, Paging, Refusal, Vendor, Who,
+    ceil_secs, epoch_secs, Action, Ask, Counters, FakeInvitation, FakeMember, FakeServer, ListAsk,
+    MemberFound, Order, Paging, Refusal, Vendor, Who,
 };
 use crate::engine::later;
-use crate::engine::retry::RetryPolicy;
-use crate::engine::sleep::Sleeper;
+
 use crate::model::invitation::InvitationStatus;
 use crate::vendors::github::GitHubBuilder;
 
@@ -87,34 +86,14 @@ pub struct GitHubSim {
     primary: Mutex<Option<(SystemTime, u32)>>,
 }
 
+impl super::Fake for GitHubSim {
+    type Real = crate::vendors::github::GitHubVendor;
+    const TOKEN: &'static str = "ghp_sandbox0000000000000000000000000000";
+    const ORGANIZATION: &'static str = "acme";
+    const BASE_PATH: &'static str = "";
+}
+
 impl FakeServer<GitHubSim> {
-    /// Starts a fake GitHub with the organization `acme`, on the system clock.
-    pub async fn start() -> Self {
-        Self::start_with_clock(system_clock()).await
-    }
-
-    /// Starts a fake GitHub whose rate-limit windows follow `clock`.
-    pub async fn start_with_clock(clock: std::sync::Arc<dyn Sleeper>) -> Self {
-        FakeServer::start_with(
-            GitHubSim::default(),
-            "ghp_sandbox0000000000000000000000000000",
-            "acme",
-            clock,
-        )
-        .await
-    }
-
-    /// A [`GitHub`](crate::GitHub) builder pointed at this fake, with its token and clock;
-    /// change anything before `build()`.
-    pub fn client_builder(&self) -> GitHubBuilder {
-        crate::GitHub::builder()
-            .token(self.token.clone())
-            .base_url(self.uri())
-            .user_agent("orginvite-sandbox")
-            .retry_policy(RetryPolicy::default())
-            .sleeper(self.clock.clone())
-    }
-
     /// Registers the testkit's GitHub App, signing with [`TEST_APP_PRIVATE_KEY`], as
     /// `client_id_or_app_id`, and installs it on `organization` as installation
     /// `installation_id` (call again to install it on more organizations). The fake then

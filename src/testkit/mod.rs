@@ -379,6 +379,22 @@ pub(crate) enum Refusal {
     NotPending(String),
 }
 
+/// A fake vendor's identity: the client it answers, the credential it takes, the organization
+/// it starts with, and where the vendor's API lives on its host. Implemented by the fakes of
+/// this module ([`GitHubSim`], [`ClerkSim`], [`ElasticSim`]); its supertrait, the fake's
+/// contract checks and answers, is the testkit's own.
+#[allow(private_bounds)]
+pub trait Fake: Vendor + Default {
+    /// The vendor of the client this fake answers.
+    type Real: crate::Vendor;
+    /// The credential the fake accepts.
+    const TOKEN: &'static str;
+    /// The organization the fake starts with.
+    const ORGANIZATION: &'static str;
+    /// The path the vendor's API lives under (`/v1`, `/api/v1`, or none).
+    const BASE_PATH: &'static str;
+}
+
 /// What makes one fake vendor: its contract checks and its answer shapes.
 pub(crate) trait Vendor: Send + Sync + 'static {
     /// Checks route, credential, headers, query and body; an `Err` is the vendor's own answer.
@@ -976,6 +992,30 @@ impl<V> FakeServer<V> {
     }
 }
 
+impl<V: Fake> FakeServer<V> {
+    /// Starts the fake with its vendor's organization (GitHub's `acme`, Clerk's
+    /// `org_sandbox`, Elastic Cloud's `sandbox-org`), on the system clock.
+    pub async fn start() -> Self {
+        Self::start_with_clock(system_clock()).await
+    }
+
+    /// Starts the fake with its rate-limit windows and timestamps following `clock`.
+    pub async fn start_with_clock(clock: Arc<dyn Sleeper>) -> Self {
+        FakeServer::start_with(V::default(), V::TOKEN, V::ORGANIZATION, clock).await
+    }
+
+    /// A client builder pointed at this fake (under the vendor's API path), with its
+    /// credential and clock; change anything before `build()`.
+    pub fn client_builder(&self) -> crate::ClientBuilder<<V::Real as crate::Vendor>::Settings> {
+        crate::Client::<V::Real>::builder()
+            .token(self.token.clone())
+            .base_url(format!("{}{}", self.uri(), V::BASE_PATH))
+            .user_agent("orginvite-sandbox")
+            .retry_policy(crate::RetryPolicy::default())
+            .sleeper(self.clock.clone())
+    }
+}
+
 impl<V> FakeServer<V> {
     /// The server's root URL, e.g. `http://127.0.0.1:41234`.
     pub fn uri(&self) -> String {
@@ -1203,39 +1243,27 @@ impl Sandbox {
     /// The two share a virtual clock ([`FakeServer::virtual_clock`]): the client's pacing and
     /// rate-limit waits take no real time, and the fake's windows still pass.
     pub async fn github() -> (FakeGitHub, crate::GitHub) {
-        let clock = Sandbox::virtual_clock();
-        let mut fake = FakeGitHub::start_with_clock(Arc::new(clock.clone())).await;
-        fake.virtual_clock = Some(clock);
-        let client = fake
-            .client_builder()
-            .build()
-            .expect("the sandbox configuration is valid");
-        (fake, client)
+        Sandbox::start().await
     }
 
     /// A fake Clerk with the organization `org_sandbox`, and a [`Clerk`](crate::Clerk) client
-    /// for it (Clerk's default pacing: at most 250 invitations in any hour).
-    ///
-    /// The two share a virtual clock ([`FakeServer::virtual_clock`]), as with
-    /// [`Sandbox::github`].
+    /// for it (Clerk's default pacing: at most 250 invitations in any hour), on a virtual
+    /// clock as with [`Sandbox::github`].
     pub async fn clerk() -> (FakeClerk, crate::Clerk) {
-        let clock = Sandbox::virtual_clock();
-        let mut fake = FakeClerk::start_with_clock(Arc::new(clock.clone())).await;
-        fake.virtual_clock = Some(clock);
-        let client = fake
-            .client_builder()
-            .build()
-            .expect("the sandbox configuration is valid");
-        (fake, client)
+        Sandbox::start().await
     }
 
     /// A fake Elastic Cloud with the organization `sandbox-org`, and an
-    /// [`ElasticCloud`](crate::ElasticCloud) client for it.
-    ///
-    /// The two share a virtual clock ([`FakeServer::virtual_clock`]), as in [`Sandbox::github`].
+    /// [`ElasticCloud`](crate::ElasticCloud) client for it, on a virtual clock as with
+    /// [`Sandbox::github`].
     pub async fn elastic() -> (FakeElasticCloud, crate::ElasticCloud) {
+        Sandbox::start().await
+    }
+
+    /// A fake and a client for it sharing a virtual clock.
+    async fn start<V: Fake>() -> (FakeServer<V>, crate::Client<V::Real>) {
         let clock = Sandbox::virtual_clock();
-        let mut fake = FakeElasticCloud::start_with_clock(Arc::new(clock.clone())).await;
+        let mut fake = FakeServer::<V>::start_with_clock(Arc::new(clock.clone())).await;
         fake.virtual_clock = Some(clock);
         let client = fake
             .client_builder()

@@ -16,7 +16,6 @@ use std::fmt;
 use std::time::SystemTime;
 
 use crate::engine::builder::{CommonSettings, VendorSettings};
-use crate::engine::retry::Idempotency;
 use crate::engine::{Call, Decode, Engine, Failure, Operation, Origin, RawResponse, Traffic};
 use crate::model::error::{Error, ErrorKind};
 use crate::model::extension::sealed;
@@ -26,63 +25,31 @@ use crate::model::outcome::Cancelled;
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
 
 /// Creating an invitation: notifies the person, never sent again once it may have acted.
-pub(crate) const CREATE: Operation = Operation {
-    name: "create_invitation",
-    idempotency: Idempotency::Creates,
-    traffic: Traffic::Notifying,
-};
+pub(crate) const CREATE: Operation = Operation::creates("create_invitation");
 
 /// Creating several invitations in one request (Clerk's bulk endpoint, Elastic Cloud's
 /// `emails`): like [`CREATE`], paced by the vendor as its batch endpoint is.
-pub(crate) const CREATE_MANY: Operation = Operation {
-    name: "create_invitations",
-    idempotency: Idempotency::Creates,
-    traffic: Traffic::Batch,
-};
+pub(crate) const CREATE_MANY: Operation =
+    Operation::creates("create_invitations").paced_as(Traffic::Batch);
 
 /// One page of a list of invitations.
-pub(crate) const LIST: Operation = Operation {
-    name: "list_invitations",
-    idempotency: Idempotency::Reads,
-    traffic: Traffic::Quiet,
-};
+pub(crate) const LIST: Operation = Operation::reads("list_invitations");
 
-/// Cancelling one invitation by id. Vendors whose cancellation notifies people (GitHub)
-/// say so with [`notifying`].
-pub(crate) const CANCEL: Operation = Operation {
-    name: "cancel_invitation",
-    idempotency: Idempotency::DeletesNamed,
-    traffic: Traffic::Quiet,
-};
+/// Cancelling one invitation by id. Vendors whose cancellation notifies people (GitHub) pace
+/// it as [`Traffic::Notifying`].
+pub(crate) const CANCEL: Operation = Operation::deletes("cancel_invitation");
 
 /// Cancelling several invitations in one request.
-pub(crate) const CANCEL_MANY: Operation = Operation {
-    name: "cancel_invitations",
-    idempotency: Idempotency::DeletesNamed,
-    traffic: Traffic::Quiet,
-};
+pub(crate) const CANCEL_MANY: Operation = Operation::deletes("cancel_invitations");
 
 /// Looking up the teams a pending invitation adds the person to.
-pub(crate) const INVITATION_TEAMS: Operation = Operation {
-    name: "invitation_teams",
-    idempotency: Idempotency::Reads,
-    traffic: Traffic::Quiet,
-};
+pub(crate) const INVITATION_TEAMS: Operation = Operation::reads("invitation_teams");
 
 /// Looking up whether someone is a member.
-pub(crate) const MEMBERSHIP: Operation = Operation {
-    name: "membership",
-    idempotency: Idempotency::Reads,
-    traffic: Traffic::Quiet,
-};
+pub(crate) const MEMBERSHIP: Operation = Operation::reads("membership");
 
-/// `operation`, for a vendor on which it notifies people.
-pub(crate) const fn notifying(operation: Operation) -> Operation {
-    Operation {
-        traffic: Traffic::Notifying,
-        ..operation
-    }
-}
+/// Looking up a name's id.
+pub(crate) const LOOKUP: Operation = Operation::reads("lookup");
 
 /// One page of invitations and where the next one starts (the vendor's cursor `C`), if there
 /// is one.
@@ -137,13 +104,6 @@ impl Name {
         }
     }
 }
-
-/// Looking up a name's id.
-pub(crate) const LOOKUP: Operation = Operation {
-    name: "lookup",
-    idempotency: Idempotency::Reads,
-    traffic: Traffic::Quiet,
-};
 
 /// A vendor of a [`Client`](crate::Client): GitHub's, Clerk's or Elastic Cloud's API, as one
 /// pure mapping per operation.

@@ -434,10 +434,7 @@ impl Vendor for ElasticVendor {
             Ok(reply.invitations.into_iter().map(unify).collect())
         };
         // The same endpoint as one invitation: paced as invitations are.
-        let operation = crate::engine::Operation {
-            traffic: crate::engine::Traffic::Notifying,
-            ..vendors::CREATE_MANY
-        };
+        let operation = vendors::CREATE_MANY.paced_as(crate::engine::Traffic::Notifying);
         Ok(Call::new(operation, ORIGIN, organization, plan, decode)
             .about(Subject::Invitations(requests.len())))
     }

@@ -54,32 +54,20 @@ fn is_false(value: &bool) -> bool {
 #[non_exhaustive]
 pub struct RoleAssignments {
     /// Roles scoped to the organization (`organization`).
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub organization: Vec<OrganizationRole>,
     /// Roles scoped to deployments (`deployment`).
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub deployment: Vec<DeploymentRole>,
     /// Roles scoped to serverless projects, by project type (`project`).
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "ProjectRoles::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(skip_serializing_if = "ProjectRoles::is_empty")]
     pub project: ProjectRoles,
     /// Roles with platform scope (`platform`).
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub platform: Vec<PlatformRole>,
     /// Any other part Elastic Cloud sent; sent back as it is.
     #[serde(flatten)]
@@ -280,78 +268,97 @@ impl OrganizationRole {
     }
 }
 
-/// A role on all deployments of the organization, or on some of them: build it with
-/// [`DeploymentRole::all`] or [`DeploymentRole::ids`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct DeploymentRole {
-    /// The role id, such as `deployment-admin`, `deployment-editor` or `deployment-viewer`.
-    pub role_id: String,
-    /// The organization it is scoped to. Filled in from the request when sending; when set, it
-    /// must be the request's organization.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_id: Option<String>,
-    /// True for every deployment; then [`deployment_ids`](Self::deployment_ids) must be empty.
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "is_false"
-    )]
-    pub all: bool,
-    /// The deployments, when not [`all`](Self::all).
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub deployment_ids: Vec<String>,
-    /// Application roles granted when signing in to those deployments.
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub application_roles: Vec<String>,
-    /// Any other field Elastic Cloud sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+/// Defines a role on all resources of one kind, or on some of them by id: Elastic Cloud's
+/// deployment and project roles have this one shape, each with its own name for the ids.
+macro_rules! scoped_role {
+    (
+        $(#[$doc:meta])*
+        $name:ident { ids: $ids:ident, of: $of:literal, such_as: $such_as:literal }
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[non_exhaustive]
+        pub struct $name {
+            #[doc = concat!("The role id, such as ", $such_as, ".")]
+            pub role_id: String,
+            /// The organization it is scoped to. Filled in from the request when sending;
+            /// when set, it must be the request's organization.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub organization_id: Option<String>,
+            #[doc = concat!("True for every one of the ", $of, "; then the ids must be empty.")]
+            #[serde(default, deserialize_with = "null_as_default")]
+            #[serde(skip_serializing_if = "is_false")]
+            pub all: bool,
+            #[doc = concat!("The ", $of, ", when not [`all`](Self::all).")]
+            #[serde(default, deserialize_with = "null_as_default")]
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            pub $ids: Vec<String>,
+            #[doc = concat!("Application roles granted when signing in to the ", $of, ".")]
+            #[serde(default, deserialize_with = "null_as_default")]
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            pub application_roles: Vec<String>,
+            /// Any other field Elastic Cloud sent.
+            #[serde(flatten)]
+            pub extra: Map<String, Value>,
+        }
+
+        impl $name {
+            #[doc = concat!("`role_id` on every one of the ", $of, " (`all: true`).")]
+            pub fn all(role_id: impl Into<String>) -> $name {
+                $name {
+                    role_id: role_id.into(),
+                    organization_id: None,
+                    all: true,
+                    $ids: Vec::new(),
+                    application_roles: Vec::new(),
+                    extra: Map::new(),
+                }
+            }
+
+            #[doc = concat!("`role_id` on these ", $of, " (`", stringify!($ids), "`). At least one id is needed.")]
+            pub fn ids<I, S>(role_id: impl Into<String>, $ids: I) -> $name
+            where
+                I: IntoIterator<Item = S>,
+                S: Into<String>,
+            {
+                $name {
+                    all: false,
+                    $ids: $ids.into_iter().map(Into::into).collect(),
+                    ..$name::all(role_id)
+                }
+            }
+
+            #[doc = concat!("Adds application roles granted when signing in to the ", $of, ".")]
+            pub fn application_roles<I, S>(mut self, roles: I) -> $name
+            where
+                I: IntoIterator<Item = S>,
+                S: Into<String>,
+            {
+                self.application_roles
+                    .extend(roles.into_iter().map(Into::into));
+                self
+            }
+        }
+    };
 }
 
-impl DeploymentRole {
-    /// `role_id` on every deployment of the organization (`all: true`).
-    pub fn all(role_id: impl Into<String>) -> DeploymentRole {
-        DeploymentRole {
-            role_id: role_id.into(),
-            organization_id: None,
-            all: true,
-            deployment_ids: Vec::new(),
-            application_roles: Vec::new(),
-            extra: Map::new(),
-        }
+scoped_role! {
+    /// A role on all deployments of the organization, or on some of them: build it with
+    /// [`DeploymentRole::all`] or [`DeploymentRole::ids`].
+    DeploymentRole {
+        ids: deployment_ids,
+        of: "deployments",
+        such_as: "`deployment-admin`, `deployment-editor` or `deployment-viewer`"
     }
+}
 
-    /// `role_id` on these deployments (`deployment_ids`). At least one id is needed.
-    pub fn ids<I, S>(role_id: impl Into<String>, deployment_ids: I) -> DeploymentRole
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        DeploymentRole {
-            all: false,
-            deployment_ids: deployment_ids.into_iter().map(Into::into).collect(),
-            ..DeploymentRole::all(role_id)
-        }
-    }
-
-    /// Adds application roles granted when signing in to the deployments.
-    pub fn application_roles<I, S>(mut self, roles: I) -> DeploymentRole
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.application_roles
-            .extend(roles.into_iter().map(Into::into));
-        self
+scoped_role! {
+    /// A role on all projects of one type, or on some of them: build it with
+    /// [`ProjectRole::all`] or [`ProjectRole::ids`].
+    ProjectRole {
+        ids: project_ids,
+        of: "projects",
+        such_as: "`elasticsearch-developer`, `observability-viewer` or `security-t1-analyst`"
     }
 }
 
@@ -360,25 +367,16 @@ impl DeploymentRole {
 #[non_exhaustive]
 pub struct ProjectRoles {
     /// Roles on Elasticsearch projects.
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub elasticsearch: Vec<ProjectRole>,
     /// Roles on Observability projects.
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub observability: Vec<ProjectRole>,
     /// Roles on Security projects.
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub security: Vec<ProjectRole>,
     /// Project types this crate does not know yet, as Elastic Cloud sent them.
     #[serde(flatten)]
@@ -392,83 +390,6 @@ impl ProjectRoles {
             && self.observability.is_empty()
             && self.security.is_empty()
             && self.extra.is_empty()
-    }
-}
-
-/// A role on all projects of one type, or on some of them: build it with [`ProjectRole::all`]
-/// or [`ProjectRole::ids`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ProjectRole {
-    /// The role id, such as `elasticsearch-developer`, `observability-viewer` or
-    /// `security-t1-analyst`.
-    pub role_id: String,
-    /// The organization it is scoped to. Filled in from the request when sending; when set, it
-    /// must be the request's organization.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_id: Option<String>,
-    /// True for every project of the type; then [`project_ids`](Self::project_ids) must be
-    /// empty.
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "is_false"
-    )]
-    pub all: bool,
-    /// The projects, when not [`all`](Self::all).
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub project_ids: Vec<String>,
-    /// Application roles granted when signing in to those projects.
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub application_roles: Vec<String>,
-    /// Any other field Elastic Cloud sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-impl ProjectRole {
-    /// `role_id` on every project of the type (`all: true`).
-    pub fn all(role_id: impl Into<String>) -> ProjectRole {
-        ProjectRole {
-            role_id: role_id.into(),
-            organization_id: None,
-            all: true,
-            project_ids: Vec::new(),
-            application_roles: Vec::new(),
-            extra: Map::new(),
-        }
-    }
-
-    /// `role_id` on these projects (`project_ids`). At least one id is needed.
-    pub fn ids<I, S>(role_id: impl Into<String>, project_ids: I) -> ProjectRole
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        ProjectRole {
-            all: false,
-            project_ids: project_ids.into_iter().map(Into::into).collect(),
-            ..ProjectRole::all(role_id)
-        }
-    }
-
-    /// Adds application roles granted when signing in to the projects.
-    pub fn application_roles<I, S>(mut self, roles: I) -> ProjectRole
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.application_roles
-            .extend(roles.into_iter().map(Into::into));
-        self
     }
 }
 

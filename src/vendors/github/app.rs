@@ -20,8 +20,7 @@ use serde::Deserialize;
 
 use crate::engine::builder::Connection;
 use crate::engine::credentials::Credentials;
-use crate::engine::retry::Idempotency;
-use crate::engine::{later, Call, Engine, Failure, Operation, RawResponse, Traffic};
+use crate::engine::{later, Call, Engine, Failure, Operation, RawResponse};
 use crate::model::boxed::BoxFuture;
 use crate::model::error::Error;
 
@@ -36,11 +35,7 @@ const LAG_WAIT: Duration = Duration::from_secs(1);
 
 /// Requests the app makes for itself: finding installations, minting tokens. Sending them
 /// again changes nothing that matters (a second token is as good as the first).
-const APP_AUTHENTICATION: Operation = Operation {
-    name: "app_authentication",
-    idempotency: Idempotency::Reads,
-    traffic: Traffic::Quiet,
-};
+const APP_AUTHENTICATION: Operation = Operation::reads("app_authentication");
 
 /// Who the app is: GitHub's client id (recommended) or its numeric app id.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -60,7 +60,7 @@ use crate::model::outcome::Cancelled;
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
 use crate::vendors::payload::{self, Str, Text};
 use crate::vendors::{
-    self, notifying, MemberAnswer, Page, Vendor, CANCEL, CREATE, INVITATION_TEAMS, LIST, MEMBERSHIP,
+    self, MemberAnswer, Page, Vendor, CANCEL, CREATE, INVITATION_TEAMS, LIST, MEMBERSHIP,
 };
 
 /// GitHub's public API.
@@ -718,10 +718,14 @@ impl Vendor for GitHubVendor {
             })
         };
         // GitHub documents that cancelling an invitation sends notifications.
-        Ok(
-            Call::new(notifying(CANCEL), ORIGIN, organization, plan, decode)
-                .about(Subject::Invitation(id)),
+        Ok(Call::new(
+            CANCEL.paced_as(crate::engine::Traffic::Notifying),
+            ORIGIN,
+            organization,
+            plan,
+            decode,
         )
+        .about(Subject::Invitation(id)))
     }
 
     fn recreate<'a>(

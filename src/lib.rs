@@ -72,6 +72,9 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[macro_use]
+mod macros;
+
 mod client;
 mod engine;
 #[cfg(any(test, feature = "fuzzing"))]

@@ -123,121 +123,78 @@ impl<V> ClientBuilder<V> {
         }
     }
 
-    /// The credential: GitHub token, Clerk secret key, Elastic Cloud API key. This, a
-    /// [`credentials`](ClientBuilder::credentials) source, or (GitHub) an App is required.
-    ///
-    /// It is kept as a [`SecretString`] and, built once, as the `Authorization` header value
-    /// marked sensitive that every request sends; no `Debug`, `Display`, error or log line
-    /// shows it. (The header value lives as long as the client and, unlike the
-    /// `SecretString`, is not zeroed when dropped; a [`credentials`](ClientBuilder::credentials)
-    /// source's tokens become header values per request instead.)
-    pub fn token(mut self, token: impl Into<SecretString>) -> Self {
-        self.common.credentials = Some(CredentialChoice::Token(token.into()));
-        self
-    }
+    setters! {
+        /// The credential: GitHub token, Clerk secret key, Elastic Cloud API key. This, a
+        /// [`credentials`](ClientBuilder::credentials) source, or (GitHub) an App is required.
+        ///
+        /// It is kept as a [`SecretString`] and, built once, as the `Authorization` header value
+        /// marked sensitive that every request sends; no `Debug`, `Display`, error or log line
+        /// shows it. (The header value lives as long as the client and, unlike the
+        /// `SecretString`, is not zeroed when dropped; a [`credentials`](ClientBuilder::credentials)
+        /// source's tokens become header values per request instead.)
+        token(self, token: impl Into<SecretString>) { self.common.credentials = Some(CredentialChoice::Token(token.into())) }
 
-    /// A source the credential is asked from before every attempt, and told when the vendor
-    /// refused it: rotating tokens, a vault, a token of your own making. Replaces
-    /// [`ClientBuilder::token`].
-    pub fn credentials(mut self, source: impl Credentials + 'static) -> Self {
-        self.common.credentials = Some(CredentialChoice::Source(Arc::new(source)));
-        self
-    }
+        /// A source the credential is asked from before every attempt, and told when the vendor
+        /// refused it: rotating tokens, a vault, a token of your own making. Replaces
+        /// [`ClientBuilder::token`].
+        credentials(self, source: impl Credentials + 'static) { self.common.credentials = Some(CredentialChoice::Source(Arc::new(source))) }
 
-    /// The API's base URL, for GitHub Enterprise Server, GovCloud, a proxy or a test server.
-    /// Its path is kept: `https://ghe.example.com/api/v3` gives
-    /// `https://ghe.example.com/api/v3/orgs/...`. Plain `http://` is refused except for
-    /// loopback hosts.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.common.base_url = Some(url.into());
-        self
-    }
+        /// The API's base URL, for GitHub Enterprise Server, GovCloud, a proxy or a test server.
+        /// Its path is kept: `https://ghe.example.com/api/v3` gives
+        /// `https://ghe.example.com/api/v3/orgs/...`. Plain `http://` is refused except for
+        /// loopback hosts.
+        base_url(self, url: impl Into<String>) { self.common.base_url = Some(url.into()) }
 
-    /// The `User-Agent` header. Defaults to `orginvite/<version>`.
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.common.user_agent = Some(user_agent.into());
-        self
-    }
+        /// The `User-Agent` header. Defaults to `orginvite/<version>`.
+        user_agent(self, user_agent: impl Into<String>) { self.common.user_agent = Some(user_agent.into()) }
 
-    /// How long to wait for a connection. Applies to the client this builder creates, not to
-    /// one passed in with [`ClientBuilder::http_client`].
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.common.connect_timeout = timeout;
-        self
-    }
+        /// How long to wait for a connection. Applies to the client this builder creates, not to
+        /// one passed in with [`ClientBuilder::http_client`].
+        connect_timeout(self, timeout: Duration) { self.common.connect_timeout = timeout }
 
-    /// How long one attempt may take, from connecting to the last byte of the answer; `None`
-    /// for no limit. A timeout after the request was sent is never retried and is reported
-    /// as "may have been created".
-    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.common.attempt_timeout = timeout;
-        self
-    }
+        /// How long one attempt may take, from connecting to the last byte of the answer; `None`
+        /// for no limit. A timeout after the request was sent is never retried and is reported
+        /// as "may have been created".
+        timeout(self, timeout: Option<Duration>) { self.common.attempt_timeout = timeout }
 
-    /// Which failures are retried, and how long the client may wait.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.common.retry = policy;
-        self
-    }
+        /// Which failures are retried, and how long the client may wait.
+        retry_policy(self, policy: RetryPolicy) { self.common.retry = policy }
 
-    /// Sends through this `reqwest::Client` (for a proxy, custom roots, a shared pool).
-    /// Configure its redirect policy yourself: the crate's own client follows no redirects.
-    /// Its retries are its own too: the crate's client turns reqwest's off
-    /// (`.retry(reqwest::retry::never().max_retries_per_request(0))`), since the client sends
-    /// again what may be sent again, an HTTP/2 stream refused unprocessed included.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.common.http = Some(client);
-        self
-    }
+        /// Sends through this `reqwest::Client` (for a proxy, custom roots, a shared pool).
+        /// Configure its redirect policy yourself: the crate's own client follows no redirects.
+        /// Its retries are its own too: the crate's client turns reqwest's off
+        /// (`.retry(reqwest::retry::never().max_retries_per_request(0))`), since the client sends
+        /// again what may be sent again, an HTTP/2 stream refused unprocessed included.
+        http_client(self, client: reqwest::Client) { self.common.http = Some(client) }
 
-    /// The clock and sleep used between attempts; see [`RecordingSleeper`](crate::sleep::RecordingSleeper)
-    /// for tests.
-    pub fn sleeper(mut self, sleeper: impl Sleeper + 'static) -> Self {
-        self.common.sleeper = Some(Arc::new(sleeper));
-        self
-    }
+        /// The clock and sleep used between attempts; see [`RecordingSleeper`](crate::sleep::RecordingSleeper)
+        /// for tests.
+        sleeper(self, sleeper: impl Sleeper + 'static) { self.common.sleeper = Some(Arc::new(sleeper)) }
 
-    /// How this client paces its requests (its own [`Pacer`], shared by its clones). Each
-    /// provider documents its default.
-    pub fn pacing(mut self, pacing: Pacing) -> Self {
-        self.common.pacing = Some(pacing);
-        self
-    }
+        /// How this client paces its requests (its own [`Pacer`], shared by its clones). Each
+        /// provider documents its default.
+        pacing(self, pacing: Pacing) { self.common.pacing = Some(pacing) }
 
-    /// Paces through `pacer`, shared with every other client given the same one: use it
-    /// when several clients spend one vendor account's budget. Overrides
-    /// [`ClientBuilder::pacing`].
-    pub fn pacer(mut self, pacer: Pacer) -> Self {
-        self.common.pacer = Some(pacer);
-        self
-    }
+        /// Paces through `pacer`, shared with every other client given the same one: use it
+        /// when several clients spend one vendor account's budget. Overrides
+        /// [`ClientBuilder::pacing`].
+        pacer(self, pacer: Pacer) { self.common.pacer = Some(pacer) }
 
-    /// Reports waits, retries and give-ups to `observer` (for metrics).
-    pub fn observer(mut self, observer: impl Observer + 'static) -> Self {
-        self.common.observer = Some(Arc::new(observer));
-        self
-    }
+        /// Reports waits, retries and give-ups to `observer` (for metrics).
+        observer(self, observer: impl Observer + 'static) { self.common.observer = Some(Arc::new(observer)) }
 
-    /// Whether `tracing` spans show the invitee's full email. Off by default: spans show only
-    /// its first character and domain (`j***@example.com`). Tokens are never shown.
-    pub fn trace_emails(mut self, full: bool) -> Self {
-        self.common.trace_emails = full;
-        self
-    }
+        /// Whether `tracing` spans show the invitee's full email. Off by default: spans show only
+        /// its first character and domain (`j***@example.com`). Tokens are never shown.
+        trace_emails(self, full: bool) { self.common.trace_emails = full }
 
-    /// How [`ensure_invited`](crate::Provider::ensure_invited) looks for an invitation whose
-    /// create ended in doubt before it concludes that none was created. See
-    /// [`Reconcile`](crate::Reconcile) for the default.
-    pub fn reconcile(mut self, reconcile: crate::model::outcome::Reconcile) -> Self {
-        self.common.reconcile = reconcile;
-        self
-    }
+        /// How [`ensure_invited`](crate::Provider::ensure_invited) looks for an invitation whose
+        /// create ended in doubt before it concludes that none was created. See
+        /// [`Reconcile`](crate::Reconcile) for the default.
+        reconcile(self, reconcile: crate::model::outcome::Reconcile) { self.common.reconcile = reconcile }
 
-    /// The largest response body read, in bytes; a larger answer is a
-    /// [`Decode`](crate::ErrorKind::Decode) error. Defaults to 4 MiB.
-    pub fn max_body_bytes(mut self, limit: usize) -> Self {
-        self.common.max_body_bytes = limit;
-        self
+        /// The largest response body read, in bytes; a larger answer is a
+        /// [`Decode`](crate::ErrorKind::Decode) error. Defaults to 4 MiB.
+        max_body_bytes(self, limit: usize) { self.common.max_body_bytes = limit }
     }
 }
 

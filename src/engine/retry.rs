@@ -144,44 +144,28 @@ impl RetryPolicy {
         RetryPolicy::default().max_attempts(1)
     }
 
-    /// How many attempts at most, the first included (at least 1).
-    pub fn max_attempts(mut self, attempts: u32) -> RetryPolicy {
-        self.max_attempts = attempts.max(1);
-        self
-    }
+    setters! {
+        /// How many attempts at most, the first included (at least 1).
+        max_attempts(self, attempts: u32) { self.max_attempts = attempts.max(1) }
 
-    /// The first backoff step when the vendor names no wait; it doubles on every attempt.
-    pub fn initial_backoff(mut self, backoff: Duration) -> RetryPolicy {
-        self.initial_backoff = backoff;
-        self
-    }
+        /// The first backoff step when the vendor names no wait; it doubles on every attempt.
+        initial_backoff(self, backoff: Duration) { self.initial_backoff = backoff }
 
-    /// The largest backoff step when the vendor names no wait.
-    pub fn max_backoff(mut self, backoff: Duration) -> RetryPolicy {
-        self.max_backoff = backoff;
-        self
-    }
+        /// The largest backoff step when the vendor names no wait.
+        max_backoff(self, backoff: Duration) { self.max_backoff = backoff }
 
-    /// The longest single wait the client sleeps; a longer one is returned to the caller as
-    /// a `rate_limited` error with `retry_after`.
-    pub fn max_wait(mut self, wait: Duration) -> RetryPolicy {
-        self.max_wait = wait;
-        self
-    }
+        /// The longest single wait the client sleeps; a longer one is returned to the caller as
+        /// a `rate_limited` error with `retry_after`.
+        max_wait(self, wait: Duration) { self.max_wait = wait }
 
-    /// A deadline for one call, counted from its start: pacing waits, attempts and retry waits
-    /// included. A wait that would overrun it is not slept: the call fails at once with
-    /// [`RateLimited`](crate::ErrorKind::RateLimited) and the wait as `retry_after`.
-    pub fn max_elapsed(mut self, limit: Duration) -> RetryPolicy {
-        self.max_elapsed = Some(limit);
-        self
-    }
+        /// A deadline for one call, counted from its start: pacing waits, attempts and retry waits
+        /// included. A wait that would overrun it is not slept: the call fails at once with
+        /// [`RateLimited`](crate::ErrorKind::RateLimited) and the wait as `retry_after`.
+        max_elapsed(self, limit: Duration) { self.max_elapsed = Some(limit) }
 
-    /// Whether backoff steps are randomized ("full jitter": anywhere from zero to the step).
-    /// On by default, so that many clients do not retry in step; off gives exact steps.
-    pub fn jitter(mut self, jitter: bool) -> RetryPolicy {
-        self.jitter = jitter;
-        self
+        /// Whether backoff steps are randomized ("full jitter": anywhere from zero to the step).
+        /// On by default, so that many clients do not retry in step; off gives exact steps.
+        jitter(self, jitter: bool) { self.jitter = jitter }
     }
 
     /// The number of attempts at most, the first included.

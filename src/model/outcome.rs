@@ -125,16 +125,12 @@ impl Default for Reconcile {
 }
 
 impl Reconcile {
-    /// Sets how many lookups are made (at least one).
-    pub fn lookups(mut self, lookups: u32) -> Reconcile {
-        self.lookups = lookups.max(1);
-        self
-    }
+    setters! {
+        /// Sets how many lookups are made (at least one).
+        lookups(self, lookups: u32) { self.lookups = lookups.max(1) }
 
-    /// Sets the window the lookups are spread over.
-    pub fn window(mut self, window: Duration) -> Reconcile {
-        self.window = window;
-        self
+        /// Sets the window the lookups are spread over.
+        window(self, window: Duration) { self.window = window }
     }
 
     /// How long after the start of the window lookup number `n` (0-based) is made: the first
@@ -293,49 +289,33 @@ impl Default for BulkOptions {
 }
 
 impl BulkOptions {
-    /// Sets how many requests are in flight at most (at least one).
-    pub fn concurrency(mut self, concurrency: usize) -> BulkOptions {
-        self.concurrency = concurrency.max(1);
-        self
-    }
+    setters! {
+        /// Sets how many requests are in flight at most (at least one).
+        concurrency(self, concurrency: usize) { self.concurrency = concurrency.max(1) }
 
-    /// Sets a deadline for the whole run.
-    pub fn deadline(mut self, deadline: Duration) -> BulkOptions {
-        self.deadline = Some(deadline);
-        self
-    }
+        /// Sets a deadline for the whole run.
+        deadline(self, deadline: Duration) { self.deadline = Some(deadline) }
 
-    /// Turns the vendor's batch endpoints on or off.
-    pub fn batches(mut self, batches: bool) -> BulkOptions {
-        self.batches = batches;
-        self
-    }
+        /// Turns the vendor's batch endpoints on or off.
+        batches(self, batches: bool) { self.batches = batches }
 
-    /// Stops the run when `token` is cancelled (a Ctrl-C handler, a shutdown): from then on
-    /// no request is sent that is not on the wire already. Requests waiting for their turn
-    /// are abandoned at once; they, and every request not started, end
-    /// [`skipped`](BulkItem::skipped) with [`Error::Cancelled`]. Requests already sent run to
-    /// their end.
-    pub fn cancel_on(mut self, token: CancellationToken) -> BulkOptions {
-        self.cancel = Some(token);
-        self
-    }
+        /// Stops the run when `token` is cancelled (a Ctrl-C handler, a shutdown): from then on
+        /// no request is sent that is not on the wire already. Requests waiting for their turn
+        /// are abandoned at once; they, and every request not started, end
+        /// [`skipped`](BulkItem::skipped) with [`Error::Cancelled`]. Requests already sent run to
+        /// their end.
+        cancel_on(self, token: CancellationToken) { self.cancel = Some(token) }
 
-    /// Tells `observer` before each request that may create invitations is sent.
-    pub fn observer(mut self, observer: impl BulkObserver + 'static) -> BulkOptions {
-        self.observer = Some(Arc::new(observer));
-        self
-    }
+        /// Tells `observer` before each request that may create invitations is sent.
+        observer(self, observer: impl BulkObserver + 'static) { self.observer = Some(Arc::new(observer)) }
 
-    /// Says that an earlier run may have sent request `index` (its position in the input) at
-    /// `at`, and stopped before its outcome was known (a crash, an interruption): the
-    /// invitation is looked up first, over the [`Reconcile`] window from `at`, and created
-    /// only when it is not there. Found, it is [`Ensured::Created`] with `reconciled` when it
-    /// was created after `at` (give or take the clocks' skew), else
-    /// [`Ensured::AlreadyInvited`].
-    pub fn maybe_sent(mut self, index: usize, at: SystemTime) -> BulkOptions {
-        self.maybe_sent.insert(index, at);
-        self
+        /// Says that an earlier run may have sent request `index` (its position in the input) at
+        /// `at`, and stopped before its outcome was known (a crash, an interruption): the
+        /// invitation is looked up first, over the [`Reconcile`] window from `at`, and created
+        /// only when it is not there. Found, it is [`Ensured::Created`] with `reconciled` when it
+        /// was created after `at` (give or take the clocks' skew), else
+        /// [`Ensured::AlreadyInvited`].
+        maybe_sent(self, index: usize, at: SystemTime) { self.maybe_sent.insert(index, at) }
     }
 }
 

@@ -250,17 +250,13 @@ impl CreateInvitation {
         CreateInvitation::new(organization, Invitee::user_id(id))
     }
 
-    /// Sets the role.
-    pub fn role(mut self, role: Role) -> CreateInvitation {
-        self.role = role;
-        self
-    }
+    setters! {
+        /// Sets the role.
+        role(self, role: Role) { self.role = role }
 
-    /// Sets how long the invitation stays valid (Clerk: whole days, Elastic Cloud: whole hours
-    /// or days; GitHub's invitations always last 7 days and refuse this option).
-    pub fn expires_in(mut self, expires_in: Duration) -> CreateInvitation {
-        self.expires_in = Some(expires_in);
-        self
+        /// Sets how long the invitation stays valid (Clerk: whole days, Elastic Cloud: whole hours
+        /// or days; GitHub's invitations always last 7 days and refuse this option).
+        expires_in(self, expires_in: Duration) { self.expires_in = Some(expires_in) }
     }
 
     /// Adds one vendor's own options ([`GitHubOptions`](crate::github::GitHubOptions),
@@ -387,28 +383,18 @@ impl ListInvitations {
         self.statuses([status])
     }
 
-    /// Lists invitations in every status the vendor lists.
-    pub fn any_status(mut self) -> ListInvitations {
-        self.statuses.clear();
-        self
-    }
+    setters! {
+        /// Lists invitations in every status the vendor lists.
+        any_status(self) { self.statuses.clear() }
 
-    /// Only invitations giving `role`.
-    pub fn role(mut self, role: Role) -> ListInvitations {
-        self.role = Some(role);
-        self
-    }
+        /// Only invitations giving `role`.
+        role(self, role: Role) { self.role = Some(role) }
 
-    /// Only invitations for `email`.
-    pub fn email(mut self, email: impl Into<String>) -> ListInvitations {
-        self.email = Some(email.into());
-        self
-    }
+        /// Only invitations for `email`.
+        email(self, email: impl Into<String>) { self.email = Some(email.into()) }
 
-    /// Asks for pages of `size` invitations.
-    pub fn page_size(mut self, size: u32) -> ListInvitations {
-        self.page_size = Some(size);
-        self
+        /// Asks for pages of `size` invitations.
+        page_size(self, size: u32) { self.page_size = Some(size) }
     }
 
     /// Adds one vendor's own list options

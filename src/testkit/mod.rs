@@ -222,28 +222,18 @@ impl FakeMember {
         }
     }
 
-    /// Sets the email.
-    pub fn email(mut self, email: impl Into<String>) -> FakeMember {
-        self.email = Some(email.into());
-        self
-    }
+    setters! {
+        /// Sets the email.
+        email(self, email: impl Into<String>) { self.email = Some(email.into()) }
 
-    /// Sets the user id.
-    pub fn user_id(mut self, id: impl Into<String>) -> FakeMember {
-        self.user_id = Some(id.into());
-        self
-    }
+        /// Sets the user id.
+        user_id(self, id: impl Into<String>) { self.user_id = Some(id.into()) }
 
-    /// Sets the login.
-    pub fn login(mut self, login: impl Into<String>) -> FakeMember {
-        self.login = Some(login.into());
-        self
-    }
+        /// Sets the login.
+        login(self, login: impl Into<String>) { self.login = Some(login.into()) }
 
-    /// Sets the vendor's role string.
-    pub fn role(mut self, role: impl Into<String>) -> FakeMember {
-        self.role = role.into();
-        self
+        /// Sets the vendor's role string.
+        role(self, role: impl Into<String>) { self.role = role.into() }
     }
 }
 

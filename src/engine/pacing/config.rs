@@ -76,33 +76,26 @@ impl Pacing {
         }
     }
 
-    /// Adds a rate ([`Pacing::rate`]) to these settings.
-    pub fn with_rate(mut self, requests: u32, period: Duration) -> Pacing {
-        self.rate = Some((requests.max(1), period));
-        self
-    }
+    setters! {
+        /// Adds a rate ([`Pacing::rate`]) to these settings.
+        with_rate(self, requests: u32, period: Duration) { self.rate = Some((requests.max(1), period)) }
 
-    /// Adds a rate for batch requests ([`Pacing::batch_rate`]) to these settings.
-    pub fn with_batch_rate(mut self, requests: u32, period: Duration) -> Pacing {
-        self.batch_rate = Some((requests.max(1), period));
-        self
-    }
+        /// Adds a rate for batch requests ([`Pacing::batch_rate`]) to these settings.
+        with_batch_rate(self, requests: u32, period: Duration) { self.batch_rate = Some((requests.max(1), period)) }
 
-    /// Keeps each rate's window this much longer than its period; see
-    /// [`Pacing::window_margin`](Pacing#structfield.window_margin).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use orginvite::Pacing;
-    ///
-    /// let exact = Pacing::rate(10, Duration::from_secs(1)).window_margin(Duration::ZERO);
-    /// assert_eq!(exact.window(Duration::from_secs(1)), Duration::from_secs(1));
-    /// let default = Pacing::rate(10, Duration::from_secs(1));
-    /// assert_eq!(default.window(Duration::from_secs(1)), Duration::from_millis(1020));
-    /// ```
-    pub fn window_margin(mut self, margin: Duration) -> Pacing {
-        self.window_margin = Some(margin);
-        self
+        /// Keeps each rate's window this much longer than its period; see
+        /// [`Pacing::window_margin`](Pacing#structfield.window_margin).
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use orginvite::Pacing;
+        ///
+        /// let exact = Pacing::rate(10, Duration::from_secs(1)).window_margin(Duration::ZERO);
+        /// assert_eq!(exact.window(Duration::from_secs(1)), Duration::from_secs(1));
+        /// let default = Pacing::rate(10, Duration::from_secs(1));
+        /// assert_eq!(default.window(Duration::from_secs(1)), Duration::from_millis(1020));
+        /// ```
+        window_margin(self, margin: Duration) { self.window_margin = Some(margin) }
     }
 
     /// The window a rate of `period` is kept over: the period and the margin.
@@ -113,10 +106,9 @@ impl Pacing {
         period.saturating_add(margin)
     }
 
-    /// Turns learning from rate-limit headers on or off.
-    pub fn learn_from_headers(mut self, learn: bool) -> Pacing {
-        self.learn_from_headers = learn;
-        self
+    setters! {
+        /// Turns learning from rate-limit headers on or off.
+        learn_from_headers(self, learn: bool) { self.learn_from_headers = learn }
     }
 }
 

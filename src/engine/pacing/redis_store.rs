@@ -100,33 +100,23 @@ impl RedisPacer {
         }
     }
 
-    /// The key every process sharing one budget uses: one per vendor account, such as
-    /// `github:acme` or `clerk:ins_123`. The pacer's Redis keys start with it.
-    pub fn key(mut self, key: impl Into<String>) -> RedisPacer {
-        self.key = key.into();
-        self
-    }
+    setters! {
+        /// The key every process sharing one budget uses: one per vendor account, such as
+        /// `github:acme` or `clerk:ins_123`. The pacer's Redis keys start with it.
+        key(self, key: impl Into<String>) { self.key = key.into() }
 
-    /// How long one call to Redis may take, connecting included, before Redis counts as
-    /// unreachable for that call. Defaults to 250 ms.
-    pub fn timeout(mut self, timeout: Duration) -> RedisPacer {
-        self.timeout = timeout;
-        self
-    }
+        /// How long one call to Redis may take, connecting included, before Redis counts as
+        /// unreachable for that call. Defaults to 250 ms.
+        timeout(self, timeout: Duration) { self.timeout = timeout }
 
-    /// How long a serialized turn outlives its holder: while a request holds the turn, its
-    /// process renews the lease every third of this (for two minutes at most); a process that
-    /// dies holding it blocks the others until it runs out, no longer. Defaults to 10 s; keep
-    /// it several times the [`timeout`](Self::timeout).
-    pub fn lease(mut self, lease: Duration) -> RedisPacer {
-        self.lease = lease;
-        self
-    }
+        /// How long a serialized turn outlives its holder: while a request holds the turn, its
+        /// process renews the lease every third of this (for two minutes at most); a process that
+        /// dies holding it blocks the others until it runs out, no longer. Defaults to 10 s; keep
+        /// it several times the [`timeout`](Self::timeout).
+        lease(self, lease: Duration) { self.lease = lease }
 
-    /// What happens when Redis cannot be reached; see [`WhenUnavailable`].
-    pub fn when_unavailable(mut self, when: WhenUnavailable) -> RedisPacer {
-        self.when_unavailable = when;
-        self
+        /// What happens when Redis cannot be reached; see [`WhenUnavailable`].
+        when_unavailable(self, when: WhenUnavailable) { self.when_unavailable = when }
     }
 }
 

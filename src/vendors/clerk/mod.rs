@@ -115,34 +115,21 @@ impl ClerkOptions {
         ClerkOptions::default()
     }
 
-    /// Sets the inviting user's id.
-    pub fn inviter_user_id(mut self, user_id: impl Into<String>) -> ClerkOptions {
-        self.inviter_user_id = Some(user_id.into());
-        self
-    }
+    setters! {
+        /// Sets the inviting user's id.
+        inviter_user_id(self, user_id: impl Into<String>) { self.inviter_user_id = Some(user_id.into()) }
 
-    /// Sets the public metadata.
-    pub fn public_metadata(mut self, metadata: Map<String, Value>) -> ClerkOptions {
-        self.public_metadata = Some(metadata);
-        self
-    }
+        /// Sets the public metadata.
+        public_metadata(self, metadata: Map<String, Value>) { self.public_metadata = Some(metadata) }
 
-    /// Sets the private metadata.
-    pub fn private_metadata(mut self, metadata: Map<String, Value>) -> ClerkOptions {
-        self.private_metadata = Some(metadata);
-        self
-    }
+        /// Sets the private metadata.
+        private_metadata(self, metadata: Map<String, Value>) { self.private_metadata = Some(metadata) }
 
-    /// Sets the URL the person lands on after accepting.
-    pub fn redirect_url(mut self, url: impl Into<String>) -> ClerkOptions {
-        self.redirect_url = Some(url.into());
-        self
-    }
+        /// Sets the URL the person lands on after accepting.
+        redirect_url(self, url: impl Into<String>) { self.redirect_url = Some(url.into()) }
 
-    /// Sets whether Clerk emails the invitation.
-    pub fn notify(mut self, notify: bool) -> ClerkOptions {
-        self.notify = Some(notify);
-        self
+        /// Sets whether Clerk emails the invitation.
+        notify(self, notify: bool) { self.notify = Some(notify) }
     }
 }
 
@@ -164,10 +151,9 @@ impl ClerkListOptions {
         ClerkListOptions::default()
     }
 
-    /// Sets the order, e.g. `+email_address`.
-    pub fn order_by(mut self, order: impl Into<String>) -> ClerkListOptions {
-        self.order_by = Some(order.into());
-        self
+    setters! {
+        /// Sets the order, e.g. `+email_address`.
+        order_by(self, order: impl Into<String>) { self.order_by = Some(order.into()) }
     }
 }
 
@@ -207,17 +193,13 @@ impl VendorSettings for ClerkSettings {
 pub type ClerkBuilder = ClientBuilder<ClerkSettings>;
 
 impl ClientBuilder<ClerkSettings> {
-    /// The API version sent in `Clerk-API-Version`. Defaults to `2026-05-12`.
-    pub fn api_version(mut self, version: impl Into<String>) -> Self {
-        self.vendor.api_version = Some(version.into());
-        self
-    }
+    setters! {
+        /// The API version sent in `Clerk-API-Version`. Defaults to `2026-05-12`.
+        api_version(self, version: impl Into<String>) { self.vendor.api_version = Some(version.into()) }
 
-    /// Sends no `Clerk-API-Version` header: Clerk then answers with the instance's default
-    /// version.
-    pub fn without_api_version(mut self) -> Self {
-        self.vendor.api_version = None;
-        self
+        /// Sends no `Clerk-API-Version` header: Clerk then answers with the instance's default
+        /// version.
+        without_api_version(self) { self.vendor.api_version = None }
     }
 }
 

@@ -109,10 +109,9 @@ impl ElasticOptions {
         ElasticOptions::default()
     }
 
-    /// Sets the role assignments.
-    pub fn role_assignments(mut self, role_assignments: RoleAssignments) -> ElasticOptions {
-        self.role_assignments = Some(role_assignments);
-        self
+    setters! {
+        /// Sets the role assignments.
+        role_assignments(self, role_assignments: RoleAssignments) { self.role_assignments = Some(role_assignments) }
     }
 }
 

@@ -80,40 +80,24 @@ impl RoleAssignments {
         RoleAssignments::default()
     }
 
-    /// Adds an organization role.
-    pub fn organization(mut self, role: OrganizationRole) -> RoleAssignments {
-        self.organization.push(role);
-        self
-    }
+    setters! {
+        /// Adds an organization role.
+        organization(self, role: OrganizationRole) { self.organization.push(role) }
 
-    /// Adds a deployment role.
-    pub fn deployment(mut self, role: DeploymentRole) -> RoleAssignments {
-        self.deployment.push(role);
-        self
-    }
+        /// Adds a deployment role.
+        deployment(self, role: DeploymentRole) { self.deployment.push(role) }
 
-    /// Adds a role on Elasticsearch projects.
-    pub fn elasticsearch(mut self, role: ProjectRole) -> RoleAssignments {
-        self.project.elasticsearch.push(role);
-        self
-    }
+        /// Adds a role on Elasticsearch projects.
+        elasticsearch(self, role: ProjectRole) { self.project.elasticsearch.push(role) }
 
-    /// Adds a role on Observability projects.
-    pub fn observability(mut self, role: ProjectRole) -> RoleAssignments {
-        self.project.observability.push(role);
-        self
-    }
+        /// Adds a role on Observability projects.
+        observability(self, role: ProjectRole) { self.project.observability.push(role) }
 
-    /// Adds a role on Security projects.
-    pub fn security(mut self, role: ProjectRole) -> RoleAssignments {
-        self.project.security.push(role);
-        self
-    }
+        /// Adds a role on Security projects.
+        security(self, role: ProjectRole) { self.project.security.push(role) }
 
-    /// Adds a platform role.
-    pub fn platform(mut self, role: PlatformRole) -> RoleAssignments {
-        self.platform.push(role);
-        self
+        /// Adds a platform role.
+        platform(self, role: PlatformRole) { self.platform.push(role) }
     }
 
     /// True when there is no assignment at all.

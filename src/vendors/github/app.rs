@@ -112,17 +112,13 @@ impl GitHubApp {
         }
     }
 
-    /// The installation to act as, for every organization; without it, each organization's is
-    /// found and remembered.
-    pub fn installation_id(mut self, installation_id: u64) -> GitHubApp {
-        self.installation_id = Some(installation_id);
-        self
-    }
+    setters! {
+        /// The installation to act as, for every organization; without it, each organization's is
+        /// found and remembered.
+        installation_id(self, installation_id: u64) { self.installation_id = Some(installation_id) }
 
-    /// How long before its expiry an installation token is replaced. Defaults to 5 minutes.
-    pub fn refresh_margin(mut self, margin: Duration) -> GitHubApp {
-        self.refresh_margin = margin;
-        self
+        /// How long before its expiry an installation token is replaced. Defaults to 5 minutes.
+        refresh_margin(self, margin: Duration) { self.refresh_margin = margin }
     }
 
     /// Checks the settings and reads the key.

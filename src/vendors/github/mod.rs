@@ -111,28 +111,18 @@ impl GitHubOptions {
         GitHubOptions::default()
     }
 
-    /// Adds a team.
-    pub fn team_id(mut self, team_id: u64) -> GitHubOptions {
-        self.team_ids.push(team_id);
-        self
-    }
+    setters! {
+        /// Adds a team.
+        team_id(self, team_id: u64) { self.team_ids.push(team_id) }
 
-    /// Adds teams.
-    pub fn team_ids(mut self, team_ids: impl IntoIterator<Item = u64>) -> GitHubOptions {
-        self.team_ids.extend(team_ids);
-        self
-    }
+        /// Adds teams.
+        team_ids(self, team_ids: impl IntoIterator<Item = u64>) { self.team_ids.extend(team_ids) }
 
-    /// Adds a team by its slug (`design`); it mixes freely with [`team_id`](Self::team_id).
-    pub fn team_slug(mut self, slug: impl Into<String>) -> GitHubOptions {
-        self.team_slugs.push(slug.into());
-        self
-    }
+        /// Adds a team by its slug (`design`); it mixes freely with [`team_id`](Self::team_id).
+        team_slug(self, slug: impl Into<String>) { self.team_slugs.push(slug.into()) }
 
-    /// Restores the role a former member had.
-    pub fn reinstate(mut self, reinstate: bool) -> GitHubOptions {
-        self.reinstate = reinstate;
-        self
+        /// Restores the role a former member had.
+        reinstate(self, reinstate: bool) { self.reinstate = reinstate }
     }
 }
 
@@ -154,10 +144,9 @@ impl GitHubListOptions {
         GitHubListOptions::default()
     }
 
-    /// Only pending invitations from `source` (`member` or `scim`).
-    pub fn invitation_source(mut self, source: impl Into<String>) -> GitHubListOptions {
-        self.invitation_source = Some(source.into());
-        self
+    setters! {
+        /// Only pending invitations from `source` (`member` or `scim`).
+        invitation_source(self, source: impl Into<String>) { self.invitation_source = Some(source.into()) }
     }
 }
 
@@ -193,10 +182,9 @@ impl VendorSettings for GitHubSettings {
 pub type GitHubBuilder = ClientBuilder<GitHubSettings>;
 
 impl ClientBuilder<GitHubSettings> {
-    /// The REST API version sent in `X-GitHub-Api-Version`. Defaults to `2022-11-28`.
-    pub fn api_version(mut self, version: impl Into<String>) -> Self {
-        self.vendor.api_version = version.into();
-        self
+    setters! {
+        /// The REST API version sent in `X-GitHub-Api-Version`. Defaults to `2022-11-28`.
+        api_version(self, version: impl Into<String>) { self.vendor.api_version = version.into() }
     }
 
     /// Acts as a GitHub App installation instead of with a token: see [`GitHubApp`].

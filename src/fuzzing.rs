@@ -17,6 +17,7 @@ use crate::model::invitation::Invitation;
 use crate::model::kind::ProviderKind;
 use crate::model::request::CreateInvitation;
 use crate::vendors::codec;
+use crate::vendors::codec::Reading;
 
 /// Which vendor's decoder to feed.
 pub type Target = ProviderKind;
@@ -97,8 +98,12 @@ impl Answer {
 
     /// Decodes the answer as the create call would.
     pub fn decode(&self) -> Result<Invitation, Error> {
+        let reading = Reading {
+            response: &self.response,
+            now: now(),
+        };
         codec(self.target)
-            .decode_created(&self.request, &self.response, now())
+            .created(&self.request, reading)
             .map_err(|failure| failure.error)
     }
 }
@@ -120,8 +125,12 @@ pub fn decode_list(
         after_doubt: false,
     };
     let query = crate::model::request::ListInvitations::new(organization(target));
+    let reading = Reading {
+        response: &response,
+        now: now(),
+    };
     codec(target)
-        .decode_page(&query, &response, now())
+        .page(&query, reading)
         .map_err(|failure| failure.error)
 }
 

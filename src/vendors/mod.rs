@@ -7,6 +7,8 @@
 //! `crate::ops` and never see a vendor's wire types.
 
 pub mod clerk;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod codec;
 pub mod elastic;
 pub mod github;
 pub(crate) mod payload;
@@ -329,85 +331,11 @@ impl Failure {
     }
 }
 
-/// A vendor's create and list decoders with the vendor's type forgotten: what the fuzzing and
-/// benchmark entry points feed.
-#[cfg(any(test, feature = "fuzzing"))]
-pub(crate) trait Codec: Send + Sync {
-    /// An organization this vendor accepts.
-    fn organization(&self) -> &'static str;
-    /// The HTTP request a create sends.
-    fn encode(&self, request: &CreateInvitation) -> Result<crate::engine::HttpPlan, Error>;
-    /// What a create makes of an answer.
-    fn decode_created(
-        &self,
-        request: &CreateInvitation,
-        response: &RawResponse,
-        now: SystemTime,
-    ) -> Result<Invitation, Failure>;
-    /// The rate limits an answer's headers tell.
-    fn rate_limit(
-        &self,
-        headers: &reqwest::header::HeaderMap,
-        now: SystemTime,
-    ) -> crate::model::error::RateLimitInfo;
-    /// How many invitations a list makes of an answer to its first page.
-    fn decode_page(
-        &self,
-        query: &ListInvitations,
-        response: &RawResponse,
-        now: SystemTime,
-    ) -> Result<usize, Failure>;
-}
-
-#[cfg(any(test, feature = "fuzzing"))]
-impl<V: Vendor> Codec for V {
-    fn organization(&self) -> &'static str {
-        match V::PROVIDER {
-            ProviderKind::Clerk => "org_1",
-            ProviderKind::ElasticCloud => "org-1",
-            _ => "acme",
-        }
-    }
-
-    fn encode(&self, request: &CreateInvitation) -> Result<crate::engine::HttpPlan, Error> {
-        self.create(request).map(|call| call.plan)
-    }
-
-    fn rate_limit(
-        &self,
-        headers: &reqwest::header::HeaderMap,
-        now: SystemTime,
-    ) -> crate::model::error::RateLimitInfo {
-        (V::ORIGIN.rate_limit)(headers, now)
-    }
-
-    fn decode_created(
-        &self,
-        request: &CreateInvitation,
-        response: &RawResponse,
-        now: SystemTime,
-    ) -> Result<Invitation, Failure> {
-        Vendor::decode_created(self, request, response, now)
-    }
-
-    fn decode_page(
-        &self,
-        query: &ListInvitations,
-        response: &RawResponse,
-        now: SystemTime,
-    ) -> Result<usize, Failure> {
-        let call = self
-            .list_page(query, &V::Cursor::default())
-            .map_err(Failure::from_error)?;
-        (call.decode)(response, now).map(|page| page.invitations.len())
-    }
-}
-
 /// The codec of `kind`'s vendor, with its default settings.
 #[cfg(any(test, feature = "fuzzing"))]
-pub(crate) fn codec(kind: ProviderKind) -> &'static dyn Codec {
+pub(crate) fn codec(kind: ProviderKind) -> &'static dyn codec::Codec {
     use std::sync::OnceLock;
-    fn built<V: Vendor>(cell: &'static OnceLock<V>) -> &'static dyn Codec {
+    fn built<V: Vendor>(cell: &'static OnceLock<V>) -> &'static dyn codec::Codec {
         cell.get_or_init(|| {
             let builder =
                 crate::engine::builder::ClientBuilder::with_vendor(V::Settings::default())

@@ -9,7 +9,6 @@ use super::Vendor;
 use crate::engine::{Failure, HttpPlan, RawResponse};
 use crate::model::error::{Error, RateLimitInfo};
 use crate::model::invitation::Invitation;
-use crate::model::kind::ProviderKind;
 use crate::model::request::{CreateInvitation, ListInvitations};
 
 /// An answer, and when it is read.
@@ -18,10 +17,8 @@ pub(crate) struct Reading<'r> {
     pub(crate) now: SystemTime,
 }
 
-/// One vendor's mapping, reached through its [`ProviderKind`].
+/// One vendor's mapping, reached through its `ProviderKind`.
 pub(crate) trait Codec: Send + Sync {
-    /// An organization this vendor accepts.
-    fn organization(&self) -> &'static str;
     /// The HTTP request a create sends.
     fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error>;
     /// What a create of `request` makes of an answer.
@@ -37,14 +34,6 @@ pub(crate) trait Codec: Send + Sync {
 }
 
 impl<V: Vendor> Codec for V {
-    fn organization(&self) -> &'static str {
-        match V::PROVIDER {
-            ProviderKind::Clerk => "org_1",
-            ProviderKind::ElasticCloud => "org-1",
-            _ => "acme",
-        }
-    }
-
     fn encode(&self, request: &CreateInvitation) -> Result<HttpPlan, Error> {
         self.create(request).map(|call| call.plan)
     }

@@ -85,13 +85,11 @@ impl Answer {
         Answer {
             target,
             request: CreateInvitation::email(ORGANIZATION, email),
-            response: RawResponse {
-                status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            response: RawResponse::read(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 headers,
-                body: Bytes::copy_from_slice(body),
-                oversized: false,
-                after_doubt: false,
-            },
+                Bytes::copy_from_slice(body),
+            ),
         }
     }
 
@@ -116,13 +114,7 @@ pub fn decode_list(
     body: Bytes,
 ) -> Result<usize, Error> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let response = RawResponse {
-        status,
-        headers,
-        body,
-        oversized: false,
-        after_doubt: false,
-    };
+    let response = RawResponse::read(status, headers, body);
     let query = crate::model::request::ListInvitations::new(ORGANIZATION);
     let reading = Reading {
         response: &response,

@@ -75,28 +75,42 @@ pub struct HttpPlan {
 }
 
 /// One answer, read whole (up to the body cap) before a vendor mapping decodes it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RawResponse {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     /// The body passed the cap and was not read: `body` is empty.
-    pub(crate) oversized: bool,
+    oversized: bool,
     /// An earlier attempt of the same call failed in a way that may have reached the vendor
     /// (a 5xx, a timeout, a broken connection), so this answer may describe what that attempt
     /// did: a delete answered "not found" after one has most likely already happened.
     pub(crate) after_doubt: bool,
 }
 
+impl RawResponse {
+    /// A whole answer, read on the first attempt: what the fuzzing entry points decode.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn read(status: StatusCode, headers: HeaderMap, body: Bytes) -> RawResponse {
+        RawResponse {
+            status,
+            headers,
+            body,
+            oversized: false,
+            after_doubt: false,
+        }
+    }
+}
+
 /// A failed attempt: the error to return, and whether and when it may be tried again.
 #[derive(Debug)]
 pub struct Failure {
     pub(crate) error: Error,
-    pub(crate) retry: RetryHint,
+    retry: RetryHint,
     /// The vendor said it did not process the request (an HTTP/2 stream it refused): it is
     /// sent again at once, outside the policy's attempts, [`UNPROCESSED_RESENDS`] times at
     /// most.
-    pub(crate) unprocessed: bool,
+    unprocessed: bool,
 }
 
 /// How many times one call sends again at once a request the vendor refused unprocessed,
@@ -115,9 +129,8 @@ pub(crate) struct VendorDetails {
 }
 
 impl Failure {
-    /// An error raised before anything was sent.
-    #[cfg(any(test, feature = "fuzzing"))]
-    pub(crate) fn from_error(error: Error) -> Failure {
+    /// `error`, never tried again.
+    pub(crate) fn final_error(error: Error) -> Failure {
         Failure {
             error,
             retry: RetryHint::Never,
@@ -163,20 +176,13 @@ impl Failure {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
         request_id: Option<String>,
     ) -> Failure {
-        Failure {
-            error: Error::Decode(Box::new(DecodeError {
-                provider,
-                status: response.status,
-                reason: describe_unreadable(&response.body, expected),
-                may_have_been_created: response.status.is_success()
-                    || response.status.is_server_error(),
-                request_id,
-                attempts: 1,
-                source: source.map(Arc::from),
-            })),
-            retry: RetryHint::Never,
-            unprocessed: false,
-        }
+        let reason = describe_unreadable(&response.body, expected);
+        let mut error = DecodeError::new(provider, response.status, reason);
+        error.may_have_been_created =
+            response.status.is_success() || response.status.is_server_error();
+        error.request_id = request_id;
+        error.source = source.map(Arc::from);
+        Failure::final_error(error.into())
     }
 }
 
@@ -189,19 +195,9 @@ impl Failure {
         reason: impl Into<String>,
         request_id: Option<String>,
     ) -> Failure {
-        Failure {
-            error: Error::Decode(Box::new(DecodeError {
-                provider,
-                status: response.status,
-                reason: reason.into(),
-                may_have_been_created: false,
-                request_id,
-                attempts: 1,
-                source: None,
-            })),
-            retry: RetryHint::Never,
-            unprocessed: false,
-        }
+        let mut error = DecodeError::new(provider, response.status, reason.into());
+        error.request_id = request_id;
+        Failure::final_error(error.into())
     }
 }
 
@@ -534,14 +530,8 @@ impl Engine {
         call: Call<'a, D>,
         controls: Controls<'a>,
     ) -> impl std::future::Future<Output = Result<T, Error>> + 'a {
-        let Call {
-            operation,
-            origin,
-            organization,
-            subject,
-            plan,
-            decode,
-        } = call;
+        let (operation, origin, organization) = (call.operation, call.origin, call.organization);
+        let (plan, decode) = (call.plan, call.decode);
         let provider = origin.provider;
         let class = operation.traffic;
         let span = tracing::info_span!(
@@ -549,7 +539,7 @@ impl Engine {
             operation = operation.name,
             provider = provider.as_str(),
             organization = %organization,
-            subject = %loggable(subject, self.trace_emails),
+            subject = %loggable(call.subject, self.trace_emails),
         );
         let finish = move |mut error: Error| {
             // Only a create can leave an invitation behind.
@@ -927,19 +917,15 @@ impl Engine {
                 failure.retry,
             ),
         };
+        let reason = format!(
+            "the body is larger than the {} byte limit",
+            self.max_body_bytes
+        );
+        let mut error = DecodeError::new(provider, response.status, reason);
+        error.may_have_been_created = may_have_been_created;
+        error.request_id = request_id;
         Failure {
-            error: Error::Decode(Box::new(DecodeError {
-                provider,
-                status: response.status,
-                reason: format!(
-                    "the body is larger than the {} byte limit",
-                    self.max_body_bytes
-                ),
-                may_have_been_created,
-                request_id,
-                attempts: 1,
-                source: None,
-            })),
+            error: error.into(),
             retry,
             unprocessed: false,
         }

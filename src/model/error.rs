@@ -309,6 +309,22 @@ pub struct DecodeError {
     pub source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
+impl DecodeError {
+    /// An answer with `status` from `provider` that could not be read, for `reason`; it may
+    /// have created nothing, and has no request id or source until they are set.
+    pub(crate) fn new(provider: ProviderKind, status: StatusCode, reason: String) -> DecodeError {
+        DecodeError {
+            provider,
+            status,
+            reason,
+            may_have_been_created: false,
+            request_id: None,
+            attempts: 1,
+            source: None,
+        }
+    }
+}
+
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -443,28 +459,15 @@ impl Error {
 
     /// Vendor answers that each made sense but contradict each other.
     pub(crate) fn inconsistent(provider: ProviderKind, reason: impl Into<String>) -> Error {
-        Error::Decode(Box::new(DecodeError {
-            provider,
-            status: StatusCode::OK,
-            reason: reason.into(),
-            may_have_been_created: false,
-            request_id: None,
-            attempts: 1,
-            source: None,
-        }))
+        DecodeError::new(provider, StatusCode::OK, reason.into()).into()
     }
 
     /// A batch create whose success did not list one of its invitations: it may exist.
     pub(crate) fn missing_from_batch(provider: ProviderKind) -> Error {
-        Error::Decode(Box::new(DecodeError {
-            provider,
-            status: StatusCode::OK,
-            reason: "the batch's answer does not list this invitation".into(),
-            may_have_been_created: true,
-            request_id: None,
-            attempts: 1,
-            source: None,
-        }))
+        let reason = "the batch's answer does not list this invitation".to_owned();
+        let mut error = DecodeError::new(provider, StatusCode::OK, reason);
+        error.may_have_been_created = true;
+        error.into()
     }
 
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
@@ -622,6 +625,12 @@ impl Error {
             Error::Decode(e) => e.attempts = attempts,
             _ => {}
         }
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(error: DecodeError) -> Error {
+        Error::Decode(Box::new(error))
     }
 }
 

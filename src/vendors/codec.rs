@@ -49,7 +49,7 @@ impl<V: Vendor> Codec for V {
     fn page(&self, query: &ListInvitations, answer: Reading<'_>) -> Result<usize, Failure> {
         let call = self
             .list_page(query, &V::Cursor::default())
-            .map_err(Failure::from_error)?;
+            .map_err(Failure::final_error)?;
         (call.decode)(answer.response, answer.now).map(|page| page.invitations.len())
     }
 

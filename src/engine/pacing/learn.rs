@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::config::Traffic;
 use super::local::Local;
+use super::Pacer;
 use super::RESET_MARGIN;
 use crate::engine::later;
 use crate::model::error::RateLimitInfo;
@@ -81,14 +82,71 @@ pub(crate) enum Learned {
 }
 
 impl Local {
+    /// Whether this pacer learns a rate from refusals: learning is on and no rate is set.
+    pub(crate) fn learns_rate(&self) -> bool {
+        self.pacing.learn_from_headers && self.pacing.rate.is_none()
+    }
+
+    pub(crate) fn observe_locally(&self, info: &RateLimitInfo, now: SystemTime) -> Learned {
+        if !self.pacing.learn_from_headers {
+            return Learned::Nothing;
+        }
+        let Some(remaining) = info.remaining else {
+            return Learned::Nothing;
+        };
+        let mut state = self.lock();
+        if info
+            .limit
+            .is_some_and(|limit| remaining.saturating_add(1) >= limit)
+        {
+            state.window_started = Some(now);
+        }
+        let window_end = match (info.reset, info.interval) {
+            (Some(reset), _) => Some(later(SystemTime::from(reset), RESET_MARGIN)),
+            // A window known only by its length ends that long after it started, when the
+            // pacer saw the start; else, to be safe, that long from now.
+            (None, Some(interval)) => Some(
+                state
+                    .window_started
+                    .map(|started| later(started, interval))
+                    .filter(|end| *end > now)
+                    .unwrap_or_else(|| later(now, interval)),
+            ),
+            (None, None) => None,
+        };
+        if remaining == 0 {
+            // `Retry-After`, when the answer has one, says exactly when: it wins.
+            let until = match info.retry_after {
+                Some(wait) => Some(later(now, wait)),
+                None => window_end,
+            };
+            if let Some(until) = until.filter(|until| *until > now) {
+                if state.held_until.is_none_or(|held| held < until) {
+                    state.held_until = Some(until);
+                }
+                return Learned::Hold(until);
+            }
+        } else if let Some(window_end) =
+            window_end.filter(|end| *end > now && running_low(info, remaining))
+        {
+            let left = window_end.duration_since(now).unwrap_or(Duration::ZERO);
+            let spacing = left / u32::try_from(remaining).unwrap_or(u32::MAX);
+            state.learned = Some((spacing, window_end));
+            return Learned::Spacing(spacing, window_end);
+        }
+        Learned::Nothing
+    }
+}
+
+impl Pacer {
     /// Notes that the vendor took a request of `class` sent at `sent` (answered it, at `now`,
     /// without a rate-limit refusal), for learning its rate. The vendor counted it when it
     /// arrived, so it is remembered by when it was sent.
     pub(crate) fn accepted(&self, sent: SystemTime, now: SystemTime, class: Traffic) {
-        if class != Traffic::Notifying || !self.learns_rate() {
+        if class != Traffic::Notifying || !self.local.learns_rate() {
             return;
         }
-        let mut state = self.lock();
+        let mut state = self.local.lock();
         if let Some(learned) = &mut state.learned_rate {
             if let Some(measure) = &mut learned.measured {
                 if sent >= measure.since && sent <= measure.upper {
@@ -130,10 +188,10 @@ impl Local {
         wait: Duration,
         class: Traffic,
     ) {
-        if class != Traffic::Notifying || !self.learns_rate() {
+        if class != Traffic::Notifying || !self.local.learns_rate() {
             return;
         }
-        let mut state = self.lock();
+        let mut state = self.local.lock();
         if state
             .learned_rate
             .is_some_and(|learned| sent < learned.decreased)
@@ -205,61 +263,6 @@ impl Local {
         state.learned_rate = Some(learned);
         state.learned_starts.clear();
         state.accepted.clear();
-    }
-
-    /// Whether this pacer learns a rate from refusals: learning is on and no rate is set.
-    pub(crate) fn learns_rate(&self) -> bool {
-        self.pacing.learn_from_headers && self.pacing.rate.is_none()
-    }
-
-    pub(crate) fn observe_locally(&self, info: &RateLimitInfo, now: SystemTime) -> Learned {
-        if !self.pacing.learn_from_headers {
-            return Learned::Nothing;
-        }
-        let Some(remaining) = info.remaining else {
-            return Learned::Nothing;
-        };
-        let mut state = self.lock();
-        if info
-            .limit
-            .is_some_and(|limit| remaining.saturating_add(1) >= limit)
-        {
-            state.window_started = Some(now);
-        }
-        let window_end = match (info.reset, info.interval) {
-            (Some(reset), _) => Some(later(SystemTime::from(reset), RESET_MARGIN)),
-            // A window known only by its length ends that long after it started, when the
-            // pacer saw the start; else, to be safe, that long from now.
-            (None, Some(interval)) => Some(
-                state
-                    .window_started
-                    .map(|started| later(started, interval))
-                    .filter(|end| *end > now)
-                    .unwrap_or_else(|| later(now, interval)),
-            ),
-            (None, None) => None,
-        };
-        if remaining == 0 {
-            // `Retry-After`, when the answer has one, says exactly when: it wins.
-            let until = match info.retry_after {
-                Some(wait) => Some(later(now, wait)),
-                None => window_end,
-            };
-            if let Some(until) = until.filter(|until| *until > now) {
-                if state.held_until.is_none_or(|held| held < until) {
-                    state.held_until = Some(until);
-                }
-                return Learned::Hold(until);
-            }
-        } else if let Some(window_end) =
-            window_end.filter(|end| *end > now && running_low(info, remaining))
-        {
-            let left = window_end.duration_since(now).unwrap_or(Duration::ZERO);
-            let spacing = left / u32::try_from(remaining).unwrap_or(u32::MAX);
-            state.learned = Some((spacing, window_end));
-            return Learned::Spacing(spacing, window_end);
-        }
-        Learned::Nothing
     }
 }
 

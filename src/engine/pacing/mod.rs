@@ -444,24 +444,6 @@ impl Pacer {
         }
     }
 
-    /// Notes that the vendor took a request of `class` sent at `sent`, answered at `now`,
-    /// for learning its rate (see `Local::accepted`).
-    pub(crate) fn accepted(&self, sent: SystemTime, now: SystemTime, class: Traffic) {
-        self.local.accepted(sent, now, class);
-    }
-
-    /// Notes the vendor's refusal of a request of `class` sent at `sent`, asking to wait
-    /// `wait`, for learning its rate (see `Local::refused`).
-    pub(crate) fn refused(
-        &self,
-        now: SystemTime,
-        sent: SystemTime,
-        wait: Duration,
-        class: Traffic,
-    ) {
-        self.local.refused(now, sent, wait, class);
-    }
-
     /// Holds every request until `until` (after a rate-limit answer), in every process that
     /// shares this pacer.
     pub(crate) async fn hold_until(

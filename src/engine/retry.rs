@@ -253,6 +253,21 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The wait `policy` decides for `hint` on `attempt`, the `repeat`th failure of its kind
+    /// in a row, `elapsed` into the call, without jitter: `None` when it stops.
+    fn wait(
+        policy: &RetryPolicy,
+        hint: RetryHint,
+        attempt: u32,
+        repeat: u32,
+        elapsed: Duration,
+    ) -> Option<Duration> {
+        match policy.decide(hint, attempt, repeat, elapsed, now(), 0.0) {
+            Decision::RetryAfter(wait) => Some(wait),
+            Decision::Stop { .. } => None,
+        }
+    }
     use std::time::UNIX_EPOCH;
 
     const S: fn(u64) -> Duration = Duration::from_secs;
@@ -403,24 +418,15 @@ mod tests {
         let policy = RetryPolicy::default().jitter(false);
         let secondary = RetryHint::After(Wait::Backoff { floor: S(60) });
         // A first secondary limit on the third attempt still waits 60 s.
-        assert_eq!(
-            policy.decide(secondary, 3, 1, S(0), now(), 0.0),
-            Decision::RetryAfter(S(60))
-        );
-        assert_eq!(
-            policy.decide(secondary, 3, 2, S(0), now(), 0.0),
-            Decision::RetryAfter(S(120))
-        );
+        assert_eq!(wait(&policy, secondary, 3, 1, S(0)), Some(S(60)));
+        assert_eq!(wait(&policy, secondary, 3, 2, S(0)), Some(S(120)));
     }
 
     #[test]
     fn elapsed_budget_stops_before_sleeping() {
         let policy = RetryPolicy::default().max_elapsed(S(10));
         let hint = RetryHint::After(Wait::For(S(6)));
-        assert_eq!(
-            policy.decide(hint, 1, 1, S(3), now(), 0.0),
-            Decision::RetryAfter(S(6))
-        );
+        assert_eq!(wait(&policy, hint, 1, 1, S(3)), Some(S(6)));
         assert_eq!(
             policy.decide(hint, 1, 1, S(5), now(), 0.0),
             Decision::Stop {
@@ -449,14 +455,8 @@ mod tests {
             .max_attempts(u32::MAX)
             .max_wait(Duration::MAX);
         let hint = RetryHint::After(Wait::Backoff { floor: S(0) });
-        assert_eq!(
-            policy.decide(hint, 6, 6, S(0), now(), 0.0),
-            Decision::RetryAfter(S(30))
-        );
-        assert_eq!(
-            policy.decide(hint, 500, 500, S(0), now(), 0.0),
-            Decision::RetryAfter(S(30))
-        );
+        assert_eq!(wait(&policy, hint, 6, 6, S(0)), Some(S(30)));
+        assert_eq!(wait(&policy, hint, 500, 500, S(0)), Some(S(30)));
         let secondary = RetryHint::After(Wait::Backoff { floor: S(60) });
         assert!(matches!(
             policy.decide(secondary, 500, 500, S(0), now(), 0.0),

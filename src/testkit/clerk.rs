@@ -5,11 +5,11 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
-use wiremock::{Request, ResponseTemplate};
+use wiremock::Request;
 
 use super::{
-    ceil_secs, Action, Ask, Counters, FakeInvitation, FakeMember, FakeServer, ListAsk, Order,
-    Paging, Refusal, Vendor, Who,
+    ceil_secs, decoded, Action, Answer, Ask, Counters, FakeInvitation, FakeMember, FakeServer,
+    ListAsk, Listing, Order, Paging, Refusal, Vendor, Who,
 };
 
 use crate::model::invitation::InvitationStatus;
@@ -156,8 +156,8 @@ fn trace_id(counters: &Counters) -> String {
 }
 
 /// A JSON answer with Clerk's trace id header.
-fn json_answer(status: u16, body: &Value, counters: &Counters) -> ResponseTemplate {
-    ResponseTemplate::new(status)
+fn json_answer(status: u16, body: &Value, counters: &Counters) -> Answer {
+    Answer::new(status)
         .set_body_raw(
             serde_json::to_vec(body).expect("JSON serializes"),
             "application/json",
@@ -166,7 +166,7 @@ fn json_answer(status: u16, body: &Value, counters: &Counters) -> ResponseTempla
 }
 
 /// Clerk's error answer: `{errors: [...], clerk_trace_id}`, the trace id also as a header.
-fn errors(status: u16, entries: &[ClerkError], counters: &Counters) -> ResponseTemplate {
+fn errors(status: u16, entries: &[ClerkError], counters: &Counters) -> Answer {
     let body = json!({
         "errors": entries.iter().map(ClerkError::to_json).collect::<Vec<_>>(),
         "clerk_trace_id": trace_id(counters),
@@ -174,7 +174,7 @@ fn errors(status: u16, entries: &[ClerkError], counters: &Counters) -> ResponseT
     json_answer(status, &body, counters)
 }
 
-fn error(status: u16, entry: ClerkError, counters: &Counters) -> ResponseTemplate {
+fn error(status: u16, entry: ClerkError, counters: &Counters) -> Answer {
     errors(status, &[entry], counters)
 }
 
@@ -214,14 +214,6 @@ enum Route {
     Bulk(String),
     /// `/v1/organizations/{organization_id}/memberships`
     Memberships(String),
-}
-
-fn decoded(segment: &str) -> Option<String> {
-    percent_encoding::percent_decode_str(segment)
-        .decode_utf8()
-        .ok()
-        .map(|s| s.into_owned())
-        .filter(|s| !s.is_empty())
 }
 
 /// The route of a method and path, its parts percent-decoded.
@@ -329,12 +321,7 @@ impl ClerkSim {
             .map(|(_, name)| name.clone())
     }
 
-    fn check(
-        &self,
-        request: &Request,
-        token: &str,
-        counters: &Counters,
-    ) -> Result<Action, ResponseTemplate> {
+    fn check(&self, request: &Request, token: &str, counters: &Counters) -> Result<Action, Answer> {
         let refuse = |status: u16, entry: ClerkError| error(status, entry, counters);
         let route = route(request.method.as_str(), request.url.path())
             .ok_or_else(|| refuse(404, route_not_found()))?;
@@ -469,7 +456,7 @@ impl ClerkSim {
         organization: String,
         body: &Value,
         counters: &Counters,
-    ) -> Result<Action, ResponseTemplate> {
+    ) -> Result<Action, Answer> {
         let Some(items) = body.as_array().filter(|items| !items.is_empty()) else {
             return Err(error(
                 422,
@@ -519,7 +506,7 @@ impl ClerkSim {
         request: &Request,
         organization: String,
         counters: &Counters,
-    ) -> Result<Action, ResponseTemplate> {
+    ) -> Result<Action, Answer> {
         let refuse = |entry: ClerkError| error(422, entry, counters);
         let paging = paging(request).map_err(refuse)?;
         let statuses = all_of(request, "status")
@@ -706,16 +693,11 @@ impl ClerkSim {
 }
 
 impl Vendor for ClerkSim {
-    fn parse(
-        &self,
-        request: &Request,
-        token: &str,
-        counters: &Counters,
-    ) -> Result<Action, ResponseTemplate> {
+    fn parse(&self, request: &Request, token: &str, counters: &Counters) -> Result<Action, Answer> {
         self.check(request, token, counters)
     }
 
-    fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
+    fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> Answer {
         json_answer(
             200,
             &self.invitation_json(&invitations[0], counters),
@@ -723,11 +705,7 @@ impl Vendor for ClerkSim {
         )
     }
 
-    fn created_many(
-        &self,
-        invitations: &[FakeInvitation],
-        counters: &Counters,
-    ) -> ResponseTemplate {
+    fn created_many(&self, invitations: &[FakeInvitation], counters: &Counters) -> Answer {
         let data: Vec<Value> = invitations
             .iter()
             .map(|invitation| self.invitation_json(invitation, counters))
@@ -739,14 +717,8 @@ impl Vendor for ClerkSim {
         )
     }
 
-    fn listed(
-        &self,
-        _request: &Request,
-        page: &[&FakeInvitation],
-        total: usize,
-        _ask: &ListAsk,
-        counters: &Counters,
-    ) -> ResponseTemplate {
+    fn listed(&self, listing: Listing<'_>, counters: &Counters) -> Answer {
+        let (page, total) = (listing.page, listing.total);
         let data: Vec<Value> = page
             .iter()
             .map(|invitation| self.invitation_json(invitation, counters))
@@ -754,7 +726,7 @@ impl Vendor for ClerkSim {
         json_answer(200, &json!({"data": data, "total_count": total}), counters)
     }
 
-    fn cancelled(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
+    fn cancelled(&self, invitations: &[FakeInvitation], counters: &Counters) -> Answer {
         json_answer(
             200,
             &self.invitation_json(&invitations[0], counters),
@@ -762,12 +734,7 @@ impl Vendor for ClerkSim {
         )
     }
 
-    fn members(
-        &self,
-        members: &[&FakeMember],
-        total: usize,
-        counters: &Counters,
-    ) -> ResponseTemplate {
+    fn members(&self, members: &[&FakeMember], total: usize, counters: &Counters) -> Answer {
         let created = jiff::Timestamp::try_from(counters.now)
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
             .as_millisecond();
@@ -805,7 +772,7 @@ impl Vendor for ClerkSim {
         json_answer(200, &json!({"data": data, "total_count": total}), counters)
     }
 
-    fn refuse(&self, refusal: &Refusal, counters: &Counters) -> ResponseTemplate {
+    fn refuse(&self, refusal: &Refusal, counters: &Counters) -> Answer {
         match refusal {
             Refusal::OrganizationNotFound => error(
                 404,

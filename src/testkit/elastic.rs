@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
-use wiremock::{Request, ResponseTemplate};
+use wiremock::Request;
 
 use super::{
-    Action, Ask, Counters, FakeInvitation, FakeMember, ListAsk, Order, Paging, Refusal, Vendor,
+    decoded, Action, Answer, Ask, Counters, FakeInvitation, FakeMember, ListAsk, Listing, Order,
+    Paging, Refusal, Vendor,
 };
 
 use crate::model::invitation::InvitationStatus;
@@ -98,12 +99,12 @@ impl super::Fake for ElasticSim {
 }
 
 /// One error answer: `{"errors": [{code, message, fields?}]}` and `x-cloud-error-codes`.
-fn failed(status: u16, code: &str, message: &str, fields: &[&str]) -> ResponseTemplate {
+fn failed(status: u16, code: &str, message: &str, fields: &[&str]) -> Answer {
     let mut element = json!({"code": code, "message": message});
     if !fields.is_empty() {
         element["fields"] = json!(fields);
     }
-    ResponseTemplate::new(status)
+    Answer::new(status)
         .set_body_raw(
             serde_json::to_vec(&json!({"errors": [element]})).expect("JSON serializes"),
             "application/json",
@@ -112,7 +113,7 @@ fn failed(status: u16, code: &str, message: &str, fields: &[&str]) -> ResponseTe
 }
 
 /// A body that does not match `OrganizationInvitationRequest`'s schema.
-fn schema(field: &str, problem: &str) -> ResponseTemplate {
+fn schema(field: &str, problem: &str) -> Answer {
     failed(
         400,
         SCHEMA,
@@ -122,7 +123,7 @@ fn schema(field: &str, problem: &str) -> ResponseTemplate {
 }
 
 /// A body that matches the schema with a value the server does not accept.
-fn invalid_data(field: &str, problem: &str) -> ResponseTemplate {
+fn invalid_data(field: &str, problem: &str) -> Answer {
     failed(
         400,
         INVALID_DATA,
@@ -140,14 +141,6 @@ enum Route {
     Tokens(String, Vec<String>),
     /// `/api/v1/organizations/{id}/members`
     Members(String),
-}
-
-fn decoded(segment: &str) -> Option<String> {
-    percent_encoding::percent_decode_str(segment)
-        .decode_utf8()
-        .ok()
-        .map(|s| s.into_owned())
-        .filter(|s| !s.is_empty())
 }
 
 /// The route of a path, its parts percent-decoded.
@@ -194,7 +187,7 @@ fn strings<'a>(
     entry: &'a Map<String, Value>,
     name: &str,
     field: &str,
-) -> Result<Option<Vec<&'a str>>, ResponseTemplate> {
+) -> Result<Option<Vec<&'a str>>, Answer> {
     match entry.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => items
@@ -218,7 +211,7 @@ fn required_string<'a>(
     entry: &'a Map<String, Value>,
     name: &str,
     field: &str,
-) -> Result<&'a str, ResponseTemplate> {
+) -> Result<&'a str, Answer> {
     match entry.get(name) {
         Some(Value::String(text)) => Ok(text),
         None | Some(Value::Null) => {
@@ -232,7 +225,7 @@ fn required_string<'a>(
 type Entry<'a> = (String, &'a Map<String, Value>);
 
 /// The entries of one list of role assignments (`null` or absent: none).
-fn entries<'a>(value: Option<&'a Value>, field: &str) -> Result<Vec<Entry<'a>>, ResponseTemplate> {
+fn entries<'a>(value: Option<&'a Value>, field: &str) -> Result<Vec<Entry<'a>>, Answer> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
@@ -252,11 +245,7 @@ fn entries<'a>(value: Option<&'a Value>, field: &str) -> Result<Vec<Entry<'a>>, 
 
 /// Checks an entry scoped to the organization: `role_id`, and `organization_id` naming
 /// `organization`.
-fn check_scoped(
-    entry: &Map<String, Value>,
-    field: &str,
-    organization: &str,
-) -> Result<(), ResponseTemplate> {
+fn check_scoped(entry: &Map<String, Value>, field: &str, organization: &str) -> Result<(), Answer> {
     required_string(entry, "role_id", field)?;
     let id = required_string(entry, "organization_id", field)?;
     if id != organization {
@@ -270,11 +259,7 @@ fn check_scoped(
 }
 
 /// `all: true` excludes the ids; without it, the ids are required.
-fn check_all_or_ids(
-    entry: &Map<String, Value>,
-    field: &str,
-    ids: &str,
-) -> Result<(), ResponseTemplate> {
+fn check_all_or_ids(entry: &Map<String, Value>, field: &str, ids: &str) -> Result<(), Answer> {
     let all = match entry.get("all") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(all)) => *all,
@@ -295,10 +280,7 @@ fn check_all_or_ids(
 
 /// Checks `role_assignments` against the schema and the documented rules; returns the
 /// organization role ids.
-fn check_role_assignments(
-    value: &Value,
-    organization: &str,
-) -> Result<Vec<String>, ResponseTemplate> {
+fn check_role_assignments(value: &Value, organization: &str) -> Result<Vec<String>, Answer> {
     let Some(roles) = value.as_object() else {
         return Err(schema("role_assignments", "expected an object"));
     };
@@ -333,7 +315,7 @@ fn check_role_assignments(
 
 impl ElasticSim {
     /// Adds the `x-ratelimit-*` headers when a rate-limit window is configured.
-    fn with_headers(&self, template: ResponseTemplate, counters: &Counters) -> ResponseTemplate {
+    fn with_headers(&self, template: Answer, counters: &Counters) -> Answer {
         match (counters.limit, counters.remaining, counters.window) {
             (Some(limit), Some(remaining), Some(window)) => template
                 .insert_header("x-ratelimit-limit", limit.to_string())
@@ -343,7 +325,7 @@ impl ElasticSim {
         }
     }
 
-    fn check(&self, request: &Request, token: &str) -> Result<Action, ResponseTemplate> {
+    fn check(&self, request: &Request, token: &str) -> Result<Action, Answer> {
         let not_found = || {
             failed(
                 404,
@@ -486,25 +468,20 @@ fn invitation_json(invitation: &FakeInvitation, counters: &Counters) -> Value {
     body
 }
 
-fn json_answer(status: u16, body: &Value) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(
+fn json_answer(status: u16, body: &Value) -> Answer {
+    Answer::new(status).set_body_raw(
         serde_json::to_vec(body).expect("JSON serializes"),
         "application/json",
     )
 }
 
 impl Vendor for ElasticSim {
-    fn parse(
-        &self,
-        request: &Request,
-        token: &str,
-        counters: &Counters,
-    ) -> Result<Action, ResponseTemplate> {
+    fn parse(&self, request: &Request, token: &str, counters: &Counters) -> Result<Action, Answer> {
         self.check(request, token)
             .map_err(|answer| self.with_headers(answer, counters))
     }
 
-    fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
+    fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> Answer {
         let invitations: Vec<Value> = invitations
             .iter()
             .map(|invitation| invitation_json(invitation, counters))
@@ -515,14 +492,8 @@ impl Vendor for ElasticSim {
         )
     }
 
-    fn listed(
-        &self,
-        _request: &Request,
-        page: &[&FakeInvitation],
-        _total: usize,
-        _ask: &ListAsk,
-        counters: &Counters,
-    ) -> ResponseTemplate {
+    fn listed(&self, listing: Listing<'_>, counters: &Counters) -> Answer {
+        let page = listing.page;
         let invitations: Vec<Value> = page
             .iter()
             .map(|invitation| invitation_json(invitation, counters))
@@ -533,16 +504,11 @@ impl Vendor for ElasticSim {
         )
     }
 
-    fn cancelled(&self, _invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
+    fn cancelled(&self, _invitations: &[FakeInvitation], counters: &Counters) -> Answer {
         self.with_headers(json_answer(200, &json!({})), counters)
     }
 
-    fn members(
-        &self,
-        members: &[&FakeMember],
-        _total: usize,
-        counters: &Counters,
-    ) -> ResponseTemplate {
+    fn members(&self, members: &[&FakeMember], _total: usize, counters: &Counters) -> Answer {
         let since = timestamp(jiff::Timestamp::try_from(counters.now).ok());
         let members: Vec<Value> = members
             .iter()
@@ -566,7 +532,7 @@ impl Vendor for ElasticSim {
         self.with_headers(json_answer(200, &json!({"members": members})), counters)
     }
 
-    fn refuse(&self, refusal: &Refusal, counters: &Counters) -> ResponseTemplate {
+    fn refuse(&self, refusal: &Refusal, counters: &Counters) -> Answer {
         let answer = match refusal {
             Refusal::OrganizationNotFound => failed(
                 404,

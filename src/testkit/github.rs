@@ -4,11 +4,11 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
-use wiremock::{Request, ResponseTemplate};
+use wiremock::Request;
 
 use super::{
-    ceil_secs, epoch_secs, Action, Ask, Counters, FakeInvitation, FakeMember, FakeServer, ListAsk,
-    MemberFound, Order, Paging, Refusal, Vendor, Who,
+    ceil_secs, decoded, epoch_secs, Action, Answer, Ask, Counters, FakeInvitation, FakeMember,
+    FakeServer, ListAsk, Listing, MemberFound, Order, Paging, Refusal, Vendor, Who,
 };
 use crate::engine::later;
 
@@ -181,21 +181,21 @@ impl FakeServer<GitHubSim> {
     }
 }
 
-fn json_answer(status: u16, body: Value) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(
+fn json_answer(status: u16, body: Value) -> Answer {
+    Answer::new(status).set_body_raw(
         serde_json::to_vec(&body).expect("JSON serializes"),
         "application/json; charset=utf-8",
     )
 }
 
-fn error(status: u16, message: &str) -> ResponseTemplate {
+fn error(status: u16, message: &str) -> Answer {
     json_answer(
         status,
         json!({"message": message, "documentation_url": DOCS, "status": status.to_string()}),
     )
 }
 
-fn validation(message: &str) -> ResponseTemplate {
+fn validation(message: &str) -> Answer {
     json_answer(
         422,
         json!({
@@ -232,14 +232,6 @@ enum Route {
     NumberedInvitations(usize),
     /// `/organizations/{number}/failed_invitations`
     NumberedFailed(usize),
-}
-
-fn decoded(segment: &str) -> Option<String> {
-    percent_encoding::percent_decode_str(segment)
-        .decode_utf8()
-        .ok()
-        .map(|s| s.into_owned())
-        .filter(|s| !s.is_empty())
 }
 
 /// The route of a path, its parts percent-decoded.
@@ -282,7 +274,7 @@ impl GitHubSim {
     /// Adds the request id and the `x-ratelimit-*` headers. Those describe the primary limit:
     /// the sandbox's window when it plays the primary limit, else a roomy hourly budget
     /// (secondary limits are invisible until hit, as on GitHub).
-    fn with_headers(&self, template: ResponseTemplate, counters: &Counters) -> ResponseTemplate {
+    fn with_headers(&self, template: Answer, counters: &Counters) -> Answer {
         let now = counters.now;
         let template = template.insert_header(
             "x-github-request-id",
@@ -355,7 +347,7 @@ impl GitHubSim {
     }
 
     /// The routes a GitHub App calls with its JWT: finding an installation, minting a token.
-    fn check_app(&self, route: &Route, request: &Request, now: SystemTime) -> ResponseTemplate {
+    fn check_app(&self, route: &Route, request: &Request, now: SystemTime) -> Answer {
         let mut app = self.app();
         let Some(app) = app.as_mut() else {
             return error(404, "Not Found");
@@ -422,12 +414,7 @@ impl GitHubSim {
             .insert((organization.to_lowercase(), slug.to_lowercase()), id);
     }
 
-    fn check(
-        &self,
-        request: &Request,
-        token: &str,
-        now: SystemTime,
-    ) -> Result<Action, ResponseTemplate> {
+    fn check(&self, request: &Request, token: &str, now: SystemTime) -> Result<Action, Answer> {
         let not_found = || error(404, "Not Found");
         let route = route(request.url.path()).ok_or_else(not_found)?;
         if matches!(route, Route::AppInstallation(_) | Route::AccessTokens(_)) {
@@ -466,7 +453,7 @@ impl GitHubSim {
             }
         }
         if header("user-agent").is_none_or(str::is_empty) {
-            return Err(ResponseTemplate::new(403).set_body_raw(
+            return Err(Answer::new(403).set_body_raw(
                 "Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.\n",
                 "text/plain; charset=utf-8",
             ));
@@ -544,7 +531,7 @@ impl GitHubSim {
         request: &Request,
         organization: String,
         failed: bool,
-    ) -> Result<Action, ResponseTemplate> {
+    ) -> Result<Action, Answer> {
         let param = |name: &str| {
             request
                 .url
@@ -614,7 +601,7 @@ impl GitHubSim {
         }))
     }
 
-    fn check_body(&self, request: &Request, organization: String) -> Result<Ask, ResponseTemplate> {
+    fn check_body(&self, request: &Request, organization: String) -> Result<Ask, Answer> {
         let body: Value = if request.body.is_empty() {
             json!({})
         } else {
@@ -703,12 +690,7 @@ impl GitHubSim {
 }
 
 impl Vendor for GitHubSim {
-    fn parse(
-        &self,
-        request: &Request,
-        token: &str,
-        counters: &Counters,
-    ) -> Result<Action, ResponseTemplate> {
+    fn parse(&self, request: &Request, token: &str, counters: &Counters) -> Result<Action, Answer> {
         self.check(request, token, counters.now)
             .map_err(|answer| self.with_headers(answer, counters))
     }
@@ -717,37 +699,35 @@ impl Vendor for GitHubSim {
         a.eq_ignore_ascii_case(b)
     }
 
-    fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
+    fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> Answer {
         let body = invitation_json(&invitations[0], counters);
         self.with_headers(json_answer(201, body), counters)
     }
 
-    fn listed(
-        &self,
-        request: &Request,
-        page: &[&FakeInvitation],
-        total: usize,
-        ask: &ListAsk,
-        counters: &Counters,
-    ) -> ResponseTemplate {
+    fn listed(&self, listing: Listing<'_>, counters: &Counters) -> Answer {
+        let Listing {
+            request,
+            ask,
+            page,
+            total,
+        } = listing;
         let items: Vec<Value> = page
             .iter()
             .map(|inv| invitation_json(inv, counters))
             .collect();
         let body = serde_json::to_vec(&items).expect("JSON serializes");
-        let mut answer =
-            ResponseTemplate::new(200).set_body_raw(body, "application/json; charset=utf-8");
+        let mut answer = Answer::new(200).set_body_raw(body, "application/json; charset=utf-8");
         if let Some(link) = self.link(request, total, ask) {
             answer = answer.insert_header("link", link);
         }
         self.with_headers(answer, counters)
     }
 
-    fn cancelled(&self, _invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate {
-        self.with_headers(ResponseTemplate::new(204), counters)
+    fn cancelled(&self, _invitations: &[FakeInvitation], counters: &Counters) -> Answer {
+        self.with_headers(Answer::new(204), counters)
     }
 
-    fn teams(&self, invitation: Option<&FakeInvitation>, counters: &Counters) -> ResponseTemplate {
+    fn teams(&self, invitation: Option<&FakeInvitation>, counters: &Counters) -> Answer {
         let Some(invitation) = invitation else {
             return self.with_headers(error(404, "Not Found"), counters);
         };
@@ -762,7 +742,7 @@ impl Vendor for GitHubSim {
         self.with_headers(json_answer(200, Value::Array(teams)), counters)
     }
 
-    fn membership(&self, found: MemberFound<'_>, counters: &Counters) -> ResponseTemplate {
+    fn membership(&self, found: MemberFound<'_>, counters: &Counters) -> Answer {
         let (state, role, login) = match found {
             MemberFound::Active(FakeMember { role, login, .. }) => {
                 ("active", role.as_str(), login.clone().unwrap_or_default())
@@ -785,7 +765,7 @@ impl Vendor for GitHubSim {
         self.with_headers(json_answer(200, body), counters)
     }
 
-    fn refuse(&self, refusal: &Refusal, counters: &Counters) -> ResponseTemplate {
+    fn refuse(&self, refusal: &Refusal, counters: &Counters) -> Answer {
         let answer = match refusal {
             Refusal::OrganizationNotFound => error(404, "Not Found"),
             Refusal::AlreadyMember(email) if email.contains('@') => {

@@ -102,6 +102,9 @@ use std::time::{Duration, SystemTime};
 use jiff::Timestamp;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+/// A fake's answer to one request.
+pub(crate) type Answer = ResponseTemplate;
+
 use crate::engine::sleep::{RecordingSleeper, Sleeper, TokioSleeper};
 use crate::model::invitation::InvitationStatus;
 
@@ -326,6 +329,18 @@ pub(crate) enum Action {
     },
 }
 
+/// One page of a list, for the vendor's answer.
+pub(crate) struct Listing<'a> {
+    /// The list request.
+    pub request: &'a Request,
+    /// What it asks for, after the vendor's checks.
+    pub ask: &'a ListAsk,
+    /// The page's invitations.
+    pub page: &'a [&'a FakeInvitation],
+    /// How many invitations match in all.
+    pub total: usize,
+}
+
 /// What the fake knows of one person's membership.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum MemberFound<'a> {
@@ -388,57 +403,36 @@ pub trait Fake: Vendor + Default {
 /// What makes one fake vendor: its contract checks and its answer shapes.
 pub(crate) trait Vendor: Send + Sync + 'static {
     /// Checks route, credential, headers, query and body; an `Err` is the vendor's own answer.
-    fn parse(
-        &self,
-        request: &Request,
-        token: &str,
-        counters: &Counters,
-    ) -> Result<Action, ResponseTemplate>;
+    fn parse(&self, request: &Request, token: &str, counters: &Counters) -> Result<Action, Answer>;
     /// Whether two organization names are the same one.
     fn same_organization(&self, a: &str, b: &str) -> bool {
         a == b
     }
     /// The success answer for what was created.
-    fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate;
+    fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> Answer;
     /// The success answer for what a batch request created.
-    fn created_many(
-        &self,
-        invitations: &[FakeInvitation],
-        counters: &Counters,
-    ) -> ResponseTemplate {
+    fn created_many(&self, invitations: &[FakeInvitation], counters: &Counters) -> Answer {
         self.created(invitations, counters)
     }
-    /// The success answer for one page of a list: `page` of `total` matching invitations.
-    fn listed(
-        &self,
-        request: &Request,
-        page: &[&FakeInvitation],
-        total: usize,
-        ask: &ListAsk,
-        counters: &Counters,
-    ) -> ResponseTemplate;
+    /// The success answer for one page of a list.
+    fn listed(&self, listing: Listing<'_>, counters: &Counters) -> Answer;
     /// The success answer for cancelled invitations (now revoked).
-    fn cancelled(&self, invitations: &[FakeInvitation], counters: &Counters) -> ResponseTemplate;
+    fn cancelled(&self, invitations: &[FakeInvitation], counters: &Counters) -> Answer;
     /// The answer about one person's membership, for vendors with such a route.
-    fn membership(&self, _found: MemberFound<'_>, counters: &Counters) -> ResponseTemplate {
+    fn membership(&self, _found: MemberFound<'_>, counters: &Counters) -> Answer {
         self.refuse(&Refusal::OrganizationNotFound, counters)
     }
     /// The teams an invitation adds the person to (`None`: no such invitation), for vendors
     /// with such a route.
-    fn teams(&self, _invitation: Option<&FakeInvitation>, counters: &Counters) -> ResponseTemplate {
+    fn teams(&self, _invitation: Option<&FakeInvitation>, counters: &Counters) -> Answer {
         self.refuse(&Refusal::OrganizationNotFound, counters)
     }
     /// The answer listing members, for vendors with such a route.
-    fn members(
-        &self,
-        _members: &[&FakeMember],
-        _total: usize,
-        counters: &Counters,
-    ) -> ResponseTemplate {
+    fn members(&self, _members: &[&FakeMember], _total: usize, counters: &Counters) -> Answer {
         self.refuse(&Refusal::OrganizationNotFound, counters)
     }
     /// The vendor's answer for a refusal.
-    fn refuse(&self, refusal: &Refusal, counters: &Counters) -> ResponseTemplate;
+    fn refuse(&self, refusal: &Refusal, counters: &Counters) -> Answer;
     /// Makes an id for invitation number `n` (1-based).
     fn invitation_id(&self, n: u64) -> String;
     /// How long an invitation lasts when the request does not say.
@@ -649,7 +643,7 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl<V: Vendor> Respond for Responder<V> {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
+    fn respond(&self, request: &Request) -> Answer {
         let now = self.clock.now();
         let mut state = lock(&self.state);
         state.requests += 1;
@@ -683,7 +677,7 @@ impl<V: Vendor> Respond for Responder<V> {
             Some(Fault::ListLag(d)) => lag = Some(d),
             None => {}
         }
-        let answer = |template: ResponseTemplate, counters: &Counters| {
+        let answer = |template: Answer, counters: &Counters| {
             let template = match acted_then {
                 Some(false) => vendor.refuse(&Refusal::ServerError, counters),
                 Some(true) => template.insert_header(wire::CUT, "1"),
@@ -758,7 +752,15 @@ impl<V: Vendor> Respond for Responder<V> {
             },
             Action::List(ask) => {
                 let (page, total) = state.list(vendor, &ask, today, lag);
-                vendor.listed(request, &page, total, &ask, &counters)
+                vendor.listed(
+                    Listing {
+                        request,
+                        ask: &ask,
+                        page: &page,
+                        total,
+                    },
+                    &counters,
+                )
             }
             Action::Cancel { organization, ids } => {
                 cancel(&mut state, vendor, &organization, &ids, today, &counters)
@@ -876,7 +878,7 @@ fn cancel(
     ids: &[String],
     now: Timestamp,
     counters: &Counters,
-) -> ResponseTemplate {
+) -> Answer {
     let mut found = Vec::with_capacity(ids.len());
     for id in ids {
         let position = state.invitations.iter().position(|inv| {
@@ -900,8 +902,8 @@ fn cancel(
     vendor.cancelled(&cancelled, counters)
 }
 
-fn gateway_page() -> ResponseTemplate {
-    ResponseTemplate::new(502).set_body_raw(
+fn gateway_page() -> Answer {
+    Answer::new(502).set_body_raw(
         "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n",
         "text/html",
     )
@@ -1273,6 +1275,15 @@ pub type FakeElasticCloud = FakeServer<ElasticSim>;
 
 pub(crate) fn system_clock() -> Arc<dyn Sleeper> {
     Arc::new(TokioSleeper)
+}
+
+/// A path segment, percent-decoded; `None` when it is empty or not UTF-8.
+pub(crate) fn decoded(segment: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+        .filter(|s| !s.is_empty())
 }
 
 /// Whole seconds, rounded up, for `Retry-After`.

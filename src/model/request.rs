@@ -9,6 +9,25 @@ use crate::model::error::Error;
 use crate::model::extension::{OptionSet, VendorListOptions, VendorOptions};
 use crate::model::invitation::{Invitation, InvitationStatus};
 
+/// `with` and `options` for a type that carries vendors' own options of the kind `$kind`.
+macro_rules! vendor_options {
+    ($kind:ident, $what:literal, $examples:literal) => {
+        #[doc = concat!(
+            "Adds one vendor's own ", $what, " (", $examples, "), replacing any given before ",
+            "for that vendor; other vendors ignore them."
+        )]
+        pub fn with<O: $kind>(mut self, options: O) -> Self {
+            self.options.set(options);
+            self
+        }
+
+        #[doc = concat!("The ", $what, " of type `O` given with [`with`](Self::with), if any.")]
+        pub fn options<O: $kind>(&self) -> Option<&O> {
+            self.options.get()
+        }
+    };
+}
+
 /// Who is invited, or looked up: an email address, a user id in the vendor's own user
 /// directory, or a login.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -259,24 +278,13 @@ impl CreateInvitation {
         expires_in(self, expires_in: Duration) { self.expires_in = Some(expires_in) }
     }
 
-    /// Adds one vendor's own options ([`GitHubOptions`](crate::github::GitHubOptions),
-    /// [`ClerkOptions`](crate::clerk::ClerkOptions),
-    /// [`ElasticOptions`](crate::elastic::ElasticOptions)), replacing any given before for
-    /// that vendor; other vendors ignore them.
-    pub fn with<O: VendorOptions>(mut self, options: O) -> CreateInvitation {
-        self.options.set(options);
-        self
-    }
-
-    /// The options of type `O` given with [`with`](CreateInvitation::with), if any.
-    pub fn options<O: VendorOptions>(&self) -> Option<&O> {
-        self.options.get()
-    }
-
-    /// Sets the options of type `O` in place.
-    pub(crate) fn set_options<O: VendorOptions>(&mut self, options: O) {
-        self.options.set(options);
-    }
+    vendor_options!(
+        VendorOptions,
+        "options",
+        "[`GitHubOptions`](crate::github::GitHubOptions), \
+         [`ClerkOptions`](crate::clerk::ClerkOptions), \
+         [`ElasticOptions`](crate::elastic::ElasticOptions)"
+    );
 
     /// Checks the rules every provider shares: a plain organization, a well-formed email or a
     /// non-empty user id, a role name without control characters.
@@ -397,19 +405,12 @@ impl ListInvitations {
         page_size(self, size: u32) { self.page_size = Some(size) }
     }
 
-    /// Adds one vendor's own list options
-    /// ([`GitHubListOptions`](crate::github::GitHubListOptions),
-    /// [`ClerkListOptions`](crate::clerk::ClerkListOptions)), replacing any given before for
-    /// that vendor; other vendors ignore them.
-    pub fn with<O: VendorListOptions>(mut self, options: O) -> ListInvitations {
-        self.options.set(options);
-        self
-    }
-
-    /// The list options of type `O` given with [`with`](ListInvitations::with), if any.
-    pub fn options<O: VendorListOptions>(&self) -> Option<&O> {
-        self.options.get()
-    }
+    vendor_options!(
+        VendorListOptions,
+        "list options",
+        "[`GitHubListOptions`](crate::github::GitHubListOptions), \
+         [`ClerkListOptions`](crate::clerk::ClerkListOptions)"
+    );
 
     /// Checks the rules every provider shares: a plain organization, a well-formed email, a
     /// role name without control characters, a page size of at least one.

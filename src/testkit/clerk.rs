@@ -133,6 +133,15 @@ impl ClerkError {
         }
     }
 
+    /// Clerk's answer to a body it cannot read.
+    fn body_invalid() -> Self {
+        ClerkError::new(
+            "request_body_invalid",
+            "Request body invalid",
+            "The request body is invalid. Please consult the API documentation for more information.",
+        )
+    }
+
     fn param(mut self, name: &str) -> Self {
         self.param_name = Some(name.to_owned());
         self
@@ -435,14 +444,7 @@ impl ClerkSim {
             return self.check_bulk(organization, &body, counters);
         }
         let Some(body) = body.as_object() else {
-            return Err(refuse(
-                400,
-                ClerkError::new(
-                    "request_body_invalid",
-                    "Request body invalid",
-                    "The request body is invalid. Please consult the API documentation for more information.",
-                ),
-            ));
+            return Err(refuse(400, ClerkError::body_invalid()));
         };
         self.check_body(organization, body)
             .map(|ask| Action::Create(vec![ask]))
@@ -482,15 +484,7 @@ impl ClerkSim {
         let mut asks = Vec::with_capacity(items.len());
         for item in items {
             let Some(item) = item.as_object() else {
-                return Err(error(
-                    400,
-                    ClerkError::new(
-                        "request_body_invalid",
-                        "Request body invalid",
-                        "The request body is invalid. Please consult the API documentation for more information.",
-                    ),
-                    counters,
-                ));
+                return Err(error(400, ClerkError::body_invalid(), counters));
             };
             let ask = self
                 .check_body(organization.clone(), item)

@@ -314,6 +314,22 @@ fn check_role_assignments(value: &Value, organization: &str) -> Result<Vec<Strin
 }
 
 impl ElasticSim {
+    /// `{"invitations": [...]}` with `status`: what a create and a list answer.
+    fn invitations<'a>(
+        &self,
+        status: u16,
+        invitations: impl Iterator<Item = &'a FakeInvitation>,
+        counters: &Counters,
+    ) -> Answer {
+        let invitations: Vec<Value> = invitations
+            .map(|invitation| invitation_json(invitation, counters))
+            .collect();
+        self.with_headers(
+            json_answer(status, &json!({"invitations": invitations})),
+            counters,
+        )
+    }
+
     /// Adds the `x-ratelimit-*` headers when a rate-limit window is configured.
     fn with_headers(&self, template: Answer, counters: &Counters) -> Answer {
         match (counters.limit, counters.remaining, counters.window) {
@@ -482,26 +498,11 @@ impl Vendor for ElasticSim {
     }
 
     fn created(&self, invitations: &[FakeInvitation], counters: &Counters) -> Answer {
-        let invitations: Vec<Value> = invitations
-            .iter()
-            .map(|invitation| invitation_json(invitation, counters))
-            .collect();
-        self.with_headers(
-            json_answer(201, &json!({"invitations": invitations})),
-            counters,
-        )
+        self.invitations(201, invitations.iter(), counters)
     }
 
     fn listed(&self, listing: Listing<'_>, counters: &Counters) -> Answer {
-        let page = listing.page;
-        let invitations: Vec<Value> = page
-            .iter()
-            .map(|invitation| invitation_json(invitation, counters))
-            .collect();
-        self.with_headers(
-            json_answer(200, &json!({"invitations": invitations})),
-            counters,
-        )
+        self.invitations(200, listing.page.iter().copied(), counters)
     }
 
     fn cancelled(&self, _invitations: &[FakeInvitation], counters: &Counters) -> Answer {

@@ -385,6 +385,23 @@ fn undecodable(response: &RawResponse, problem: Undecodable) -> Failure {
 }
 
 /// Clerk's paginated envelope: `{data, total_count}`.
+/// One page of Clerk's `{data, total_count}` lists, from a success answer.
+fn page_of<T: serde::de::DeserializeOwned>(
+    response: &RawResponse,
+    expected: &'static str,
+) -> Result<Paginated<T>, Failure> {
+    serde_json::from_slice(&response.body).map_err(|source| {
+        let source: Box<dyn std::error::Error + Send + Sync> = Box::new(source);
+        undecodable(
+            response,
+            Undecodable {
+                expected,
+                source: Some(source),
+            },
+        )
+    })
+}
+
 #[derive(Deserialize)]
 struct Paginated<T> {
     data: Vec<T>,
@@ -614,15 +631,7 @@ impl Vendor for ClerkVendor {
                 return Err(classify(response, now));
             }
             let page: Paginated<ClerkInvitation> =
-                serde_json::from_slice(&response.body).map_err(|source| {
-                    undecodable(
-                        response,
-                        Undecodable {
-                            expected: "a page of organization invitations",
-                            source: Some(Box::new(source)),
-                        },
-                    )
-                })?;
+                page_of(response, "a page of organization invitations")?;
             let seen = offset.saturating_add(page.data.len() as u64);
             let next = (!page.data.is_empty() && seen < page.total_count).then_some(seen);
             let invitations = page
@@ -734,15 +743,7 @@ impl Vendor for ClerkVendor {
                 return Err(classify(response, now));
             }
             let page: Paginated<ClerkMembership> =
-                serde_json::from_slice(&response.body).map_err(|source| {
-                    undecodable(
-                        response,
-                        Undecodable {
-                            expected: "a page of organization memberships",
-                            source: Some(Box::new(source)),
-                        },
-                    )
-                })?;
+                page_of(response, "a page of organization memberships")?;
             // Each filter names one user: more than one match, or someone else, means Clerk did
             // not apply it.
             if page.total_count > 1 || page.data.iter().any(|m| !m.is_for(invitee)) {

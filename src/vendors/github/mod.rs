@@ -550,8 +550,7 @@ impl Vendor for GitHubVendor {
                 }
             }
         }
-        resolved.set_options(options);
-        resolved
+        resolved.with(options)
     }
 
     fn list_page<'a>(

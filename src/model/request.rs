@@ -9,19 +9,17 @@ use crate::model::error::Error;
 use crate::model::extension::{OptionSet, VendorListOptions, VendorOptions};
 use crate::model::invitation::{Invitation, InvitationStatus};
 
-/// `with` and `options` for a type that carries vendors' own options of the kind `$kind`.
+/// `with` and `options` for a type that carries vendors' own options of the kind `$kind`,
+/// each with the docs given.
 macro_rules! vendor_options {
-    ($kind:ident, $what:literal, $examples:literal) => {
-        #[doc = concat!(
-            "Adds one vendor's own ", $what, " (", $examples, "), replacing any given before ",
-            "for that vendor; other vendors ignore them."
-        )]
+    ($kind:ident, $(#[$with:meta])* with, $(#[$get:meta])* options) => {
+        $(#[$with])*
         pub fn with<O: $kind>(mut self, options: O) -> Self {
             self.options.set(options);
             self
         }
 
-        #[doc = concat!("The ", $what, " of type `O` given with [`with`](Self::with), if any.")]
+        $(#[$get])*
         pub fn options<O: $kind>(&self) -> Option<&O> {
             self.options.get()
         }
@@ -269,6 +267,17 @@ impl CreateInvitation {
         CreateInvitation::new(organization, Invitee::user_id(id))
     }
 
+    vendor_options! {
+        VendorOptions,
+        /// Adds one vendor's own options ([`GitHubOptions`](crate::github::GitHubOptions),
+        /// [`ClerkOptions`](crate::clerk::ClerkOptions),
+        /// [`ElasticOptions`](crate::elastic::ElasticOptions)), replacing any given before for
+        /// that vendor; other vendors ignore them.
+        with,
+        /// The options of type `O` given with [`with`](Self::with), if any.
+        options
+    }
+
     setters! {
         /// Sets the role.
         role(self, role: Role) { self.role = role }
@@ -277,14 +286,6 @@ impl CreateInvitation {
         /// or days; GitHub's invitations always last 7 days and refuse this option).
         expires_in(self, expires_in: Duration) { self.expires_in = Some(expires_in) }
     }
-
-    vendor_options!(
-        VendorOptions,
-        "options",
-        "[`GitHubOptions`](crate::github::GitHubOptions), \
-         [`ClerkOptions`](crate::clerk::ClerkOptions), \
-         [`ElasticOptions`](crate::elastic::ElasticOptions)"
-    );
 
     /// Checks the rules every provider shares: a plain organization, a well-formed email or a
     /// non-empty user id, a role name without control characters.
@@ -405,12 +406,16 @@ impl ListInvitations {
         page_size(self, size: u32) { self.page_size = Some(size) }
     }
 
-    vendor_options!(
+    vendor_options! {
         VendorListOptions,
-        "list options",
-        "[`GitHubListOptions`](crate::github::GitHubListOptions), \
-         [`ClerkListOptions`](crate::clerk::ClerkListOptions)"
-    );
+        /// Adds one vendor's own list options
+        /// ([`GitHubListOptions`](crate::github::GitHubListOptions),
+        /// [`ClerkListOptions`](crate::clerk::ClerkListOptions)), replacing any given before
+        /// for that vendor; other vendors ignore them.
+        with,
+        /// The list options of type `O` given with [`with`](Self::with), if any.
+        options
+    }
 
     /// Checks the rules every provider shares: a plain organization, a well-formed email, a
     /// role name without control characters, a page size of at least one.

@@ -1,7 +1,7 @@
 //! `invite --csv`: every row of a file through the library's `invite_all`, with a dry run, a
 //! journal, a progress bar, a report and a summary.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
@@ -69,8 +69,6 @@ struct Announcer {
     journal: Option<Arc<Journal>>,
     /// The journal key of each request, by its position in the run.
     keys: Arc<Vec<String>>,
-    /// The requests announced so far.
-    announced: Mutex<HashSet<usize>>,
 }
 
 impl std::fmt::Debug for Announcer {
@@ -88,10 +86,6 @@ impl BulkObserver for Announcer {
         indices: &'a [usize],
     ) -> BoxFuture<'a, Result<(), Box<dyn std::error::Error + Send + Sync>>> {
         Box::pin(async move {
-            self.announced
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend(indices);
             let Some(journal) = &self.journal else {
                 return Ok(());
             };
@@ -302,7 +296,16 @@ async fn run_checked(
     let total = rows.len() as u64;
     progress.start(total);
     let done_before = if args.dry_run {
-        dry_run(provider, organization, &rows, args, &mut sink, &progress).await;
+        dry_run(
+            provider,
+            organization,
+            &rows,
+            args,
+            &stop,
+            &mut sink,
+            &progress,
+        )
+        .await;
         0
     } else {
         let run = Invite {
@@ -312,6 +315,7 @@ async fn run_checked(
             recorded: &recorded,
             stop: &stop,
             concurrency: usize::from(args.concurrency),
+            journal_broken: Mutex::default(),
         };
         let summary = run.invite(&mut sink, &progress).await;
         if let Some(cause) = &summary.stopped_by {
@@ -393,11 +397,21 @@ async fn dry_run(
     organization: &str,
     rows: &[Row],
     args: &InviteArgs,
+    stop: &CancellationToken,
     sink: &mut Sink,
     progress: &Progress,
 ) {
     let mut results = stream::iter(rows)
-        .map(|row| async move { dry_run_row(provider, organization, row).await })
+        .map(|row| async move {
+            if stop.is_cancelled() {
+                let why = "not looked up: interrupted";
+                return (
+                    Outcome::Skipped,
+                    row.record(Outcome::Skipped, None, None, why),
+                );
+            }
+            dry_run_row(provider, organization, row).await
+        })
         .buffer_unordered(usize::from(args.concurrency));
     while let Some((outcome, record)) = results.next().await {
         sink.push(outcome, &record, false, progress);
@@ -450,6 +464,8 @@ struct Invite<'a> {
     recorded: &'a HashMap<String, Recorded>,
     stop: &'a CancellationToken,
     concurrency: usize,
+    /// Why the journal could not be written, when that stopped the run.
+    journal_broken: Mutex<Option<String>>,
 }
 
 /// How a real run ended, beyond its rows.
@@ -512,13 +528,12 @@ impl Invite<'_> {
             row_of.push(at);
             keys.push(row.key());
         }
-        let announcer = Arc::new(Announcer {
+        let announcer = Announcer {
             journal: self.journal.cloned(),
             keys: Arc::new(keys),
-            announced: Mutex::default(),
-        });
+        };
         let resumed = options.maybe_sent.clone();
-        let options = options.observer(announcer.clone());
+        let options = options.observer(announcer);
         let mut items = self.provider.invite_all(requests, options);
         while let Some(item) = items.next().await {
             let row = &self.rows[row_of[item.index]];
@@ -534,13 +549,8 @@ impl Invite<'_> {
                 }
                 None => {
                     let resumed = resumed.contains_key(&item.index);
-                    let announced = announcer
-                        .announced
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .contains(&item.index);
-                    let (outcome, record) = record_of(row, &item, resumed && !announced);
-                    let record = self.finish(row, outcome, record, announced).await;
+                    let (outcome, record) = record_of(row, &item, resumed && !item.sent);
+                    let record = self.finish(row, outcome, record, item.sent).await;
                     (outcome_of(&record).unwrap_or(outcome), record)
                 }
             };
@@ -606,6 +616,10 @@ impl Invite<'_> {
             Ok(()) => record,
             Err(e) => {
                 // Nothing more can be recorded: stop sending.
+                self.journal_broken
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert_with(|| format!("the journal cannot be written: {e}"));
                 self.stop.cancel();
                 row.record(
                     if settled {

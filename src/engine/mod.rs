@@ -1,5 +1,6 @@
 //! The one engine every vendor goes through: sending, bounded reading, timeouts, tracing,
-//! retry decisions and sleeping. Vendors only map requests and answers (see [`Mapping`]).
+//! retry decisions and sleeping. Vendors only map requests and answers (see
+//! `crate::vendors::Vendor`).
 
 pub(crate) mod builder;
 pub(crate) mod credentials;
@@ -184,9 +185,7 @@ impl Failure {
         error.source = source.map(Arc::from);
         Failure::final_error(error.into())
     }
-}
 
-impl Failure {
     /// A success answer that makes no sense (a link to another host, an unknown state): a
     /// decode error that cannot have created anything.
     pub(crate) fn inconsistent(
@@ -555,7 +554,8 @@ impl Engine {
             loop {
                 progress.attempt += 1;
                 if let Some(cause) = controls.refusal(organization) {
-                    return Err(cause);
+                    let denied = Denied::Unavailable(cause);
+                    return Err(finish(self.denied(&mut progress, denied, provider)));
                 }
 
                 let ask = pacing::Ask {
@@ -620,23 +620,41 @@ impl Engine {
                         return Err(finish(self.denied(&mut progress, denied, provider)))
                     }
                 };
-                if let Some(cause) = controls.refusal(organization) {
-                    return Err(cause);
-                }
                 // The credential, asked for once the turn is there (so a wait in the queue
                 // cannot outlast it), unless the request carries its own (a GitHub App's JWT).
+                // A run asked to stop abandons the wait for it too.
                 let own = plan.headers.contains_key(reqwest::header::AUTHORIZATION);
                 let (token, authorization) = match (&self.static_authorization, &self.credentials) {
                     _ if own => (None, None),
                     (Some(fixed), _) => (None, Some(fixed.clone())),
                     (None, Some(source)) => {
-                        let token = source.token(organization).await.map_err(finish)?;
+                        let asking = source.token(organization);
+                        let token = match controls.gate {
+                            None => asking.await,
+                            Some(gate) => {
+                                match futures_util::future::select(asking, gate.abandoned()).await {
+                                    futures_util::future::Either::Left((token, _)) => token,
+                                    futures_util::future::Either::Right(_) => {
+                                        Err(gate.refusal(organization).unwrap_or_else(|| {
+                                            Error::cancelled("the run was asked to stop")
+                                        }))
+                                    }
+                                }
+                            }
+                        }
+                        .map_err(finish)?;
                         let header =
                             crate::engine::credentials::authorization(self.scheme, &token)?;
                         (Some(token), Some(header))
                     }
                     (None, None) => (None, None),
                 };
+                // Asked again once the turn and the credential are there: a run stopped
+                // meanwhile sends nothing more.
+                if let Some(cause) = controls.refusal(organization) {
+                    let denied = Denied::Unavailable(cause);
+                    return Err(finish(self.denied(&mut progress, denied, provider)));
+                }
                 let timeout = match (self.attempt_timeout, left) {
                     (Some(timeout), Some(left)) => Some(timeout.min(left)),
                     (timeout, left) => timeout.or(left),

@@ -301,9 +301,10 @@ impl BulkOptions {
 
         /// Stops the run when `token` is cancelled (a Ctrl-C handler, a shutdown): from then on
         /// no request is sent that is not on the wire already. Requests waiting for their turn
-        /// are abandoned at once; they, and every request not started, end
-        /// [`skipped`](BulkItem::skipped) with [`Error::Cancelled`]. Requests already sent run to
-        /// their end.
+        /// are abandoned at once; they, and every request not started, end with
+        /// [`Error::Cancelled`] (or the answer that doomed them, [`Error::Skipped`]), and are
+        /// [`skipped`](BulkItem::skipped) unless an earlier run may have sent them. Requests
+        /// already sent run to their end.
         cancel_on(self, token: CancellationToken) { self.cancel = Some(token) }
 
         /// Tells `observer` before each request that may create invitations is sent.
@@ -357,8 +358,13 @@ pub struct BulkItem {
     /// The request was not carried out, and nothing that could have created its invitation
     /// was sent: an earlier answer doomed it ([`Error::Skipped`]), the run's deadline passed
     /// before its turn ([`Error::Throttled`]), or the run was stopped
-    /// ([`Error::Cancelled`]). `outcome` holds the cause.
+    /// ([`Error::Cancelled`]). `outcome` holds the cause. Never set for a request an earlier
+    /// run may have sent ([`BulkOptions::maybe_sent`]) that this run could not settle: it is
+    /// as much in doubt as before.
     pub skipped: bool,
+    /// This run sent a request that may have created the invitation (or was about to send
+    /// it when the run stopped): what a journal that recorded it as started must settle.
+    pub sent: bool,
     /// The index of an earlier request for the same person in the same organization: this one
     /// was not sent, and `outcome` repeats that request's.
     pub duplicate_of: Option<usize>,

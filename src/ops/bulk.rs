@@ -1,6 +1,6 @@
 //! Bulk onboarding: many invitations in one call, each with its own definite outcome.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
@@ -53,6 +53,8 @@ struct Run<V> {
     /// Why the run stopped, when the caller or its observer stopped it.
     stop_reason: Mutex<Option<String>>,
     observer: Option<Arc<dyn BulkObserver>>,
+    /// The requests announced as sent (or about to be).
+    sent: Mutex<HashSet<usize>>,
     _vendor: std::marker::PhantomData<fn() -> V>,
 }
 
@@ -66,6 +68,7 @@ impl<V: Vendor> Run<V> {
                 .map_or_else(CancellationToken::new, CancellationToken::child_token),
             stop_reason: Mutex::default(),
             observer: options.observer.clone(),
+            sent: Mutex::default(),
             _vendor: std::marker::PhantomData,
         }
     }
@@ -89,6 +92,14 @@ impl<V: Vendor> Run<V> {
                     .or_insert_with(|| error.clone());
             }
         }
+    }
+
+    /// Whether a request that may create the invitation of `index` was sent.
+    fn was_sent(&self, index: usize) -> bool {
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&index)
     }
 
     /// Stops the run for `reason`, unless it stopped already.
@@ -166,6 +177,11 @@ impl<V: Vendor> Gate for UnitGate<'_, V> {
                     return Err(Error::cancelled(reason));
                 }
             }
+            self.run
+                .sent
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(self.indices);
             Ok(())
         })
     }
@@ -189,19 +205,15 @@ pub(crate) fn invite_all<'a, V: Vendor>(
     let mut duplicates: HashMap<usize, Vec<usize>> = HashMap::new();
     let mut primaries = Vec::new();
     for (index, request) in requests.iter().enumerate() {
-        // Names (GitHub's logins, team slugs) are looked up when the request runs; stand-in
-        // ids let everything else be checked now.
-        let stand_ins: Vec<_> = vendor
-            .names(request)
-            .into_iter()
-            .map(|name| (name, 1))
-            .collect();
-        if let Err(error) = vendor.create(&vendor.with_ids(request, &stand_ins)) {
+        // Checked whole now, as a create would check it, its names (GitHub's logins, team
+        // slugs) standing for the ids they are looked up as when it runs.
+        if let Err(error) = crate::ops::prepare::check(vendor, request) {
             ready.push(BulkItem {
                 index,
                 request: request.clone(),
                 outcome: Err(error),
                 skipped: false,
+                sent: false,
                 duplicate_of: None,
             });
             continue;
@@ -215,12 +227,28 @@ pub(crate) fn invite_all<'a, V: Vendor>(
             }
         }
     }
+    // A person an earlier run may have sent, under any of their requests, is looked up from
+    // the earliest such time.
+    let mut maybe_sent: HashMap<usize, SystemTime> = HashMap::new();
+    for &first in &primaries {
+        let copies = duplicates
+            .get(&first)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let earliest = std::iter::once(&first)
+            .chain(copies)
+            .filter_map(|index| options.maybe_sent.get(index))
+            .min();
+        if let Some(at) = earliest {
+            maybe_sent.insert(first, *at);
+        }
+    }
 
     // Requests that can share a batch request go together, in order of first appearance.
     let mut units: Vec<Unit> = Vec::new();
     let mut open: HashMap<String, usize> = HashMap::new();
     for index in primaries {
-        if let Some(at) = options.maybe_sent.get(&index) {
+        if let Some(at) = maybe_sent.get(&index) {
             units.push(Unit::MaybeSent(index, *at));
             continue;
         }
@@ -247,12 +275,23 @@ pub(crate) fn invite_all<'a, V: Vendor>(
         }
     }
 
+    // A batch of one is a single request.
+    for unit in &mut units {
+        if let Unit::Batch(members) = unit {
+            if let [only] = members[..] {
+                *unit = Unit::Single(only);
+            }
+        }
+    }
+
     let duplicates = Arc::new(duplicates);
+    let maybe_sent = Arc::new(maybe_sent);
     let units = futures_util::stream::iter(units)
         .map(move |unit| {
             let run = run.clone();
             let requests = requests.clone();
             let duplicates = duplicates.clone();
+            let maybe_sent = maybe_sent.clone();
             async move {
                 // Every request of the run waits for the pacer as long as it takes (up to the
                 // deadline), through its unit's gate.
@@ -273,16 +312,15 @@ pub(crate) fn invite_all<'a, V: Vendor>(
                         let request = &requests[index];
                         vec![(index, settle(alone, &run, request, None, at).await)]
                     }
-                    Unit::Batch(members) if members.len() == 1 => {
-                        let gate = UnitGate::new(&run, &members);
-                        let alone = gate.on(ops);
-                        vec![(members[0], single(alone, &run, &requests[members[0]]).await)]
-                    }
                     Unit::Batch(members) => batch(ops, &run, &requests, &members).await,
                 };
                 let mut items = Vec::with_capacity(outcomes.len());
                 for (index, outcome) in outcomes {
-                    let skipped = outcome.as_ref().is_err_and(skipped);
+                    // Stopped before anything was sent: skipped, unless an earlier run may
+                    // have sent it (then it is as much in doubt as it was).
+                    let skipped =
+                        outcome.as_ref().is_err_and(skipped) && !maybe_sent.contains_key(&index);
+                    let sent = run.was_sent(index);
                     let copies = duplicates
                         .get(&index)
                         .map(Vec::as_slice)
@@ -293,6 +331,7 @@ pub(crate) fn invite_all<'a, V: Vendor>(
                             request: requests[copy].clone(),
                             outcome: outcome.clone(),
                             skipped,
+                            sent,
                             duplicate_of: Some(index),
                         });
                     }
@@ -301,6 +340,7 @@ pub(crate) fn invite_all<'a, V: Vendor>(
                         request: requests[index].clone(),
                         outcome,
                         skipped,
+                        sent,
                         duplicate_of: None,
                     });
                 }
@@ -346,12 +386,14 @@ async fn batch<V: Vendor>(
 ) -> Vec<(usize, Result<Ensured, Error>)> {
     let batch: Vec<&CreateInvitation> = members.iter().map(|&i| &requests[i]).collect();
     let organization = batch[0].organization.as_str();
-    let started = ops.now();
     let gate = UnitGate::new(run, members);
     let answer = match ops.vendor.create_batch(&batch) {
         Ok(call) => gate.on(ops).run(call).await,
         Err(error) => Err(error),
     };
+    // The lookups' window starts with the answer: the batch may have waited long for its
+    // turn, and a list trails a write by some seconds after it.
+    let started = ops.now();
     let error = match answer {
         Ok(invitations) => {
             let mut outcomes = Vec::with_capacity(members.len());

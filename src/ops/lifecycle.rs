@@ -30,18 +30,16 @@ pub(crate) fn list<'a, V: Vendor>(
         page: std::vec::IntoIter<Invitation>,
         next: Option<C>,
         pages: usize,
-        /// Every page asked for so far: a vendor whose links lead back to one of them would
-        /// otherwise be followed round the circle.
-        visited: HashSet<C>,
-        /// The error that ends the list once the page at hand is yielded.
-        end: Option<Error>,
+        /// Every page asked for so far, by its address: a vendor whose links lead back to one
+        /// of them (by another route to it, or its query in another order) would otherwise be
+        /// followed round the circle.
+        visited: HashSet<String>,
     }
     let start = State::<V::Cursor> {
         page: Vec::new().into_iter(),
         next: Some(V::Cursor::default()),
         pages: 0,
         visited: HashSet::new(),
-        end: None,
     };
     Box::pin(futures_util::stream::unfold(
         start,
@@ -51,45 +49,45 @@ pub(crate) fn list<'a, V: Vendor>(
                 if let Some(invitation) = state.page.by_ref().find(|i| query.matches(i)) {
                     return Some((Ok(invitation), state));
                 }
-                if let Some(error) = state.end.take() {
-                    return Some((Err(error), state));
-                }
                 let cursor = state.next.take()?;
-                state.visited.insert(cursor.clone());
                 state.pages += 1;
-                let page = if state.pages > MAX_PAGES {
-                    Err(Error::inconsistent(
+                let page = match ops.vendor.list_page(query, &cursor) {
+                    Ok(_) if state.pages > MAX_PAGES => Err(Error::inconsistent(
                         V::PROVIDER,
                         format!("the list goes on past {MAX_PAGES} pages; it is not followed"),
-                    ))
-                } else {
-                    match ops.vendor.list_page(query, &cursor) {
-                        Ok(call) => ops.run(call).await,
-                        Err(error) => Err(error),
+                    )),
+                    Ok(call) if !state.visited.insert(page_address(&call.plan.url)) => {
+                        Err(Error::inconsistent(
+                            V::PROVIDER,
+                            "the list's next page is one it read before: its pages link in a \
+                             circle, which is not followed",
+                        ))
                     }
+                    Ok(call) => ops.run(call).await,
+                    Err(error) => Err(error),
                 };
                 match page {
                     Ok(page) => {
                         state.page = page.invitations.into_iter();
-                        match page.next {
-                            Some(next) if state.visited.contains(&next) => {
-                                state.end = Some(Error::inconsistent(
-                                    V::PROVIDER,
-                                    format!(
-                                        "page {} of the list names an earlier page as the next \
-                                         one; the circle is not followed",
-                                        state.pages
-                                    ),
-                                ));
-                            }
-                            next => state.next = next,
-                        }
+                        state.next = page.next;
                     }
                     Err(error) => return Some((Err(error), state)),
                 }
             }
         },
     ))
+}
+
+/// A page's address as the vendor tells pages apart: its origin and path, and its query's
+/// pairs in order of name (so that the same query written in another order is the same page).
+fn page_address(url: &url::Url) -> String {
+    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    pairs.sort();
+    format!(
+        "{}{}?{pairs:?}",
+        url.origin().ascii_serialization(),
+        url.path()
+    )
 }
 
 /// The pending invitation for `invitee`, by the vendor's cheapest list; stops at the first

@@ -123,7 +123,7 @@ pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
     /// Where a page of this vendor's lists starts (GitHub: a link; Clerk: an offset); the
     /// default is the first page. Two equal cursors name the same page.
     #[doc(hidden)]
-    type Cursor: Clone + Eq + std::hash::Hash + Default + fmt::Debug + Send + Sync + 'static;
+    type Cursor: Clone + Default + fmt::Debug + Send + Sync + 'static;
 
     /// The vendor, as the engine knows it: its name, and how its answers tell rate limits.
     #[doc(hidden)]

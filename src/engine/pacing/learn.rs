@@ -25,7 +25,7 @@ pub(crate) struct LearnedRate {
     /// nothing new.
     decreased: SystemTime,
     /// The window the first refusal measured and what the vendor had taken in it then.
-    /// then. Requests sent in it before that refusal and answered after it were taken too:
+    /// Requests sent in it before that refusal and answered after it were taken too:
     /// each raises the rate learned, so that a measure taken while answers were still on their
     /// way does not stay too low.
     measured: Option<Measure>,

@@ -462,7 +462,6 @@ impl Pacer {
                 }
             }
         }
-        let _ = (now, provider, observer);
     }
 
     /// Learns from an answer's rate-limit headers, and shares it with every process that
@@ -494,7 +493,6 @@ impl Pacer {
                 self.shared_failed(&**shared, provider, observer, &reason);
             }
         }
-        let _ = (learned, provider, observer);
     }
 
     /// Learns from an answer's rate-limit headers, when this pacer learns from them at all

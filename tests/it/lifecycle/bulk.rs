@@ -530,8 +530,9 @@ async fn cancelling_a_run_abandons_the_requests_waiting_for_their_turn() {
         .await
         .expect("the waits are abandoned at once");
     assert_eq!(rest.len(), 5);
+    assert!(first.sent);
     for item in &rest {
-        assert!(item.skipped, "{item:?}");
+        assert!(item.skipped && !item.sent, "{item:?}");
         let error = item.outcome.as_ref().unwrap_err();
         assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
         assert_eq!(error.kind(), ErrorKind::Cancelled);
@@ -600,15 +601,38 @@ async fn requests_an_earlier_run_may_have_sent_are_looked_up_before_anything_is_
         .maybe_sent(0, now - Duration::from_secs(100))
         .maybe_sent(1, now - Duration::from_secs(3600))
         .maybe_sent(2, now - Duration::from_secs(60));
-    let items = run(&github, people("acme", 4), options.concurrency(1)).await;
+    // A later request for p1 marked as sent counts for p1 (the earliest time wins), and a
+    // request by user id, which GitHub cannot look up, stays in doubt.
+    let mut input = people("acme", 4);
+    input.push(CreateInvitation::email("acme", "P1@example.com"));
+    input.push(CreateInvitation::user_id("acme", "583231"));
+    let options = options.maybe_sent(5, now - Duration::from_secs(10));
+    let items = run(&github, input, options.concurrency(1)).await;
     let outcomes: Vec<&str> = items
         .iter()
         .map(|i| i.outcome.as_ref().map_or("error", Ensured::as_str))
         .collect();
     assert_eq!(
         outcomes,
-        ["created", "created", "already_invited", "created"]
+        [
+            "created",
+            "created",
+            "already_invited",
+            "created",
+            "created",
+            "error"
+        ]
     );
+    assert_eq!(items[4].duplicate_of, Some(1));
+    let unsettled = &items[5];
+    assert_eq!(
+        unsettled.outcome.as_ref().unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
+    assert!(!unsettled.skipped && !unsettled.sent, "{unsettled:?}");
+    // What this run sent: p1 and p3, after their lookups.
+    let sent: Vec<usize> = items.iter().filter(|i| i.sent).map(|i| i.index).collect();
+    assert_eq!(sent, [1, 3, 4]);
     assert!(items[0].outcome.as_ref().unwrap().reconciled());
     assert!(!items[1].outcome.as_ref().unwrap().reconciled());
     // Each one in doubt was looked up once (its window is long past): three lists; then p1
@@ -625,4 +649,42 @@ async fn requests_an_earlier_run_may_have_sent_are_looked_up_before_anything_is_
 fn github_now(fake: &orginvite::testkit::FakeGitHub) -> std::time::SystemTime {
     use orginvite::sleep::Sleeper;
     fake.virtual_clock().unwrap().now()
+}
+
+/// A credential source whose token never comes.
+#[derive(Debug)]
+struct NeverReady;
+
+impl orginvite::Credentials for NeverReady {
+    fn token<'a>(
+        &'a self,
+        _organization: &'a str,
+    ) -> orginvite::BoxFuture<'a, Result<orginvite::SecretString, Error>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test]
+async fn cancelling_a_run_abandons_a_wait_for_the_credential() {
+    let fake = orginvite::testkit::FakeClerk::start().await;
+    let clerk = fake
+        .client_builder()
+        .credentials(NeverReady)
+        .build()
+        .unwrap();
+    let stop = orginvite::CancellationToken::new();
+    let options = BulkOptions::default().cancel_on(stop.clone());
+    let mut stream = clerk.invite_all(people("org_sandbox", 3), options);
+    let first = tokio::select! {
+        item = stream.next() => panic!("nothing can finish without a credential: {item:?}"),
+        () = tokio::time::sleep(Duration::from_millis(50)) => {
+            stop.cancel();
+            tokio::time::timeout(Duration::from_secs(10), stream.next()).await
+        }
+    };
+    let first = first.expect("the wait is abandoned at once").unwrap();
+    assert_eq!(first.outcome.unwrap_err().kind(), ErrorKind::Cancelled);
+    let rest: Vec<BulkItem> = stream.collect().await;
+    assert!(rest.iter().all(|item| item.skipped && !item.sent));
+    assert!(fake.requests().await.is_empty());
 }

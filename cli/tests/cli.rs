@@ -721,20 +721,31 @@ async fn ctrl_c_lets_calls_in_flight_finish_and_the_journal_resumes() {
         .count();
     assert_eq!(done, created_before);
 
-    let output = target
-        .run(&[
-            "--rate",
-            "200/s",
-            "invite",
-            "--csv",
-            &csv,
-            "--journal",
-            journal,
-        ])
-        .await;
+    resume_creates_each_row_once(&target, &fake, &csv, journal, ROWS).await;
+}
+
+/// Runs `csv` again with its `journal`, fast, and checks that it ends with each of its `rows`
+/// created exactly once.
+async fn resume_creates_each_row_once(
+    target: &Target,
+    fake: &FakeGitHub,
+    csv: &str,
+    journal: &str,
+    rows: usize,
+) {
+    let args = [
+        "--rate",
+        "200/s",
+        "invite",
+        "--csv",
+        csv,
+        "--journal",
+        journal,
+    ];
+    let output = target.run(&args).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(fake.invitations().len(), ROWS);
-    assert_eq!(creates(&fake).await, ROWS, "no row sent twice");
+    assert_eq!(fake.invitations().len(), rows);
+    assert_eq!(creates(fake).await, rows, "every row created exactly once");
 }
 
 #[cfg(target_os = "linux")]
@@ -1107,20 +1118,7 @@ async fn interrupted_while_waiting_for_the_pacer(pacing: &[&str], rows: usize, b
     // Rows that waited were never announced: the journal holds the finished ones only.
     assert_eq!(journal_state(journal), (invitations.len(), 0));
 
-    let output = target
-        .run(&[
-            "--rate",
-            "200/s",
-            "invite",
-            "--csv",
-            &csv,
-            "--journal",
-            journal,
-        ])
-        .await;
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(fake.invitations().len(), rows);
-    assert_eq!(creates(&fake).await, rows, "every row created exactly once");
+    resume_creates_each_row_once(&target, &fake, &csv, journal, rows).await;
 }
 
 #[cfg(unix)]

@@ -3,7 +3,9 @@
 
 use futures_util::StreamExt;
 use orginvite::github::GitHubListOptions;
-use orginvite::{ErrorKind, InvitationStatus, Invitee, ListInvitations, Membership, Role};
+use orginvite::{
+    Error, ErrorKind, GitHub, InvitationStatus, Invitee, ListInvitations, Membership, Role,
+};
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -16,6 +18,28 @@ fn page(items: &[Value]) -> ResponseTemplate {
         .insert_header("content-type", "application/json; charset=utf-8")
         .insert_header("x-github-request-id", "CAFE:LIST")
         .set_body_json(Value::Array(items.to_vec()))
+}
+
+/// A page of one invitation whose `Link` names `next`.
+fn linked(id: u64, email: &str, next: &str) -> ResponseTemplate {
+    page(&[github_invitation(id, email, None)])
+        .insert_header("link", format!(r#"<{next}>; rel="next""#))
+}
+
+/// The ids a list yields before its error, and the error.
+async fn until_error(github: &GitHub, query: &ListInvitations) -> (Vec<String>, Error) {
+    let mut ids = Vec::new();
+    let mut items = github.list_invitations(query);
+    while let Some(item) = items.next().await {
+        match item {
+            Ok(invitation) => ids.push(invitation.id),
+            Err(error) => {
+                assert!(items.next().await.is_none(), "nothing after the error");
+                return (ids, error);
+            }
+        }
+    }
+    panic!("the list ended without an error: {ids:?}");
 }
 
 /// Mounts a mock for a GET of `path_` carrying GitHub's headers.
@@ -305,45 +329,27 @@ async fn links_that_lead_round_in_a_circle_end_the_list_at_the_first_repeated_pa
     let second = format!("{uri}/api/v3/organizations/42/invitations?page=2");
     let third = format!("{uri}/api/v3/organizations/42/invitations?page=3");
     get("/api/v3/orgs/acme/invitations")
-        .respond_with(
-            page(&[github_invitation(1, "a@example.com", None)])
-                .insert_header("link", format!(r#"<{second}>; rel="next""#)),
-        )
+        .respond_with(linked(1, "a@example.com", &second))
         .expect(2)
         .mount(&server)
         .await;
     // Page 2 names page 3, and page 3 names page 2 again.
-    get("/api/v3/organizations/42/invitations")
-        .and(query_param("page", "2"))
-        .respond_with(
-            page(&[github_invitation(2, "b@example.com", None)])
-                .insert_header("link", format!(r#"<{third}>; rel="next""#)),
-        )
-        .expect(2)
-        .mount(&server)
-        .await;
-    get("/api/v3/organizations/42/invitations")
-        .and(query_param("page", "3"))
-        .respond_with(
-            page(&[github_invitation(3, "c@example.com", None)])
-                .insert_header("link", format!(r#"<{second}>; rel="next""#)),
-        )
-        .expect(2)
-        .mount(&server)
-        .await;
+    for (number, id, email, next) in [
+        ("2", 2, "b@example.com", &third),
+        ("3", 3, "c@example.com", &second),
+    ] {
+        get("/api/v3/organizations/42/invitations")
+            .and(query_param("page", number))
+            .respond_with(linked(id, email, next))
+            .expect(2)
+            .mount(&server)
+            .await;
+    }
     let (github, _) = github(&server);
 
-    let query = ListInvitations::new("acme");
-    let items: Vec<_> = github.list_invitations(&query).collect().await;
-    let listed: Vec<&str> = items
-        .iter()
-        .filter_map(|item| item.as_ref().ok())
-        .map(|invitation| invitation.id.as_str())
-        .collect();
     // Every invitation once, then one error, and nothing after it.
+    let (listed, error) = until_error(&github, &ListInvitations::new("acme")).await;
     assert_eq!(listed, ["1", "2", "3"]);
-    assert_eq!(items.len(), 4);
-    let error = items[3].as_ref().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Decode);
     assert!(error.to_string().contains("link in a circle"), "{error}");
     assert!(!error.may_have_been_created());
@@ -367,38 +373,23 @@ async fn a_link_back_to_the_first_page_by_another_address_is_not_followed() {
     let uri = server.uri();
     // The first page, asked for as `/orgs/acme/invitations?per_page=100`, is named again by
     // page 2 with its query in another order.
+    let second = format!("{uri}/api/v3/orgs/acme/invitations?page=2&per_page=100");
+    let first = format!("{uri}/api/v3/orgs/acme/invitations?per_page=100");
     get("/api/v3/orgs/acme/invitations")
-        .respond_with(
-            page(&[github_invitation(1, "a@example.com", None)]).insert_header(
-                "link",
-                format!(r#"<{uri}/api/v3/orgs/acme/invitations?page=2&per_page=100>; rel="next""#),
-            ),
-        )
+        .respond_with(linked(1, "a@example.com", &second))
         .up_to_n_times(1)
         .mount(&server)
         .await;
     get("/api/v3/orgs/acme/invitations")
         .and(query_param("page", "2"))
-        .respond_with(
-            page(&[github_invitation(2, "b@example.com", None)]).insert_header(
-                "link",
-                format!(r#"<{uri}/api/v3/orgs/acme/invitations?per_page=100>; rel="next""#),
-            ),
-        )
+        .respond_with(linked(2, "b@example.com", &first))
         .expect(1)
         .mount(&server)
         .await;
     let (github, _) = github(&server);
-    let query = ListInvitations::new("acme");
-    let items: Vec<_> = github.list_invitations(&query).collect().await;
-    let listed: Vec<&str> = items
-        .iter()
-        .filter_map(|item| item.as_ref().ok())
-        .map(|invitation| invitation.id.as_str())
-        .collect();
+    let (listed, error) = until_error(&github, &ListInvitations::new("acme")).await;
     assert_eq!(listed, ["1", "2"]);
-    assert_eq!(items.len(), 3);
-    assert_eq!(items[2].as_ref().unwrap_err().kind(), ErrorKind::Decode);
+    assert_eq!(error.kind(), ErrorKind::Decode);
     // The first page once, the second once: the repeated address is not asked for.
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }

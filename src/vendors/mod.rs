@@ -18,7 +18,9 @@ use std::fmt;
 use std::time::SystemTime;
 
 use crate::engine::builder::{CommonSettings, VendorSettings};
-use crate::engine::{Call, Decode, Engine, Failure, Operation, Origin, RawResponse, Traffic};
+use crate::engine::{
+    Call, Decode, Engine, Failure, HttpPlan, Operation, Origin, RawResponse, Subject, Traffic,
+};
 use crate::model::error::{Error, ErrorKind};
 use crate::model::extension::sealed;
 use crate::model::invitation::Invitation;
@@ -219,8 +221,22 @@ pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
     ) -> Result<Call<'a, impl Decode<Page<Self::Cursor>> + 'a>, Error>;
 
     /// The cheapest list in which `invitee`'s pending invitation shows, if it is there:
-    /// filtered on the vendor's server where it can be.
-    fn find_query(&self, organization: &str, invitee: &Invitee) -> Result<ListInvitations, Error>;
+    /// filtered on the vendor's server where it can be. By default, the vendor's invitations
+    /// name an email address only: a person is found by email, with the list filtered by it.
+    fn find_query(&self, organization: &str, invitee: &Invitee) -> Result<ListInvitations, Error> {
+        invitee.validate()?;
+        match invitee {
+            Invitee::Email(email) => Ok(ListInvitations::new(organization).email(email.clone())),
+            _ => Err(Error::unsupported(
+                Self::PROVIDER,
+                format!(
+                    "finding an invitation by user id or login ({}'s invitations name the email \
+                     address only)",
+                    Self::PROVIDER
+                ),
+            )),
+        }
+    }
 
     /// Cancelling one invitation.
     fn cancel<'a>(
@@ -260,6 +276,33 @@ pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
         organization: &'a str,
         invitee: &'a Invitee,
     ) -> Result<Option<Call<'a, impl Decode<MemberAnswer> + 'a>>, Error>;
+}
+
+/// The create call sending `plan` for `request`, its answer read by the vendor's own
+/// [`Vendor::decode_created`].
+pub(crate) fn create_call<'a, V: Vendor>(
+    vendor: &'a V,
+    request: &'a CreateInvitation,
+    plan: HttpPlan,
+) -> Call<'a, impl Decode<Invitation> + 'a> {
+    let decode = move |response: &RawResponse, now: SystemTime| {
+        vendor.decode_created(request, response, now)
+    };
+    Call::new(CREATE, V::ORIGIN, &request.organization, plan, decode)
+        .about(Subject::Invitee(&request.invitee))
+}
+
+/// The email address `invitee` is invited by, on a vendor that invites by email only.
+pub(crate) fn invited_email(provider: ProviderKind, invitee: &Invitee) -> Result<&str, Error> {
+    let by = match invitee {
+        Invitee::Email(email) => return Ok(email),
+        Invitee::UserId(_) => "user id",
+        Invitee::Login(_) => "login",
+    };
+    Err(Error::unsupported(
+        provider,
+        format!("inviting by {by} ({provider} invites by email address)"),
+    ))
 }
 
 /// How a vendor makes an invitation again: the request at once, or after one more read.

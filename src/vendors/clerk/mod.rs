@@ -54,7 +54,7 @@ use crate::model::invitation::{Invitation, InvitationStatus, Inviter};
 use crate::model::kind::ProviderKind;
 use crate::model::outcome::Cancelled;
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
-use crate::vendors::{self, MemberAnswer, Page, Vendor, CANCEL, CREATE, LIST, MEMBERSHIP};
+use crate::vendors::{self, MemberAnswer, Page, Vendor, CANCEL, LIST, MEMBERSHIP};
 
 /// Clerk's Backend API.
 pub const DEFAULT_BASE_URL: &str = "https://api.clerk.com/v1";
@@ -279,21 +279,7 @@ fn check_plain(field: &'static str, value: &str) -> Result<(), Error> {
 impl ClerkVendor {
     fn body<'a>(&self, request: &'a CreateInvitation) -> Result<Body<'a>, Error> {
         request.validate()?;
-        let email_address = match &request.invitee {
-            Invitee::Email(email) => email.as_str(),
-            Invitee::UserId(_) => {
-                return Err(Error::unsupported(
-                    ProviderKind::Clerk,
-                    "inviting by user id (Clerk invites by email address)",
-                ))
-            }
-            Invitee::Login(_) => {
-                return Err(Error::unsupported(
-                    ProviderKind::Clerk,
-                    "inviting by login (Clerk invites by email address)",
-                ))
-            }
-        };
+        let email_address = vendors::invited_email(ProviderKind::Clerk, &request.invitee)?;
         let role = match &request.role {
             Role::Admin => "org:admin",
             Role::Member => "org:member",
@@ -509,13 +495,7 @@ impl Vendor for ClerkVendor {
                 &body,
             )
             .map_err(|e| invalid("request", &e.to_string()))?;
-        let decode = move |response: &RawResponse, now: SystemTime| {
-            self.decode_created(request, response, now)
-        };
-        Ok(
-            Call::new(CREATE, ORIGIN, &request.organization, plan, decode)
-                .about(Subject::Invitee(&request.invitee)),
-        )
+        Ok(vendors::create_call(self, request, plan))
     }
 
     fn decode_created(
@@ -642,19 +622,6 @@ impl Vendor for ClerkVendor {
             Ok(Page { invitations, next })
         };
         Ok(Call::new(LIST, ORIGIN, &query.organization, plan, decode))
-    }
-
-    fn find_query(&self, organization: &str, invitee: &Invitee) -> Result<ListInvitations, Error> {
-        invitee.validate()?;
-        match invitee {
-            // Filtered on Clerk's side: the answer holds this person's invitations only.
-            Invitee::Email(email) => Ok(ListInvitations::new(organization).email(email.clone())),
-            _ => Err(Error::unsupported(
-                ProviderKind::Clerk,
-                "finding an invitation by user id or login (Clerk's invitations name the \
-                 email address only)",
-            )),
-        }
     }
 
     fn cancel<'a>(

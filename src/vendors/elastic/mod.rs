@@ -63,9 +63,7 @@ use crate::model::invitation::{Invitation, InvitationStatus};
 use crate::model::kind::ProviderKind;
 use crate::model::outcome::Cancelled;
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
-use crate::vendors::{
-    self, MemberAnswer, Page, Vendor, CANCEL, CANCEL_MANY, CREATE, LIST, MEMBERSHIP,
-};
+use crate::vendors::{self, MemberAnswer, Page, Vendor, CANCEL, CANCEL_MANY, LIST, MEMBERSHIP};
 
 pub use roles::{
     DeploymentRole, OrganizationRole, PlatformRole, ProjectRole, ProjectRoles, RoleAssignments,
@@ -199,21 +197,7 @@ fn organization_role(role: &Role) -> Option<&str> {
 impl ElasticVendor {
     fn body<'a>(&self, request: &'a CreateInvitation) -> Result<Body<[&'a str; 1]>, Error> {
         request.validate()?;
-        let email = match &request.invitee {
-            Invitee::Email(email) => email.as_str(),
-            Invitee::UserId(_) => {
-                return Err(Error::unsupported(
-                    ProviderKind::ElasticCloud,
-                    "inviting by user id (Elastic Cloud invites by email address)",
-                ))
-            }
-            Invitee::Login(_) => {
-                return Err(Error::unsupported(
-                    ProviderKind::ElasticCloud,
-                    "inviting by login (Elastic Cloud invites by email address)",
-                ))
-            }
-        };
+        let email = vendors::invited_email(ProviderKind::ElasticCloud, &request.invitee)?;
         let expires_in = request.expires_in.map(expires_in).transpose()?;
         let mut roles = request
             .options::<ElasticOptions>()
@@ -352,13 +336,7 @@ impl Vendor for ElasticVendor {
                 &body,
             )
             .map_err(|e| invalid("request", e.to_string()))?;
-        let decode = move |response: &RawResponse, now: SystemTime| {
-            self.decode_created(request, response, now)
-        };
-        Ok(
-            Call::new(CREATE, ORIGIN, &request.organization, plan, decode)
-                .about(Subject::Invitee(&request.invitee)),
-        )
+        Ok(vendors::create_call(self, request, plan))
     }
 
     fn decode_created(
@@ -461,18 +439,6 @@ impl Vendor for ElasticVendor {
             })
         };
         Ok(Call::new(LIST, ORIGIN, &query.organization, plan, decode))
-    }
-
-    fn find_query(&self, organization: &str, invitee: &Invitee) -> Result<ListInvitations, Error> {
-        invitee.validate()?;
-        match invitee {
-            Invitee::Email(email) => Ok(ListInvitations::new(organization).email(email.clone())),
-            _ => Err(Error::unsupported(
-                ProviderKind::ElasticCloud,
-                "finding an invitation by user id or login (Elastic Cloud's invitations name \
-                 the email address only)",
-            )),
-        }
     }
 
     fn cancel<'a>(

@@ -60,7 +60,7 @@ use crate::model::outcome::Cancelled;
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
 use crate::vendors::payload::{self, Str, Text};
 use crate::vendors::{
-    self, MemberAnswer, Page, Vendor, CANCEL, CREATE, INVITATION_TEAMS, LIST, MEMBERSHIP,
+    self, MemberAnswer, Page, Vendor, CANCEL, INVITATION_TEAMS, LIST, MEMBERSHIP,
 };
 
 /// GitHub's public API.
@@ -435,13 +435,7 @@ impl Vendor for GitHubVendor {
             .connection
             .post_json(&["orgs", &request.organization, "invitations"], &body)
             .map_err(|e| invalid("request", &e.to_string()))?;
-        let decode = move |response: &RawResponse, now: SystemTime| {
-            self.decode_created(request, response, now)
-        };
-        Ok(
-            Call::new(CREATE, ORIGIN, &request.organization, plan, decode)
-                .about(Subject::Invitee(&request.invitee)),
-        )
+        Ok(vendors::create_call(self, request, plan))
     }
 
     fn names(&self, request: &CreateInvitation) -> Vec<vendors::Name> {

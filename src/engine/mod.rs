@@ -401,6 +401,11 @@ pub(crate) trait Gate: Send + Sync {
     /// Called once the turn is there, right before a request that may create something is
     /// sent, and waited for; an error means it is not sent.
     fn sending(&self) -> BoxFuture<'_, Result<(), Error>>;
+
+    /// Told of every call about `organization` that ends in an error (`creates`: the call
+    /// may create something), whatever it was for: a refused credential stops a bulk run
+    /// even when a lookup is the one that hears it.
+    fn failed(&self, organization: &str, creates: bool, error: &Error);
 }
 
 impl fmt::Debug for Controls<'_> {
@@ -540,10 +545,15 @@ impl Engine {
             organization = %organization,
             subject = %loggable(call.subject, self.trace_emails),
         );
+        let gate = controls.gate;
         let finish = move |mut error: Error| {
+            let creates = operation.idempotency == Idempotency::Creates;
             // Only a create can leave an invitation behind.
-            if operation.idempotency != Idempotency::Creates {
+            if !creates {
                 error.clear_may_have_been_created();
+            }
+            if let Some(gate) = gate {
+                gate.failed(organization, creates, &error);
             }
             error
         };

@@ -484,6 +484,16 @@ impl Error {
         }
     }
 
+    /// Whether the call was stopped by its caller before it was sent, rather than answered: a
+    /// run's stop or cancellation ([`Error::Skipped`], [`Error::Cancelled`]) or its deadline
+    /// ([`Error::Throttled`]).
+    pub(crate) fn stopped_by_caller(&self) -> bool {
+        matches!(
+            self,
+            Error::Skipped { .. } | Error::Throttled { .. } | Error::Cancelled { .. }
+        )
+    }
+
     pub(crate) fn config(reason: impl Into<String>) -> Error {
         Error::InvalidConfig {
             reason: reason.into(),

@@ -12,8 +12,8 @@ use crate::model::boxed::{BoxFuture, BoxStream};
 use crate::model::error::Error;
 use crate::model::outcome::{BulkItem, BulkObserver, BulkOptions, Ensured};
 use crate::model::request::{CreateInvitation, Invitee};
-use crate::ops::ensure::{ensure, found, lookup};
-use crate::ops::Ops;
+use crate::ops::ensure::{ensure, ensure_after, found, lookup_many};
+use crate::ops::{organization_key, Ops};
 use crate::vendors::{Doom, Vendor};
 
 /// A unit of work: one request alone, several in one batch request, or one an earlier run
@@ -34,14 +34,6 @@ fn person<V: Vendor>(request: &CreateInvitation) -> (String, String) {
     (organization_key::<V>(&request.organization), who)
 }
 
-/// An organization as the vendor tells organizations apart.
-fn organization_key<V: Vendor>(organization: &str) -> String {
-    if V::ORGANIZATIONS_IGNORE_CASE {
-        organization.to_lowercase()
-    } else {
-        organization.to_owned()
-    }
-}
 
 /// What stops a run's later requests: an answer no other request can escape, the caller's
 /// cancellation, or its observer refusing a request.
@@ -55,11 +47,12 @@ struct Run<V> {
     observer: Option<Arc<dyn BulkObserver>>,
     /// The requests announced as sent (or about to be).
     sent: Mutex<HashSet<usize>>,
-    _vendor: std::marker::PhantomData<fn() -> V>,
+    /// The vendor, which says how far an answer dooms the rest.
+    vendor: V,
 }
 
 impl<V: Vendor> Run<V> {
-    fn new(options: &BulkOptions) -> Run<V> {
+    fn new(vendor: &V, options: &BulkOptions) -> Run<V> {
         Run {
             dooms: Mutex::default(),
             stopped: options
@@ -69,14 +62,18 @@ impl<V: Vendor> Run<V> {
             stop_reason: Mutex::default(),
             observer: options.observer.clone(),
             sent: Mutex::default(),
-            _vendor: std::marker::PhantomData,
+            vendor: vendor.clone(),
         }
     }
 
-    /// Notes `error`, the answer to a request about `organization`, if it dooms others.
-    fn note(&self, vendor: &V, organization: &str, error: &Error) {
-        let Some(doom) = vendor.doom(error) else {
-            return;
+    /// Notes `error`, the answer to a request about `organization`, if it dooms others: any
+    /// answer to a create the vendor says does; to a read (a lookup, a list), a refused
+    /// credential only, since a read can be refused for reasons a create is not.
+    fn note(&self, organization: &str, creates: bool, error: &Error) {
+        let doom = match self.vendor.doom(error) {
+            Some(Doom::All) => Doom::All,
+            Some(doom) if creates => doom,
+            _ => return,
         };
         let mut dooms = self.dooms.lock().unwrap_or_else(PoisonError::into_inner);
         match doom {
@@ -185,6 +182,10 @@ impl<V: Vendor> Gate for UnitGate<'_, V> {
             Ok(())
         })
     }
+
+    fn failed(&self, organization: &str, creates: bool, error: &Error) {
+        self.run.note(organization, creates, error);
+    }
 }
 
 /// Invites everyone of `requests`: bounded concurrency, every request through the client's
@@ -195,7 +196,7 @@ pub(crate) fn invite_all<'a, V: Vendor>(
     options: BulkOptions,
 ) -> BoxStream<'a, BulkItem> {
     let deadline = options.deadline.map(|deadline| later(ops.now(), deadline));
-    let run = Arc::new(Run::<V>::new(&options));
+    let run = Arc::new(Run::<V>::new(ops.vendor, &options));
     let requests = Arc::new(requests);
     let vendor = ops.vendor;
 
@@ -303,14 +304,10 @@ pub(crate) fn invite_all<'a, V: Vendor>(
                 let outcomes = match unit {
                     Unit::Single(index) => {
                         let gate = UnitGate::new(&run, std::slice::from_ref(&index));
-                        let alone = gate.on(ops);
-                        vec![(index, single(alone, &run, &requests[index]).await)]
+                        vec![(index, ensure(gate.on(ops), &requests[index]).await)]
                     }
                     Unit::MaybeSent(index, at) => {
-                        let gate = UnitGate::new(&run, std::slice::from_ref(&index));
-                        let alone = gate.on(ops);
-                        let request = &requests[index];
-                        vec![(index, settle(alone, &run, request, None, at).await)]
+                        settle(ops, &run, &requests, &[index], None, at).await
                     }
                     Unit::Batch(members) => batch(ops, &run, &requests, &members).await,
                 };
@@ -361,23 +358,12 @@ fn skipped(error: &Error) -> bool {
     )
 }
 
-/// One request, settled as `ensure_invited` settles it; a dooming answer stops the run.
-async fn single<V: Vendor>(
-    ops: Ops<'_, V>,
-    run: &Run<V>,
-    request: &CreateInvitation,
-) -> Result<Ensured, Error> {
-    let outcome = ensure(ops, request).await;
-    if let Err(error) = &outcome {
-        run.note(ops.vendor, &request.organization, error);
-    }
-    outcome
-}
-
 /// Several requests in one batch request. Every member's outcome stays known: a created
-/// invitation is matched by email; one missing from the answer, or a batch that ended in
-/// doubt, is looked up before anything is sent for it again; a refused batch falls back to
-/// single requests, which say what the vendor thinks of each.
+/// invitation is matched by email; those missing from the answer, or every member of a batch
+/// that ended in doubt, are looked up together before anything is sent for them again; a
+/// batch refused for one of its members falls back to single requests, which say what the
+/// vendor thinks of each, and one refused for them all (a refused credential, no permission)
+/// is that answer for every member.
 async fn batch<V: Vendor>(
     ops: Ops<'_, V>,
     run: &Run<V>,
@@ -385,7 +371,6 @@ async fn batch<V: Vendor>(
     members: &[usize],
 ) -> Vec<(usize, Result<Ensured, Error>)> {
     let batch: Vec<&CreateInvitation> = members.iter().map(|&i| &requests[i]).collect();
-    let organization = batch[0].organization.as_str();
     let gate = UnitGate::new(run, members);
     let answer = match ops.vendor.create_batch(&batch) {
         Ok(call) => gate.on(ops).run(call).await,
@@ -397,71 +382,84 @@ async fn batch<V: Vendor>(
     let error = match answer {
         Ok(invitations) => {
             let mut outcomes = Vec::with_capacity(members.len());
+            let mut missing = Vec::new();
             for &index in members {
-                let request = &requests[index];
-                let email = request.invitee.as_email().unwrap_or_default();
+                let email = requests[index].invitee.as_email().unwrap_or_default();
                 let created = invitations.iter().find(|invitation| {
                     invitation
                         .email
                         .as_deref()
                         .is_some_and(|e| e.eq_ignore_ascii_case(email))
                 });
-                let outcome = match created {
-                    Some(invitation) => Ok(Ensured::Created {
-                        invitation: invitation.clone(),
-                        reconciled: false,
-                    }),
-                    None => {
-                        let doubt = Error::missing_from_batch(V::PROVIDER);
-                        let gate = UnitGate::new(run, std::slice::from_ref(&index));
-                        settle(gate.on(ops), run, request, Some(&doubt), started).await
-                    }
-                };
-                outcomes.push((index, outcome));
+                match created {
+                    Some(invitation) => outcomes.push((
+                        index,
+                        Ok(Ensured::Created {
+                            invitation: invitation.clone(),
+                            reconciled: false,
+                        }),
+                    )),
+                    None => missing.push(index),
+                }
+            }
+            if !missing.is_empty() {
+                let doubt = Error::missing_from_batch(V::PROVIDER);
+                outcomes.extend(settle(ops, run, requests, &missing, Some(&doubt), started).await);
             }
             return outcomes;
         }
         Err(error) => error,
     };
-    // Nothing was sent, or the credential itself was refused: every member shares that.
-    if skipped(&error) || ops.vendor.doom(&error) == Some(Doom::All) {
-        run.note(ops.vendor, organization, &error);
+    if error.may_have_been_created() {
+        return settle(ops, run, requests, members, Some(&error), started).await;
+    }
+    // Nothing was sent, or an answer no member can escape: every member shares it.
+    if skipped(&error) || ops.vendor.doom(&error).is_some() {
         return members.iter().map(|&i| (i, Err(error.clone()))).collect();
     }
-    // In doubt, each member is looked up before anything is sent for it again; refused for
-    // any other reason (one member already in, a quota a few seats short), each goes alone
-    // and the vendor's answer to it decides, and stops the run if it must.
+    // Refused for one member's sake (one already in, a quota a few seats short): each goes
+    // alone and the vendor's answer to it decides, and stops the run if it must.
     let mut outcomes = Vec::with_capacity(members.len());
     for &index in members {
-        let request = &requests[index];
         let gate = UnitGate::new(run, std::slice::from_ref(&index));
-        let alone = gate.on(ops);
-        let outcome = if error.may_have_been_created() {
-            settle(alone, run, request, Some(&error), started).await
-        } else {
-            single(alone, run, request).await
-        };
-        outcomes.push((index, outcome));
+        outcomes.push((index, ensure(gate.on(ops), &requests[index]).await));
     }
     outcomes
 }
 
-/// A request whose invitation may exist, sent at `since` (`doubt` says why, when this run
-/// sent it; else an earlier run did): looked up first, created alone only when it is not
-/// there. When the lookup fails, it stays in doubt: this run's error, or the lookup's.
+/// Requests of one organization whose invitations may exist, sent at `since` (`doubt` says
+/// why, when this run sent them; else an earlier run did): looked up together, each created
+/// alone only when it is not there (that earlier create counting as its first attempt, so
+/// that an invitation it made is still this run's). When the lookups fail, they stay in
+/// doubt: this run's error, or the lookup's.
 async fn settle<V: Vendor>(
     ops: Ops<'_, V>,
     run: &Run<V>,
-    request: &CreateInvitation,
+    requests: &[CreateInvitation],
+    indices: &[usize],
     doubt: Option<&Error>,
     since: SystemTime,
-) -> Result<Ensured, Error> {
-    match lookup(ops, &request.organization, &request.invitee, since).await {
-        Ok(Some(invitation)) => Ok(found(invitation, since)),
-        Ok(None) => single(ops, run, request).await,
+) -> Vec<(usize, Result<Ensured, Error>)> {
+    let organization = requests[indices[0]].organization.as_str();
+    let invitees: Vec<&Invitee> = indices.iter().map(|&i| &requests[i].invitee).collect();
+    let gate = UnitGate::new(run, indices);
+    let found_all = match lookup_many(gate.on(ops), organization, &invitees, since).await {
+        Ok(found_all) => found_all,
         Err(error) => {
-            run.note(ops.vendor, &request.organization, &error);
-            Err(doubt.cloned().unwrap_or(error))
+            let error = doubt.cloned().unwrap_or(error);
+            return indices.iter().map(|&i| (i, Err(error.clone()))).collect();
         }
+    };
+    let mut outcomes = Vec::with_capacity(indices.len());
+    for (&index, invitation) in indices.iter().zip(found_all) {
+        let outcome = match invitation {
+            Some(invitation) => Ok(found(invitation, since)),
+            None => {
+                let gate = UnitGate::new(run, std::slice::from_ref(&index));
+                ensure_after(gate.on(ops), &requests[index], Some(since)).await
+            }
+        };
+        outcomes.push((index, outcome));
     }
+    outcomes
 }

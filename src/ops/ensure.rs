@@ -13,7 +13,7 @@ use crate::vendors::{Recreate, Vendor};
 
 /// How much earlier than a call's start an invitation found by its lookup may have been
 /// created and still be the call's own: the vendor's clock and this one may disagree.
-const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+pub(crate) const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 
 /// What a lookup after a create in doubt found: the call's own invitation, unless it was
 /// created well before the call began (then someone else invited the person before).
@@ -42,11 +42,22 @@ pub(crate) async fn ensure<V: Vendor>(
     ops: Ops<'_, V>,
     request: &CreateInvitation,
 ) -> Result<Ensured, Error> {
+    ensure_after(ops, request, None).await
+}
+
+/// [`ensure`], for a request whose create was sent already at `earlier` (in a batch, or by an
+/// earlier run) and not found since: that create counts as the first attempt, and an
+/// invitation made after it is this call's own.
+pub(crate) async fn ensure_after<V: Vendor>(
+    ops: Ops<'_, V>,
+    request: &CreateInvitation,
+    earlier: Option<SystemTime>,
+) -> Result<Ensured, Error> {
     let organization = request.organization.as_str();
-    let started = ops.now();
+    let started = earlier.unwrap_or_else(|| ops.now());
     // Names become ids; lookups still find the person by what the caller gave.
     let resolved = crate::ops::prepare::prepare(ops, request).await?;
-    let mut sent = 0;
+    let mut sent = u32::from(earlier.is_some());
     loop {
         sent += 1;
         let call = ops.vendor.create(&resolved)?;
@@ -109,34 +120,65 @@ pub(crate) async fn ensure<V: Vendor>(
     }
 }
 
-/// `invitee`'s pending invitation, looked for as [`Reconcile`](crate::Reconcile) says, its
-/// lookups spread over the window that starts at `since` (when the create in doubt was
-/// sent). Lookups whose time has passed are left out, but for the last: a create long past
-/// is looked up once.
+/// `invitee`'s pending invitation, looked for as [`Reconcile`](crate::Reconcile) says; see
+/// [`lookup_many`].
 pub(crate) async fn lookup<V: Vendor>(
     ops: Ops<'_, V>,
     organization: &str,
     invitee: &Invitee,
     since: SystemTime,
 ) -> Result<Option<Invitation>, Error> {
+    let mut found = lookup_many(ops, organization, &[invitee], since).await?;
+    Ok(found.pop().flatten())
+}
+
+/// The pending invitations of `invitees` (in their order), looked for as
+/// [`Reconcile`](crate::Reconcile) says, over the window that starts at `since` (when the
+/// creates in doubt were sent). Each lookup is a read of the organization's pending
+/// invitations that began once the lookup was due, shared with every other lookup it can
+/// answer ([`crate::ops::recent`]); the lookups stop once everyone is found. A lookup whose
+/// time has passed takes a read made since, for nothing, or is left out, but for the last: a
+/// create long past is looked up once.
+pub(crate) async fn lookup_many<V: Vendor>(
+    ops: Ops<'_, V>,
+    organization: &str,
+    invitees: &[&Invitee],
+    since: SystemTime,
+) -> Result<Vec<Option<Invitation>>, Error> {
+    // The vendor can find each of them at all (GitHub cannot by user id).
+    for invitee in invitees {
+        ops.vendor.find_query(organization, invitee)?;
+    }
+    let reads = &ops.shared.reads;
+    let mut found: Vec<Option<Invitation>> = vec![None; invitees.len()];
     let reconcile = &ops.shared.reconcile;
     let lookups = reconcile.lookups.max(1);
     for n in 0..lookups {
         let at = crate::engine::later(since, reconcile.offset_of(n));
         let now = ops.now();
-        if at < now && n + 1 < lookups {
-            continue;
-        }
-        if let Ok(wait) = at.duration_since(now) {
-            if !wait.is_zero() {
-                ops.sleep(wait, organization).await?;
+        let read = match reads.done_after::<V>(organization, at, since) {
+            Some(read) if at < now => read,
+            None if at < now && n + 1 < lookups => continue,
+            _ => {
+                if let Ok(wait) = at.duration_since(now) {
+                    if !wait.is_zero() {
+                        ops.sleep(wait, organization).await?;
+                    }
+                }
+                let mark = reads.mark();
+                reads.read(ops, organization, mark, since).await?
+            }
+        };
+        for (invitee, found) in invitees.iter().zip(&mut found) {
+            if found.is_none() {
+                *found = read.find(invitee).cloned();
             }
         }
-        if let Some(invitation) = find(ops, organization, invitee).await? {
-            return Ok(Some(invitation));
+        if found.iter().all(Option::is_some) {
+            break;
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// Cancels `invitee`'s pending invitation and creates it again with the same role and the

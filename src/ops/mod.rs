@@ -7,6 +7,7 @@ pub(crate) mod bulk;
 pub(crate) mod ensure;
 pub(crate) mod lifecycle;
 pub(crate) mod prepare;
+pub(crate) mod recent;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,6 +26,8 @@ pub(crate) struct Shared {
     pub(crate) reconcile: Reconcile,
     /// Ids looked up by name (GitHub's logins and team slugs), by [`crate::vendors::Name::key`].
     ids: Mutex<HashMap<String, u64>>,
+    /// The reads of pending invitations that lookups after creates in doubt share.
+    pub(crate) reads: recent::Reads,
 }
 
 impl Shared {
@@ -33,6 +36,7 @@ impl Shared {
         Shared {
             reconcile,
             ids: Mutex::default(),
+            reads: recent::Reads::default(),
         }
     }
 
@@ -118,5 +122,14 @@ impl<'a, V: Vendor> Ops<'a, V> {
                     .unwrap_or_else(|| Error::cancelled("the run was asked to stop"))),
             },
         }
+    }
+}
+
+/// An organization as the vendor tells organizations apart.
+pub(crate) fn organization_key<V: Vendor>(organization: &str) -> String {
+    if V::ORGANIZATIONS_IGNORE_CASE {
+        organization.to_lowercase()
+    } else {
+        organization.to_owned()
     }
 }

@@ -238,6 +238,15 @@ pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
         }
     }
 
+    /// The list a lookup after a create in doubt reads, shared by every such lookup of the
+    /// organization, and whether it shows the newest invitations first (then a read stops at
+    /// the first invitation older than the creates it must show). By default the pending
+    /// invitations, in the vendor's order.
+    fn recent_query(&self, organization: &str) -> Result<(ListInvitations, bool), Error> {
+        crate::model::request::check_organization(organization)?;
+        Ok((ListInvitations::new(organization), false))
+    }
+
     /// Cancelling one invitation.
     fn cancel<'a>(
         &'a self,

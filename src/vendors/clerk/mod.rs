@@ -624,6 +624,14 @@ impl Vendor for ClerkVendor {
         Ok(Call::new(LIST, ORIGIN, &query.organization, plan, decode))
     }
 
+    /// Clerk lists the newest first (`-created_at`): a read for lookups stops once it is
+    /// past the creates it must show, one page however many invitations the organization has.
+    fn recent_query(&self, organization: &str) -> Result<(ListInvitations, bool), Error> {
+        crate::model::request::check_organization(organization)?;
+        let newest_first = ClerkListOptions::new().order_by("-created_at");
+        Ok((ListInvitations::new(organization).with(newest_first), true))
+    }
+
     fn cancel<'a>(
         &'a self,
         organization: &'a str,

@@ -105,6 +105,7 @@ pub use model::outcome::{
     Resent,
 };
 pub use model::request::{CreateInvitation, Invitee, ListInvitations, Role};
+pub use model::snapshot::{Member, Presence, Snapshot};
 pub use vendors::{clerk, elastic, github, Vendor};
 
 /// A GitHub client (github.com, or GitHub Enterprise Server with `.base_url(...)`), with a

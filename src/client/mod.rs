@@ -14,6 +14,7 @@ use crate::model::outcome::{
     BulkItem, BulkOptions, CancelOutcome, Cancelled, Ensured, Membership, Resent,
 };
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations};
+use crate::model::snapshot::Snapshot;
 use crate::ops::{Ops, Shared};
 use crate::vendors::Vendor;
 
@@ -212,6 +213,19 @@ pub trait Provider: Send + Sync + fmt::Debug {
         organization: &'a str,
         invitee: &'a Invitee,
     ) -> BoxFuture<'a, Result<Membership, Error>>;
+
+    /// Takes a [`Snapshot`] of `organization`: its pending invitations (and, where the vendor
+    /// lists them, its expired and failed ones) and its members, each read once, page by
+    /// page, into an index by case-folded email, login and user id. Where many people's state
+    /// is wanted, one snapshot replaces a lookup per person.
+    ///
+    /// The requests: GitHub reads 100 pending invitations, 100 failed ones and 100 members a
+    /// page (`/orgs/{org}/invitations`, `/failed_invitations`, `/members`); Clerk reads 500
+    /// invitations (pending and expired) and 500 memberships a page; Elastic Cloud answers
+    /// each list whole, in one request. Memory holds the index (a few hundred bytes a person)
+    /// and one page; Elastic Cloud's unpaged answers are read whole, within the client's
+    /// limit on an answer's size. The first error ends it.
+    fn snapshot<'a>(&'a self, organization: &'a str) -> BoxFuture<'a, Result<Snapshot, Error>>;
 }
 
 /// A client of one vendor: [`GitHub`](crate::GitHub), [`Clerk`](crate::Clerk) or
@@ -375,6 +389,11 @@ impl<V: Vendor> Client<V> {
     ) -> Result<Membership, Error> {
         crate::ops::lifecycle::membership(self.ops(), organization, invitee).await
     }
+
+    /// Takes a snapshot of an organization; see [`Provider::snapshot`].
+    pub async fn snapshot(&self, organization: &str) -> Result<Snapshot, Error> {
+        crate::ops::snapshot::snapshot(self.ops(), organization).await
+    }
 }
 
 impl<V: Vendor> Provider for Client<V> {
@@ -457,5 +476,9 @@ impl<V: Vendor> Provider for Client<V> {
         invitee: &'a Invitee,
     ) -> BoxFuture<'a, Result<Membership, Error>> {
         Box::pin(Client::membership(self, organization, invitee))
+    }
+
+    fn snapshot<'a>(&'a self, organization: &'a str) -> BoxFuture<'a, Result<Snapshot, Error>> {
+        Box::pin(Client::snapshot(self, organization))
     }
 }

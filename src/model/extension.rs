@@ -157,6 +157,22 @@ impl Payload {
     }
 }
 
+/// The payload of an invitation whose vendor object was not kept (one a
+/// [`Snapshot`](crate::Snapshot) returns): serializes as `null`, and [`Payload::get`] finds no
+/// vendor type in it.
+#[derive(Debug, PartialEq, Serialize)]
+pub(crate) struct Omitted;
+
+impl sealed::Sealed for Omitted {}
+
+impl Payload {
+    /// The payload of an invitation whose vendor object was not kept: one shared value.
+    pub(crate) fn omitted() -> Payload {
+        static OMITTED: std::sync::OnceLock<Payload> = std::sync::OnceLock::new();
+        OMITTED.get_or_init(|| Payload::new(Omitted)).clone()
+    }
+}
+
 impl PartialEq for Payload {
     fn eq(&self, other: &Payload) -> bool {
         self.0.same(other.0.as_any())

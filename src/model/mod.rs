@@ -8,3 +8,4 @@ pub(crate) mod invitation;
 pub(crate) mod kind;
 pub(crate) mod outcome;
 pub(crate) mod request;
+pub(crate) mod snapshot;

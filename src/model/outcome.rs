@@ -265,6 +265,11 @@ pub struct BulkOptions {
     /// Whether the vendor's batch endpoints are used (Clerk's bulk call, Elastic Cloud's
     /// `emails`). On by default.
     pub batches: bool,
+    /// Whether a [`Snapshot`](crate::Snapshot) of each organization is taken first, so that
+    /// people it shows as members or invited are answered without a create
+    /// ([`Ensured::AlreadyMember`], [`Ensured::AlreadyInvited`] with the invitation). On by
+    /// default: see [`BulkOptions::precheck`].
+    pub precheck: bool,
     /// Cancelling this token stops the run: see [`BulkOptions::cancel_on`].
     pub cancel: Option<CancellationToken>,
     /// Told before each request that may create invitations is sent: see
@@ -281,6 +286,7 @@ impl Default for BulkOptions {
             concurrency: 4,
             deadline: None,
             batches: true,
+            precheck: true,
             cancel: None,
             observer: None,
             maybe_sent: HashMap::new(),
@@ -298,6 +304,18 @@ impl BulkOptions {
 
         /// Turns the vendor's batch endpoints on or off.
         batches(self, batches: bool) { self.batches = batches }
+
+        /// Turns the snapshot before the run on or off. On, each organization's invitations
+        /// and members are read once (a few paged requests: see
+        /// [`Provider::snapshot`](crate::Provider::snapshot)) and whoever it shows as a member
+        /// or invited costs no create; a request an earlier run may have sent
+        /// ([`BulkOptions::maybe_sent`]) that it shows invited is settled by it. Where the
+        /// snapshot cannot tell, the create is still sent: GitHub does not show members' email
+        /// addresses, so a member invited by email hears the vendor's "already a member". A
+        /// snapshot that fails leaves its organization's requests to be sent as without one.
+        /// Off, nothing is read before the creates: cheaper for a handful of people in a large
+        /// organization.
+        precheck(self, precheck: bool) { self.precheck = precheck }
 
         /// Stops the run when `token` is cancelled (a Ctrl-C handler, a shutdown): from then on
         /// no request is sent that is not on the wire already. Requests waiting for their turn

@@ -12,6 +12,7 @@ use crate::model::boxed::{BoxFuture, BoxStream};
 use crate::model::error::Error;
 use crate::model::outcome::{BulkItem, BulkObserver, BulkOptions, Ensured};
 use crate::model::request::{CreateInvitation, Invitee};
+use crate::model::snapshot::{Presence, Snapshot};
 use crate::ops::ensure::{ensure, ensure_after, found, lookup_many};
 use crate::ops::{organization_key, Ops};
 use crate::vendors::{Doom, Vendor};
@@ -22,6 +23,8 @@ enum Unit {
     Single(usize),
     Batch(Vec<usize>),
     MaybeSent(usize, SystemTime),
+    /// One an earlier run may have sent, which a snapshot since showed absent.
+    NotFound(usize, SystemTime),
 }
 
 /// Who a request is for, to find the same person asked for twice in one organization.
@@ -33,7 +36,6 @@ fn person<V: Vendor>(request: &CreateInvitation) -> (String, String) {
     };
     (organization_key::<V>(&request.organization), who)
 }
-
 
 /// What stops a run's later requests: an answer no other request can escape, the caller's
 /// cancellation, or its observer refusing a request.
@@ -245,15 +247,184 @@ pub(crate) fn invite_all<'a, V: Vendor>(
         }
     }
 
-    // Requests that can share a batch request go together, in order of first appearance.
+    let (precheck, batches, concurrency) = (
+        options.precheck,
+        options.batches,
+        options.concurrency.max(1),
+    );
+    let duplicates = Arc::new(duplicates);
+    // One snapshot per organization answers those already members or invited; the others
+    // become units of work.
+    let planned = {
+        let (run, requests) = (run.clone(), requests.clone());
+        async move {
+            let mut answered = Vec::new();
+            let mut looked_up: HashSet<usize> = HashSet::new();
+            let mut primaries = primaries;
+            if precheck && !primaries.is_empty() {
+                let ops = ops.with_controls(Controls {
+                    start_by: None,
+                    patient: true,
+                    gate: None,
+                });
+                let snapshots = snapshots(ops, &run, &requests, &primaries).await;
+                let window = ops.shared.reconcile.window;
+                primaries.retain(|&index| {
+                    let request = &requests[index];
+                    let key = organization_key::<V>(&request.organization);
+                    let Some(snapshot) = snapshots.get(&key) else {
+                        return true;
+                    };
+                    let earlier = maybe_sent.get(&index).copied();
+                    match precheck_of(snapshot, request, earlier, window) {
+                        Precheck::Answered(outcome) => {
+                            answered.push((index, outcome));
+                            false
+                        }
+                        Precheck::LookedUp => {
+                            looked_up.insert(index);
+                            true
+                        }
+                        Precheck::Unknown => true,
+                    }
+                });
+            }
+            let units = units_of(
+                vendor,
+                &requests,
+                primaries,
+                &maybe_sent,
+                &looked_up,
+                batches,
+            );
+            (answered, units, maybe_sent)
+        }
+    };
+    let stream =
+        futures_util::stream::once(planned).flat_map(move |(answered, units, maybe_sent)| {
+            let maybe_sent = Arc::new(maybe_sent);
+            let answered: Vec<BulkItem> = answered
+                .into_iter()
+                .flat_map(|(index, outcome)| {
+                    items_of(&requests, &duplicates, index, Ok(outcome), false, false)
+                })
+                .collect();
+            let (run, requests, duplicates) = (run.clone(), requests.clone(), duplicates.clone());
+            let units = futures_util::stream::iter(units)
+                .map(move |unit| {
+                    let run = run.clone();
+                    let requests = requests.clone();
+                    let duplicates = duplicates.clone();
+                    let maybe_sent = maybe_sent.clone();
+                    async move {
+                        // Every request of the run waits for the pacer as long as it takes (up to
+                        // the deadline), through its unit's gate.
+                        let ops = ops.with_controls(Controls {
+                            start_by: deadline,
+                            patient: true,
+                            gate: None,
+                        });
+                        let outcomes = match unit {
+                            Unit::Single(index) => {
+                                let gate = UnitGate::new(&run, std::slice::from_ref(&index));
+                                vec![(index, ensure(gate.on(ops), &requests[index]).await)]
+                            }
+                            Unit::MaybeSent(index, at) => {
+                                settle(ops, &run, &requests, &[index], None, at).await
+                            }
+                            Unit::NotFound(index, at) => {
+                                let gate = UnitGate::new(&run, std::slice::from_ref(&index));
+                                let outcome =
+                                    ensure_after(gate.on(ops), &requests[index], Some(at));
+                                vec![(index, outcome.await)]
+                            }
+                            Unit::Batch(members) => batch(ops, &run, &requests, &members).await,
+                        };
+                        let mut items = Vec::with_capacity(outcomes.len());
+                        for (index, outcome) in outcomes {
+                            // Stopped before anything was sent: skipped, unless an earlier run may
+                            // have sent it (then it is as much in doubt as it was).
+                            let skipped = outcome.as_ref().is_err_and(skipped)
+                                && !maybe_sent.contains_key(&index);
+                            let sent = run.was_sent(index);
+                            items.extend(items_of(
+                                &requests,
+                                &duplicates,
+                                index,
+                                outcome,
+                                skipped,
+                                sent,
+                            ));
+                        }
+                        futures_util::stream::iter(items)
+                    }
+                })
+                .buffer_unordered(concurrency)
+                .flatten();
+            futures_util::stream::iter(answered).chain(units)
+        });
+    Box::pin(futures_util::stream::iter(ready).chain(stream))
+}
+
+/// The items of request `index` and of each later request for the same person, which repeat
+/// its outcome.
+fn items_of(
+    requests: &[CreateInvitation],
+    duplicates: &HashMap<usize, Vec<usize>>,
+    index: usize,
+    outcome: Result<Ensured, Error>,
+    skipped: bool,
+    sent: bool,
+) -> Vec<BulkItem> {
+    let copies = duplicates
+        .get(&index)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut items = Vec::with_capacity(copies.len() + 1);
+    for &copy in copies {
+        items.push(BulkItem {
+            index: copy,
+            request: requests[copy].clone(),
+            outcome: outcome.clone(),
+            skipped,
+            sent,
+            duplicate_of: Some(index),
+        });
+    }
+    items.push(BulkItem {
+        index,
+        request: requests[index].clone(),
+        outcome,
+        skipped,
+        sent,
+        duplicate_of: None,
+    });
+    items
+}
+
+/// The units of work of `primaries`: requests an earlier run may have sent alone (created
+/// at once when a snapshot since showed them absent, `looked_up`), and requests that can
+/// share a batch request together, in order of first appearance.
+fn units_of<V: Vendor>(
+    vendor: &V,
+    requests: &[CreateInvitation],
+    primaries: Vec<usize>,
+    maybe_sent: &HashMap<usize, SystemTime>,
+    looked_up: &HashSet<usize>,
+    batches: bool,
+) -> Vec<Unit> {
     let mut units: Vec<Unit> = Vec::new();
     let mut open: HashMap<String, usize> = HashMap::new();
     for index in primaries {
         if let Some(at) = maybe_sent.get(&index) {
-            units.push(Unit::MaybeSent(index, *at));
+            units.push(if looked_up.contains(&index) {
+                Unit::NotFound(index, *at)
+            } else {
+                Unit::MaybeSent(index, *at)
+            });
             continue;
         }
-        let key = (options.batches && V::MAX_CREATE_BATCH > 1)
+        let key = (batches && V::MAX_CREATE_BATCH > 1)
             .then(|| vendor.batch_key(&requests[index]))
             .flatten();
         let Some(key) = key else {
@@ -275,7 +446,6 @@ pub(crate) fn invite_all<'a, V: Vendor>(
             }
         }
     }
-
     // A batch of one is a single request.
     for unit in &mut units {
         if let Unit::Batch(members) = unit {
@@ -284,69 +454,80 @@ pub(crate) fn invite_all<'a, V: Vendor>(
             }
         }
     }
+    units
+}
 
-    let duplicates = Arc::new(duplicates);
-    let maybe_sent = Arc::new(maybe_sent);
-    let units = futures_util::stream::iter(units)
-        .map(move |unit| {
-            let run = run.clone();
-            let requests = requests.clone();
-            let duplicates = duplicates.clone();
-            let maybe_sent = maybe_sent.clone();
-            async move {
-                // Every request of the run waits for the pacer as long as it takes (up to the
-                // deadline), through its unit's gate.
-                let ops = ops.with_controls(Controls {
-                    start_by: deadline,
-                    patient: true,
-                    gate: None,
-                });
-                let outcomes = match unit {
-                    Unit::Single(index) => {
-                        let gate = UnitGate::new(&run, std::slice::from_ref(&index));
-                        vec![(index, ensure(gate.on(ops), &requests[index]).await)]
-                    }
-                    Unit::MaybeSent(index, at) => {
-                        settle(ops, &run, &requests, &[index], None, at).await
-                    }
-                    Unit::Batch(members) => batch(ops, &run, &requests, &members).await,
-                };
-                let mut items = Vec::with_capacity(outcomes.len());
-                for (index, outcome) in outcomes {
-                    // Stopped before anything was sent: skipped, unless an earlier run may
-                    // have sent it (then it is as much in doubt as it was).
-                    let skipped =
-                        outcome.as_ref().is_err_and(skipped) && !maybe_sent.contains_key(&index);
-                    let sent = run.was_sent(index);
-                    let copies = duplicates
-                        .get(&index)
-                        .map(Vec::as_slice)
-                        .unwrap_or_default();
-                    for &copy in copies {
-                        items.push(BulkItem {
-                            index: copy,
-                            request: requests[copy].clone(),
-                            outcome: outcome.clone(),
-                            skipped,
-                            sent,
-                            duplicate_of: Some(index),
-                        });
-                    }
-                    items.push(BulkItem {
-                        index,
-                        request: requests[index].clone(),
-                        outcome,
-                        skipped,
-                        sent,
-                        duplicate_of: None,
-                    });
-                }
-                futures_util::stream::iter(items)
+/// What a snapshot says of one request before anything is sent for it.
+// One per request, matched at once; boxing the answer would only make matching clumsy.
+#[allow(clippy::large_enum_variant)]
+enum Precheck {
+    /// Already a member or invited: nothing to send.
+    Answered(Ensured),
+    /// An earlier run may have sent it, and the snapshot, taken after that request's lookup
+    /// window, does not show it: it is as good as a lookup.
+    LookedUp,
+    /// The snapshot cannot tell: the request goes on.
+    Unknown,
+}
+
+/// What `snapshot` says of `request` (sent by an earlier run at `earlier`, if it may have
+/// been), the lookups of a create in doubt spanning `window`.
+fn precheck_of(
+    snapshot: &Snapshot,
+    request: &CreateInvitation,
+    earlier: Option<SystemTime>,
+    window: std::time::Duration,
+) -> Precheck {
+    match (snapshot.presence(&request.invitee), earlier) {
+        (Presence::Member(_), _) => Precheck::Answered(Ensured::AlreadyMember),
+        (Presence::Invited(invitation), None) => Precheck::Answered(Ensured::AlreadyInvited {
+            invitation: Some(invitation),
+        }),
+        (Presence::Invited(invitation), Some(at)) => Precheck::Answered(found(invitation, at)),
+        (Presence::Absent | Presence::Lapsed(_), Some(at))
+            if snapshot.taken_at() > crate::engine::later(at, window) =>
+        {
+            Precheck::LookedUp
+        }
+        _ => Precheck::Unknown,
+    }
+}
+
+/// A snapshot of each organization `primaries` go to, in order of first appearance, taken
+/// through the run's gate (a refused credential stops the run). An organization whose
+/// snapshot fails is left out: its requests are sent as they would be without one.
+async fn snapshots<V: Vendor>(
+    ops: Ops<'_, V>,
+    run: &Run<V>,
+    requests: &[CreateInvitation],
+    primaries: &[usize],
+) -> HashMap<String, Snapshot> {
+    let gate = UnitGate::new(run, &[]);
+    let mut taken: HashMap<String, Snapshot> = HashMap::new();
+    let mut tried: HashSet<String> = HashSet::new();
+    for &index in primaries {
+        let organization = requests[index].organization.as_str();
+        let key = organization_key::<V>(organization);
+        if !tried.insert(key.clone()) {
+            continue;
+        }
+        match crate::ops::snapshot::snapshot(gate.on(ops), organization).await {
+            Ok(snapshot) => {
+                taken.insert(key, snapshot);
             }
-        })
-        .buffer_unordered(options.concurrency.max(1))
-        .flatten();
-    Box::pin(futures_util::stream::iter(ready).chain(units))
+            Err(error) => {
+                if run.stopped.is_cancelled() {
+                    break;
+                }
+                tracing::warn!(
+                    kind = error.kind().as_str(),
+                    "no snapshot of an organization before a bulk run; its requests are sent \
+                     without one"
+                );
+            }
+        }
+    }
+    taken
 }
 
 /// Whether an error means nothing was sent for the request: the run stopped it, or its

@@ -5,12 +5,13 @@ use std::collections::HashSet;
 
 use futures_util::StreamExt;
 
+use crate::engine::{Call, Decode};
 use crate::model::boxed::BoxStream;
 use crate::model::error::{Error, ErrorKind};
 use crate::model::invitation::Invitation;
 use crate::model::outcome::{CancelOutcome, Cancelled, Membership};
 use crate::ops::Ops;
-use crate::vendors::{MemberAnswer, Vendor};
+use crate::vendors::{MemberAnswer, Page, Vendor};
 
 use crate::model::request::{Invitee, ListInvitations};
 
@@ -26,32 +27,52 @@ pub(crate) fn list<'a, V: Vendor>(
     ops: Ops<'a, V>,
     query: &'a ListInvitations,
 ) -> BoxStream<'a, Result<Invitation, Error>> {
-    struct State<C> {
-        page: std::vec::IntoIter<Invitation>,
+    let pages = follow(ops, move |cursor: V::Cursor| {
+        ops.vendor.list_page(query, cursor)
+    });
+    // Filters the vendor could not apply on its side are applied here.
+    Box::pin(pages.filter(move |invitation| {
+        std::future::ready(invitation.as_ref().map_or(true, |i| query.matches(i)))
+    }))
+}
+
+/// The items of a paged list, page by page, each page's call built by `page` from the
+/// vendor's cursor: the next page is fetched only when the stream is polled past the end of
+/// the current one, and only one page is held at a time. The first error ends the stream.
+pub(crate) fn follow<'a, V, T, D, F>(ops: Ops<'a, V>, page: F) -> BoxStream<'a, Result<T, Error>>
+where
+    V: Vendor,
+    T: Send + 'a,
+    D: Decode<Page<V::Cursor, T>> + 'a,
+    F: Fn(V::Cursor) -> Result<Call<'a, D>, Error> + Send + 'a,
+{
+    struct State<C, T, F> {
+        page: std::vec::IntoIter<T>,
         next: Option<C>,
         pages: usize,
         /// Every page asked for so far, by its address: a vendor whose links lead back to one
         /// of them (by another route to it, or its query in another order) would otherwise be
         /// followed round the circle.
         visited: HashSet<String>,
+        call: F,
     }
-    let start = State::<V::Cursor> {
+    let start = State::<V::Cursor, T, F> {
         page: Vec::new().into_iter(),
         next: Some(V::Cursor::default()),
         pages: 0,
         visited: HashSet::new(),
+        call: page,
     };
     Box::pin(futures_util::stream::unfold(
         start,
         move |mut state| async move {
             loop {
-                // Filters the vendor could not apply on its side are applied here.
-                if let Some(invitation) = state.page.by_ref().find(|i| query.matches(i)) {
-                    return Some((Ok(invitation), state));
+                if let Some(item) = state.page.next() {
+                    return Some((Ok(item), state));
                 }
                 let cursor = state.next.take()?;
                 state.pages += 1;
-                let page = match ops.vendor.list_page(query, &cursor) {
+                let page = match (state.call)(cursor) {
                     Ok(_) if state.pages > MAX_PAGES => Err(Error::inconsistent(
                         V::PROVIDER,
                         format!("the list goes on past {MAX_PAGES} pages; it is not followed"),
@@ -68,7 +89,7 @@ pub(crate) fn list<'a, V: Vendor>(
                 };
                 match page {
                     Ok(page) => {
-                        state.page = page.invitations.into_iter();
+                        state.page = page.items.into_iter();
                         state.next = page.next;
                     }
                     Err(error) => return Some((Err(error), state)),

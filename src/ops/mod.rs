@@ -8,6 +8,7 @@ pub(crate) mod ensure;
 pub(crate) mod lifecycle;
 pub(crate) mod prepare;
 pub(crate) mod recent;
+pub(crate) mod snapshot;
 
 use std::collections::HashMap;
 use std::future::Future;

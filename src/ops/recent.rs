@@ -116,7 +116,9 @@ impl Drop for Leave<'_> {
     fn drop(&mut self) {
         let mut organizations = self.reads.lock();
         if let Some(organization) = organizations.get_mut(self.key) {
-            organization.reading.retain(|reading| reading.seq != self.seq);
+            organization
+                .reading
+                .retain(|reading| reading.seq != self.seq);
         }
     }
 }
@@ -186,16 +188,14 @@ impl Reads {
                     .iter()
                     .filter(covering)
                     .find(|reading| reading.seq > mark);
-                let before = known.reading.iter().filter(covering).next();
+                let before = known.reading.iter().find(covering);
                 match (after, before) {
                     (Some(reading), _) => Role::Follow(reading.answer.clone()),
                     (None, Some(reading)) => Role::Next(reading.answer.clone()),
                     (None, None) => {
                         let (answer, receiver) = watch::channel(None);
                         let seq = self.began.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                        let reach = since
-                            .checked_sub(REACH)
-                            .unwrap_or(SystemTime::UNIX_EPOCH);
+                        let reach = since.checked_sub(REACH).unwrap_or(SystemTime::UNIX_EPOCH);
                         let complete_from = oldest_of(reach);
                         known.reading.push(Reading {
                             seq,

@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 use wiremock::Request;
 
 use super::{
-    ceil_secs, decoded, Action, Answer, Ask, Counters, FakeInvitation, FakeMember, FakeServer,
-    ListAsk, Listing, Order, Paging, Refusal, Vendor, Who,
+    ceil_secs, decoded, Action, Answer, Ask, Counters, FakeInvitation, FakeServer, ListAsk,
+    Listing, MemberListing, Order, Paging, Refusal, Vendor, Who,
 };
 
 use crate::model::invitation::InvitationStatus;
@@ -728,14 +728,14 @@ impl Vendor for ClerkSim {
         )
     }
 
-    fn members(&self, members: &[&FakeMember], total: usize, counters: &Counters) -> Answer {
+    fn members(&self, listing: MemberListing<'_>, counters: &Counters) -> Answer {
+        let (members, total) = (listing.page, listing.total);
         let created = jiff::Timestamp::try_from(counters.now)
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
             .as_millisecond();
         let data: Vec<Value> = members
             .iter()
-            .enumerate()
-            .map(|(i, member)| {
+            .map(|&(i, member)| {
                 let user_id = member
                     .user_id
                     .clone()

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use wiremock::Request;
 
 use super::{
-    decoded, Action, Answer, Ask, Counters, FakeInvitation, FakeMember, ListAsk, Listing, Order,
+    decoded, Action, Answer, Ask, Counters, FakeInvitation, ListAsk, Listing, MemberListing, Order,
     Paging, Refusal, Vendor,
 };
 
@@ -509,12 +509,12 @@ impl Vendor for ElasticSim {
         self.with_headers(json_answer(200, &json!({})), counters)
     }
 
-    fn members(&self, members: &[&FakeMember], _total: usize, counters: &Counters) -> Answer {
+    fn members(&self, listing: MemberListing<'_>, counters: &Counters) -> Answer {
         let since = timestamp(jiff::Timestamp::try_from(counters.now).ok());
-        let members: Vec<Value> = members
+        let members: Vec<Value> = listing
+            .page
             .iter()
-            .enumerate()
-            .map(|(i, member)| {
+            .map(|&(i, member)| {
                 let mut body = json!({
                     "organization_id": member.organization,
                     "user_id": member.user_id.clone().unwrap_or_else(|| format!("{}", 1_000_000 + i)),

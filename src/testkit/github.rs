@@ -8,7 +8,7 @@ use wiremock::Request;
 
 use super::{
     ceil_secs, decoded, epoch_secs, Action, Answer, Ask, Counters, FakeInvitation, FakeMember,
-    FakeServer, ListAsk, Listing, MemberFound, Order, Paging, Refusal, Vendor, Who,
+    FakeServer, ListAsk, Listing, MemberFound, MemberListing, Order, Paging, Refusal, Vendor, Who,
 };
 use crate::engine::later;
 
@@ -40,6 +40,7 @@ pub enum GitHubLimit {
 /// | `POST /orgs/{org}/invitations` | `201` with the `organization-invitation` |
 /// | `GET /orgs/{org}/invitations` | `200` with the pending invitations, oldest first; `per_page` (default 30, at most 100), `page`, `role` and `invitation_source` |
 /// | `GET /orgs/{org}/failed_invitations` | `200` with the failed and expired ones (`failed_at`, `failed_reason`) |
+/// | `GET /orgs/{org}/members` | `200` with the members' `simple-user`s (login and id; a member added by email alone is listed as `member-{id}`), paged as the invitations |
 /// | `DELETE /orgs/{org}/invitations/{id}` | `204`; `404` for an invitation that is not pending |
 /// | `GET /orgs/{org}/invitations/{id}/teams` | `200` with the teams the invitation was created with (`team_ids`) |
 /// | `GET /users/{login}` | `200` with a user added with [`FakeServer::add_user`], else `404` |
@@ -214,6 +215,10 @@ enum Route {
     Invitations(String),
     /// `/orgs/{org}/failed_invitations`
     Failed(String),
+    /// `/orgs/{org}/members`
+    Members(String),
+    /// `/organizations/{number}/members`
+    NumberedMembers(usize),
     /// `/orgs/{org}/invitations/{id}`
     Invitation(String, String),
     /// `/orgs/{org}/memberships/{username}`
@@ -240,6 +245,8 @@ fn route(path: &str) -> Option<Route> {
     Some(match parts.as_slice() {
         ["orgs", org, "invitations"] => Route::Invitations(decoded(org)?),
         ["orgs", org, "failed_invitations"] => Route::Failed(decoded(org)?),
+        ["orgs", org, "members"] => Route::Members(decoded(org)?),
+        ["organizations", n, "members"] => Route::NumberedMembers(n.parse().ok()?),
         ["orgs", org, "invitations", id] => Route::Invitation(decoded(org)?, decoded(id)?),
         ["orgs", org, "memberships", user] => Route::Membership(decoded(org)?, decoded(user)?),
         ["orgs", org, "invitations", id, "teams"] => {
@@ -253,6 +260,35 @@ fn route(path: &str) -> Option<Route> {
         ["organizations", n, "failed_invitations"] => Route::NumberedFailed(n.parse().ok()?),
         _ => return None,
     })
+}
+
+/// A list's `per_page` (default 30, at most 100) and `page` (from 1).
+fn pages(request: &Request) -> (usize, usize) {
+    let param = |name: &str| {
+        request
+            .url
+            .query_pairs()
+            .find(|(key, _)| key == name)
+            .and_then(|(_, value)| value.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+    };
+    (
+        param("per_page").unwrap_or(30).min(100),
+        param("page").unwrap_or(1),
+    )
+}
+
+/// A page of the member list (`filter` and `role` are not played: every member is listed).
+fn members(request: &Request, organization: String) -> Action {
+    let (per_page, page) = pages(request);
+    Action::Members {
+        organization,
+        who: None,
+        paging: Paging {
+            offset: (page - 1).saturating_mul(per_page),
+            limit: per_page,
+        },
+    }
 }
 
 /// GitHub's name for an invitation's role in a membership.
@@ -430,14 +466,15 @@ impl GitHubSim {
                 let organization = match &route {
                     Route::Invitations(org)
                     | Route::Failed(org)
+                    | Route::Members(org)
                     | Route::Invitation(org, _)
                     | Route::Membership(org, _)
                     | Route::InvitationTeams(org, _)
                     | Route::Team(org, _)
                     | Route::AppInstallation(org) => Some(org.clone()),
-                    Route::NumberedInvitations(n) | Route::NumberedFailed(n) => {
-                        self.organization_numbered(*n)
-                    }
+                    Route::NumberedInvitations(n)
+                    | Route::NumberedFailed(n)
+                    | Route::NumberedMembers(n) => self.organization_numbered(*n),
                     Route::User(_) | Route::AccessTokens(_) => None,
                 };
                 let accepted = presented.is_some_and(|presented| {
@@ -477,6 +514,8 @@ impl GitHubSim {
             ("GET", Route::NumberedInvitations(n)) => self.check_list(request, numbered(n)?, false),
             ("GET", Route::Failed(organization)) => self.check_list(request, organization, true),
             ("GET", Route::NumberedFailed(n)) => self.check_list(request, numbered(n)?, true),
+            ("GET", Route::Members(organization)) => Ok(members(request, organization)),
+            ("GET", Route::NumberedMembers(n)) => Ok(members(request, numbered(n)?)),
             ("DELETE", Route::Invitation(organization, id)) => Ok(Action::Cancel {
                 organization,
                 ids: vec![id],
@@ -539,15 +578,7 @@ impl GitHubSim {
                 .find(|(key, _)| key == name)
                 .map(|(_, value)| value.into_owned())
         };
-        let per_page = param("per_page")
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|n| *n > 0)
-            .unwrap_or(30)
-            .min(100);
-        let page = param("page")
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|n| *n > 0)
-            .unwrap_or(1);
+        let (per_page, page) = pages(request);
         let mut role = None;
         if !failed {
             match param("role").as_deref() {
@@ -742,6 +773,41 @@ impl Vendor for GitHubSim {
         self.with_headers(json_answer(200, Value::Array(teams)), counters)
     }
 
+    fn members(&self, listing: MemberListing<'_>, counters: &Counters) -> Answer {
+        let items: Vec<Value> = listing
+            .page
+            .iter()
+            .map(|&(n, member)| {
+                let id: u64 = member
+                    .user_id
+                    .as_deref()
+                    .and_then(|id| id.parse().ok())
+                    .unwrap_or(9_000_000 + n as u64);
+                let login = member
+                    .login
+                    .clone()
+                    .unwrap_or_else(|| format!("member-{id}"));
+                json!({"login": login, "id": id, "node_id": format!("U_sandbox{id}"),
+                       "type": "User", "site_admin": false,
+                       "url": format!("https://api.github.com/users/{login}")})
+            })
+            .collect();
+        let body = serde_json::to_vec(&items).expect("JSON serializes");
+        let mut answer = Answer::new(200).set_body_raw(body, "application/json; charset=utf-8");
+        let ask = ListAsk {
+            organization: listing.organization.to_owned(),
+            statuses: Vec::new(),
+            email: None,
+            role: None,
+            order: Order::Created,
+            paging: listing.paging,
+        };
+        if let Some(link) = self.link(listing.request, listing.total, &ask) {
+            answer = answer.insert_header("link", link);
+        }
+        self.with_headers(answer, counters)
+    }
+
     fn membership(&self, found: MemberFound<'_>, counters: &Counters) -> Answer {
         let (state, role, login) = match found {
             MemberFound::Active(FakeMember { role, login, .. }) => {
@@ -887,11 +953,11 @@ impl GitHubSim {
         if pages == 1 && page == 1 {
             return None;
         }
-        let list = if request.url.path().ends_with("/failed_invitations") {
-            "failed_invitations"
-        } else {
-            "invitations"
-        };
+        let path = request.url.path();
+        let list = ["failed_invitations", "members"]
+            .into_iter()
+            .find(|list| path.ends_with(&format!("/{list}")))
+            .unwrap_or("invitations");
         // The links point where the client sent the request (its `Host`).
         let mut base = request.url.clone();
         if let Some(host) = request.headers.get("host").and_then(|h| h.to_str().ok()) {

@@ -341,6 +341,20 @@ pub(crate) struct Listing<'a> {
     pub total: usize,
 }
 
+/// One page of the members, for the vendor's answer.
+pub(crate) struct MemberListing<'a> {
+    /// The list request.
+    pub request: &'a Request,
+    /// The organization.
+    pub organization: &'a str,
+    /// The page asked for.
+    pub paging: Paging,
+    /// The page's members, with their positions in the whole list.
+    pub page: &'a [(usize, &'a FakeMember)],
+    /// How many members match in all.
+    pub total: usize,
+}
+
 /// What the fake knows of one person's membership.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum MemberFound<'a> {
@@ -428,7 +442,7 @@ pub(crate) trait Vendor: Send + Sync + 'static {
         self.refuse(&Refusal::OrganizationNotFound, counters)
     }
     /// The answer listing members, for vendors with such a route.
-    fn members(&self, _members: &[&FakeMember], _total: usize, counters: &Counters) -> Answer {
+    fn members(&self, _listing: MemberListing<'_>, counters: &Counters) -> Answer {
         self.refuse(&Refusal::OrganizationNotFound, counters)
     }
     /// The vendor's answer for a refusal.
@@ -800,21 +814,29 @@ impl<V: Vendor> Respond for Responder<V> {
                 who,
                 paging,
             } => {
-                let matching: Vec<&FakeMember> = state
+                let matching: Vec<(usize, &FakeMember)> = state
                     .members
                     .iter()
                     .filter(|m| {
                         vendor.same_organization(&m.organization, &organization)
                             && who.as_ref().is_none_or(|who| who.is(m))
                     })
+                    .enumerate()
                     .collect();
                 let total = matching.len();
-                let page: Vec<&FakeMember> = matching
+                let page: Vec<(usize, &FakeMember)> = matching
                     .into_iter()
                     .skip(paging.offset)
                     .take(paging.limit)
                     .collect();
-                vendor.members(&page, total, &counters)
+                let listing = MemberListing {
+                    request,
+                    organization: &organization,
+                    paging,
+                    page: &page,
+                    total,
+                };
+                vendor.members(listing, &counters)
             }
         };
         answer(template, &counters)

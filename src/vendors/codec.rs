@@ -48,9 +48,9 @@ impl<V: Vendor> Codec for V {
 
     fn page(&self, query: &ListInvitations, answer: Reading<'_>) -> Result<usize, Failure> {
         let call = self
-            .list_page(query, &V::Cursor::default())
+            .list_page(query, V::Cursor::default())
             .map_err(Failure::final_error)?;
-        (call.decode)(answer.response, answer.now).map(|page| page.invitations.len())
+        (call.decode)(answer.response, answer.now).map(|page| page.items.len())
     }
 
     fn rate_limit(&self, headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {

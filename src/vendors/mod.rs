@@ -27,6 +27,7 @@ use crate::model::invitation::Invitation;
 use crate::model::kind::ProviderKind;
 use crate::model::outcome::Cancelled;
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
+use crate::model::snapshot::Member;
 
 /// Creating an invitation: notifies the person, never sent again once it may have acted.
 pub(crate) const CREATE: Operation = Operation::creates("create_invitation");
@@ -55,11 +56,14 @@ pub(crate) const MEMBERSHIP: Operation = Operation::reads("membership");
 /// Looking up a name's id.
 pub(crate) const LOOKUP: Operation = Operation::reads("lookup");
 
-/// One page of invitations and where the next one starts (the vendor's cursor `C`), if there
-/// is one.
+/// One page of an organization's members.
+pub(crate) const MEMBERS: Operation = Operation::reads("list_members");
+
+/// One page of a list (invitations, or members) and where the next one starts (the vendor's
+/// cursor `C`), if there is one.
 #[derive(Debug)]
-pub struct Page<C> {
-    pub(crate) invitations: Vec<Invitation>,
+pub struct Page<C, T = Invitation> {
+    pub(crate) items: Vec<T>,
     pub(crate) next: Option<C>,
 }
 
@@ -149,6 +153,9 @@ pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
     /// Whether organization names are the same whatever their case (GitHub's logins).
     const ORGANIZATIONS_IGNORE_CASE: bool = false;
 
+    /// Whether the vendor's member list shows members' email addresses (GitHub's does not).
+    const MEMBERS_SHOW_EMAILS: bool = true;
+
     /// How far a create's `error` dooms the other requests of a bulk run: the credential or
     /// plan refused dooms all; an organization unknown, out of reach or full dooms its own.
     /// Vendors leave out answers about one request only (Clerk's unknown role, say).
@@ -217,7 +224,7 @@ pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
     fn list_page<'a>(
         &'a self,
         query: &'a ListInvitations,
-        cursor: &Self::Cursor,
+        cursor: Self::Cursor,
     ) -> Result<Call<'a, impl Decode<Page<Self::Cursor>> + 'a>, Error>;
 
     /// The cheapest list in which `invitee`'s pending invitation shows, if it is there:
@@ -246,6 +253,20 @@ pub trait Vendor: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
         crate::model::request::check_organization(organization)?;
         Ok((ListInvitations::new(organization), false))
     }
+
+    /// The invitations a [`Snapshot`](crate::Snapshot) reads: the pending ones and, where the
+    /// vendor lists them, the expired and failed ones. By default the pending ones.
+    fn snapshot_query(&self, organization: &str) -> Result<ListInvitations, Error> {
+        crate::model::request::check_organization(organization)?;
+        Ok(ListInvitations::new(organization))
+    }
+
+    /// One page of `organization`'s members, starting at `cursor`.
+    fn members_page<'a>(
+        &'a self,
+        organization: &'a str,
+        cursor: Self::Cursor,
+    ) -> Result<Call<'a, impl Decode<Page<Self::Cursor, Member>> + 'a>, Error>;
 
     /// Cancelling one invitation.
     fn cancel<'a>(

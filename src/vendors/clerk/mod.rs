@@ -54,6 +54,7 @@ use crate::model::invitation::{Invitation, InvitationStatus, Inviter};
 use crate::model::kind::ProviderKind;
 use crate::model::outcome::Cancelled;
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
+use crate::model::snapshot::Member;
 use crate::vendors::{self, MemberAnswer, Page, Vendor, CANCEL, LIST, MEMBERSHIP};
 
 /// Clerk's Backend API.
@@ -410,6 +411,9 @@ struct ClerkMemberData {
     user_id: Option<String>,
     #[serde(default)]
     username: Option<String>,
+    /// The user's primary identifier: their email address, for users who sign in with one.
+    #[serde(default)]
+    identifier: Option<String>,
 }
 
 impl ClerkMembership {
@@ -571,7 +575,7 @@ impl Vendor for ClerkVendor {
     fn list_page<'a>(
         &'a self,
         query: &'a ListInvitations,
-        cursor: &u64,
+        cursor: u64,
     ) -> Result<Call<'a, impl Decode<Page<u64>> + 'a>, Error> {
         query.validate()?;
         let statuses = query
@@ -589,7 +593,7 @@ impl Vendor for ClerkVendor {
         if let Some(order) = order_by {
             check_order(order)?;
         }
-        let offset = *cursor;
+        let offset = cursor;
         let (limit_text, offset_text) = (limit.to_string(), offset.to_string());
         let mut pairs = vec![
             ("limit", limit_text.as_str()),
@@ -619,7 +623,10 @@ impl Vendor for ClerkVendor {
                 .into_iter()
                 .map(|raw| unify(raw, &Role::Member))
                 .collect();
-            Ok(Page { invitations, next })
+            Ok(Page {
+                items: invitations,
+                next,
+            })
         };
         Ok(Call::new(LIST, ORIGIN, &query.organization, plan, decode))
     }
@@ -694,6 +701,60 @@ impl Vendor for ClerkVendor {
             CreateInvitation::email(organization, email)
                 .role(previous.role.clone())
                 .with(options),
+        ))
+    }
+
+    /// The pending invitations and the expired ones, in one list.
+    fn snapshot_query(&self, organization: &str) -> Result<ListInvitations, Error> {
+        crate::model::request::check_organization(organization)?;
+        Ok(ListInvitations::new(organization)
+            .statuses([InvitationStatus::Pending, InvitationStatus::Expired]))
+    }
+
+    /// `GET /organizations/{id}/memberships`, 500 a page: each member's user id, username,
+    /// role, and email where their identifier is one.
+    fn members_page<'a>(
+        &'a self,
+        organization: &'a str,
+        cursor: u64,
+    ) -> Result<Call<'a, impl Decode<Page<u64, Member>> + 'a>, Error> {
+        crate::model::request::check_organization(organization)?;
+        let offset = cursor;
+        let (limit, offset_text) = (MAX_PAGE_SIZE.to_string(), offset.to_string());
+        let plan = self.connection.get(
+            &["organizations", organization, "memberships"],
+            [("limit", limit.as_str()), ("offset", offset_text.as_str())],
+        );
+        let decode = move |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            let page: Paginated<ClerkMembership> =
+                page_of(response, "a page of organization memberships")?;
+            let seen = offset.saturating_add(page.data.len() as u64);
+            let next = (!page.data.is_empty() && seen < page.total_count).then_some(seen);
+            let items = page
+                .data
+                .into_iter()
+                .map(|membership| {
+                    let mut member = Member::new();
+                    member.role = membership.role.as_deref().map(role_from_clerk);
+                    if let Some(data) = membership.public_user_data {
+                        member.user_id = data.user_id;
+                        member.login = data.username;
+                        member.email = data.identifier.filter(|id| id.contains('@'));
+                    }
+                    member
+                })
+                .collect();
+            Ok(Page { items, next })
+        };
+        Ok(Call::new(
+            vendors::MEMBERS,
+            ORIGIN,
+            organization,
+            plan,
+            decode,
         ))
     }
 

@@ -63,6 +63,7 @@ use crate::model::invitation::{Invitation, InvitationStatus};
 use crate::model::kind::ProviderKind;
 use crate::model::outcome::Cancelled;
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
+use crate::model::snapshot::Member;
 use crate::vendors::{self, MemberAnswer, Page, Vendor, CANCEL, CANCEL_MANY, LIST, MEMBERSHIP};
 
 pub use roles::{
@@ -419,7 +420,7 @@ impl Vendor for ElasticVendor {
     fn list_page<'a>(
         &'a self,
         query: &'a ListInvitations,
-        _first: &(),
+        _first: (),
     ) -> Result<Call<'a, impl Decode<Page<()>> + 'a>, Error> {
         query.validate()?;
         check_statuses(query)?;
@@ -434,7 +435,7 @@ impl Vendor for ElasticVendor {
                 .map_err(|source| undecodable(response, "a list of invitations", source))?;
             let invitations = reply.invitations.into_iter().map(unify).collect();
             Ok(Page {
-                invitations,
+                items: invitations,
                 next: None,
             })
         };
@@ -499,6 +500,52 @@ impl Vendor for ElasticVendor {
             request = request.with(ElasticOptions::new().role_assignments(roles));
         }
         Ok(vendors::Recreate::ready(request))
+    }
+
+    /// Every invitation Elastic Cloud shows (it has no filter): pending and expired ones.
+    fn snapshot_query(&self, organization: &str) -> Result<ListInvitations, Error> {
+        crate::model::request::check_organization(organization)?;
+        Ok(ListInvitations::new(organization)
+            .statuses([InvitationStatus::Pending, InvitationStatus::Expired]))
+    }
+
+    /// `GET /organizations/{id}/members`: every member in one answer, with the email where
+    /// Elastic Cloud has one and the organization role.
+    fn members_page<'a>(
+        &'a self,
+        organization: &'a str,
+        _first: (),
+    ) -> Result<Call<'a, impl Decode<Page<(), Member>> + 'a>, Error> {
+        crate::model::request::check_organization(organization)?;
+        let plan = self
+            .connection
+            .get(&["organizations", organization, "members"], []);
+        let decode = |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            let reply: Members = serde_json::from_slice(&response.body)
+                .map_err(|source| undecodable(response, "a list of members", source))?;
+            let items = reply
+                .members
+                .into_iter()
+                .map(|listed| {
+                    let mut member = Member::new();
+                    member.role = Some(role_from_elastic(listed.role_assignments.as_ref()));
+                    member.user_id = listed.user_id;
+                    member.email = listed.email.filter(|email| !email.is_empty());
+                    member
+                })
+                .collect();
+            Ok(Page { items, next: None })
+        };
+        Ok(Call::new(
+            vendors::MEMBERS,
+            ORIGIN,
+            organization,
+            plan,
+            decode,
+        ))
     }
 
     fn member<'a>(

@@ -58,6 +58,7 @@ use crate::model::invitation::{Invitation, InvitationStatus, Inviter};
 use crate::model::kind::ProviderKind;
 use crate::model::outcome::Cancelled;
 use crate::model::request::{CreateInvitation, Invitee, ListInvitations, Role};
+use crate::model::snapshot::Member;
 use crate::vendors::payload::{self, Str, Text};
 use crate::vendors::{
     self, MemberAnswer, Page, Vendor, CANCEL, INVITATION_TEAMS, LIST, MEMBERSHIP,
@@ -394,6 +395,54 @@ pub(crate) const ORIGIN: Origin = Origin::new(ProviderKind::GitHub, rate_limit);
 
 impl sealed::Sealed for GitHubVendor {}
 
+impl GitHubVendor {
+    /// Where the list after the page `requested` (of the query's list number `route`) goes
+    /// on: its `Link: rel="next"` on the API's host, else the next list, else nowhere.
+    fn next_cursor(
+        &self,
+        response: &RawResponse,
+        requested: &url::Url,
+        route: usize,
+        last_route: bool,
+    ) -> Result<Option<Cursor>, Failure> {
+        let inconsistent = |reason: String| {
+            Failure::inconsistent(
+                ProviderKind::GitHub,
+                response,
+                reason,
+                request_id(&response.headers),
+            )
+        };
+        Ok(match next_link(&response.headers, requested) {
+            Some(Ok(url)) if url == *requested => {
+                return Err(inconsistent(
+                    "the next page's link points back at this page".to_owned(),
+                ))
+            }
+            Some(Ok(url)) if self.connection.same_origin(&url) => Some(Cursor::Url { route, url }),
+            Some(Ok(url)) => {
+                return Err(inconsistent(format!(
+                    "the next page's link leaves the API's host ({}); it is not followed",
+                    url.origin().ascii_serialization()
+                )))
+            }
+            Some(Err(reason)) => return Err(inconsistent(reason.to_string())),
+            None if last_route => None,
+            None => Some(Cursor::Start { route: route + 1 }),
+        })
+    }
+}
+
+/// A `simple-user` of the member list: its login and id (GitHub shows no email there unless
+/// the user made it public).
+#[derive(Deserialize)]
+struct ListedMember {
+    login: String,
+    id: u64,
+    #[serde(default)]
+    email: Option<String>,
+}
+
 impl Vendor for GitHubVendor {
     type Settings = GitHubSettings;
     type Cursor = cursor::Cursor;
@@ -425,6 +474,8 @@ impl Vendor for GitHubVendor {
 
     const ORIGIN: Origin = ORIGIN;
     const ORGANIZATIONS_IGNORE_CASE: bool = true;
+
+    const MEMBERS_SHOW_EMAILS: bool = false;
 
     fn create<'a>(
         &'a self,
@@ -550,7 +601,7 @@ impl Vendor for GitHubVendor {
     fn list_page<'a>(
         &'a self,
         query: &'a ListInvitations,
-        cursor: &Cursor,
+        cursor: Cursor,
     ) -> Result<Call<'a, impl Decode<Page<Cursor>> + 'a>, Error> {
         query.validate()?;
         let routes = list_routes(query)?;
@@ -569,10 +620,10 @@ impl Vendor for GitHubVendor {
             }
         }
         let (route, plan) = match cursor {
-            Cursor::Url { route, url } => (*route, self.connection.plan(Method::GET, url.clone())),
+            Cursor::Url { route, url } => (route, self.connection.plan(Method::GET, url)),
             Cursor::Start { route } => {
                 let name = *routes
-                    .get(*route)
+                    .get(route)
                     .ok_or_else(|| invalid("page", "no such list"))?;
                 let per_page = per_page.to_string();
                 let mut pairs = vec![("per_page", per_page.as_str())];
@@ -587,7 +638,7 @@ impl Vendor for GitHubVendor {
                 let plan = self
                     .connection
                     .get(&["orgs", &query.organization, name], pairs);
-                (*route, plan)
+                (route, plan)
             }
         };
         let status = if routes[route] == "failed_invitations" {
@@ -615,43 +666,79 @@ impl Vendor for GitHubVendor {
                     )
                 })?
             };
-            let next = match next_link(&response.headers, &requested) {
-                Some(Ok(url)) if url == requested => {
-                    return Err(Failure::inconsistent(
-                        ProviderKind::GitHub,
-                        response,
-                        "the next page's link points back at this page",
-                        request_id(&response.headers),
-                    ))
-                }
-                Some(Ok(url)) if self.connection.same_origin(&url) => {
-                    Some(Cursor::Url { route, url })
-                }
-                Some(Ok(url)) => {
-                    return Err(Failure::inconsistent(
-                        ProviderKind::GitHub,
-                        response,
-                        format!(
-                            "the next page's link leaves the API's host ({}); it is not followed",
-                            url.origin().ascii_serialization()
-                        ),
-                        request_id(&response.headers),
-                    ))
-                }
-                Some(Err(reason)) => {
-                    return Err(Failure::inconsistent(
-                        ProviderKind::GitHub,
-                        response,
-                        reason,
-                        request_id(&response.headers),
-                    ))
-                }
-                None if last_route => None,
-                None => Some(Cursor::Start { route: route + 1 }),
-            };
-            Ok(Page { invitations, next })
+            let next = self.next_cursor(response, &requested, route, last_route)?;
+            Ok(Page {
+                items: invitations,
+                next,
+            })
         };
         Ok(Call::new(LIST, ORIGIN, &query.organization, plan, decode))
+    }
+
+    /// The pending invitations and the failed ones (GitHub lists an expired invitation
+    /// among the failed).
+    fn snapshot_query(&self, organization: &str) -> Result<ListInvitations, Error> {
+        crate::model::request::check_organization(organization)?;
+        Ok(ListInvitations::new(organization)
+            .statuses([InvitationStatus::Pending, InvitationStatus::Failed]))
+    }
+
+    /// `GET /orgs/{org}/members`, 100 a page: logins and ids, no roles (GitHub names them only
+    /// when asked for one role at a time) and, but for public ones, no emails.
+    fn members_page<'a>(
+        &'a self,
+        organization: &'a str,
+        cursor: Cursor,
+    ) -> Result<Call<'a, impl Decode<Page<Cursor, Member>> + 'a>, Error> {
+        crate::model::request::check_organization(organization)?;
+        let plan = match cursor {
+            Cursor::Url { url, .. } => self.connection.plan(Method::GET, url),
+            Cursor::Start { .. } => {
+                let per_page = MAX_PAGE_SIZE.to_string();
+                self.connection.get(
+                    &["orgs", organization, "members"],
+                    [("per_page", per_page.as_str())],
+                )
+            }
+        };
+        let requested = plan.url.clone();
+        let decode = move |response: &RawResponse, now: SystemTime| {
+            if !response.status.is_success() {
+                return Err(classify(response, now));
+            }
+            let listed: Vec<ListedMember> = if response.status == StatusCode::NO_CONTENT {
+                Vec::new()
+            } else {
+                serde_json::from_slice(&response.body).map_err(|source| {
+                    undecodable(
+                        response,
+                        Undecodable {
+                            expected: "a list of organization members",
+                            source: Some(Box::new(source)),
+                        },
+                    )
+                })?
+            };
+            let items = listed
+                .into_iter()
+                .map(|listed| {
+                    let mut member = Member::new();
+                    member.user_id = Some(listed.id.to_string());
+                    member.login = Some(listed.login);
+                    member.email = listed.email.filter(|email| !email.is_empty());
+                    member
+                })
+                .collect();
+            let next = self.next_cursor(response, &requested, 0, true)?;
+            Ok(Page { items, next })
+        };
+        Ok(Call::new(
+            vendors::MEMBERS,
+            ORIGIN,
+            organization,
+            plan,
+            decode,
+        ))
     }
 
     fn find_query(&self, organization: &str, invitee: &Invitee) -> Result<ListInvitations, Error> {

@@ -114,7 +114,9 @@ fn check(
 #[tokio::test]
 async fn a_credential_revoked_half_way_stops_every_vendor_with_exact_outcomes() {
     let concurrency = 4;
-    let options = BulkOptions::default().concurrency(concurrency);
+    let options = BulkOptions::default()
+        .precheck(false)
+        .concurrency(concurrency);
     let (github_fake, github) = Sandbox::github().await;
     let (clerk_fake, clerk) = Sandbox::clerk().await;
     let (elastic_fake, elastic) = Sandbox::elastic().await;
@@ -208,7 +210,12 @@ async fn batches_carry_several_people_and_a_refused_batch_falls_back_to_single_r
         .collect();
     // The third batch holds a member: Clerk refuses it whole, so its ten go alone.
     input[23] = CreateInvitation::email("org_sandbox", "member@example.com");
-    let items = run(&clerk, input, BulkOptions::default().concurrency(1)).await;
+    let items = run(
+        &clerk,
+        input,
+        BulkOptions::default().precheck(false).concurrency(1),
+    )
+    .await;
     let paths: Vec<String> = fake
         .requests()
         .await
@@ -240,7 +247,7 @@ async fn batches_carry_several_people_and_a_refused_batch_falls_back_to_single_r
             }
         })
         .collect();
-    let items = run(&elastic, input, BulkOptions::default()).await;
+    let items = run(&elastic, input, BulkOptions::default().precheck(false)).await;
     assert!(items
         .iter()
         .all(|i| i.outcome.as_ref().is_ok_and(Ensured::created)));
@@ -249,7 +256,12 @@ async fn batches_carry_several_people_and_a_refused_batch_falls_back_to_single_r
     let input: Vec<CreateInvitation> = (7..10)
         .map(|i| CreateInvitation::email("sandbox-org", format!("p{i}@example.com")))
         .collect();
-    run(&elastic, input, BulkOptions::default().batches(false)).await;
+    run(
+        &elastic,
+        input,
+        BulkOptions::default().precheck(false).batches(false),
+    )
+    .await;
     assert_eq!(fake.requests().await.len(), 5);
 }
 
@@ -260,6 +272,7 @@ async fn a_deadline_skips_what_the_pacing_cannot_send_in_time() {
         .map(|i| CreateInvitation::email("org_sandbox", format!("p{i}@example.com")))
         .collect();
     let options = BulkOptions::default()
+        .precheck(false)
         .batches(false)
         .deadline(Duration::from_secs(30 * 60));
     let items = run(&clerk, input, options).await;
@@ -290,7 +303,10 @@ async fn throughput_at_clerks_documented_limits() {
         let start = orginvite::sleep::Sleeper::now(&clock);
         // One at a time: the shared virtual clock jumps a whole window at once, which would
         // move requests still in flight into the next window of the fake.
-        let options = BulkOptions::default().batches(batches).concurrency(1);
+        let options = BulkOptions::default()
+            .precheck(false)
+            .batches(batches)
+            .concurrency(1);
         let items = run(&clerk, input, options).await;
         let elapsed = orginvite::sleep::Sleeper::now(&clock)
             .duration_since(start)
@@ -341,7 +357,7 @@ async fn a_batch_that_ended_in_doubt_is_settled_member_by_member() {
             let input: Vec<CreateInvitation> = (0..5)
                 .map(|i| CreateInvitation::email(org, format!("doubt{n}-{i}@example.com")))
                 .collect();
-            let items = run(provider, input, BulkOptions::default()).await;
+            let items = run(provider, input, BulkOptions::default().precheck(false)).await;
             for item in &items {
                 assert!(
                     matches!(
@@ -394,7 +410,10 @@ async fn a_stop_stays_within_its_organization_and_answers_about_one_request_stop
     let items = run(
         &clerk,
         input,
-        BulkOptions::default().batches(false).concurrency(1),
+        BulkOptions::default()
+            .precheck(false)
+            .batches(false)
+            .concurrency(1),
     )
     .await;
     let gone: Vec<&BulkItem> = items
@@ -435,7 +454,7 @@ async fn the_same_github_organization_in_another_case_is_the_same_organization()
         CreateInvitation::email("acme", "jane@example.com"),
         CreateInvitation::email("ACME", "Jane@Example.com"),
     ];
-    let items = run(&github, input, BulkOptions::default()).await;
+    let items = run(&github, input, BulkOptions::default().precheck(false)).await;
     assert_eq!(items[1].duplicate_of, Some(0));
     assert_eq!(fake.invitations().len(), 1);
 }
@@ -513,6 +532,7 @@ async fn cancelling_a_run_abandons_the_requests_waiting_for_their_turn() {
     let stop = orginvite::CancellationToken::new();
     let announced = std::sync::Arc::new(Announced::default());
     let options = BulkOptions::default()
+        .precheck(false)
         .concurrency(4)
         .cancel_on(stop.clone())
         .observer(announced.clone());
@@ -555,6 +575,7 @@ async fn an_observer_that_refuses_keeps_the_request_from_the_wire_and_stops_the_
     // Twelve people: a bulk call of ten, then one of two. The first is announced and sent;
     // the second is refused by the observer, and nothing more goes out.
     let options = BulkOptions::default()
+        .precheck(false)
         .concurrency(1)
         .observer(announced.clone());
     let items = run(&clerk, people("org_sandbox", 12), options).await;
@@ -598,6 +619,7 @@ async fn requests_an_earlier_run_may_have_sent_are_looked_up_before_anything_is_
     let now = github_now(&fake);
     fake.add_invitation("acme", "p0@example.com");
     let options = BulkOptions::default()
+        .precheck(false)
         .maybe_sent(0, now - Duration::from_secs(100))
         .maybe_sent(1, now - Duration::from_secs(3600))
         .maybe_sent(2, now - Duration::from_secs(60));
@@ -674,7 +696,9 @@ async fn cancelling_a_run_abandons_a_wait_for_the_credential() {
         .build()
         .unwrap();
     let stop = orginvite::CancellationToken::new();
-    let options = BulkOptions::default().cancel_on(stop.clone());
+    let options = BulkOptions::default()
+        .precheck(false)
+        .cancel_on(stop.clone());
     let mut stream = clerk.invite_all(people("org_sandbox", 3), options);
     let first = tokio::select! {
         item = stream.next() => panic!("nothing can finish without a credential: {item:?}"),

@@ -4,6 +4,7 @@
 
 mod bulk;
 mod clerk;
+mod doubt;
 mod elastic;
 mod ensure;
 mod github;

@@ -963,7 +963,9 @@ async fn a_bad_default_role_or_a_refused_credential_is_exit_code_2_with_nothing_
         "{}",
         stderr(&output)
     );
-    assert_eq!(creates(&fake).await, 1, "nothing sent after the refusal");
+    // The snapshot's first page heard the refusal: nothing more was sent.
+    assert_eq!(creates(&fake).await, 0, "no create after the refusal");
+    assert_eq!(fake.requests().await.len(), 1);
     assert!(fake.invitations().is_empty());
 }
 

@@ -545,7 +545,7 @@ mod tests {
 
     fn invitation(id: &str, email: Option<&str>, login: Option<&str>) -> Invitation {
         Invitation {
-            provider: ProviderKind::Clerk,
+            provider: ProviderKind::ALL[0],
             id: id.into(),
             email: email.map(str::to_owned),
             login: login.map(str::to_owned),
@@ -570,7 +570,7 @@ mod tests {
     #[test]
     fn people_are_found_by_case_folded_email_login_and_user_id() {
         let mut snapshot =
-            Snapshot::new(ProviderKind::Clerk, "acme", SystemTime::UNIX_EPOCH, false);
+            Snapshot::new(ProviderKind::ALL[0], "acme", SystemTime::UNIX_EPOCH, false);
         snapshot.add_invitation(invitation("1", Some("Ada@Example.com"), None));
         snapshot.add_invitation(invitation("2", None, Some("Grace")));
         snapshot.add_invitation(lapsed(
@@ -644,7 +644,7 @@ mod tests {
         assert_eq!(snapshot.member_count(), 1);
         assert_eq!(snapshot.invitations().count(), 5);
 
-        let mut clerk = Snapshot::new(ProviderKind::Clerk, "org_1", SystemTime::UNIX_EPOCH, true);
+        let mut clerk = Snapshot::new(ProviderKind::ALL[0], "org_1", SystemTime::UNIX_EPOCH, true);
         clerk.add_invitation(lapsed(
             "a",
             "linus@example.com",
@@ -664,7 +664,7 @@ mod tests {
     #[test]
     fn names_whose_hashes_collide_are_told_apart() {
         let mut snapshot =
-            Snapshot::new(ProviderKind::Clerk, "org_1", SystemTime::UNIX_EPOCH, true);
+            Snapshot::new(ProviderKind::ALL[0], "org_1", SystemTime::UNIX_EPOCH, true);
         snapshot.add_invitation(invitation("1", Some("a@example.com"), None));
         // A second person forced onto the first one's slot, as a colliding hash would be.
         let at = snapshot.invitations.push(Entry {

@@ -534,6 +534,8 @@ struct State {
     faults: VecDeque<Fault>,
     /// Faults drawn at random: the share of requests that get one, the faults, the draws.
     chaos: Option<(f64, Vec<Fault>, fastrand::Rng)>,
+    /// Whether only requests that create (`POST`) draw from `chaos`.
+    chaos_creates_only: bool,
     window: Option<Window>,
     /// The batch endpoint's own window, when it has one.
     batch_window: Option<Window>,
@@ -673,6 +675,7 @@ impl<V: Vendor> Respond for Responder<V> {
 
         let fault = match state.faults.pop_front() {
             Some(fault) => Some(fault),
+            None if state.chaos_creates_only && request.method.as_str() != "POST" => None,
             None => match state.chaos.as_mut() {
                 Some((share, faults, rng)) if !faults.is_empty() => {
                     let hit = rng.f64() < *share;
@@ -972,6 +975,7 @@ impl<V> FakeServer<V> {
             invitations: Vec::new(),
             faults: VecDeque::new(),
             chaos: None,
+            chaos_creates_only: false,
             window: None,
             batch_window: None,
             requests: 0,
@@ -1173,11 +1177,27 @@ impl<V> FakeServer<V> {
     /// gets one of `faults` with probability `share` (0 to 1), the same draws for the same
     /// `seed` and order of requests. An empty list turns it off.
     pub fn chaos(&self, share: f64, faults: impl IntoIterator<Item = Fault>, seed: u64) -> &Self {
-        lock(&self.state).chaos = Some((
+        let mut state = lock(&self.state);
+        state.chaos = Some((
             share.clamp(0.0, 1.0),
             faults.into_iter().collect(),
             fastrand::Rng::with_seed(seed),
         ));
+        state.chaos_creates_only = false;
+        drop(state);
+        self
+    }
+
+    /// [`FakeServer::chaos`] for the requests that create (`POST`) only: lists, lookups and
+    /// cancellations answer normally.
+    pub fn chaos_on_creates(
+        &self,
+        share: f64,
+        faults: impl IntoIterator<Item = Fault>,
+        seed: u64,
+    ) -> &Self {
+        self.chaos(share, faults, seed);
+        lock(&self.state).chaos_creates_only = true;
         self
     }
 

@@ -14,6 +14,7 @@ mod sandbox;
 #[cfg(feature = "redis")]
 mod shared_pacer;
 mod soak;
+mod spend;
 
 use futures_util::{StreamExt, TryStreamExt};
 use orginvite::{Error, Invitation, ListInvitations, Provider};

@@ -196,7 +196,10 @@ pub mod error {
 /// Watching the client wait: rate-limit events for metrics and logs
 /// ([`ClientBuilder::observer`]).
 pub mod observe {
-    pub use crate::engine::observe::{Observer, RateLimitEvent, WaitCause};
+    pub use crate::engine::observe::{
+        Observer, RateLimitEvent, RequestCounter, RequestEvent, RequestKind, RequestTally,
+        WaitCause,
+    };
 }
 
 /// Sleeping and telling the time, replaceable for tests ([`ClientBuilder::sleeper`]).

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use futures_util::{stream, StreamExt};
+use futures_util::StreamExt;
 use orginvite::{
     BoxFuture, BulkItem, BulkObserver, BulkOptions, CancellationToken, Ensured, Error, ErrorKind,
-    Membership, Provider,
+    Invitee, Presence, Provider, Snapshot,
 };
 use serde_json::Value;
 
@@ -121,7 +121,7 @@ pub(crate) async fn run(
 }
 
 /// Every row of the file, in order.
-fn read_rows(
+pub(crate) fn read_rows(
     path: &std::path::Path,
     defaults: &Defaults,
     organization: &str,
@@ -296,16 +296,14 @@ async fn run_checked(
     let total = rows.len() as u64;
     progress.start(total);
     let done_before = if args.dry_run {
-        dry_run(
-            provider,
-            organization,
-            &rows,
-            args,
-            &stop,
-            &mut sink,
-            &progress,
-        )
-        .await;
+        let looked = dry_run(provider, organization, &rows, &stop, &mut sink, &progress).await;
+        if let Err(error) = looked {
+            watcher.abort();
+            progress.finish();
+            eprintln!("error: {}", describe(&error));
+            report_summary(&mut sink, global, total, started, 0, &progress, false);
+            return Ok(crate::exit_for(&error));
+        }
         0
     } else {
         let run = Invite {
@@ -326,14 +324,22 @@ async fn run_checked(
         if sink.created == 0 && summary.by_configuration {
             watcher.abort();
             progress.finish();
-            report_summary(&mut sink, global, total, started, 0);
+            report_summary(&mut sink, global, total, started, 0, &progress, false);
             return Ok(ExitCode::from(2));
         }
         summary.done_before
     };
     watcher.abort();
     progress.finish();
-    report_summary(&mut sink, global, total, started, done_before);
+    report_summary(
+        &mut sink,
+        global,
+        total,
+        started,
+        done_before,
+        &progress,
+        args.dry_run,
+    );
 
     let interrupted = interrupted.load(Ordering::SeqCst);
     if interrupted || sink.unsettled > 0 || sink.report_failed.is_some() {
@@ -350,14 +356,52 @@ async fn run_checked(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Flushes the report and prints the outcomes and the run's figures.
+/// Ends the report with its summary line, flushes it, and prints the outcomes, the requests
+/// sent and the run's figures; for a dry run, what a real run would send at most.
 fn report_summary(
     sink: &mut Sink,
     global: &Global,
     total: u64,
     started: Instant,
     done_before: u64,
+    progress: &Progress,
+    dry_run: bool,
 ) {
+    let requests = progress.requests();
+    let would_create = sink
+        .outcomes
+        .get(&Outcome::WouldCreate)
+        .copied()
+        .unwrap_or(0);
+    let at_most = dry_run.then(|| {
+        serde_json::json!({
+            "list_pages": requests.list_pages,
+            "creates": would_create,
+        })
+    });
+    let outcomes: serde_json::Map<String, Value> = sink
+        .outcomes
+        .iter()
+        .map(|(outcome, count)| (outcome.as_str().to_owned(), (*count).into()))
+        .collect();
+    let mut summary_record = serde_json::json!({
+        "summary": {
+            "rows": total,
+            "outcomes": outcomes,
+            "requests": requests,
+        }
+    });
+    if let Some(at_most) = &at_most {
+        summary_record["summary"]["real_run_at_most"] = at_most.clone();
+    }
+    if let Some(report) = &mut sink.report {
+        let written = serde_json::to_writer(&mut *report, &summary_record)
+            .map_err(std::io::Error::from)
+            .and_then(|()| report.write_all(b"\n"));
+        if let Err(e) = written {
+            sink.report_failed.get_or_insert(e.to_string());
+        }
+    }
     if let Some(report) = &mut sink.report {
         if let Err(e) = report.flush() {
             sink.report_failed.get_or_insert(e.to_string());
@@ -389,63 +433,93 @@ fn report_summary(
         summary.push_str(&format!(", peak memory {:.1} MiB", peak as f64 / 1024.0));
     }
     eprintln!("{summary}");
+    eprintln!("{requests}");
+    if dry_run {
+        eprintln!(
+            "dry run: no invitation was sent; a real run would send at most {} list page(s) and \
+             {would_create} create(s) (fewer where the vendor takes several invitations a \
+             request)",
+            requests.list_pages
+        );
+    }
 }
 
-/// A dry run: what a real run would do with each row, from the person's current membership.
+/// A dry run: what a real run would do with each row, from one snapshot of the
+/// organization (a few list pages, whatever the number of rows). Interrupted, the rows not
+/// yet looked at are skipped.
 async fn dry_run(
     provider: &dyn Provider,
     organization: &str,
     rows: &[Row],
-    args: &InviteArgs,
     stop: &CancellationToken,
     sink: &mut Sink,
     progress: &Progress,
-) {
-    let mut results = stream::iter(rows)
-        .map(|row| async move {
-            if stop.is_cancelled() {
+) -> Result<(), Error> {
+    let snapshot = tokio::select! {
+        snapshot = provider.snapshot(organization) => Some(snapshot?),
+        () = stop.cancelled() => None,
+    };
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+    for row in rows {
+        let (outcome, record) = match &snapshot {
+            Some(snapshot) if !stop.is_cancelled() => dry_run_row(snapshot, row, &mut first_line),
+            _ => {
                 let why = "not looked up: interrupted";
-                return (
+                (
                     Outcome::Skipped,
                     row.record(Outcome::Skipped, None, None, why),
-                );
+                )
             }
-            dry_run_row(provider, organization, row).await
-        })
-        .buffer_unordered(usize::from(args.concurrency));
-    while let Some((outcome, record)) = results.next().await {
+        };
         sink.push(outcome, &record, false, progress);
     }
+    Ok(())
 }
 
-/// A dry run's row.
-async fn dry_run_row(provider: &dyn Provider, organization: &str, row: &Row) -> (Outcome, Value) {
+/// A dry run's row, as the snapshot shows its person.
+fn dry_run_row(
+    snapshot: &Snapshot,
+    row: &Row,
+    first_line: &mut HashMap<String, u64>,
+) -> (Outcome, Value) {
     let invitee = match (&row.request, row.invitee()) {
         (Ok(_), Some(invitee)) => invitee,
         (Err(why), _) => return invalid(row, why),
         _ => return invalid(row, "no invitee"),
     };
-    let (outcome, id, message) = match provider.membership(organization, invitee).await {
-        Ok(Membership::Member { .. }) => (Outcome::AlreadyMember, None, String::new()),
-        Ok(Membership::Invited(invitation)) => {
+    if let Some(first) = first_line.get(&row.key()) {
+        let why = format!("repeats the person of line {first}");
+        let record = row.record(Outcome::Skipped, Some("invalid_request"), None, &why);
+        return (Outcome::Skipped, record);
+    }
+    first_line.insert(row.key(), row.line);
+    let (outcome, id, message) = match snapshot.presence(invitee) {
+        Presence::Member(_) => (Outcome::AlreadyMember, None, String::new()),
+        Presence::Invited(invitation) => {
             (Outcome::AlreadyInvited, Some(invitation.id), String::new())
         }
-        Ok(Membership::NotMember) => (Outcome::WouldCreate, None, String::new()),
-        Ok(_) => (
+        Presence::Lapsed(invitation) => (
             Outcome::WouldCreate,
             None,
-            "no pending invitation; whether the person is a member cannot be told from here"
+            format!(
+                "invited before: invitation {} {}",
+                invitation.id,
+                invitation.status.as_str()
+            ),
+        ),
+        Presence::Unknown => (
+            Outcome::WouldCreate,
+            None,
+            "no pending invitation; whether the person is a member cannot be told (the vendor \
+             does not show members' email addresses)"
                 .to_owned(),
         ),
-        Err(error) => {
-            let record = row.record(
-                Outcome::Failed,
-                Some(error.kind().as_str()),
-                None,
-                &describe(&error),
-            );
-            return (Outcome::Failed, record);
-        }
+        _ if matches!(invitee, Invitee::UserId(_)) => (
+            Outcome::WouldCreate,
+            None,
+            "not a member; whether an invitation is pending cannot be told by user id".to_owned(),
+        ),
+        _ => (Outcome::WouldCreate, None, String::new()),
     };
     let record = row.record(outcome, None, id.as_deref(), &message);
     (outcome, record)

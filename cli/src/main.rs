@@ -22,7 +22,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use orginvite::clerk::ClerkOptions;
 use orginvite::github::GitHubOptions;
 use orginvite::{
-    Error, ErrorKind, InvitationStatus, Invitee, ListInvitations, Membership, Provider, Resent,
+    Error, ErrorKind, InvitationStatus, Invitee, ListInvitations, Membership, Presence, Provider,
+    Resent,
 };
 use serde_json::{json, Map, Value};
 
@@ -118,14 +119,19 @@ enum Command {
         #[arg(long)]
         email: String,
     },
-    /// Whether someone is a member, invited, or neither.
+    /// Whether someone is a member, invited, or neither; or everyone of a CSV file (--csv),
+    /// from one snapshot of the organization.
     Check {
         /// By email.
-        #[arg(long, conflicts_with = "login", required_unless_present = "login")]
+        #[arg(long, conflicts_with_all = ["login", "csv"], required_unless_present_any = ["login", "csv"])]
         email: Option<String>,
         /// By GitHub login.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "csv")]
         login: Option<String>,
+        /// Everyone in this CSV file (the columns of `invite --csv`; only the person's
+        /// columns are read): one snapshot of the organization answers for all of them.
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
     },
 }
 
@@ -239,7 +245,7 @@ impl From<Error> for Usage {
 
 /// The exit code for an error of a single call: 2 when the configuration, the input or the
 /// credential is at fault (nothing was done), else 1.
-fn exit_for(error: &Error) -> ExitCode {
+pub(crate) fn exit_for(error: &Error) -> ExitCode {
     match error.kind() {
         ErrorKind::InvalidConfig
         | ErrorKind::InvalidRequest
@@ -285,6 +291,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Check {
             login: Some(login), ..
         } if cli.global.sandbox => (vec![login.clone()], Vec::new()),
+        Command::Check { csv: Some(csv), .. } if cli.global.sandbox => rows::names(csv),
         _ => (Vec::new(), Vec::new()),
     };
     let progress = progress::Progress::new();
@@ -319,7 +326,10 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Resend { email } => {
             resend(provider, &organization, &email, cli.global.output).await
         }
-        Command::Check { email, login } => {
+        Command::Check { csv: Some(csv), .. } => {
+            check_all(provider, &organization, &csv, cli.global.output, &progress).await
+        }
+        Command::Check { email, login, .. } => {
             let invitee = match (email, login) {
                 (Some(email), _) => Invitee::email(email),
                 (_, Some(login)) => Invitee::login(login),
@@ -612,4 +622,72 @@ async fn check(
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `check --csv`: everyone of a file, from one snapshot of the organization.
+async fn check_all(
+    provider: &dyn Provider,
+    organization: &str,
+    path: &std::path::Path,
+    output: OutputFormat,
+    progress: &progress::Progress,
+) -> ExitCode {
+    let defaults = rows::Defaults::default();
+    let rows = match bulk::read_rows(path, &defaults, organization, provider) {
+        Ok(rows) => rows,
+        Err(Usage(problem)) => {
+            eprintln!("error: {problem}");
+            return ExitCode::from(2);
+        }
+    };
+    let snapshot = match provider.snapshot(organization).await {
+        Ok(snapshot) => snapshot,
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            return exit_for(&error);
+        }
+    };
+    let mut table = Table::new(["line", "invitee", "membership", "role", "invitation id"]);
+    let mut unreadable = false;
+    for row in &rows {
+        let Some(invitee) = row.invitee() else {
+            unreadable = true;
+            let why = row.request.as_ref().err().cloned().unwrap_or_default();
+            eprintln!("line {}: {why}", row.line);
+            continue;
+        };
+        let who = invitee
+            .as_email()
+            .map(str::to_owned)
+            .unwrap_or_else(|| output::invitee_text(invitee));
+        let (state, role, id) = match snapshot.presence(invitee) {
+            Presence::Member(member) => (
+                "member",
+                member.role.map(|r| r.to_string()).unwrap_or_default(),
+                String::new(),
+            ),
+            Presence::Invited(invitation) => {
+                ("invited", invitation.role.to_string(), invitation.id)
+            }
+            Presence::Lapsed(invitation) => ("lapsed", invitation.role.to_string(), invitation.id),
+            Presence::Absent => ("not_member", String::new(), String::new()),
+            _ => ("unknown", String::new(), String::new()),
+        };
+        match output {
+            OutputFormat::Json => print_json(&json!({
+                "line": row.line, "invitee": who, "membership": state, "role": role,
+                "invitation_id": id,
+            })),
+            OutputFormat::Table => {
+                table.row([row.line.to_string(), who, state.to_owned(), role, id])
+            }
+        }
+    }
+    table.print_if(output);
+    eprintln!("{}", progress.requests());
+    if unreadable {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use orginvite::observe::{Observer, RateLimitEvent, WaitCause};
+use orginvite::observe::{
+    Observer, RateLimitEvent, RequestCounter, RequestEvent, RequestTally, WaitCause,
+};
 
 use crate::outcome::Outcome;
 
@@ -27,6 +29,8 @@ struct Counts {
 pub(crate) struct Progress {
     counts: Counts,
     state: Mutex<State>,
+    /// The requests the client sent, by kind.
+    requests: RequestCounter,
 }
 
 #[derive(Debug)]
@@ -44,6 +48,7 @@ impl Progress {
     pub(crate) fn new() -> Arc<Progress> {
         Arc::new(Progress {
             counts: Counts::default(),
+            requests: RequestCounter::default(),
             state: Mutex::new(State {
                 bar: None,
                 total: 0,
@@ -53,6 +58,11 @@ impl Progress {
                 active: false,
             }),
         })
+    }
+
+    /// The requests the client sent so far, by kind.
+    pub(crate) fn requests(&self) -> RequestTally {
+        self.requests.tally()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -156,6 +166,10 @@ impl Progress {
 }
 
 impl Observer for Progress {
+    fn on_request(&self, request: &RequestEvent) {
+        self.requests.count(request);
+    }
+
     fn on_event(&self, event: &RateLimitEvent) {
         let waiting = match event {
             RateLimitEvent::Waited {

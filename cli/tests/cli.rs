@@ -11,7 +11,7 @@ use std::time::Duration;
 use orginvite::sleep::TokioSleeper;
 use orginvite::testkit::{FakeClerk, FakeElasticCloud, FakeGitHub, FakeServer, Fault};
 use orginvite::InvitationStatus;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_orginvite");
@@ -104,6 +104,15 @@ fn json_lines(text: &str) -> Vec<Value> {
         .filter(|line| !line.trim().is_empty())
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
         .collect()
+}
+
+/// A report's rows and its last line, the run's summary.
+fn report_of(path: &std::path::Path) -> (Vec<Value>, Value) {
+    let mut rows = json_lines(&std::fs::read_to_string(path).unwrap());
+    let summary = rows.pop().expect("a summary line");
+    assert!(summary.get("summary").is_some(), "{summary}");
+    assert!(rows.iter().all(|row| row.get("line").is_some()));
+    (rows, summary["summary"].clone())
 }
 
 /// A scratch directory of its own for each test.
@@ -240,7 +249,7 @@ async fn a_csv_run_reports_every_row_and_skips_bad_ones_by_line() {
         ])
         .await;
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let mut rows = json_lines(&std::fs::read_to_string(&report).unwrap());
+    let (mut rows, summary) = report_of(&report);
     rows.sort_by_key(|row| row["line"].as_u64());
     let outcomes: Vec<(u64, &str, &str)> = rows
         .iter()
@@ -269,8 +278,22 @@ async fn a_csv_run_reports_every_row_and_skips_bad_ones_by_line() {
         .as_str()
         .unwrap()
         .contains("unknown role \"superuser\""));
-    // The vendor received the three good rows, each once.
+    // The vendor received the three good rows, each once, after one snapshot (pending and
+    // failed invitations, members: a page each); the report and the summary count them.
     assert_eq!(creates(&fake).await, 3);
+    assert_eq!(
+        summary["requests"],
+        json!({"list_pages": 3, "lookups": 0, "creates": 3, "refused_creates": 0, "cancels": 0})
+    );
+    assert_eq!(summary["rows"], 7);
+    assert_eq!(summary["outcomes"], json!({"created": 3, "skipped": 4}));
+    assert!(
+        stderr(&output).contains(
+            "6 request(s): 3 list page(s), 0 lookup(s), 3 create(s) (0 refused), 0 cancel(s)"
+        ),
+        "{}",
+        stderr(&output)
+    );
     let mut emails: Vec<String> = fake
         .invitations()
         .into_iter()
@@ -346,8 +369,141 @@ async fn a_dry_run_compares_rows_with_members_and_invitations_and_sends_no_creat
     assert_eq!(rows[2]["id"], pending.as_str());
     assert_eq!(creates(&fake).await, 0, "a dry run sends no invitation");
     assert_eq!(fake.invitations().len(), 1);
+    // One snapshot: a page of invitations and a page of memberships, whatever the rows.
+    let paths: Vec<String> = fake
+        .requests()
+        .await
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            format!("GET /v1/organizations/{org}/invitations"),
+            format!("GET /v1/organizations/{org}/memberships")
+        ]
+    );
+    assert!(
+        stderr(&output).contains("a real run would send at most 2 list page(s) and 1 create(s)"),
+        "{}",
+        stderr(&output)
+    );
     // An invalid row is not settled: exit code 1.
     assert_eq!(output.status.code(), Some(1));
+}
+
+/// Requests by kind: `GET <last path segment>` or `POST`.
+async fn spent<V>(fake: &FakeServer<V>) -> std::collections::BTreeMap<String, usize> {
+    let mut kinds = std::collections::BTreeMap::new();
+    for request in fake.requests().await {
+        let kind = match request.method.as_str() {
+            "GET" => format!("GET {}", request.url.path().rsplit('/').next().unwrap()),
+            other => other.to_owned(),
+        };
+        *kinds.entry(kind).or_default() += 1;
+    }
+    kinds
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_of_300_rows_costs_one_snapshot_and_the_creates_that_count() {
+    // 500 pending invitations and 100 members; 100 new people by email, 100 invited by
+    // email, 100 members by login.
+    let fake = real_time_github().await;
+    fake.seed_invitations("acme", 500);
+    let mut csv = String::from("email,login\n");
+    for i in 0..100 {
+        fake.add(
+            orginvite::testkit::FakeMember::new("acme")
+                .login(format!("member{i}"))
+                .user_id((7000 + i).to_string()),
+        );
+        csv.push_str(&format!("new{i}@example.com,\n"));
+        csv.push_str(&format!("seed-{}@example.com,\n", 1 + 5 * i));
+        csv.push_str(&format!(",Member{i}\n"));
+    }
+    let dir = scratch("spend");
+    let csv = write(&dir.join("people.csv"), &csv);
+    let target = Target::github(&fake);
+    let snapshot = [
+        ("GET failed_invitations", 1),
+        ("GET invitations", 5),
+        ("GET members", 1),
+    ];
+    let kinds = |pairs: &[(&str, usize)]| -> std::collections::BTreeMap<String, usize> {
+        pairs.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect()
+    };
+
+    let dry = target
+        .run(&["--rate", "100/s", "invite", "--csv", &csv, "--dry-run"])
+        .await;
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    assert_eq!(spent(&fake).await, kinds(&snapshot));
+    assert!(
+        stderr(&dry).contains("a real run would send at most 7 list page(s) and 100 create(s)"),
+        "{}",
+        stderr(&dry)
+    );
+
+    let report = dir.join("report.jsonl");
+    let run = target
+        .run(&[
+            "--rate",
+            "100/s",
+            "invite",
+            "--csv",
+            &csv,
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let mut expected = kinds(&[
+        ("GET failed_invitations", 2),
+        ("GET invitations", 10),
+        ("GET members", 2),
+    ]);
+    expected.insert("POST".into(), 100);
+    assert_eq!(spent(&fake).await, expected);
+    let (_, summary) = report_of(&report);
+    assert_eq!(
+        summary["requests"],
+        json!({"list_pages": 7, "lookups": 0, "creates": 100, "refused_creates": 0, "cancels": 0})
+    );
+    assert_eq!(
+        summary["outcomes"],
+        json!({"created": 100, "already_invited": 100, "already_member": 100})
+    );
+
+    // The same file again, without a journal: one snapshot of 600 invitations, no create.
+    let again = target
+        .run(&["--rate", "100/s", "invite", "--csv", &csv])
+        .await;
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let mut expected = kinds(&[
+        ("GET failed_invitations", 3),
+        ("GET invitations", 16),
+        ("GET members", 3),
+    ]);
+    expected.insert("POST".into(), 100);
+    assert_eq!(spent(&fake).await, expected);
+    assert_eq!(fake.invitations().len(), 600);
+
+    // `check --csv`: everyone from one more snapshot.
+    let checked = target
+        .run(&["--output", "json", "check", "--csv", &csv])
+        .await;
+    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
+    let states: Vec<String> = json_lines(&stdout(&checked))
+        .iter()
+        .map(|r| r["membership"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(states.len(), 300);
+    for (i, state) in states.iter().enumerate() {
+        let expected = if i % 3 == 2 { "member" } else { "invited" };
+        assert_eq!(state, expected, "row {i}");
+    }
+    assert_eq!(fake.requests().await.len(), 7 + 107 + 8 + 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -645,7 +801,7 @@ async fn killed_at_any_moment_a_journaled_run_resumes_with_no_duplicate_and_no_l
             "seed {seed}: invited twice: {twice:?} ({codes:?})"
         );
         // The last run's report is complete: every line once, each created.
-        let rows = json_lines(&std::fs::read_to_string(&report).unwrap());
+        let (rows, _) = report_of(&report);
         let mut lines: Vec<u64> = rows.iter().map(|r| r["line"].as_u64().unwrap()).collect();
         lines.sort_unstable();
         assert_eq!(

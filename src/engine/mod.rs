@@ -24,7 +24,7 @@ use crate::model::boxed::BoxFuture;
 use crate::model::error::{DecodeError, Error, RateLimitInfo, TransportError};
 use crate::model::kind::ProviderKind;
 use crate::model::request::Invitee;
-use observe::{Observer, RateLimitEvent};
+use observe::{Observer, RateLimitEvent, RequestEvent, RequestKind};
 pub(crate) use pacing::Traffic;
 use pacing::{millis, Denied, Pacer};
 use retry::{Decision, Idempotency, RetryHint, RetryPolicy, Wait};
@@ -507,6 +507,34 @@ fn loggable(subject: Subject<'_>, full: bool) -> String {
 }
 
 impl Engine {
+    /// Tells the observer of a request that went on the wire.
+    fn sent(
+        &self,
+        provider: ProviderKind,
+        operation: Operation,
+        outcome: &Result<RawResponse, Failure>,
+    ) {
+        let Some(observer) = &self.observer else {
+            return;
+        };
+        let status = match outcome {
+            Ok(response) => Some(response.status.as_u16()),
+            Err(failure) => failure.error.status().map(|status| status.as_u16()),
+        };
+        let kind = match operation.idempotency {
+            Idempotency::Creates => RequestKind::Create,
+            Idempotency::DeletesNamed => RequestKind::Cancel,
+            Idempotency::Reads if operation.name.starts_with("list_") => RequestKind::ListPage,
+            Idempotency::Reads => RequestKind::Lookup,
+        };
+        observer.on_request(&RequestEvent {
+            provider,
+            operation: operation.name,
+            kind,
+            status,
+        });
+    }
+
     fn emit(&self, event: RateLimitEvent) {
         if let Some(observer) = &self.observer {
             observer.on_event(&event);
@@ -692,6 +720,7 @@ impl Engine {
                     .attempt(attempt, provider, &plan, authorization.as_ref(), timeout)
                     .await;
                 let now = self.sleeper.now();
+                self.sent(provider, operation, &outcome);
                 if let Ok(response) = &mut outcome {
                     response.after_doubt = progress.doubt;
                     self.pacer

@@ -123,12 +123,17 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// with that cause ([`Error::Skipped`]); so is every invitation that could not start
     /// before the deadline. Requests already sent run to their end.
     ///
+    /// With [`BulkOptions::precheck`] (on by default), a [`snapshot`](Provider::snapshot) of
+    /// each organization is taken first, and whoever it shows as a member or invited is
+    /// answered without a create.
+    ///
     /// With [`BulkOptions::batches`], Clerk's bulk endpoint (up to 10 invitations a request,
     /// paced at its own 50 an hour) and Elastic Cloud's `emails` (people with the same roles
     /// and expiry) carry several invitations at once. Every outcome stays known: an
-    /// invitation is matched to its person by email, one missing from the answer or a batch
-    /// that ended in doubt is looked up before anything is sent again, and a refused batch
-    /// falls back to one request per person.
+    /// invitation is matched to its person by email, those missing from the answer or every
+    /// member of a batch that ended in doubt are looked up together before anything is sent
+    /// again, a batch refused for one member's sake falls back to one request per person,
+    /// and one refused for all (no permission, say) is that answer for each.
     fn invite_all<'a>(
         &'a self,
         requests: Vec<CreateInvitation>,

@@ -55,7 +55,8 @@ pub struct CommonSettings {
     retry: RetryPolicy,
     http: Option<reqwest::Client>,
     sleeper: Option<Arc<dyn Sleeper>>,
-    max_body_bytes: usize,
+    /// The cap on an answer's body; the vendor's default when unset.
+    pub(crate) max_body_bytes: Option<usize>,
     pacing: Option<Pacing>,
     pacer: Option<Pacer>,
     observer: Option<Arc<dyn Observer>>,
@@ -112,7 +113,7 @@ impl<V> ClientBuilder<V> {
                 retry: RetryPolicy::default(),
                 http: None,
                 sleeper: None,
-                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+                max_body_bytes: None,
                 pacing: None,
                 pacer: None,
                 observer: None,
@@ -193,8 +194,9 @@ impl<V> ClientBuilder<V> {
         reconcile(self, reconcile: crate::model::outcome::Reconcile) { self.common.reconcile = reconcile }
 
         /// The largest response body read, in bytes; a larger answer is a
-        /// [`Decode`](crate::ErrorKind::Decode) error. Defaults to 4 MiB.
-        max_body_bytes(self, limit: usize) { self.common.max_body_bytes = limit }
+        /// [`Decode`](crate::ErrorKind::Decode) error. Defaults to 4 MiB; 64 MiB on Elastic
+        /// Cloud, whose lists come whole in one answer (about 180,000 invitations).
+        max_body_bytes(self, limit: usize) { self.common.max_body_bytes = Some(limit) }
     }
 }
 
@@ -410,7 +412,7 @@ impl CommonSettings {
                     .unwrap_or_else(|| Pacer::new(self.pacing.unwrap_or(default_pacing))),
                 observer: self.observer,
                 attempt_timeout: self.attempt_timeout,
-                max_body_bytes: self.max_body_bytes,
+                max_body_bytes: self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
                 trace_emails: self.trace_emails,
                 credentials,
                 static_authorization: None,

@@ -363,6 +363,9 @@ pub struct ListInvitations {
     pub page_size: Option<u32>,
     /// Each vendor's own list options, one value per vendor.
     options: OptionSet,
+    /// Whether the invitations may come without the vendor's payload (a snapshot's read,
+    /// which keeps no payload): a vendor whose payload costs much to decode then skips it.
+    pub(crate) brief: bool,
 }
 
 impl ListInvitations {
@@ -375,6 +378,7 @@ impl ListInvitations {
             email: None,
             page_size: None,
             options: OptionSet::default(),
+            brief: false,
         }
     }
 

@@ -594,6 +594,7 @@ impl Vendor for ClerkVendor {
             check_order(order)?;
         }
         let offset = cursor;
+        let brief = query.brief;
         let (limit_text, offset_text) = (limit.to_string(), offset.to_string());
         let mut pairs = vec![
             ("limit", limit_text.as_str()),
@@ -614,15 +615,26 @@ impl Vendor for ClerkVendor {
             if !response.status.is_success() {
                 return Err(classify(response, now));
             }
-            let page: Paginated<ClerkInvitation> =
-                page_of(response, "a page of organization invitations")?;
-            let seen = offset.saturating_add(page.data.len() as u64);
-            let next = (!page.data.is_empty() && seen < page.total_count).then_some(seen);
-            let invitations = page
-                .data
-                .into_iter()
-                .map(|raw| unify(raw, &Role::Member))
-                .collect();
+            let (invitations, count, total): (Vec<Invitation>, usize, u64) = if brief {
+                // A snapshot's read keeps no payload: the few fields it needs, no more.
+                let page: Paginated<BriefInvitation> =
+                    page_of(response, "a page of organization invitations")?;
+                let count = page.data.len();
+                let items = page.data.into_iter().map(BriefInvitation::unify).collect();
+                (items, count, page.total_count)
+            } else {
+                let page: Paginated<ClerkInvitation> =
+                    page_of(response, "a page of organization invitations")?;
+                let count = page.data.len();
+                let items = page
+                    .data
+                    .into_iter()
+                    .map(|raw| unify(raw, &Role::Member))
+                    .collect();
+                (items, count, page.total_count)
+            };
+            let seen = offset.saturating_add(count as u64);
+            let next = (count > 0 && seen < total).then_some(seen);
             Ok(Page {
                 items: invitations,
                 next,
@@ -704,11 +716,14 @@ impl Vendor for ClerkVendor {
         ))
     }
 
-    /// The pending invitations and the expired ones, in one list.
+    /// The pending invitations and the expired ones, in one list of 500 a page, read without
+    /// their payload (what makes a page of Clerk's invitations costly to hold).
     fn snapshot_query(&self, organization: &str) -> Result<ListInvitations, Error> {
         crate::model::request::check_organization(organization)?;
-        Ok(ListInvitations::new(organization)
-            .statuses([InvitationStatus::Pending, InvitationStatus::Expired]))
+        let mut query = ListInvitations::new(organization)
+            .statuses([InvitationStatus::Pending, InvitationStatus::Expired]);
+        query.brief = true;
+        Ok(query)
     }
 
     /// `GET /organizations/{id}/memberships`, 500 a page: each member's user id, username,
@@ -941,6 +956,48 @@ fn inviter(raw: &ClerkInvitation) -> Option<Inviter> {
 /// Decodes one invitation; `requested` is the role to report when Clerk's answer names none.
 fn decode_invitation(requested: &Role, body: &[u8]) -> Result<Invitation, serde_json::Error> {
     Ok(unify(serde_json::from_slice(body)?, requested))
+}
+
+/// The fields of an `OrganizationInvitation` a snapshot keeps, read without the rest.
+#[derive(Deserialize)]
+struct BriefInvitation {
+    id: String,
+    #[serde(default)]
+    email_address: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    expires_at: Option<i64>,
+    #[serde(default)]
+    created_at: Option<i64>,
+}
+
+impl BriefInvitation {
+    /// The invitation, without the vendor's payload.
+    fn unify(self) -> Invitation {
+        Invitation {
+            provider: ProviderKind::Clerk,
+            id: self.id,
+            email: self.email_address,
+            login: None,
+            role: self
+                .role
+                .as_deref()
+                .map(role_from_clerk)
+                .unwrap_or_default(),
+            status: self
+                .status
+                .as_deref()
+                .map_or(InvitationStatus::Pending, InvitationStatus::parse),
+            created_at: millis(self.created_at),
+            expires_at: millis(self.expires_at),
+            inviter: None,
+            accept_url: None,
+            payload: Payload::omitted(),
+        }
+    }
 }
 
 fn unify(raw: ClerkInvitation, requested: &Role) -> Invitation {

@@ -155,6 +155,10 @@ impl fmt::Debug for ElasticVendor {
 /// Elastic Cloud documents no limit; this keeps requests and answers small.
 pub const MAX_BATCH: usize = 100;
 
+/// The default cap on an answer's body: Elastic Cloud lists an organization's invitations and
+/// members whole, in one answer, about 350 bytes an invitation.
+const MAX_LIST_BODY_BYTES: usize = 64 * 1024 * 1024;
+
 /// The JSON body of the request (`OrganizationInvitationRequest`): only the fields that are set.
 #[derive(Serialize)]
 struct Body<E> {
@@ -316,6 +320,9 @@ impl Vendor for ElasticVendor {
     /// Checks the settings and builds the engine and the mapping. Nothing is sent.
     fn build(_settings: ElasticSettings, common: CommonSettings) -> Result<(Engine, Self), Error> {
         // Elastic Cloud publishes no number: pace by what its rate-limit headers say.
+        let mut common = common;
+        // Its lists come whole in one answer: room for an organization's every invitation.
+        common.max_body_bytes.get_or_insert(MAX_LIST_BODY_BYTES);
         let built = common.build("Elastic Cloud", DEFAULT_BASE_URL, default_pacing(), false)?;
         let (engine, connection) = built.into_parts("ApiKey", "application/json", []);
         Ok((engine, ElasticVendor { connection }))

@@ -228,8 +228,9 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// page (`/orgs/{org}/invitations`, `/failed_invitations`, `/members`); Clerk reads 500
     /// invitations (pending and expired) and 500 memberships a page; Elastic Cloud answers
     /// each list whole, in one request. Memory holds the index (a few hundred bytes a person)
-    /// and one page; Elastic Cloud's unpaged answers are read whole, within the client's
-    /// limit on an answer's size. The first error ends it.
+    /// and one page; Elastic Cloud's unpaged answers are read whole (up to 16 times the
+    /// client's [`max_body_bytes`](crate::ClientBuilder::max_body_bytes): 64 MiB by default).
+    /// The first error ends it.
     fn snapshot<'a>(&'a self, organization: &'a str) -> BoxFuture<'a, Result<Snapshot, Error>>;
 }
 

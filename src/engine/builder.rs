@@ -55,8 +55,7 @@ pub struct CommonSettings {
     retry: RetryPolicy,
     http: Option<reqwest::Client>,
     sleeper: Option<Arc<dyn Sleeper>>,
-    /// The cap on an answer's body; the vendor's default when unset.
-    pub(crate) max_body_bytes: Option<usize>,
+    max_body_bytes: usize,
     pacing: Option<Pacing>,
     pacer: Option<Pacer>,
     observer: Option<Arc<dyn Observer>>,
@@ -113,7 +112,7 @@ impl<V> ClientBuilder<V> {
                 retry: RetryPolicy::default(),
                 http: None,
                 sleeper: None,
-                max_body_bytes: None,
+                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
                 pacing: None,
                 pacer: None,
                 observer: None,
@@ -194,9 +193,10 @@ impl<V> ClientBuilder<V> {
         reconcile(self, reconcile: crate::model::outcome::Reconcile) { self.common.reconcile = reconcile }
 
         /// The largest response body read, in bytes; a larger answer is a
-        /// [`Decode`](crate::ErrorKind::Decode) error. Defaults to 4 MiB; 64 MiB on Elastic
-        /// Cloud, whose lists come whole in one answer (about 180,000 invitations).
-        max_body_bytes(self, limit: usize) { self.common.max_body_bytes = Some(limit) }
+        /// [`Decode`](crate::ErrorKind::Decode) error. Defaults to 4 MiB. A list the vendor
+        /// answers whole, in one answer (Elastic Cloud's invitations and members), may be 16
+        /// times as large: 64 MiB by default, about 180,000 invitations.
+        max_body_bytes(self, limit: usize) { self.common.max_body_bytes = limit }
     }
 }
 
@@ -314,6 +314,7 @@ impl Connection {
             url,
             headers: self.headers.clone(),
             body: Bytes::new(),
+            whole_list: false,
         }
     }
 
@@ -349,6 +350,7 @@ impl Connection {
             url,
             headers: self.json_headers.clone(),
             body: Bytes::from(body),
+            whole_list: false,
         })
     }
 
@@ -412,7 +414,7 @@ impl CommonSettings {
                     .unwrap_or_else(|| Pacer::new(self.pacing.unwrap_or(default_pacing))),
                 observer: self.observer,
                 attempt_timeout: self.attempt_timeout,
-                max_body_bytes: self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+                max_body_bytes: self.max_body_bytes,
                 trace_emails: self.trace_emails,
                 credentials,
                 static_authorization: None,

@@ -73,6 +73,20 @@ pub struct HttpPlan {
     /// Headers, the `Authorization` value marked sensitive.
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+    /// The answer is a whole list in one body (a vendor that does not page): it may be
+    /// [`WHOLE_LIST_SCALE`] times as large as other answers.
+    pub(crate) whole_list: bool,
+}
+
+/// How many times the body cap a list answered whole may be.
+pub(crate) const WHOLE_LIST_SCALE: usize = 16;
+
+impl HttpPlan {
+    /// The same request, its answer a whole list in one body.
+    pub(crate) fn whole_list(mut self) -> HttpPlan {
+        self.whole_list = true;
+        self
+    }
 }
 
 /// One answer, read whole (up to the body cap) before a vendor mapping decodes it.
@@ -1017,7 +1031,11 @@ impl Engine {
             *request.timeout_mut() = timeout;
         }
         let sending = self.http.execute(request);
-        let max_body_bytes = self.max_body_bytes;
+        let max_body_bytes = if plan.whole_list {
+            self.max_body_bytes.saturating_mul(WHOLE_LIST_SCALE)
+        } else {
+            self.max_body_bytes
+        };
         async move {
             let mut response = sending
                 .await

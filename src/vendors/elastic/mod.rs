@@ -155,10 +155,6 @@ impl fmt::Debug for ElasticVendor {
 /// Elastic Cloud documents no limit; this keeps requests and answers small.
 pub const MAX_BATCH: usize = 100;
 
-/// The default cap on an answer's body: Elastic Cloud lists an organization's invitations and
-/// members whole, in one answer, about 350 bytes an invitation.
-const MAX_LIST_BODY_BYTES: usize = 64 * 1024 * 1024;
-
 /// The JSON body of the request (`OrganizationInvitationRequest`): only the fields that are set.
 #[derive(Serialize)]
 struct Body<E> {
@@ -320,9 +316,6 @@ impl Vendor for ElasticVendor {
     /// Checks the settings and builds the engine and the mapping. Nothing is sent.
     fn build(_settings: ElasticSettings, common: CommonSettings) -> Result<(Engine, Self), Error> {
         // Elastic Cloud publishes no number: pace by what its rate-limit headers say.
-        let mut common = common;
-        // Its lists come whole in one answer: room for an organization's every invitation.
-        common.max_body_bytes.get_or_insert(MAX_LIST_BODY_BYTES);
         let built = common.build("Elastic Cloud", DEFAULT_BASE_URL, default_pacing(), false)?;
         let (engine, connection) = built.into_parts("ApiKey", "application/json", []);
         Ok((engine, ElasticVendor { connection }))
@@ -431,9 +424,11 @@ impl Vendor for ElasticVendor {
     ) -> Result<Call<'a, impl Decode<Page<()>> + 'a>, Error> {
         query.validate()?;
         check_statuses(query)?;
+        // No paging: the answer is every invitation of the organization.
         let plan = self
             .connection
-            .get(&["organizations", &query.organization, "invitations"], []);
+            .get(&["organizations", &query.organization, "invitations"], [])
+            .whole_list();
         let decode = |response: &RawResponse, now: SystemTime| {
             if !response.status.is_success() {
                 return Err(classify(response, now));
@@ -526,7 +521,8 @@ impl Vendor for ElasticVendor {
         crate::model::request::check_organization(organization)?;
         let plan = self
             .connection
-            .get(&["organizations", organization, "members"], []);
+            .get(&["organizations", organization, "members"], [])
+            .whole_list();
         let decode = |response: &RawResponse, now: SystemTime| {
             if !response.status.is_success() {
                 return Err(classify(response, now));
@@ -570,7 +566,8 @@ impl Vendor for ElasticVendor {
         }
         let plan = self
             .connection
-            .get(&["organizations", organization, "members"], []);
+            .get(&["organizations", organization, "members"], [])
+            .whole_list();
         let decode = move |response: &RawResponse, now: SystemTime| {
             if !response.status.is_success() {
                 return Err(classify(response, now));

@@ -434,3 +434,45 @@ async fn bad_input_sends_nothing() {
     );
     server.verify().await;
 }
+
+#[tokio::test]
+async fn a_list_answered_whole_may_be_sixteen_times_the_body_cap_and_no_larger() {
+    let server = MockServer::start().await;
+    let client = |cap: usize| {
+        orginvite::ElasticCloud::builder()
+            .token(EC_API_KEY)
+            .base_url(format!("{}/api/v1", server.uri()))
+            .user_agent(USER_AGENT)
+            .max_body_bytes(cap)
+            .build()
+            .unwrap()
+    };
+    let items: Vec<Value> = (0..40)
+        .map(|i| invitation(&format!("token{i:04}"), &format!("p{i}@example.com")))
+        .collect();
+    let body = serde_json::to_vec(&json!({"invitations": items})).unwrap();
+    with_key(Mock::given(method("GET")).and(path(INVITATIONS)))
+        .respond_with(listing(&items))
+        .mount(&server)
+        .await;
+    with_key(Mock::given(method("GET")).and(path(MEMBERS)))
+        .respond_with(members(json!([])))
+        .mount(&server)
+        .await;
+    // A cap a little over a sixteenth of the list: the list is read whole.
+    let cap = body.len() / 16 + 1;
+    let listed = collect(&client(cap), &ListInvitations::new(ORG))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 40);
+    let snapshot = orginvite::Provider::snapshot(&client(cap), ORG)
+        .await
+        .unwrap();
+    assert_eq!(snapshot.pending_count(), 40);
+    // Under a sixteenth: refused with the status, unread.
+    let error = collect(&client(body.len() / 16 - 1), &ListInvitations::new(ORG))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(200));
+}

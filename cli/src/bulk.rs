@@ -199,7 +199,7 @@ async fn run_checked(
         }
     }
 
-    let rows = read_rows(path, &defaults, organization, provider)?;
+    let mut rows = read_rows(path, &defaults, organization, provider)?;
     check_flags(&rows, &defaults, organization, provider)?;
     if args.strict {
         // The whole file is refused when any row is bad, a person repeated included.
@@ -306,9 +306,9 @@ async fn run_checked(
         }
         0
     } else {
-        let run = Invite {
+        let mut run = Invite {
             provider,
-            rows: &rows,
+            rows: &mut rows,
             journal: journal.as_ref(),
             recorded: &recorded,
             stop: &stop,
@@ -533,7 +533,8 @@ fn invalid(row: &Row, why: &str) -> (Outcome, Value) {
 /// A real run over the rows.
 struct Invite<'a> {
     provider: &'a dyn Provider,
-    rows: &'a [Row],
+    /// The rows; their requests are moved to the library as the run starts.
+    rows: &'a mut [Row],
     journal: Option<&'a Arc<Journal>>,
     recorded: &'a HashMap<String, Recorded>,
     stop: &'a CancellationToken,
@@ -553,7 +554,7 @@ struct Summary {
 }
 
 impl Invite<'_> {
-    async fn invite(&self, sink: &mut Sink, progress: &Progress) -> Summary {
+    async fn invite(&mut self, sink: &mut Sink, progress: &Progress) -> Summary {
         let mut summary = Summary {
             stopped_by: None,
             by_configuration: false,
@@ -567,15 +568,12 @@ impl Invite<'_> {
         let mut options = BulkOptions::default()
             .concurrency(self.concurrency)
             .cancel_on(self.stop.clone());
-        for (at, row) in self.rows.iter().enumerate() {
-            let request = match &row.request {
-                Ok(request) => request,
-                Err(why) => {
-                    let record = row.record(Outcome::Skipped, Some("invalid_request"), None, why);
-                    sink.push(Outcome::Skipped, &record, false, progress);
-                    continue;
-                }
-            };
+        for (at, row) in self.rows.iter_mut().enumerate() {
+            if let Err(why) = &row.request {
+                let record = row.record(Outcome::Skipped, Some("invalid_request"), None, why);
+                sink.push(Outcome::Skipped, &record, false, progress);
+                continue;
+            }
             match self.recorded.get(&row.key()) {
                 Some(Recorded::Done { record }) => {
                     // Done by an earlier run: its outcome, on this file's line.
@@ -598,7 +596,9 @@ impl Invite<'_> {
                 }
                 None => {}
             }
-            requests.push(request.clone());
+            // The row keeps what its report needs; the request itself goes to the library.
+            let taken = std::mem::replace(&mut row.request, Err(String::new()));
+            requests.extend(taken.ok());
             row_of.push(at);
             keys.push(row.key());
         }

@@ -34,12 +34,23 @@ pub struct Member {
 
 impl Member {
     /// A member known by nothing yet.
+    #[cfg(test)]
     pub(crate) fn new() -> Member {
+        Member::listed(None, None, None, None)
+    }
+
+    /// A member as a vendor's list shows them; an email that is empty or no address is none.
+    pub(crate) fn listed(
+        user_id: Option<String>,
+        login: Option<String>,
+        email: Option<String>,
+        role: Option<Role>,
+    ) -> Member {
         Member {
-            user_id: None,
-            login: None,
-            email: None,
-            role: None,
+            user_id,
+            login,
+            email: email.filter(|email| email.contains('@')),
+            role,
         }
     }
 }

@@ -336,6 +336,8 @@ pub(crate) fn invited_email(provider: ProviderKind, invitee: &Invitee) -> Result
 }
 
 /// How a vendor makes an invitation again: the request at once, or after one more read.
+// Made once per resend and matched at once; boxing the call would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Recreate<'a, D> {
     /// The request, ready.
     Ready(CreateInvitation),

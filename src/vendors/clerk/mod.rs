@@ -752,14 +752,12 @@ impl Vendor for ClerkVendor {
                 .data
                 .into_iter()
                 .map(|membership| {
-                    let mut member = Member::new();
-                    member.role = membership.role.as_deref().map(role_from_clerk);
-                    if let Some(data) = membership.public_user_data {
-                        member.user_id = data.user_id;
-                        member.login = data.username;
-                        member.email = data.identifier.filter(|id| id.contains('@'));
-                    }
-                    member
+                    let role = membership.role.as_deref().map(role_from_clerk);
+                    let data = membership.public_user_data;
+                    let (id, username, identifier) = data.map_or((None, None, None), |d| {
+                        (d.user_id, d.username, d.identifier)
+                    });
+                    Member::listed(id, username, identifier, role)
                 })
                 .collect();
             Ok(Page { items, next })

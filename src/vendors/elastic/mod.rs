@@ -55,7 +55,8 @@ use crate::engine::headers;
 use crate::engine::pacing::Pacing;
 use crate::engine::retry::{RetryHint, Wait};
 use crate::engine::{
-    status_retry, Call, Decode, Engine, Failure, Origin, RawResponse, Subject, VendorDetails,
+    status_retry, Call, Decode, Engine, Failure, HttpPlan, Origin, RawResponse, Subject,
+    VendorDetails,
 };
 use crate::model::error::{Error, ErrorKind, RateLimitInfo};
 use crate::model::extension::{sealed, Payload, VendorOptions};
@@ -196,6 +197,13 @@ fn organization_role(role: &Role) -> Option<&str> {
 }
 
 impl ElasticVendor {
+    /// `GET /organizations/{id}/members`: every member in one answer.
+    fn members_plan(&self, organization: &str) -> HttpPlan {
+        self.connection
+            .get(&["organizations", organization, "members"], [])
+            .whole_list()
+    }
+
     fn body<'a>(&self, request: &'a CreateInvitation) -> Result<Body<[&'a str; 1]>, Error> {
         request.validate()?;
         let email = vendors::invited_email(ProviderKind::ElasticCloud, &request.invitee)?;
@@ -291,6 +299,16 @@ struct ElasticMember {
     email: Option<String>,
     #[serde(default)]
     role_assignments: Option<RoleAssignments>,
+}
+
+/// The members of an `OrganizationMemberships` answer, or the failure it says.
+fn read_members(response: &RawResponse, now: SystemTime) -> Result<Vec<ElasticMember>, Failure> {
+    if !response.status.is_success() {
+        return Err(classify(response, now));
+    }
+    let reply: Members = serde_json::from_slice(&response.body)
+        .map_err(|source| undecodable(response, "a list of members", source))?;
+    Ok(reply.members)
 }
 
 /// Elastic Cloud's rate-limit headers: the common ones and `x-ratelimit-interval`, the length
@@ -519,25 +537,13 @@ impl Vendor for ElasticVendor {
         _first: (),
     ) -> Result<Call<'a, impl Decode<Page<(), Member>> + 'a>, Error> {
         crate::model::request::check_organization(organization)?;
-        let plan = self
-            .connection
-            .get(&["organizations", organization, "members"], [])
-            .whole_list();
+        let plan = self.members_plan(organization);
         let decode = |response: &RawResponse, now: SystemTime| {
-            if !response.status.is_success() {
-                return Err(classify(response, now));
-            }
-            let reply: Members = serde_json::from_slice(&response.body)
-                .map_err(|source| undecodable(response, "a list of members", source))?;
-            let items = reply
-                .members
+            let items = read_members(response, now)?
                 .into_iter()
                 .map(|listed| {
-                    let mut member = Member::new();
-                    member.role = Some(role_from_elastic(listed.role_assignments.as_ref()));
-                    member.user_id = listed.user_id;
-                    member.email = listed.email.filter(|email| !email.is_empty());
-                    member
+                    let role = role_from_elastic(listed.role_assignments.as_ref());
+                    Member::listed(listed.user_id, None, listed.email, Some(role))
                 })
                 .collect();
             Ok(Page { items, next: None })
@@ -564,24 +570,18 @@ impl Vendor for ElasticVendor {
                 "looking up a member by login (look up by email or user id)",
             ));
         }
-        let plan = self
-            .connection
-            .get(&["organizations", organization, "members"], [])
-            .whole_list();
+        let plan = self.members_plan(organization);
         let decode = move |response: &RawResponse, now: SystemTime| {
-            if !response.status.is_success() {
-                return Err(classify(response, now));
-            }
-            let reply: Members = serde_json::from_slice(&response.body)
-                .map_err(|source| undecodable(response, "a list of members", source))?;
-            let found = reply.members.into_iter().find(|member| match invitee {
-                Invitee::Email(email) => member
-                    .email
-                    .as_deref()
-                    .is_some_and(|e| e.eq_ignore_ascii_case(email)),
-                Invitee::UserId(id) => member.user_id.as_deref() == Some(id.as_str()),
-                Invitee::Login(_) => false,
-            });
+            let found = read_members(response, now)?
+                .into_iter()
+                .find(|member| match invitee {
+                    Invitee::Email(email) => member
+                        .email
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(email)),
+                    Invitee::UserId(id) => member.user_id.as_deref() == Some(id.as_str()),
+                    Invitee::Login(_) => false,
+                });
             Ok(match found {
                 Some(member) => {
                     MemberAnswer::Member(role_from_elastic(member.role_assignments.as_ref()))

@@ -722,11 +722,8 @@ impl Vendor for GitHubVendor {
             let items = listed
                 .into_iter()
                 .map(|listed| {
-                    let mut member = Member::new();
-                    member.user_id = Some(listed.id.to_string());
-                    member.login = Some(listed.login);
-                    member.email = listed.email.filter(|email| !email.is_empty());
-                    member
+                    let id = Some(listed.id.to_string());
+                    Member::listed(id, Some(listed.login), listed.email, None)
                 })
                 .collect();
             let next = self.next_cursor(response, &requested, 0, true)?;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use orginvite::testkit::{FakeServer, Sandbox};
+
+use crate::lifecycle::run;
 use orginvite::{
     BulkItem, BulkOptions, CreateInvitation, Ensured, Error, ErrorKind, InvitationStatus, Provider,
 };
@@ -30,16 +32,6 @@ fn requests(org: &str, n: usize) -> Vec<CreateInvitation> {
             CreateInvitation::email(org, email)
         })
         .collect()
-}
-
-async fn run(
-    provider: &dyn Provider,
-    requests: Vec<CreateInvitation>,
-    options: BulkOptions,
-) -> Vec<BulkItem> {
-    let mut items: Vec<BulkItem> = provider.invite_all(requests, options).collect().await;
-    items.sort_by_key(|item| item.index);
-    items
 }
 
 /// What a fake holds per email (lower case): pending invitations.

@@ -1,23 +1,13 @@
 //! `invite_all` when answers are in doubt or doom the rest: what each member of a batch
 //! becomes, and exactly which requests reach the vendor.
 
-use futures_util::StreamExt;
 use orginvite::testkit::{Fault, Sandbox};
-use orginvite::{BulkItem, BulkOptions, CreateInvitation, Ensured, Error, ErrorKind, Provider};
+use orginvite::{BulkOptions, CreateInvitation, Ensured, Error, ErrorKind};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
 use crate::common::clerk::{clerk, clerk_error, ORG};
-
-async fn run(
-    provider: &dyn Provider,
-    requests: Vec<CreateInvitation>,
-    options: BulkOptions,
-) -> Vec<BulkItem> {
-    let mut items: Vec<BulkItem> = provider.invite_all(requests, options).collect().await;
-    items.sort_by_key(|item| item.index);
-    items
-}
+use crate::lifecycle::run;
 
 /// Each request as `METHOD /path`.
 fn calls(requests: &[wiremock::Request]) -> Vec<String> {

@@ -17,7 +17,20 @@ mod soak;
 mod spend;
 
 use futures_util::{StreamExt, TryStreamExt};
-use orginvite::{Error, Invitation, ListInvitations, Provider};
+use orginvite::{
+    BulkItem, BulkOptions, CreateInvitation, Error, Invitation, ListInvitations, Provider,
+};
+
+/// Every item of a bulk run, in the input's order.
+pub async fn run(
+    provider: &dyn Provider,
+    requests: Vec<CreateInvitation>,
+    options: BulkOptions,
+) -> Vec<BulkItem> {
+    let mut items: Vec<BulkItem> = provider.invite_all(requests, options).collect().await;
+    items.sort_by_key(|item| item.index);
+    items
+}
 
 /// Every item of a list, or its first error.
 pub async fn collect(

@@ -34,12 +34,7 @@ fn kinds(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
 }
 
 async fn run(provider: &dyn Provider, requests: Vec<CreateInvitation>) -> Vec<BulkItem> {
-    let mut items: Vec<BulkItem> = provider
-        .invite_all(requests, BulkOptions::default())
-        .collect()
-        .await;
-    items.sort_by_key(|item| item.index);
-    items
+    crate::lifecycle::run(provider, requests, BulkOptions::default()).await
 }
 
 /// How many items of each outcome.

@@ -85,6 +85,17 @@ mod ops;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
+
+#[cfg(feature = "roster")]
+#[cfg_attr(docsrs, doc(cfg(feature = "roster")))]
+/// Rosters: who should be in each vendor's organization, read from one TOML file and
+/// checked. See [`Roster`](roster::Roster).
+pub mod roster {
+    pub use crate::model::roster::{
+        GitHubEntry, Person, Problem, RoleEntry, Roster, RosterError, VendorSection,
+        DEFAULT_REINVITE_ROUNDS,
+    };
+}
 mod vendors;
 
 pub use client::{Client, Provider};

@@ -91,9 +91,8 @@ pub mod testkit;
 /// Rosters: who should be in each vendor's organization, read from one TOML file and
 /// checked. See [`Roster`](roster::Roster).
 pub mod roster {
-    pub use crate::model::roster::{
-        GitHubEntry, Person, Problem, RoleEntry, Roster, RosterError, VendorSection,
-        DEFAULT_REINVITE_ROUNDS,
+    pub use crate::ops::roster::{
+        Entry, Person, Problem, Roster, RosterError, VendorSection, DEFAULT_REINVITE_ROUNDS,
     };
 }
 mod vendors;

@@ -8,6 +8,4 @@ pub(crate) mod invitation;
 pub(crate) mod kind;
 pub(crate) mod outcome;
 pub(crate) mod request;
-#[cfg(feature = "roster")]
-pub(crate) mod roster;
 pub(crate) mod snapshot;

@@ -249,6 +249,9 @@ pub struct Snapshot {
     lapsed: Index,
     /// Members by email, login and user id.
     member_index: Index,
+    /// How many expired or failed invitations each person has, by the position of their
+    /// newest (the one `lapsed` points at).
+    lapsed_rounds: HashMap<u32, u32>,
     pending_count: usize,
 }
 
@@ -270,6 +273,7 @@ impl Snapshot {
             pending: Index::default(),
             lapsed: Index::default(),
             member_index: Index::default(),
+            lapsed_rounds: HashMap::new(),
             pending_count: 0,
         }
     }
@@ -302,6 +306,8 @@ impl Snapshot {
         if pending {
             self.pending_count += 1;
         }
+        // A lapsed invitation counts once towards its person's rounds, under its first name.
+        let mut counted = pending;
         for (by, name) in names {
             let invitations = &self.invitations;
             let index = if pending {
@@ -316,11 +322,17 @@ impl Snapshot {
                     .is_some_and(|e| same(by, &name, invitee_name(e, by)))
             });
             match existing {
-                // A person's first pending invitation stands; of lapsed ones, the newest.
+                // A person's first pending invitation stands; of lapsed ones, the newest, which
+                // carries the count of them all.
                 Some(p) if !pending => {
                     let older = invitations
                         .get(p)
                         .is_some_and(|e| e.created_at < created_at);
+                    let rounds = self.lapsed_rounds.remove(&p).unwrap_or(1);
+                    let rounds = if counted { rounds } else { rounds + 1 };
+                    counted = true;
+                    self.lapsed_rounds
+                        .insert(if older { at } else { p }, rounds);
                     if older {
                         if let Some(slot) = index.slots.get_mut(&key).filter(|s| **s == p) {
                             *slot = at;
@@ -335,6 +347,10 @@ impl Snapshot {
                 }
                 Some(_) => {}
                 None => {
+                    if !counted {
+                        self.lapsed_rounds.insert(at, 1);
+                        counted = true;
+                    }
                     if let std::collections::hash_map::Entry::Vacant(slot) = index.slots.entry(key)
                     {
                         slot.insert(at);
@@ -386,6 +402,7 @@ impl Snapshot {
 
     /// Gives back memory the indexes reserved for growth.
     pub(crate) fn shrink(&mut self) {
+        self.lapsed_rounds.shrink_to_fit();
         for index in [&mut self.pending, &mut self.lapsed, &mut self.member_index] {
             index.slots.shrink_to_fit();
             index.overflow.shrink_to_fit();
@@ -475,16 +492,31 @@ impl Snapshot {
         self.find(&self.lapsed, invitee)
     }
 
+    /// How many expired or failed invitations of `invitee` the snapshot shows (as far as the
+    /// vendor still lists them: GitHub drops failed invitations after a while).
+    pub fn lapsed_count(&self, invitee: &Invitee) -> usize {
+        self.position(&self.lapsed, invitee)
+            .and_then(|p| self.lapsed_rounds.get(&p))
+            .map_or(0, |rounds| *rounds as usize)
+    }
+
     fn find(&self, index: &Index, invitee: &Invitee) -> Option<Invitation> {
+        self.position(index, invitee)
+            .and_then(|p| self.invitations.get(p))
+            .map(|entry| self.to_invitation(entry))
+    }
+
+    /// The position of `invitee`'s entry in `index`.
+    fn position(&self, index: &Index, invitee: &Invitee) -> Option<u32> {
         let (by, name) = by(invitee);
         if by == By::UserId {
             return None;
         }
-        index
-            .positions(key(by, name))
-            .filter_map(|p| self.invitations.get(p))
-            .find(|e| same(by, name, invitee_name(e, by)))
-            .map(|entry| self.to_invitation(entry))
+        index.positions(key(by, name)).find(|&p| {
+            self.invitations
+                .get(p)
+                .is_some_and(|e| same(by, name, invitee_name(e, by)))
+        })
     }
 
     /// Every invitation it shows: pending, then, where the vendor lists them, expired and
@@ -651,6 +683,11 @@ mod tests {
                 .id,
             "4"
         );
+        assert_eq!(
+            snapshot.lapsed_count(&Invitee::email("linus@example.com")),
+            3
+        );
+        assert_eq!(snapshot.lapsed_count(&Invitee::email("ada@example.com")), 0);
         assert_eq!(snapshot.pending_count(), 2);
         assert_eq!(snapshot.member_count(), 1);
         assert_eq!(snapshot.invitations().count(), 5);

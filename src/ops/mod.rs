@@ -8,6 +8,8 @@ pub(crate) mod ensure;
 pub(crate) mod lifecycle;
 pub(crate) mod prepare;
 pub(crate) mod recent;
+#[cfg(feature = "roster")]
+pub(crate) mod roster;
 pub(crate) mod snapshot;
 
 use std::collections::HashMap;

@@ -335,6 +335,34 @@ pub(crate) fn invited_email(provider: ProviderKind, invitee: &Invitee) -> Result
     ))
 }
 
+/// Checks one name of a roster entry (a login, a team): why it is refused, if it is.
+#[cfg(feature = "roster")]
+pub(crate) type NameCheck = fn(&str) -> Result<(), String>;
+
+/// How a vendor's entries in a roster file are read and checked: what its key names.
+#[cfg(feature = "roster")]
+pub(crate) struct RosterRules {
+    /// The vendor.
+    pub(crate) provider: ProviderKind,
+    /// The role a roster's role names, or why it is none of the vendor's.
+    pub(crate) role: fn(&str) -> Result<Role, String>,
+    /// Checks a login, on a vendor that invites by login.
+    pub(crate) check_login: Option<NameCheck>,
+    /// Checks a team, on a vendor with teams.
+    pub(crate) check_team: Option<NameCheck>,
+}
+
+/// The roster rules of the vendor a roster file keys `key` (`github`, `clerk`, `elastic`).
+#[cfg(feature = "roster")]
+pub(crate) fn roster_rules(key: &str) -> Option<&'static RosterRules> {
+    match key {
+        "github" => Some(&github::ROSTER_RULES),
+        "clerk" => Some(&clerk::ROSTER_RULES),
+        "elastic" => Some(&elastic::ROSTER_RULES),
+        _ => None,
+    }
+}
+
 /// How a vendor makes an invitation again: the request at once, or after one more read.
 // Made once per resend and matched at once; boxing the call would only add an allocation.
 #[allow(clippy::large_enum_variant)]

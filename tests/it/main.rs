@@ -28,6 +28,8 @@ mod hostile_headers;
 mod http2;
 mod lifecycle;
 mod pacing;
+#[cfg(feature = "roster")]
+mod roster;
 mod sandbox_clerk;
 mod sandbox_elastic;
 mod sandbox_github;

@@ -1170,6 +1170,25 @@ fn classify(response: &RawResponse, now: SystemTime) -> Failure {
     Failure::answer(ORIGIN, response, now, kind, retry, details)
 }
 
+/// How a roster file's `clerk` entries are checked: a role key (`org:...`), no logins, no
+/// teams.
+#[cfg(feature = "roster")]
+pub(crate) const ROSTER_RULES: vendors::RosterRules = vendors::RosterRules {
+    provider: ProviderKind::Clerk,
+    role: |role| {
+        let key = role.strip_prefix("org:").unwrap_or_default();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_graphic()) {
+            Err(format!(
+                "unknown role {role:?} (a role key: org:admin, org:member, or a custom org:...)"
+            ))
+        } else {
+            Ok(role_from_clerk(role))
+        }
+    },
+    check_login: None,
+    check_team: None,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

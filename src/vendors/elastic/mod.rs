@@ -825,6 +825,24 @@ fn classify(response: &RawResponse, now: SystemTime) -> Failure {
     Failure::answer(ORIGIN, response, now, kind, retry, details)
 }
 
+/// How a roster file's `elastic` entries are checked: the shared roles or an organization
+/// role id, no logins, no teams.
+#[cfg(feature = "roster")]
+pub(crate) const ROSTER_RULES: vendors::RosterRules = vendors::RosterRules {
+    provider: ProviderKind::ElasticCloud,
+    role: |role| match role {
+        "admin" | ORGANIZATION_ADMIN => Ok(Role::Admin),
+        "member" => Ok(Role::Member),
+        "billing-manager" | BILLING_ADMIN => Ok(Role::BillingManager),
+        other => Err(format!(
+            "unknown role {other:?} (admin, member, billing-manager, {ORGANIZATION_ADMIN} or \
+             {BILLING_ADMIN})"
+        )),
+    },
+    check_login: None,
+    check_team: None,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

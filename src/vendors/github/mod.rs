@@ -1476,6 +1476,48 @@ pub(crate) fn classify(response: &RawResponse, now: SystemTime) -> Failure {
     Failure::answer(ORIGIN, response, now, kind, retry, details)
 }
 
+/// How a roster file's `github` entries are checked: GitHub's three roles, logins and team
+/// slugs.
+#[cfg(feature = "roster")]
+pub(crate) const ROSTER_RULES: vendors::RosterRules = vendors::RosterRules {
+    provider: ProviderKind::GitHub,
+    role: |role| match role {
+        "admin" => Ok(Role::Admin),
+        "member" => Ok(Role::Member),
+        "billing-manager" => Ok(Role::BillingManager),
+        other => Err(format!(
+            "unknown role {other:?} (admin, member or billing-manager)"
+        )),
+    },
+    check_login: Some(|login| {
+        let valid = !login.is_empty()
+            && login.len() <= 39
+            && !login.starts_with('-')
+            && !login.ends_with('-')
+            && !login.contains("--")
+            && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if valid {
+            Ok(())
+        } else {
+            Err(format!(
+                "login {login:?} is not a GitHub login (letters, digits and single hyphens, at \
+                 most 39)"
+            ))
+        }
+    }),
+    check_team: Some(|slug| {
+        let valid = !slug.is_empty()
+            && slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if valid {
+            Ok(())
+        } else {
+            Err(format!("team {slug:?} is not a team slug"))
+        }
+    }),
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

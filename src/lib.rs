@@ -89,8 +89,10 @@ pub mod testkit;
 #[cfg(feature = "roster")]
 #[cfg_attr(docsrs, doc(cfg(feature = "roster")))]
 /// Rosters: who should be in each vendor's organization, read from one TOML file and
-/// checked. See [`Roster`](roster::Roster).
+/// checked ([`Roster`](roster::Roster)), and the plan that makes an organization match it,
+/// computed from a [`Snapshot`] without any request ([`VendorPlan`](roster::VendorPlan)).
 pub mod roster {
+    pub use crate::ops::plan::{Action, Change, PlanOptions, VendorPlan};
     pub use crate::ops::roster::{
         Entry, Person, Problem, Roster, RosterError, VendorSection, DEFAULT_REINVITE_ROUNDS,
     };

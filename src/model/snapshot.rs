@@ -65,12 +65,13 @@ pub enum Presence {
     Member(Member),
     /// Invited: this invitation is pending.
     Invited(Invitation),
-    /// Neither a member nor invited, but invited before: this invitation expired or failed.
+    /// Not invited any more: this invitation, the newest, expired or failed. (On GitHub, which
+    /// hides members' emails, the person may have become a member by another invitation.)
     Lapsed(Invitation),
     /// Neither a member nor invited (nor invited before, as far as the vendor tells).
     Absent,
-    /// Not invited, and whether they are a member cannot be told: GitHub does not show
-    /// members' email addresses, so someone looked up by email may be a member.
+    /// Not invited (nor invited before), and whether they are a member cannot be told: GitHub
+    /// does not show members' email addresses, so someone looked up by email may be a member.
     Unknown,
 }
 
@@ -461,14 +462,14 @@ impl Snapshot {
         if let Some(invitation) = self.invitation(invitee) {
             return Presence::Invited(invitation);
         }
+        if let Some(invitation) = self.lapsed_invitation(invitee) {
+            return Presence::Lapsed(invitation);
+        }
         let by_email = matches!(invitee, Invitee::Email(_));
         if by_email && !self.members_show_emails {
             return Presence::Unknown;
         }
-        match self.lapsed_invitation(invitee) {
-            Some(invitation) => Presence::Lapsed(invitation),
-            None => Presence::Absent,
-        }
+        Presence::Absent
     }
 
     /// `invitee` as a member, when the snapshot shows them as one.
@@ -671,11 +672,16 @@ mod tests {
             snapshot.presence(&Invitee::login("linus")),
             Presence::Absent
         );
-        // GitHub hides members' emails: whoever is not invited by email may be a member.
+        // GitHub hides members' emails: whoever is not invited by email may be a member,
+        // unless their invitation lapsed.
         assert_eq!(
-            snapshot.presence(&Invitee::email("linus@example.com")),
+            snapshot.presence(&Invitee::email("nobody@example.com")),
             Presence::Unknown
         );
+        assert!(matches!(
+            snapshot.presence(&Invitee::email("linus@example.com")),
+            Presence::Lapsed(_)
+        ));
         assert_eq!(
             snapshot
                 .lapsed_invitation(&Invitee::email("LINUS@example.com"))

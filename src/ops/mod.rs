@@ -6,6 +6,8 @@
 pub(crate) mod bulk;
 pub(crate) mod ensure;
 pub(crate) mod lifecycle;
+#[cfg(feature = "roster")]
+pub(crate) mod plan;
 pub(crate) mod prepare;
 pub(crate) mod recent;
 #[cfg(feature = "roster")]

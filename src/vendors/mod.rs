@@ -350,6 +350,8 @@ pub(crate) struct RosterRules {
     pub(crate) check_login: Option<NameCheck>,
     /// Checks a team, on a vendor with teams.
     pub(crate) check_team: Option<NameCheck>,
+    /// The request with the entry's teams (a vendor without teams leaves it as it is).
+    pub(crate) with_teams: fn(CreateInvitation, &[String]) -> CreateInvitation,
 }
 
 /// The roster rules of the vendor a roster file keys `key` (`github`, `clerk`, `elastic`).

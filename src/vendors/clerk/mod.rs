@@ -1187,6 +1187,7 @@ pub(crate) const ROSTER_RULES: vendors::RosterRules = vendors::RosterRules {
     },
     check_login: None,
     check_team: None,
+    with_teams: |request, _| request,
 };
 
 #[cfg(test)]

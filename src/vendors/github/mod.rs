@@ -1516,6 +1516,15 @@ pub(crate) const ROSTER_RULES: vendors::RosterRules = vendors::RosterRules {
             Err(format!("team {slug:?} is not a team slug"))
         }
     }),
+    with_teams: |request, teams| {
+        if teams.is_empty() {
+            return request;
+        }
+        let options = teams.iter().fold(GitHubOptions::new(), |options, slug| {
+            options.team_slug(slug)
+        });
+        request.with(options)
+    },
 };
 
 #[cfg(test)]

@@ -411,7 +411,7 @@ fn report_summary(
         eprintln!("warning: the report could not be written whole: {problem}");
     }
     let elapsed = started.elapsed();
-    if global.output == OutputFormat::Table {
+    if global.output != OutputFormat::Json {
         let mut table = Table::new(["outcome", "rows"]);
         for (outcome, count) in &sink.outcomes {
             table.row([outcome.as_str().to_owned(), count.to_string()]);

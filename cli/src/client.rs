@@ -140,16 +140,27 @@ pub(crate) async fn connect(
     names: &(Vec<String>, Vec<String>),
     progress: Arc<Progress>,
 ) -> Result<Client, Usage> {
-    if global.sandbox && global.base_url.is_some() {
-        return Err(Usage(
-            "invalid_request: --sandbox and --base-url do not go together".to_owned(),
-        ));
-    }
     let Some(vendor) = global.provider else {
         return Err(Usage(
             "invalid_request: --provider is required (github, clerk or elastic)".to_owned(),
         ));
     };
+    connect_to(global, vendor, organization, names, progress).await
+}
+
+/// Connects to `vendor`, with the flags of `global`; see [`connect`].
+pub(crate) async fn connect_to(
+    global: &Global,
+    vendor: Vendor,
+    organization: &str,
+    names: &(Vec<String>, Vec<String>),
+    progress: Arc<Progress>,
+) -> Result<Client, Usage> {
+    if global.sandbox && global.base_url.is_some() {
+        return Err(Usage(
+            "invalid_request: --sandbox and --base-url do not go together".to_owned(),
+        ));
+    }
     let settings = Settings {
         global,
         vendor,

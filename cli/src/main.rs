@@ -12,6 +12,7 @@ mod journal;
 mod outcome;
 mod output;
 mod progress;
+mod roster;
 mod rows;
 
 use std::path::PathBuf;
@@ -86,12 +87,25 @@ pub(crate) enum Vendor {
     Elastic,
 }
 
+impl Vendor {
+    /// The vendor's name in flags and roster files: `github`, `clerk`, `elastic`.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Vendor::Github => "github",
+            Vendor::Clerk => "clerk",
+            Vendor::Elastic => "elastic",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum OutputFormat {
     /// Aligned columns for people.
     Table,
     /// One JSON object per line.
     Json,
+    /// A Markdown table, for a pull-request comment (`plan`; the others print their table).
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +133,16 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Check a roster file: its shape, duplicate people, unknown roles, malformed emails and
+    /// logins. One line per problem; exit 1 when there is one.
+    Lint {
+        /// The roster file.
+        #[arg(value_name = "ROSTER")]
+        roster: PathBuf,
+    },
+    /// Print what it takes to make each organization of a roster match it, from one snapshot
+    /// each; sends no write.
+    Plan(roster::PlanArgs),
     /// Whether someone is a member, invited, or neither; or everyone of a CSV file (--csv),
     /// from one snapshot of the organization.
     Check {
@@ -273,6 +297,14 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> ExitCode {
+    // The roster's commands take their organizations from the file.
+    match &cli.command {
+        Command::Lint { roster } => return roster::lint(roster),
+        Command::Plan(args) => {
+            return roster::plan(&cli.global, args, progress::Progress::new()).await;
+        }
+        _ => {}
+    }
     let Some(organization) = cli.global.org.clone() else {
         eprintln!("error: invalid_request: --org is required");
         return ExitCode::from(2);
@@ -329,6 +361,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Check { csv: Some(csv), .. } => {
             check_all(provider, &organization, &csv, cli.global.output, &progress).await
         }
+        Command::Lint { .. } | Command::Plan(_) => unreachable!("handled above"),
         Command::Check { email, login, .. } => {
             let invitee = match (email, login) {
                 (Some(email), _) => Invitee::email(email),
@@ -429,7 +462,7 @@ async fn list(
             OutputFormat::Json => {
                 print_json(&serde_json::to_value(&invitation).unwrap_or_default());
             }
-            OutputFormat::Table => table.row([
+            OutputFormat::Table | OutputFormat::Markdown => table.row([
                 invitation.id.clone(),
                 output::invitee_of(&invitation),
                 invitation.role.to_string(),
@@ -440,7 +473,7 @@ async fn list(
         }
     }
     table.print_if(output);
-    if output == OutputFormat::Table {
+    if output != OutputFormat::Json {
         eprintln!("{count} invitation(s)");
     }
     ExitCode::SUCCESS
@@ -519,7 +552,9 @@ fn report_cancel(
         OutputFormat::Json => print_json(&json!({
             "id": id, "email": email, "outcome": outcome, "message": message,
         })),
-        OutputFormat::Table => table.row([id, email, outcome, message].map(str::to_owned)),
+        OutputFormat::Table | OutputFormat::Markdown => {
+            table.row([id, email, outcome, message].map(str::to_owned))
+        }
     }
 }
 
@@ -569,7 +604,7 @@ async fn resend(
             "email": email, "outcome": outcome, "previous_id": previous, "id": new,
             "message": message,
         })),
-        OutputFormat::Table => {
+        OutputFormat::Table | OutputFormat::Markdown => {
             let mut table = Table::new(["email", "outcome", "previous id", "new id", "message"]);
             table.row([
                 email.to_owned(),
@@ -615,7 +650,7 @@ async fn check(
         OutputFormat::Json => print_json(&json!({
             "invitee": who, "membership": state, "role": role, "invitation_id": id,
         })),
-        OutputFormat::Table => {
+        OutputFormat::Table | OutputFormat::Markdown => {
             let mut table = Table::new(["invitee", "membership", "role", "invitation id"]);
             table.row([who, state.to_owned(), role, id]);
             table.print();
@@ -678,7 +713,7 @@ async fn check_all(
                 "line": row.line, "invitee": who, "membership": state, "role": role,
                 "invitation_id": id,
             })),
-            OutputFormat::Table => {
+            OutputFormat::Table | OutputFormat::Markdown => {
                 table.row([row.line.to_string(), who, state.to_owned(), role, id])
             }
         }

@@ -75,9 +75,9 @@ impl Table {
         self.rows.push(cells.to_vec());
     }
 
-    /// Prints the table when the output is a table.
+    /// Prints the table unless the output is JSON.
     pub(crate) fn print_if(&self, output: OutputFormat) {
-        if output == OutputFormat::Table {
+        if output != OutputFormat::Json {
             self.print();
         }
     }

@@ -1294,3 +1294,134 @@ async fn ctrl_c_abandons_rows_waiting_for_a_slow_rate() {
     // Four a minute: the first four go at once, the next wait most of a minute.
     interrupted_while_waiting_for_the_pacer(&["--rate", "4/min"], 12, 4).await;
 }
+
+#[tokio::test]
+async fn lint_prints_one_line_per_problem_and_exits_1() {
+    let dir = scratch("lint");
+    let roster = write(
+        &dir.join("roster.toml"),
+        "[clerk]\norg = \"org_1\"\n\n[[people]]\nemail = \"ada@example.com\"\nclerk = {}\n\n[[people]]\nemail = \"ADA@example.com\"\nclerk = {}\n\n[[people]]\nemail = \"grace@example.com\"\nclerk = { role = \"admin\" }\n\n[[people]]\nemail = \"not-an-email\"\nclerk = {}\n",
+    );
+    let output = bare().args(["lint", &roster]).output().await.unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let lines: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
+    assert_eq!(
+        lines,
+        [
+            format!("{roster}: people[1] (ADA@example.com): the same person as people[0] (emails are compared without regard to case)"),
+            format!("{roster}: people[2] (grace@example.com): clerk: unknown role \"admin\" (a role key: org:admin, org:member, or a custom org:...)"),
+            format!("{roster}: people[3] (not-an-email): email: has no `@`: \"not-an-email\""),
+        ]
+    );
+    // A sound file: exit 0; a file that is no roster: exit 2.
+    let sound = write(
+        &dir.join("sound.toml"),
+        "[clerk]\norg = \"org_1\"\n[[people]]\nemail = \"ada@example.com\"\nclerk = {}\n",
+    );
+    let output = bare().args(["lint", &sound]).output().await.unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+    let broken = write(&dir.join("broken.toml"), "[clerk]\norganisation = 1\n");
+    let output = bare().args(["lint", &broken]).output().await.unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("not a roster"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_reads_one_snapshot_sends_no_write_and_lists_exactly_the_changes() {
+    let fake = real_time_github().await;
+    fake.add(
+        orginvite::testkit::FakeMember::new("acme")
+            .login("octocat")
+            .user_id("1"),
+    );
+    fake.add(
+        orginvite::testkit::FakeMember::new("acme")
+            .login("ghost")
+            .user_id("2"),
+    );
+    let ada = fake.add_invitation("acme", "ada@example.com");
+    let stranger = fake.add_invitation("acme", "stranger@example.com");
+    let lapsed = fake.add_invitation("acme", "carol@example.com");
+    fake.set_invitation_status(&lapsed, orginvite::InvitationStatus::Expired);
+    let dir = scratch("plan");
+    let roster = write(
+        &dir.join("roster.toml"),
+        "[github]\norg = \"acme\"\n\n[[people]]\nemail = \"ADA@example.com\"\ngithub = {}\n\n[[people]]\nemail = \"carol@example.com\"\ngithub = {}\n\n[[people]]\nemail = \"octo@example.com\"\ngithub = { login = \"OctoCat\" }\n\n[[people]]\nemail = \"new@example.com\"\ngithub = { role = \"admin\" }\n",
+    );
+    let target = Target::github(&fake);
+    let output = target.run(&["--output", "json", "plan", &roster]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let plan: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    let changes: Vec<(String, String, String)> = plan["plans"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_owned(),
+                c["login"]
+                    .as_str()
+                    .or(c["email"].as_str())
+                    .unwrap()
+                    .to_owned(),
+                c["invitation"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = [
+        ("unchanged", "ADA@example.com", ada.as_str()),
+        ("reinvite", "carol@example.com", lapsed.as_str()),
+        ("unchanged", "OctoCat", ""),
+        ("invite", "new@example.com", ""),
+        ("unmanaged", "stranger@example.com", stranger.as_str()),
+        ("unmanaged", "ghost", ""),
+    ]
+    .iter()
+    .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+    .collect();
+    assert_eq!(changes, expected);
+    // One snapshot: reads only.
+    let methods: Vec<String> = fake
+        .requests()
+        .await
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "GET /orgs/acme/invitations",
+            "GET /orgs/acme/failed_invitations",
+            "GET /orgs/acme/members"
+        ]
+    );
+    assert!(stderr(&output).contains("plan: no write was sent"));
+
+    // The table, with the summary.
+    let output = target.run(&["plan", &roster]).await;
+    assert!(
+        stdout(&output).contains(
+            "Plan: 1 to invite, 1 to reinvite, 0 to update, 0 to cancel; 2 unchanged, 2 unmanaged."
+        ),
+        "{}",
+        stdout(&output)
+    );
+    // Cancelling the stranger's is one of two pending invitations: over a quarter, refused.
+    let output = target.run(&["plan", &roster, "--cancel-unlisted"]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("1 of 2 pending invitations would be cancelled"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(fake
+        .requests()
+        .await
+        .iter()
+        .all(|r| r.method.as_str() == "GET"));
+}

@@ -199,7 +199,7 @@ async fn run_checked(
         }
     }
 
-    let mut rows = read_rows(path, &defaults, organization, provider)?;
+    let rows = read_rows(path, &defaults, organization, provider)?;
     check_flags(&rows, &defaults, organization, provider)?;
     if args.strict {
         // The whole file is refused when any row is bad, a person repeated included.
@@ -231,13 +231,52 @@ async fn run_checked(
             )));
         }
     }
+    let settings = RunSettings {
+        journal: args.journal.as_deref(),
+        report: args.report.as_deref(),
+        dry_run: args.dry_run,
+        concurrency: args.concurrency,
+        precheck: true,
+    };
+    execute(
+        provider,
+        global,
+        organization,
+        rows,
+        &settings,
+        progress,
+        started,
+    )
+    .await
+}
 
+/// How rows are run: a dry run or a real one, with a journal, a report, a concurrency.
+pub(crate) struct RunSettings<'a> {
+    pub(crate) journal: Option<&'a std::path::Path>,
+    pub(crate) report: Option<&'a std::path::Path>,
+    pub(crate) dry_run: bool,
+    pub(crate) concurrency: u16,
+    /// Whether the library takes a snapshot first (not after a plan that took one).
+    pub(crate) precheck: bool,
+}
+
+/// Runs `rows` (a CSV's, or a roster plan's invitations) through the library: the journal,
+/// the report, the progress bar, Ctrl-C, the summary.
+pub(crate) async fn execute(
+    provider: &dyn Provider,
+    global: &Global,
+    organization: &str,
+    mut rows: Vec<Row>,
+    args: &RunSettings<'_>,
+    progress: Arc<Progress>,
+    started: Instant,
+) -> Result<ExitCode, Usage> {
     let target = match (&global.base_url, global.sandbox) {
         (_, true) => "sandbox".to_owned(),
         (Some(url), false) => url.clone(),
         (None, false) => "default".to_owned(),
     };
-    let (journal, recorded) = match &args.journal {
+    let (journal, recorded) = match args.journal {
         Some(journal) if !args.dry_run => {
             let (journal, recorded) =
                 Journal::open(journal, provider.kind().as_str(), organization, &target)?;
@@ -245,7 +284,7 @@ async fn run_checked(
         }
         _ => (None, HashMap::new()),
     };
-    let report = match &args.report {
+    let report = match args.report {
         Some(path) => Some(BufWriter::new(File::create(path).map_err(|e| {
             Usage(format!(
                 "invalid_config: cannot write the report {}: {e}",
@@ -313,6 +352,7 @@ async fn run_checked(
             recorded: &recorded,
             stop: &stop,
             concurrency: usize::from(args.concurrency),
+            precheck: args.precheck,
             journal_broken: Mutex::default(),
         };
         let summary = run.invite(&mut sink, &progress).await;
@@ -539,6 +579,8 @@ struct Invite<'a> {
     recorded: &'a HashMap<String, Recorded>,
     stop: &'a CancellationToken,
     concurrency: usize,
+    /// Whether the library takes a snapshot before sending.
+    precheck: bool,
     /// Why the journal could not be written, when that stopped the run.
     journal_broken: Mutex<Option<String>>,
 }
@@ -567,6 +609,7 @@ impl Invite<'_> {
         let mut keys = Vec::new();
         let mut options = BulkOptions::default()
             .concurrency(self.concurrency)
+            .precheck(self.precheck)
             .cancel_on(self.stop.clone());
         for (at, row) in self.rows.iter_mut().enumerate() {
             if let Err(why) = &row.request {

@@ -143,6 +143,9 @@ enum Command {
     /// Print what it takes to make each organization of a roster match it, from one snapshot
     /// each; sends no write.
     Plan(roster::PlanArgs),
+    /// Make each organization of a roster match it: print the plan, then carry it out (the
+    /// cancellations, then the invitations, with the CSV run's journal, report and Ctrl-C).
+    Apply(roster::ApplyArgs),
     /// Whether someone is a member, invited, or neither; or everyone of a CSV file (--csv),
     /// from one snapshot of the organization.
     Check {
@@ -303,6 +306,9 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Plan(args) => {
             return roster::plan(&cli.global, args, progress::Progress::new()).await;
         }
+        Command::Apply(args) => {
+            return roster::apply(&cli.global, args, progress::Progress::new()).await;
+        }
         _ => {}
     }
     let Some(organization) = cli.global.org.clone() else {
@@ -361,7 +367,9 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Check { csv: Some(csv), .. } => {
             check_all(provider, &organization, &csv, cli.global.output, &progress).await
         }
-        Command::Lint { .. } | Command::Plan(_) => unreachable!("handled above"),
+        Command::Lint { .. } | Command::Plan(_) | Command::Apply(_) => {
+            unreachable!("handled above")
+        }
         Command::Check { email, login, .. } => {
             let invitee = match (email, login) {
                 (Some(email), _) => Invitee::email(email),

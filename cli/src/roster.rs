@@ -104,6 +104,16 @@ async fn plans(
     args: &PlanArgs,
     progress: Arc<Progress>,
 ) -> Result<Vec<VendorPlan>, (Usage, ExitCode)> {
+    let planned = plans_with_clients(global, args, progress).await?;
+    Ok(planned.into_iter().map(|(_, plan)| plan).collect())
+}
+
+/// Every plan the roster asks for, each with the client that carries it out.
+async fn plans_with_clients(
+    global: &Global,
+    args: &PlanArgs,
+    progress: Arc<Progress>,
+) -> Result<Vec<(crate::client::Client, VendorPlan)>, (Usage, ExitCode)> {
     let usage = |usage: Usage| (usage, ExitCode::from(2));
     let mut roster = read(&args.roster).map_err(usage)?;
     let options = PlanOptions::default()
@@ -147,10 +157,138 @@ async fn plans(
             .await
             .map_err(|error| (Usage(describe(&error)), crate::exit_for(&error)))?;
         if let Some(plan) = VendorPlan::new(&roster, &snapshot, &options, |_| 0) {
-            plans.push(plan);
+            plans.push((client, plan));
         }
     }
     Ok(plans)
+}
+
+/// The options of `apply`: those of `plan`, and the CSV run's journal, report and concurrency.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ApplyArgs {
+    #[command(flatten)]
+    plan: PlanArgs,
+    /// Record every person's outcome here (one file per vendor, `FILE.<vendor>`, when the
+    /// roster manages several); a re-run with the same journal settles those in flight first.
+    #[arg(long, value_name = "FILE")]
+    journal: Option<std::path::PathBuf>,
+    /// Write one JSON object per person to this file (`FILE.<vendor>` for several vendors).
+    #[arg(long, value_name = "FILE")]
+    report: Option<std::path::PathBuf>,
+    /// How many invitations may be in flight at once (the vendor's pacing still applies).
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+}
+
+/// `path`, or `path.<key>` when the run covers several vendors.
+fn per_vendor(path: Option<&Path>, key: &str, several: bool) -> Option<std::path::PathBuf> {
+    path.map(|path| {
+        if several {
+            let mut name = path.as_os_str().to_owned();
+            name.push(format!(".{key}"));
+            std::path::PathBuf::from(name)
+        } else {
+            path.to_owned()
+        }
+    })
+}
+
+/// `apply ROSTER`: the plan, printed, then carried out vendor by vendor: the cancellations
+/// first (an update's old invitation goes before its new one), then the invitations through
+/// the CSV run's machinery (journal, report, progress, Ctrl-C).
+pub(crate) async fn apply(global: &Global, args: &ApplyArgs, progress: Arc<Progress>) -> ExitCode {
+    let planned = match plans_with_clients(global, &args.plan, progress.clone()).await {
+        Ok(planned) => planned,
+        Err((Usage(problem), code)) => {
+            eprintln!("error: {problem}");
+            return code;
+        }
+    };
+    let plans: Vec<VendorPlan> = planned.iter().map(|(_, plan)| plan.clone()).collect();
+    print(&plans, global.output);
+    if let Some(refused) = plans.iter().find_map(|plan| plan.refused.as_ref()) {
+        eprintln!(
+            "error: invalid_request: refused: {refused} (--max-cancel-fraction); nothing was sent"
+        );
+        return ExitCode::from(2);
+    }
+    let several = planned.len() > 1;
+    let mut code = ExitCode::SUCCESS;
+    for (client, plan) in &planned {
+        let provider: &dyn Provider = &*client.provider;
+        let cancellations = plan.cancellations();
+        if !cancellations.is_empty() {
+            for outcome in provider
+                .cancel_invitations(&plan.organization, cancellations)
+                .await
+            {
+                match &outcome.result {
+                    Ok(_) => eprintln!("{}: cancelled invitation {}", plan.key, outcome.id),
+                    Err(error) => {
+                        eprintln!(
+                            "{}: invitation {} not cancelled: {}",
+                            plan.key,
+                            outcome.id,
+                            describe(error)
+                        );
+                        code = ExitCode::FAILURE;
+                    }
+                }
+            }
+        }
+        let rows: Vec<crate::rows::Row> = plan
+            .changes
+            .iter()
+            .filter(|change| {
+                matches!(
+                    change.action,
+                    Action::Invite | Action::Reinvite | Action::Update
+                )
+            })
+            .zip(plan.invitations())
+            .map(|(change, request)| crate::rows::Row {
+                line: change.person.map_or(0, |at| at as u64 + 1),
+                email: change.email.clone(),
+                login: change.login.clone(),
+                user_id: None,
+                request: Ok(request),
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let journal = per_vendor(args.journal.as_deref(), &plan.key, several);
+        let report = per_vendor(args.report.as_deref(), &plan.key, several);
+        let settings = crate::bulk::RunSettings {
+            journal: journal.as_deref(),
+            report: report.as_deref(),
+            dry_run: false,
+            concurrency: args.concurrency,
+            // The plan's snapshot decided who is invited.
+            precheck: false,
+        };
+        let started = std::time::Instant::now();
+        let ran = crate::bulk::execute(
+            provider,
+            global,
+            &plan.organization,
+            rows,
+            &settings,
+            progress.clone(),
+            started,
+        )
+        .await;
+        match ran {
+            Ok(ran) if ran == ExitCode::SUCCESS => {}
+            Ok(ran) => code = ran,
+            Err(Usage(problem)) => {
+                eprintln!("error: {problem}");
+                code = ExitCode::from(2);
+            }
+        }
+    }
+    code
 }
 
 /// The sign of a change in the printed plan.

@@ -1425,3 +1425,98 @@ async fn plan_reads_one_snapshot_sends_no_write_and_lists_exactly_the_changes() 
         .iter()
         .all(|r| r.method.as_str() == "GET"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_sends_exactly_the_planned_requests_and_then_there_is_nothing_to_do() {
+    let fake = real_time_github().await;
+    fake.add(
+        orginvite::testkit::FakeMember::new("acme")
+            .login("octocat")
+            .user_id("1"),
+    );
+    let _ada = fake.add_invitation("acme", "ada@example.com");
+    let stranger = fake.add_invitation("acme", "stranger@example.com");
+    let bob = fake.add_invitation("acme", "bob@example.com");
+    let lapsed = fake.add_invitation("acme", "carol@example.com");
+    fake.set_invitation_status(&lapsed, orginvite::InvitationStatus::Expired);
+    let dir = scratch("apply");
+    // Ada stays; Bob's invitation is updated to admin; Carol is invited again; Dan is new;
+    // Octocat is a member; the stranger's invitation is cancelled.
+    let roster = write(
+        &dir.join("roster.toml"),
+        "[github]\norg = \"acme\"\n\n[[people]]\nemail = \"ada@example.com\"\ngithub = {}\n\n[[people]]\nemail = \"bob@example.com\"\ngithub = { role = \"admin\" }\n\n[[people]]\nemail = \"carol@example.com\"\ngithub = {}\n\n[[people]]\nemail = \"dan@example.com\"\ngithub = {}\n\n[[people]]\nemail = \"octo@example.com\"\ngithub = { login = \"octocat\" }\n",
+    );
+    let target = Target::github(&fake);
+    let journal = dir.join("apply.journal");
+    let report = dir.join("apply.jsonl");
+    let output = target
+        .run(&[
+            "--rate",
+            "100/s",
+            "apply",
+            &roster,
+            "--update",
+            "--cancel-unlisted",
+            "--max-cancel-fraction",
+            "0.5",
+            "--journal",
+            journal.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let writes: Vec<String> = fake
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r.method.as_str() != "GET")
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            format!("DELETE /orgs/acme/invitations/{bob}"),
+            format!("DELETE /orgs/acme/invitations/{stranger}"),
+            "POST /orgs/acme/invitations".to_owned(),
+            "POST /orgs/acme/invitations".to_owned(),
+            "POST /orgs/acme/invitations".to_owned(),
+        ]
+    );
+    let reads = fake.requests().await.len() - writes.len();
+    assert_eq!(reads, 3, "one snapshot, no other read");
+    let (rows, summary) = report_of(&report);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(summary["outcomes"], json!({"created": 3}));
+    let pending: Vec<(String, String)> = fake
+        .invitations()
+        .into_iter()
+        .filter(|i| i.status == orginvite::InvitationStatus::Pending)
+        .map(|i| (i.email.unwrap(), i.role))
+        .collect();
+    assert_eq!(
+        pending,
+        [
+            ("ada@example.com".to_owned(), "direct_member".to_owned()),
+            ("bob@example.com".to_owned(), "admin".to_owned()),
+            ("carol@example.com".to_owned(), "direct_member".to_owned()),
+            ("dan@example.com".to_owned(), "direct_member".to_owned()),
+        ]
+    );
+
+    // Right after: nothing to do, and applying again sends no write.
+    let before = fake.requests().await.len();
+    let output = target.run(&["plan", &roster, "--update"]).await;
+    assert!(
+        stdout(&output).contains(
+            "Plan: 0 to invite, 0 to reinvite, 0 to update, 0 to cancel; 5 unchanged, 0 unmanaged."
+        ),
+        "{}",
+        stdout(&output)
+    );
+    let output = target.run(&["apply", &roster, "--update"]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(fake.requests().await[before..]
+        .iter()
+        .all(|r| r.method.as_str() == "GET"));
+}

@@ -237,6 +237,7 @@ async fn run_checked(
         dry_run: args.dry_run,
         concurrency: args.concurrency,
         precheck: true,
+        replay_done: true,
     };
     execute(
         provider,
@@ -258,6 +259,10 @@ pub(crate) struct RunSettings<'a> {
     pub(crate) concurrency: u16,
     /// Whether the library takes a snapshot first (not after a plan that took one).
     pub(crate) precheck: bool,
+    /// Whether people the journal has as done are reported as done without a request (a
+    /// CSV's rows), or run again (a roster's plan, computed from the vendor's state now,
+    /// which may want a person invited again since).
+    pub(crate) replay_done: bool,
 }
 
 /// Runs `rows` (a CSV's, or a roster plan's invitations) through the library: the journal,
@@ -353,6 +358,7 @@ pub(crate) async fn execute(
             stop: &stop,
             concurrency: usize::from(args.concurrency),
             precheck: args.precheck,
+            replay_done: args.replay_done,
             journal_broken: Mutex::default(),
         };
         let summary = run.invite(&mut sink, &progress).await;
@@ -581,6 +587,8 @@ struct Invite<'a> {
     concurrency: usize,
     /// Whether the library takes a snapshot before sending.
     precheck: bool,
+    /// Whether rows the journal has as done are replayed rather than run.
+    replay_done: bool,
     /// Why the journal could not be written, when that stopped the run.
     journal_broken: Mutex<Option<String>>,
 }
@@ -618,7 +626,7 @@ impl Invite<'_> {
                 continue;
             }
             match self.recorded.get(&row.key()) {
-                Some(Recorded::Done { record }) => {
+                Some(Recorded::Done { record }) if self.replay_done => {
                     // Done by an earlier run: its outcome, on this file's line.
                     let mut record = record.clone();
                     record["line"] = row.line.into();
@@ -637,7 +645,7 @@ impl Invite<'_> {
                     let when = SystemTime::UNIX_EPOCH + Duration::from_secs(*at);
                     options = options.maybe_sent(requests.len(), when);
                 }
-                None => {}
+                _ => {}
             }
             // The row keeps what its report needs; the request itself goes to the library.
             let taken = std::mem::replace(&mut row.request, Err(String::new()));

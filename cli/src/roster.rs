@@ -265,8 +265,9 @@ pub(crate) async fn apply(global: &Global, args: &ApplyArgs, progress: Arc<Progr
             report: report.as_deref(),
             dry_run: false,
             concurrency: args.concurrency,
-            // The plan's snapshot decided who is invited.
+            // The plan's snapshot decided who is invited, whatever an earlier apply did.
             precheck: false,
+            replay_done: false,
         };
         let started = std::time::Instant::now();
         let ran = crate::bulk::execute(

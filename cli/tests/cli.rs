@@ -710,10 +710,22 @@ async fn run_to_the_end(
         "--concurrency",
         "8",
     ];
+    run_killed(target, &args, journal, kill_points).await
+}
+
+/// Runs `args` once per kill point, killing it once the journal has that many more people
+/// done with some in flight, then to the end (at most four more runs); the exit codes, -9
+/// for a kill.
+async fn run_killed(
+    target: &Target,
+    args: &[&str],
+    journal: &str,
+    kill_points: &[usize],
+) -> Vec<i32> {
     let mut codes = Vec::new();
     for k in kill_points {
         let mut child = target
-            .command(&args)
+            .command(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -734,7 +746,7 @@ async fn run_to_the_end(
         codes.push(code);
     }
     for _ in 0..4 {
-        let output = target.run(&args).await;
+        let output = target.run(args).await;
         let code = output.status.code().unwrap_or(-1);
         codes.push(code);
         if code == 0 {
@@ -1519,4 +1531,64 @@ async fn apply_sends_exactly_the_planned_requests_and_then_there_is_nothing_to_d
     assert!(fake.requests().await[before..]
         .iter()
         .all(|r| r.method.as_str() == "GET"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_killed_half_way_and_run_again_does_every_planned_change_once() {
+    const PEOPLE: usize = 120;
+    let dir = scratch("apply-crash");
+    let mut text = String::from("[github]\norg = \"acme\"\n");
+    for i in 0..PEOPLE {
+        text.push_str(&format!(
+            "\n[[people]]\nemail = \"p{i}@example.com\"\ngithub = {{}}\n"
+        ));
+    }
+    let roster = write(&dir.join("roster.toml"), &text);
+    let fake = real_time_github().await;
+    // Creates fault a tenth of the time, some after creating; repeats would show.
+    fake.chaos_on_creates(
+        0.1,
+        [
+            Fault::ServerError,
+            Fault::CreatedThenServerError,
+            Fault::CreatedThenDrop,
+        ],
+        5,
+    )
+    .accept_repeats(true);
+    let target = Target::github(&fake);
+    let journal = dir.join("apply.journal");
+    let journal = journal.to_str().unwrap();
+    let args = [
+        "--rate",
+        "400/s",
+        "apply",
+        &roster,
+        "--journal",
+        journal,
+        "--concurrency",
+        "8",
+    ];
+    let codes = run_killed(&target, &args, journal, &[20, 30]).await;
+    assert_eq!(&codes[..2], [-9, -9], "both runs killed mid-way: {codes:?}");
+    assert_eq!(codes.last(), Some(&0), "exit codes {codes:?}");
+    let mut per_email: HashMap<String, usize> = HashMap::new();
+    for invitation in fake.invitations() {
+        *per_email.entry(invitation.email.unwrap()).or_default() += 1;
+    }
+    assert_eq!(per_email.len(), PEOPLE, "a person was lost ({codes:?})");
+    assert!(
+        per_email.values().all(|n| *n == 1),
+        "invited twice ({codes:?})"
+    );
+    // Nothing left to do.
+    fake.chaos(0.0, [], 0);
+    let output = target.run(&["plan", &roster]).await;
+    assert!(
+        stdout(&output).contains(&format!(
+            "Plan: 0 to invite, 0 to reinvite, 0 to update, 0 to cancel; {PEOPLE} unchanged, 0 unmanaged."
+        )),
+        "{}",
+        stdout(&output)
+    );
 }

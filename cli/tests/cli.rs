@@ -1592,3 +1592,242 @@ async fn apply_killed_half_way_and_run_again_does_every_planned_change_once() {
         stdout(&output)
     );
 }
+
+/// A roster run on one vendor's fake: plan, apply, plan again, apply again.
+async fn roster_round_trip(
+    target: &Target,
+    fake_requests: impl Fn() -> futures_util::future::BoxFuture<
+        'static,
+        Vec<orginvite::testkit::wiremock::Request>,
+    >,
+    pending_after: impl Fn() -> Vec<String>,
+    member_entry: &str,
+    writes: usize,
+) {
+    let dir = scratch(&format!("roster-{}", target.provider));
+    let roster = write(
+        &dir.join("roster.toml"),
+        &format!(
+            "[{key}]\norg = \"{org}\"\n\n[[people]]\nemail = \"keep@example.com\"\n{key} = {{}}\n\n[[people]]\nemail = \"lapsed@example.com\"\n{key} = {{}}\n\n[[people]]\nemail = \"new@example.com\"\n{key} = {{}}\n\n[[people]]\nemail = \"member@example.com\"\n{key} = {member_entry}\n",
+            key = target.provider,
+            org = target.org
+        ),
+    );
+    let plan = target
+        .run(&[
+            "--output",
+            "json",
+            "plan",
+            &roster,
+            "--cancel-unlisted",
+            "--max-cancel-fraction",
+            "0.5",
+        ])
+        .await;
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}: {}",
+        target.provider,
+        stderr(&plan)
+    );
+    let plan: Value = serde_json::from_str(stdout(&plan).trim()).unwrap();
+    let actions: Vec<(String, String)> = plan["plans"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_owned(),
+                c["login"]
+                    .as_str()
+                    .or(c["email"].as_str())
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let member = if target.provider == "github" {
+        "octocat"
+    } else {
+        "member@example.com"
+    };
+    let expected: Vec<(String, String)> = [
+        ("unchanged", "keep@example.com"),
+        ("reinvite", "lapsed@example.com"),
+        ("invite", "new@example.com"),
+        ("unchanged", member),
+        ("cancel", "stranger@example.com"),
+    ]
+    .iter()
+    .map(|(a, w)| ((*a).to_owned(), (*w).to_owned()))
+    .collect();
+    assert_eq!(actions, expected, "{}", target.provider);
+    let non_get = |requests: &[orginvite::testkit::wiremock::Request]| {
+        requests
+            .iter()
+            .filter(|r| r.method.as_str() != "GET")
+            .count()
+    };
+    assert_eq!(
+        non_get(&fake_requests().await),
+        0,
+        "{}: plan sends no write",
+        target.provider
+    );
+
+    let output = target
+        .run(&[
+            "--rate",
+            "100/s",
+            "apply",
+            &roster,
+            "--cancel-unlisted",
+            "--max-cancel-fraction",
+            "0.5",
+        ])
+        .await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}: {}",
+        target.provider,
+        stderr(&output)
+    );
+    assert_eq!(
+        non_get(&fake_requests().await),
+        writes,
+        "{}: the cancel and the creates",
+        target.provider
+    );
+    let mut pending = pending_after();
+    pending.sort();
+    assert_eq!(
+        pending,
+        ["keep@example.com", "lapsed@example.com", "new@example.com"],
+        "{}",
+        target.provider
+    );
+
+    let output = target.run(&["plan", &roster, "--cancel-unlisted"]).await;
+    assert!(
+        stdout(&output).contains(
+            "Plan: 0 to invite, 0 to reinvite, 0 to update, 0 to cancel; 4 unchanged, 0 unmanaged."
+        ),
+        "{}: {}",
+        target.provider,
+        stdout(&output)
+    );
+    let output = target.run(&["apply", &roster, "--cancel-unlisted"]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        non_get(&fake_requests().await),
+        writes,
+        "{}: nothing more",
+        target.provider
+    );
+}
+
+fn pending_emails<V>(fake: &FakeServer<V>) -> Vec<String> {
+    fake.invitations()
+        .into_iter()
+        .filter(|i| i.status == orginvite::InvitationStatus::Pending)
+        .filter_map(|i| i.email)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roster_round_trip_on_every_vendor() {
+    let github = Arc::new(real_time_github().await);
+    let clerk = Arc::new(FakeClerk::start_with_clock(Arc::new(TokioSleeper)).await);
+    let elastic = Arc::new(FakeElasticCloud::start_with_clock(Arc::new(TokioSleeper)).await);
+    github.add(
+        orginvite::testkit::FakeMember::new("acme")
+            .login("octocat")
+            .user_id("1"),
+    );
+    clerk.add_member(clerk.organization(), "member@example.com");
+    elastic.add_member(elastic.organization(), "member@example.com");
+    for (organization, add, status) in [
+        (
+            github.organization().to_owned(),
+            Box::new({
+                let fake = github.clone();
+                move |org: &str, email: &str| fake.add_invitation(org, email)
+            }) as Box<dyn Fn(&str, &str) -> String>,
+            Box::new({
+                let fake = github.clone();
+                move |id: &str| fake.set_invitation_status(id, orginvite::InvitationStatus::Expired)
+            }) as Box<dyn Fn(&str) -> bool>,
+        ),
+        (
+            clerk.organization().to_owned(),
+            Box::new({
+                let fake = clerk.clone();
+                move |org: &str, email: &str| fake.add_invitation(org, email)
+            }),
+            Box::new({
+                let fake = clerk.clone();
+                move |id: &str| fake.set_invitation_status(id, orginvite::InvitationStatus::Expired)
+            }),
+        ),
+        (
+            elastic.organization().to_owned(),
+            Box::new({
+                let fake = elastic.clone();
+                move |org: &str, email: &str| fake.add_invitation(org, email)
+            }),
+            Box::new({
+                let fake = elastic.clone();
+                move |id: &str| fake.set_invitation_status(id, orginvite::InvitationStatus::Expired)
+            }),
+        ),
+    ] {
+        add(&organization, "keep@example.com");
+        add(&organization, "stranger@example.com");
+        let lapsed = add(&organization, "lapsed@example.com");
+        assert!(status(&lapsed));
+    }
+    {
+        let fake = github.clone();
+        roster_round_trip(
+            &Target::github(&github),
+            move || {
+                let fake = fake.clone();
+                Box::pin(async move { fake.requests().await })
+            },
+            || pending_emails(&github),
+            "{ login = \"octocat\" }",
+            3,
+        )
+        .await;
+    }
+    {
+        let fake = clerk.clone();
+        roster_round_trip(
+            &Target::clerk(&clerk),
+            move || {
+                let fake = fake.clone();
+                Box::pin(async move { fake.requests().await })
+            },
+            || pending_emails(&clerk),
+            "{}",
+            2,
+        )
+        .await;
+    }
+    {
+        let fake = elastic.clone();
+        roster_round_trip(
+            &Target::elastic(&elastic),
+            move || {
+                let fake = fake.clone();
+                Box::pin(async move { fake.requests().await })
+            },
+            || pending_emails(&elastic),
+            "{}",
+            2,
+        )
+        .await;
+    }
+}

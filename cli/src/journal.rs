@@ -44,6 +44,26 @@ pub(crate) struct Journal {
     broken: AtomicBool,
 }
 
+/// How many invitations the runs recorded in the journal at `path` created for each person
+/// (by journal key): for a roster, the rounds already sent. Nothing when there is no journal
+/// yet; lines that do not parse are left out.
+pub(crate) fn invitations_made(path: &Path) -> HashMap<String, u32> {
+    let mut made = HashMap::new();
+    let Ok(file) = File::open(path) else {
+        return made;
+    };
+    for line in BufReader::new(file).lines().map_while(Result::ok) {
+        let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        let created = entry["state"] == "done" && entry["record"]["outcome"] == "created";
+        if let (true, Some(key)) = (created, entry["key"].as_str()) {
+            *made.entry(key.to_owned()).or_default() += 1;
+        }
+    }
+    made
+}
+
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
@@ -111,14 +131,11 @@ impl Journal {
                 };
                 let key = key.to_owned();
                 match entry["state"].as_str() {
+                    // Started again after it was done (a roster's apply inviting a person
+                    // again): in flight, as any started one.
                     Some("started") => {
                         let at = entry["at"].as_u64().unwrap_or(0);
-                        match recorded.get(&key) {
-                            Some(Recorded::Done { .. }) => {}
-                            _ => {
-                                recorded.insert(key, Recorded::Started { at });
-                            }
-                        }
+                        recorded.insert(key, Recorded::Started { at });
                     }
                     Some("done") => {
                         recorded.insert(

@@ -104,15 +104,18 @@ async fn plans(
     args: &PlanArgs,
     progress: Arc<Progress>,
 ) -> Result<Vec<VendorPlan>, (Usage, ExitCode)> {
-    let planned = plans_with_clients(global, args, progress).await?;
+    let planned = plans_with_clients(global, args, progress, None).await?;
     Ok(planned.into_iter().map(|(_, plan)| plan).collect())
 }
 
-/// Every plan the roster asks for, each with the client that carries it out.
+/// Every plan the roster asks for, each with the client that carries it out; `journal`, the
+/// journal of the runs that carry them out (`FILE.<vendor>` for several vendors), tells the
+/// rounds already sent.
 async fn plans_with_clients(
     global: &Global,
     args: &PlanArgs,
     progress: Arc<Progress>,
+    journal: Option<&Path>,
 ) -> Result<Vec<(crate::client::Client, VendorPlan)>, (Usage, ExitCode)> {
     let usage = |usage: Usage| (usage, ExitCode::from(2));
     let mut roster = read(&args.roster).map_err(usage)?;
@@ -144,7 +147,11 @@ async fn plans_with_clients(
         )));
     }
     let mut plans = Vec::new();
+    let several = wanted.len() > 1;
     for (key, vendor) in wanted {
+        let made = per_vendor(journal, &key, several)
+            .map(|path| crate::journal::invitations_made(&path))
+            .unwrap_or_default();
         let organization = roster.organizations[&key].org.clone();
         let names = (Vec::new(), Vec::new());
         let client =
@@ -156,7 +163,8 @@ async fn plans_with_clients(
             .snapshot(&organization)
             .await
             .map_err(|error| (Usage(describe(&error)), crate::exit_for(&error)))?;
-        if let Some(plan) = VendorPlan::new(&roster, &snapshot, &options, |_| 0) {
+        let rounds = |who: &str| made.get(who).copied().unwrap_or(0);
+        if let Some(plan) = VendorPlan::new(&roster, &snapshot, &options, rounds) {
             plans.push((client, plan));
         }
     }
@@ -198,7 +206,8 @@ fn per_vendor(path: Option<&Path>, key: &str, several: bool) -> Option<std::path
 /// first (an update's old invitation goes before its new one), then the invitations through
 /// the CSV run's machinery (journal, report, progress, Ctrl-C).
 pub(crate) async fn apply(global: &Global, args: &ApplyArgs, progress: Arc<Progress>) -> ExitCode {
-    let planned = match plans_with_clients(global, &args.plan, progress.clone()).await {
+    let journal = args.journal.as_deref();
+    let planned = match plans_with_clients(global, &args.plan, progress.clone(), journal).await {
         Ok(planned) => planned,
         Err((Usage(problem), code)) => {
             eprintln!("error: {problem}");

@@ -1831,3 +1831,54 @@ async fn a_roster_round_trip_on_every_vendor() {
         .await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reinvitations_stop_at_the_rounds_the_journal_counts_too() {
+    let fake = real_time_github().await;
+    let dir = scratch("rounds");
+    let roster = write(
+        &dir.join("roster.toml"),
+        "[github]\norg = \"acme\"\nreinvite_rounds = 2\n\n[[people]]\nemail = \"late@example.com\"\ngithub = {}\n",
+    );
+    let journal = dir.join("rounds.journal");
+    let journal = journal.to_str().unwrap();
+    let target = Target::github(&fake);
+    let args = ["apply", roster.as_str(), "--journal", journal];
+    let apply = || target.run(&args);
+    let creates = || async { creates(&fake).await };
+    assert_eq!(apply().await.status.code(), Some(0));
+    assert_eq!(creates().await, 1);
+    // The first invitation expires, and then the vendor no longer lists it (GitHub drops old
+    // failed invitations); the second, sent as round 2, expires too.
+    let first = fake.invitations()[0].id.clone();
+    fake.set_invitation_status(&first, orginvite::InvitationStatus::Expired);
+    let output = apply().await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("round 2 of 2"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(creates().await, 2);
+    fake.set_invitation_status(&first, orginvite::InvitationStatus::Revoked);
+    let second = fake.invitations()[1].id.clone();
+    fake.set_invitation_status(&second, orginvite::InvitationStatus::Expired);
+    // The vendor shows one lapsed invitation; the journal knows of two: no third.
+    let output = target
+        .run(&["--output", "json", "apply", &roster, "--journal", journal])
+        .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("2 rounds were sent: not again"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(creates().await, 2);
+    // Without the journal, the plan sees one round only.
+    let output = target.run(&["plan", &roster]).await;
+    assert!(
+        stdout(&output).contains("round 2 of 2"),
+        "{}",
+        stdout(&output)
+    );
+}

@@ -159,9 +159,11 @@ fn rounds_left(sent: usize, earlier: u32, cap: u32) -> Option<u32> {
 
 impl VendorPlan {
     /// The plan that makes the organization `snapshot` shows match `roster`, or `None` when
-    /// the roster does not manage that vendor. `earlier_rounds` says how many times an
-    /// earlier run already invited a person again (by case-folded email or login), beyond
-    /// what the vendor still lists; it may say nothing (`|_| 0`).
+    /// the roster does not manage that vendor. `earlier_rounds` says how many invitations
+    /// earlier runs made for a person (known by the case-folded email, or `login:` and the
+    /// case-folded login), where the vendor no longer lists them all: a person's rounds are
+    /// the larger of that and the lapsed invitations the snapshot shows. It may say nothing
+    /// (`|_| 0`).
     pub fn new(
         roster: &Roster,
         snapshot: &Snapshot,
@@ -238,7 +240,10 @@ impl VendorPlan {
                     )
                 }
                 Presence::Lapsed(invitation) => {
-                    let name = login.as_deref().unwrap_or(&person.email).to_lowercase();
+                    let name = match &login {
+                        Some(login) => format!("login:{}", login.to_lowercase()),
+                        None => person.email.to_lowercase(),
+                    };
                     let sent = snapshot.lapsed_count(&invitee);
                     lapsed(
                         &invitation,

@@ -1431,6 +1431,14 @@ async fn plan_reads_one_snapshot_sends_no_write_and_lists_exactly_the_changes() 
         "{}",
         stderr(&output)
     );
+    // So is the apply: the plan, then nothing sent.
+    let output = target.run(&["apply", &roster, "--cancel-unlisted"]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("nothing was sent"),
+        "{}",
+        stderr(&output)
+    );
     assert!(fake
         .requests()
         .await

@@ -685,4 +685,45 @@ clerk = {}
         // Nothing to do once done.
         assert!(!plan.is_empty());
     }
+
+    #[test]
+    fn a_vendor_with_organization_role_ids_compares_roles_by_what_they_grant() {
+        let roster = Roster::from_toml(
+            "[elastic]\norg = \"1\"\n[[people]]\nemail = \"a@example.com\"\nelastic = { role = \"organization-admin\" }\n[[people]]\nemail = \"b@example.com\"\nelastic = { role = \"billing-manager\" }\n[[people]]\nemail = \"c@example.com\"\nelastic = { role = \"admin\" }\n",
+        )
+        .unwrap();
+        let elastic = ProviderKind::ALL[2];
+        let mut snapshot = Snapshot::new(elastic, "1", SystemTime::UNIX_EPOCH, true);
+        let pending = |id: &str, email: &str, role: Role| Invitation {
+            provider: elastic,
+            ..invitation(id, Some(email), None, role)
+        };
+        snapshot.add_invitation(pending("t1", "a@example.com", Role::Admin));
+        snapshot.add_invitation(pending("t2", "b@example.com", Role::Member));
+        let options = PlanOptions::default().update(true);
+        let plan = VendorPlan::new(&roster, &snapshot, &options, |_| 0).unwrap();
+        use Action::*;
+        assert_eq!(
+            table(&plan),
+            [
+                row(Unchanged, "a@example.com", Some("t1"), "invited as admin"),
+                row(
+                    Update,
+                    "b@example.com",
+                    Some("t2"),
+                    "invited as member, wanted as billing_manager"
+                ),
+                row(
+                    Invite,
+                    "c@example.com",
+                    None,
+                    "not a member, no pending invitation"
+                ),
+            ]
+        );
+        assert_eq!(plan.key, "elastic");
+        assert_eq!(plan.cancellations(), ["t2"]);
+        let roles: Vec<Role> = plan.invitations().into_iter().map(|r| r.role).collect();
+        assert_eq!(roles, [Role::BillingManager, Role::Admin]);
+    }
 }

@@ -1508,12 +1508,14 @@ async fn apply_sends_exactly_the_planned_requests_and_then_there_is_nothing_to_d
     let (rows, summary) = report_of(&report);
     assert_eq!(rows.len(), 3);
     assert_eq!(summary["outcomes"], json!({"created": 3}));
-    let pending: Vec<(String, String)> = fake
+    // The creates run concurrently: in any order.
+    let mut pending: Vec<(String, String)> = fake
         .invitations()
         .into_iter()
         .filter(|i| i.status == orginvite::InvitationStatus::Pending)
         .map(|i| (i.email.unwrap(), i.role))
         .collect();
+    pending.sort();
     assert_eq!(
         pending,
         [

@@ -86,6 +86,14 @@ mod ops;
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 
+/// Webhook deliveries: why one is refused. Each vendor verifies its own:
+/// [`github::verify_webhook`] (`X-Hub-Signature-256`), [`clerk::verify_webhook`] (Svix).
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub mod webhook {
+    pub use crate::model::webhook::{WebhookError, TIMESTAMP_TOLERANCE};
+}
+
 #[cfg(feature = "roster")]
 #[cfg_attr(docsrs, doc(cfg(feature = "roster")))]
 /// Rosters: who should be in each vendor's organization, read from one TOML file and

@@ -9,3 +9,5 @@ pub(crate) mod kind;
 pub(crate) mod outcome;
 pub(crate) mod request;
 pub(crate) mod snapshot;
+#[cfg(feature = "webhooks")]
+pub(crate) mod webhook;

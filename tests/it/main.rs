@@ -37,3 +37,5 @@ mod secrets;
 mod spans;
 mod transport_safety;
 mod validation;
+#[cfg(feature = "webhooks")]
+mod webhooks;

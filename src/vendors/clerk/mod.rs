@@ -29,6 +29,12 @@
 //! may have created the invitation (retried only as a 503 with `Retry-After`). The trace id
 //! comes from the body's `clerk_trace_id`, else the `Clerk-Trace-Id` header, else `cf-ray`.
 
+#[cfg(feature = "webhooks")]
+mod webhook;
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub use webhook::verify_webhook;
+
 use std::fmt;
 use std::time::{Duration, SystemTime};
 

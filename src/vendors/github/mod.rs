@@ -26,10 +26,15 @@
 
 pub(crate) mod app;
 mod cursor;
+#[cfg(feature = "webhooks")]
+mod webhook;
 
 use cursor::Cursor;
 
 pub use app::GitHubApp;
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub use webhook::verify_webhook;
 
 use std::fmt;
 use std::time::{Duration, SystemTime};

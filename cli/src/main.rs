@@ -110,6 +110,26 @@ pub(crate) enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check a roster file: its shape, duplicate people, unknown roles, malformed emails and
+    /// logins. One line per problem; exit 1 when there is one.
+    Lint {
+        /// The roster file.
+        #[arg(value_name = "ROSTER")]
+        roster: PathBuf,
+    },
+    /// Print what it takes to make each organization of a roster match it, from one snapshot
+    /// each; sends no write.
+    Plan(roster::PlanArgs),
+    /// Make each organization of a roster match it: print the plan, then carry it out (the
+    /// cancellations, then the invitations, with the CSV run's journal, report and Ctrl-C).
+    Apply(roster::ApplyArgs),
+    #[command(flatten)]
+    Organization(OrgCommand),
+}
+
+/// The commands about one organization, named by `--org`.
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
     /// Invite one person, or everyone in a CSV file (--csv).
     Invite(Box<InviteArgs>),
     /// List invitations.
@@ -133,19 +153,6 @@ enum Command {
         #[arg(long)]
         email: String,
     },
-    /// Check a roster file: its shape, duplicate people, unknown roles, malformed emails and
-    /// logins. One line per problem; exit 1 when there is one.
-    Lint {
-        /// The roster file.
-        #[arg(value_name = "ROSTER")]
-        roster: PathBuf,
-    },
-    /// Print what it takes to make each organization of a roster match it, from one snapshot
-    /// each; sends no write.
-    Plan(roster::PlanArgs),
-    /// Make each organization of a roster match it: print the plan, then carry it out (the
-    /// cancellations, then the invitations, with the CSV run's journal, report and Ctrl-C).
-    Apply(roster::ApplyArgs),
     /// Whether someone is a member, invited, or neither; or everyone of a CSV file (--csv),
     /// from one snapshot of the organization.
     Check {
@@ -301,23 +308,23 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> ExitCode {
     // The roster's commands take their organizations from the file.
-    match &cli.command {
-        Command::Lint { roster } => return roster::lint(roster),
+    let command = match cli.command {
+        Command::Lint { roster } => return roster::lint(&roster),
         Command::Plan(args) => {
-            return roster::plan(&cli.global, args, progress::Progress::new()).await;
+            return roster::plan(&cli.global, &args, progress::Progress::new()).await;
         }
         Command::Apply(args) => {
-            return roster::apply(&cli.global, args, progress::Progress::new()).await;
+            return roster::apply(&cli.global, &args, progress::Progress::new()).await;
         }
-        _ => {}
-    }
+        Command::Organization(command) => command,
+    };
     let Some(organization) = cli.global.org.clone() else {
         eprintln!("error: invalid_request: --org is required");
         return ExitCode::from(2);
     };
     // The sandbox knows the logins and team slugs the command names.
-    let names = match &cli.command {
-        Command::Invite(args) => {
+    let names = match &command {
+        OrgCommand::Invite(args) => {
             let (mut logins, mut slugs) = match (&args.csv, cli.global.sandbox) {
                 (Some(csv), true) => rows::names(csv),
                 _ => (Vec::new(), Vec::new()),
@@ -326,10 +333,10 @@ async fn run(cli: Cli) -> ExitCode {
             slugs.extend(args.teams.iter().cloned());
             (logins, slugs)
         }
-        Command::Check {
+        OrgCommand::Check {
             login: Some(login), ..
         } if cli.global.sandbox => (vec![login.clone()], Vec::new()),
-        Command::Check { csv: Some(csv), .. } if cli.global.sandbox => rows::names(csv),
+        OrgCommand::Check { csv: Some(csv), .. } if cli.global.sandbox => rows::names(csv),
         _ => (Vec::new(), Vec::new()),
     };
     let progress = progress::Progress::new();
@@ -341,8 +348,8 @@ async fn run(cli: Cli) -> ExitCode {
         }
     };
     let provider: &dyn Provider = &*client.provider;
-    match cli.command {
-        Command::Invite(args) => match &args.csv {
+    match command {
+        OrgCommand::Invite(args) => match &args.csv {
             Some(_) => {
                 let defaults = defaults(&args);
                 bulk::run(
@@ -357,20 +364,19 @@ async fn run(cli: Cli) -> ExitCode {
             }
             None => invite_one(provider, &organization, &args).await,
         },
-        Command::List { status } => list(provider, &organization, status, cli.global.output).await,
-        Command::Cancel { ids, emails } => {
+        OrgCommand::List { status } => {
+            list(provider, &organization, status, cli.global.output).await
+        }
+        OrgCommand::Cancel { ids, emails } => {
             cancel(provider, &organization, ids, emails, cli.global.output).await
         }
-        Command::Resend { email } => {
+        OrgCommand::Resend { email } => {
             resend(provider, &organization, &email, cli.global.output).await
         }
-        Command::Check { csv: Some(csv), .. } => {
+        OrgCommand::Check { csv: Some(csv), .. } => {
             check_all(provider, &organization, &csv, cli.global.output, &progress).await
         }
-        Command::Lint { .. } | Command::Plan(_) | Command::Apply(_) => {
-            unreachable!("handled above")
-        }
-        Command::Check { email, login, .. } => {
+        OrgCommand::Check { email, login, .. } => {
             let invitee = match (email, login) {
                 (Some(email), _) => Invitee::email(email),
                 (_, Some(login)) => Invitee::login(login),

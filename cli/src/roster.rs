@@ -69,14 +69,13 @@ pub(crate) fn lint(path: &Path) -> ExitCode {
     }
 }
 
-/// The vendor of a roster key.
+/// The vendor of a roster key (the vendors' names in flags and rosters are the same).
 fn vendor_of(key: &str) -> Option<Vendor> {
-    match key {
-        "github" => Some(Vendor::Github),
-        "clerk" => Some(Vendor::Clerk),
-        "elastic" => Some(Vendor::Elastic),
-        _ => None,
-    }
+    use clap::ValueEnum;
+    Vendor::value_variants()
+        .iter()
+        .copied()
+        .find(|vendor| vendor.key() == key)
 }
 
 /// `plan ROSTER`: each managed vendor's plan, from one snapshot each; no write is sent.

@@ -1604,16 +1604,18 @@ async fn apply_killed_half_way_and_run_again_does_every_planned_change_once() {
 }
 
 /// A roster run on one vendor's fake: plan, apply, plan again, apply again.
-async fn roster_round_trip(
+/// The fake holds a pending invitation the roster keeps, one it does not list, and one that
+/// expired; its member is set up by the caller.
+async fn roster_round_trip<V>(
     target: &Target,
-    fake_requests: impl Fn() -> futures_util::future::BoxFuture<
-        'static,
-        Vec<orginvite::testkit::wiremock::Request>,
-    >,
-    pending_after: impl Fn() -> Vec<String>,
+    fake: &FakeServer<V>,
     member_entry: &str,
     writes: usize,
 ) {
+    fake.add_invitation(&target.org, "keep@example.com");
+    fake.add_invitation(&target.org, "stranger@example.com");
+    let lapsed = fake.add_invitation(&target.org, "lapsed@example.com");
+    assert!(fake.set_invitation_status(&lapsed, orginvite::InvitationStatus::Expired));
     let dir = scratch(&format!("roster-{}", target.provider));
     let roster = write(
         &dir.join("roster.toml"),
@@ -1680,7 +1682,7 @@ async fn roster_round_trip(
             .count()
     };
     assert_eq!(
-        non_get(&fake_requests().await),
+        non_get(&fake.requests().await),
         0,
         "{}: plan sends no write",
         target.provider
@@ -1705,12 +1707,12 @@ async fn roster_round_trip(
         stderr(&output)
     );
     assert_eq!(
-        non_get(&fake_requests().await),
+        non_get(&fake.requests().await),
         writes,
         "{}: the cancel and the creates",
         target.provider
     );
-    let mut pending = pending_after();
+    let mut pending = pending_emails(fake);
     pending.sort();
     assert_eq!(
         pending,
@@ -1731,7 +1733,7 @@ async fn roster_round_trip(
     let output = target.run(&["apply", &roster, "--cancel-unlisted"]).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
-        non_get(&fake_requests().await),
+        non_get(&fake.requests().await),
         writes,
         "{}: nothing more",
         target.provider
@@ -1748,98 +1750,25 @@ fn pending_emails<V>(fake: &FakeServer<V>) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_roster_round_trip_on_every_vendor() {
-    let github = Arc::new(real_time_github().await);
-    let clerk = Arc::new(FakeClerk::start_with_clock(Arc::new(TokioSleeper)).await);
-    let elastic = Arc::new(FakeElasticCloud::start_with_clock(Arc::new(TokioSleeper)).await);
+    let github = real_time_github().await;
     github.add(
         orginvite::testkit::FakeMember::new("acme")
             .login("octocat")
             .user_id("1"),
     );
+    roster_round_trip(
+        &Target::github(&github),
+        &github,
+        "{ login = \"octocat\" }",
+        3,
+    )
+    .await;
+    let clerk = FakeClerk::start_with_clock(Arc::new(TokioSleeper)).await;
     clerk.add_member(clerk.organization(), "member@example.com");
+    roster_round_trip(&Target::clerk(&clerk), &clerk, "{}", 2).await;
+    let elastic = FakeElasticCloud::start_with_clock(Arc::new(TokioSleeper)).await;
     elastic.add_member(elastic.organization(), "member@example.com");
-    for (organization, add, status) in [
-        (
-            github.organization().to_owned(),
-            Box::new({
-                let fake = github.clone();
-                move |org: &str, email: &str| fake.add_invitation(org, email)
-            }) as Box<dyn Fn(&str, &str) -> String>,
-            Box::new({
-                let fake = github.clone();
-                move |id: &str| fake.set_invitation_status(id, orginvite::InvitationStatus::Expired)
-            }) as Box<dyn Fn(&str) -> bool>,
-        ),
-        (
-            clerk.organization().to_owned(),
-            Box::new({
-                let fake = clerk.clone();
-                move |org: &str, email: &str| fake.add_invitation(org, email)
-            }),
-            Box::new({
-                let fake = clerk.clone();
-                move |id: &str| fake.set_invitation_status(id, orginvite::InvitationStatus::Expired)
-            }),
-        ),
-        (
-            elastic.organization().to_owned(),
-            Box::new({
-                let fake = elastic.clone();
-                move |org: &str, email: &str| fake.add_invitation(org, email)
-            }),
-            Box::new({
-                let fake = elastic.clone();
-                move |id: &str| fake.set_invitation_status(id, orginvite::InvitationStatus::Expired)
-            }),
-        ),
-    ] {
-        add(&organization, "keep@example.com");
-        add(&organization, "stranger@example.com");
-        let lapsed = add(&organization, "lapsed@example.com");
-        assert!(status(&lapsed));
-    }
-    {
-        let fake = github.clone();
-        roster_round_trip(
-            &Target::github(&github),
-            move || {
-                let fake = fake.clone();
-                Box::pin(async move { fake.requests().await })
-            },
-            || pending_emails(&github),
-            "{ login = \"octocat\" }",
-            3,
-        )
-        .await;
-    }
-    {
-        let fake = clerk.clone();
-        roster_round_trip(
-            &Target::clerk(&clerk),
-            move || {
-                let fake = fake.clone();
-                Box::pin(async move { fake.requests().await })
-            },
-            || pending_emails(&clerk),
-            "{}",
-            2,
-        )
-        .await;
-    }
-    {
-        let fake = elastic.clone();
-        roster_round_trip(
-            &Target::elastic(&elastic),
-            move || {
-                let fake = fake.clone();
-                Box::pin(async move { fake.requests().await })
-            },
-            || pending_emails(&elastic),
-            "{}",
-            2,
-        )
-        .await;
-    }
+    roster_round_trip(&Target::elastic(&elastic), &elastic, "{}", 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

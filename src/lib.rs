@@ -94,6 +94,16 @@ pub mod webhook {
     pub use crate::model::webhook::{WebhookError, TIMESTAMP_TOLERANCE};
 }
 
+/// What became of invitations: [`InvitationEvent`](events::InvitationEvent)s, from polling
+/// ([`Provider::poll_events`] with an [`EventCursor`](events::EventCursor)) or from a vendor's
+/// webhooks (feature `webhooks`: `github::receive_webhook`, `clerk::receive_webhook`), and a
+/// [`Deduplicator`](events::Deduplicator) for webhooks delivered twice.
+pub mod events {
+    pub use crate::model::event::{
+        Deduplicator, EventCursor, EventKind, EventSource, InvitationEvent, WebhookBody,
+    };
+}
+
 #[cfg(feature = "roster")]
 #[cfg_attr(docsrs, doc(cfg(feature = "roster")))]
 /// Rosters: who should be in each vendor's organization, read from one TOML file and

@@ -8,6 +8,7 @@ use crate::engine::builder::{ClientBuilder, VendorSettings};
 use crate::engine::Engine;
 use crate::model::boxed::{BoxFuture, BoxStream};
 use crate::model::error::Error;
+use crate::model::event::{EventCursor, InvitationEvent};
 use crate::model::invitation::Invitation;
 use crate::model::kind::ProviderKind;
 use crate::model::outcome::{
@@ -232,6 +233,30 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// client's [`max_body_bytes`](crate::ClientBuilder::max_body_bytes): 64 MiB by default).
     /// The first error ends it.
     fn snapshot<'a>(&'a self, organization: &'a str) -> BoxFuture<'a, Result<Snapshot, Error>>;
+
+    /// Polls `organization` for what became of its invitations: takes one [`snapshot`]
+    /// (its requests are paced as reads), compares it with what `cursor` saw last, and
+    /// returns the changes as [`InvitationEvent`]s (invited, accepted, revoked, expired,
+    /// failed, member added or removed), moving `cursor` on. The first poll of a new cursor
+    /// only sets its starting point. Save the cursor (it serializes) after handling the
+    /// events, and a restart neither replays nor loses any. On error the cursor is left as it
+    /// was.
+    ///
+    /// Polling is the only signal Elastic Cloud gives, and the one for expiry and failure on
+    /// GitHub and Clerk, whose webhooks say nothing of them. See [`EventCursor`] for what each
+    /// vendor lets polling tell.
+    ///
+    /// [`snapshot`]: Provider::snapshot
+    fn poll_events<'a>(
+        &'a self,
+        organization: &'a str,
+        cursor: &'a mut EventCursor,
+    ) -> BoxFuture<'a, Result<Vec<InvitationEvent>, Error>> {
+        Box::pin(async move {
+            let snapshot = self.snapshot(organization).await?;
+            Ok(cursor.advance(&snapshot))
+        })
+    }
 }
 
 /// A client of one vendor: [`GitHub`](crate::GitHub), [`Clerk`](crate::Clerk) or
@@ -399,6 +424,16 @@ impl<V: Vendor> Client<V> {
     /// Takes a snapshot of an organization; see [`Provider::snapshot`].
     pub async fn snapshot(&self, organization: &str) -> Result<Snapshot, Error> {
         crate::ops::snapshot::snapshot(self.ops(), organization).await
+    }
+
+    /// Polls an organization for invitation events; see [`Provider::poll_events`].
+    pub async fn poll_events(
+        &self,
+        organization: &str,
+        cursor: &mut EventCursor,
+    ) -> Result<Vec<InvitationEvent>, Error> {
+        let snapshot = self.snapshot(organization).await?;
+        Ok(cursor.advance(&snapshot))
     }
 }
 

@@ -52,3 +52,17 @@ impl serde::Serialize for ProviderKind {
         serializer.serialize_str(self.as_str())
     }
 }
+
+impl<'de> serde::Deserialize<'de> for ProviderKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        ProviderKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format_args!(
+                    "unknown vendor `{name}`: expected github, clerk or elastic_cloud"
+                ))
+            })
+    }
+}

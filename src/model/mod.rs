@@ -3,6 +3,7 @@
 
 pub(crate) mod boxed;
 pub(crate) mod error;
+pub(crate) mod event;
 pub(crate) mod extension;
 pub(crate) mod invitation;
 pub(crate) mod kind;

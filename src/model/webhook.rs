@@ -43,6 +43,45 @@ pub enum WebhookError {
     /// The signed timestamp is further ahead than the tolerance.
     #[error("the delivery's timestamp is {} s ahead, more than the {} s tolerated", .0.as_secs(), TIMESTAMP_TOLERANCE.as_secs())]
     Future(Duration),
+    /// The delivery's body is not JSON (a hook sending `x-www-form-urlencoded`, or a body cut
+    /// short). What the parser said is kept, never the body.
+    #[error("the delivery's body is not JSON: {0}")]
+    NotJson(String),
+    /// The body is JSON, but an event this crate reads lacks a field the vendor always sends.
+    #[error("the `{event}` delivery has no `{field}`")]
+    MissingField {
+        /// The vendor's event (GitHub's `organization.member_invited`, Clerk's type).
+        event: String,
+        /// The field.
+        field: &'static str,
+    },
+}
+
+/// The body as JSON.
+pub(crate) fn parse_body(body: &[u8]) -> Result<serde_json::Value, WebhookError> {
+    serde_json::from_slice(body).map_err(|e| {
+        // The parser's words and position, without the body's text.
+        let mut reason = format!("{e}");
+        reason.truncate(200);
+        WebhookError::NotJson(reason)
+    })
+}
+
+/// An id the vendor writes as a number or a string, as text.
+pub(crate) fn id_text(value: Option<&serde_json::Value>) -> Option<String> {
+    match value? {
+        serde_json::Value::String(text) if !text.is_empty() => Some(text.clone()),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+/// A string field, when it is a non-empty string.
+pub(crate) fn text(value: Option<&serde_json::Value>) -> Option<String> {
+    value
+        .and_then(serde_json::Value::as_str)
+        .filter(|text| !text.is_empty())
+        .map(str::to_owned)
 }
 
 /// Checks a signed Unix timestamp (seconds) against `now`, within [`TIMESTAMP_TOLERANCE`].

@@ -7,9 +7,10 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use wiremock::Request;
 
+use super::hooks::{self, Happened};
 use super::{
-    ceil_secs, decoded, Action, Answer, Ask, Counters, FakeInvitation, FakeServer, ListAsk,
-    Listing, MemberListing, Order, Paging, Refusal, Vendor, Who,
+    ceil_secs, decoded, epoch_secs, Action, Answer, Ask, Counters, FakeInvitation, FakeMember,
+    FakeServer, ListAsk, Listing, MemberListing, Order, Paging, Refusal, Vendor, Who,
 };
 
 use crate::model::invitation::InvitationStatus;
@@ -686,6 +687,37 @@ impl ClerkSim {
     }
 }
 
+impl ClerkSim {
+    /// An `OrganizationMembership` as Clerk answers it; `i` numbers the fake's members.
+    fn membership_json(&self, i: usize, member: &FakeMember, created: i64) -> Value {
+        let user_id = member
+            .user_id
+            .clone()
+            .unwrap_or_else(|| format!("user_sandbox{i:020}"));
+        json!({
+            "object": "organization_membership",
+            "id": format!("orgmem_sandbox{i:020}"),
+            "role": member.role,
+            "role_name": self.role_name(&member.role).unwrap_or_else(|| member.role.clone()),
+            "permissions": [],
+            "public_metadata": {},
+            "private_metadata": {},
+            "created_at": created,
+            "updated_at": created,
+            "organization": {"object": "organization", "id": member.organization, "name": "Sandbox", "slug": "sandbox"},
+            "public_user_data": {
+                "user_id": user_id,
+                "first_name": null,
+                "last_name": null,
+                "identifier": member.email,
+                "username": member.login,
+                "image_url": "https://img.sandbox.example/default.png",
+                "has_image": false,
+            },
+        })
+    }
+}
+
 impl Vendor for ClerkSim {
     fn parse(&self, request: &Request, token: &str, counters: &Counters) -> Result<Action, Answer> {
         self.check(request, token, counters)
@@ -735,33 +767,7 @@ impl Vendor for ClerkSim {
             .as_millisecond();
         let data: Vec<Value> = members
             .iter()
-            .map(|&(i, member)| {
-                let user_id = member
-                    .user_id
-                    .clone()
-                    .unwrap_or_else(|| format!("user_sandbox{i:020}"));
-                json!({
-                    "object": "organization_membership",
-                    "id": format!("orgmem_sandbox{i:020}"),
-                    "role": member.role,
-                    "role_name": self.role_name(&member.role).unwrap_or_else(|| member.role.clone()),
-                    "permissions": [],
-                    "public_metadata": {},
-                    "private_metadata": {},
-                    "created_at": created,
-                    "updated_at": created,
-                    "organization": {"object": "organization", "id": member.organization, "name": "Sandbox", "slug": "sandbox"},
-                    "public_user_data": {
-                        "user_id": user_id,
-                        "first_name": null,
-                        "last_name": null,
-                        "identifier": member.email,
-                        "username": member.login,
-                        "image_url": "https://img.sandbox.example/default.png",
-                        "has_image": false,
-                    },
-                })
-            })
+            .map(|&(i, member)| self.membership_json(i, member, created))
             .collect();
         json_answer(200, &json!({"data": data, "total_count": total}), counters)
     }
@@ -837,6 +843,75 @@ impl Vendor for ClerkSim {
                 counters,
             ),
         }
+    }
+
+    fn webhook_events(&self, happened: Happened<'_>, now: jiff::Timestamp) -> Vec<(String, Value)> {
+        let counters = Counters::at(now.into());
+        let envelope = |kind: &str, data: Value| {
+            let body = json!({
+                "object": "event",
+                "type": kind,
+                "instance_id": "ins_sandbox",
+                "timestamp": now.as_second(),
+                "data": data,
+            });
+            (kind.to_owned(), body)
+        };
+        match happened {
+            Happened::Invited(invitation) => vec![envelope(
+                "organizationInvitation.created",
+                self.invitation_json(invitation, &counters),
+            )],
+            Happened::Accepted(invitation, member) => {
+                let mut data = self.invitation_json(invitation, &counters);
+                data["user_id"] = json!(member.user_id);
+                let membership = self.membership_json(0, member, now.as_millisecond());
+                vec![
+                    envelope("organizationInvitation.accepted", data),
+                    envelope("organizationMembership.created", membership),
+                ]
+            }
+            Happened::Revoked(invitation) => vec![envelope(
+                "organizationInvitation.revoked",
+                self.invitation_json(invitation, &counters),
+            )],
+        }
+    }
+
+    fn webhook_delivery_id(&self, n: u64) -> String {
+        format!("msg_sandbox{n:020}")
+    }
+
+    /// Svix's signature: `v1,` and the base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` under
+    /// the `whsec_` secret's decoded key.
+    fn sign_webhook(
+        &self,
+        secret: &str,
+        id: &str,
+        _event: &str,
+        body: &[u8],
+        now: std::time::SystemTime,
+    ) -> Vec<(String, String)> {
+        use base64::Engine as _;
+        let base64 = base64::engine::general_purpose::STANDARD;
+        let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
+        let key = base64
+            .decode(encoded)
+            .unwrap_or_else(|_| encoded.as_bytes().to_vec());
+        let timestamp = epoch_secs(now).to_string();
+        let tag = hooks::hmac(
+            &key,
+            &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
+        );
+        vec![
+            ("content-type".into(), "application/json".into()),
+            ("svix-id".into(), id.to_owned()),
+            ("svix-timestamp".into(), timestamp),
+            (
+                "svix-signature".into(),
+                format!("v1,{}", base64.encode(tag)),
+            ),
+        ]
     }
 
     fn invitation_id(&self, n: u64) -> String {

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{json, Value};
 use wiremock::Request;
 
+use super::hooks::{self, Happened};
 use super::{
     ceil_secs, decoded, epoch_secs, Action, Answer, Ask, Counters, FakeInvitation, FakeMember,
     FakeServer, ListAsk, Listing, MemberFound, MemberListing, Order, Paging, Refusal, Vendor, Who,
@@ -885,6 +886,107 @@ impl Vendor for GitHubSim {
 
     fn invitation_id(&self, n: u64) -> String {
         n.to_string()
+    }
+
+    /// The invitee's login (the invitation's, or made from the email's local part) and a
+    /// numeric user id.
+    fn accepted_member(&self, invitation: &FakeInvitation, n: usize) -> FakeMember {
+        let login = invitation.login.clone().unwrap_or_else(|| {
+            let email = invitation.email.as_deref().unwrap_or("member");
+            let local = email.split('@').next().unwrap_or(email);
+            local
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect()
+        });
+        let id = invitation
+            .user_id
+            .clone()
+            .unwrap_or_else(|| (9_100_000 + n).to_string());
+        let mut member = FakeMember::new(invitation.organization.clone())
+            .login(login)
+            .user_id(id)
+            .role(membership_role(&invitation.role));
+        member.email = invitation.email.clone();
+        member
+    }
+
+    /// `organization` events: `member_invited` and `member_added`; GitHub has no action for
+    /// an invitation cancelled.
+    fn webhook_events(&self, happened: Happened<'_>, now: jiff::Timestamp) -> Vec<(String, Value)> {
+        let counters = Counters::at(now.into());
+        let user = |login: &str, id: &str| {
+            let id: u64 = id.parse().unwrap_or(0);
+            json!({"login": login, "id": id, "node_id": format!("U_sandbox{id}"),
+                   "type": "User", "site_admin": false})
+        };
+        let event = |action: &str, organization: &str, fields: Value| {
+            let mut body = json!({
+                "action": action,
+                "organization": {"login": organization, "id": 1, "node_id": "O_sandbox1",
+                                 "url": format!("https://api.github.com/orgs/{organization}")},
+                "sender": {"login": "sandbox-owner", "id": 1, "node_id": "U_sandbox1",
+                           "type": "User", "site_admin": false},
+            });
+            if let (Some(body), Value::Object(fields)) = (body.as_object_mut(), fields) {
+                body.extend(fields);
+            }
+            ("organization".to_owned(), body)
+        };
+        match happened {
+            Happened::Invited(invitation) => {
+                let invitee = match (&invitation.login, &invitation.user_id) {
+                    (Some(login), Some(id)) => user(login, id),
+                    _ => Value::Null,
+                };
+                vec![event(
+                    "member_invited",
+                    &invitation.organization,
+                    json!({"invitation": invitation_json(invitation, &counters), "user": invitee}),
+                )]
+            }
+            Happened::Accepted(invitation, member) => {
+                let login = member.login.as_deref().unwrap_or("");
+                let organization = &invitation.organization;
+                vec![event(
+                    "member_added",
+                    organization,
+                    json!({"membership": {
+                        "url": format!("https://api.github.com/orgs/{organization}/memberships/{login}"),
+                        "state": "active",
+                        "role": membership_role(&invitation.role),
+                        "organization_url": format!("https://api.github.com/orgs/{organization}"),
+                        "user": user(login, member.user_id.as_deref().unwrap_or("0")),
+                    }}),
+                )]
+            }
+            Happened::Revoked(_) => Vec::new(),
+        }
+    }
+
+    fn webhook_delivery_id(&self, n: u64) -> String {
+        format!("00000000-0000-4000-8000-{n:012x}")
+    }
+
+    /// `X-Hub-Signature-256`: `sha256=` and the hex HMAC-SHA256 of the body.
+    fn sign_webhook(
+        &self,
+        secret: &str,
+        id: &str,
+        event: &str,
+        body: &[u8],
+        _now: SystemTime,
+    ) -> Vec<(String, String)> {
+        let tag = hooks::hmac(secret.as_bytes(), &[body]);
+        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        vec![
+            ("content-type".into(), "application/json".into()),
+            ("user-agent".into(), "GitHub-Hookshot/sandbox".into()),
+            ("x-github-event".into(), event.to_owned()),
+            ("x-github-delivery".into(), id.to_owned()),
+            ("x-github-hook-id".into(), "1".into()),
+            ("x-hub-signature-256".into(), format!("sha256={hex}")),
+        ]
     }
 
     fn default_lifetime(&self) -> Duration {

@@ -90,6 +90,7 @@ mod clerk;
 mod elastic;
 mod github;
 mod github_app;
+mod hooks;
 #[cfg(feature = "redis")]
 mod redis;
 mod wire;
@@ -100,6 +101,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use jiff::Timestamp;
+use serde_json::Value;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// A fake's answer to one request.
@@ -112,6 +114,8 @@ pub use clerk::ClerkSim;
 pub use elastic::ElasticSim;
 pub use github::{GitHubLimit, GitHubSim};
 pub use github_app::TEST_APP_PRIVATE_KEY;
+use hooks::Happened;
+pub use hooks::WebhookDelivery;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisServer, REDIS_SERVER_ENV};
@@ -457,6 +461,42 @@ pub(crate) trait Vendor: Send + Sync + 'static {
     fn member_role(&self) -> &'static str {
         self.default_role()
     }
+    /// The member an invitation's invitee becomes on accepting it; `n` numbers the fake's
+    /// members.
+    fn accepted_member(&self, invitation: &FakeInvitation, n: usize) -> FakeMember {
+        let member = FakeMember::new(invitation.organization.clone()).user_id(
+            invitation
+                .user_id
+                .clone()
+                .unwrap_or_else(|| format!("user_accepted{n}")),
+        );
+        FakeMember {
+            email: invitation.email.clone(),
+            login: invitation.login.clone(),
+            role: invitation.role.clone(),
+            ..member
+        }
+    }
+    /// The webhook deliveries the vendor sends for what happened: (event, body). None by
+    /// default: not every vendor has webhooks.
+    fn webhook_events(&self, _happened: Happened<'_>, _now: Timestamp) -> Vec<(String, Value)> {
+        Vec::new()
+    }
+    /// The id of the `n`th delivery (1-based).
+    fn webhook_delivery_id(&self, n: u64) -> String {
+        format!("delivery-{n}")
+    }
+    /// The headers of a delivery, signature included.
+    fn sign_webhook(
+        &self,
+        _secret: &str,
+        _id: &str,
+        _event: &str,
+        _body: &[u8],
+        _now: SystemTime,
+    ) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// What an answer may report: the request's number, the time, and the rate-limit window.
@@ -469,6 +509,20 @@ pub(crate) struct Counters {
     pub reset_at: Option<SystemTime>,
     /// The rate-limit window's length, when a window is configured.
     pub window: Option<Duration>,
+}
+
+impl Counters {
+    /// Counters at `now` outside any request (for what a fake sends by itself).
+    pub(crate) fn at(now: SystemTime) -> Counters {
+        Counters {
+            now,
+            request_number: 0,
+            limit: None,
+            remaining: None,
+            reset_at: None,
+            window: None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -545,6 +599,8 @@ struct State {
     revoked_from: Option<u64>,
     /// Whether a repeated invitation creates another one instead of "already invited".
     repeats: bool,
+    /// Where webhook deliveries go, once a test asks for them.
+    hooks: Option<hooks::Hooks>,
 }
 
 impl State {
@@ -889,10 +945,16 @@ fn create(
             return Err(refusal);
         }
     }
-    Ok(asks
+    let created: Vec<FakeInvitation> = asks
         .into_iter()
         .map(|ask| state.add_invitation(vendor, ask, now))
-        .collect())
+        .collect();
+    if let Some(hooks) = state.hooks.as_mut() {
+        for invitation in &created {
+            hooks.announce(vendor, Happened::Invited(invitation), now.into());
+        }
+    }
+    Ok(created)
 }
 
 /// Cancels every invitation `ids` names, or none: each must be pending.
@@ -924,6 +986,11 @@ fn cancel(
             state.invitations[i].clone()
         })
         .collect();
+    if let Some(hooks) = state.hooks.as_mut() {
+        for invitation in &cancelled {
+            hooks.announce(vendor, Happened::Revoked(invitation), now.into());
+        }
+    }
     vendor.cancelled(&cancelled, counters)
 }
 
@@ -947,6 +1014,8 @@ pub struct FakeServer<V> {
     organization: String,
     clock: Arc<dyn Sleeper>,
     virtual_clock: Option<RecordingSleeper>,
+    /// The webhook deliveries sent, with their answers.
+    hook_log: Arc<Mutex<Vec<WebhookDelivery>>>,
 }
 
 impl<V> fmt::Debug for FakeServer<V> {
@@ -982,6 +1051,7 @@ impl<V> FakeServer<V> {
             rate_limited: 0,
             revoked_from: None,
             repeats: false,
+            hooks: None,
         }));
         let vendor = Arc::new(vendor);
         Mock::given(wiremock::matchers::any())
@@ -1006,6 +1076,7 @@ impl<V> FakeServer<V> {
             organization: organization.to_owned(),
             clock,
             virtual_clock: None,
+            hook_log: Arc::default(),
         }
     }
 }
@@ -1129,6 +1200,71 @@ impl<V> FakeServer<V> {
         match state.invitations.iter_mut().find(|inv| inv.id == id) {
             Some(invitation) => {
                 invitation.status = status;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Accepts the pending invitation `id`, as its invitee would, at the fake's clock: the
+    /// invitation is accepted and the invitee a member (by the invitation's email or login,
+    /// with a user id the fake makes up unless the invitation names one), and a webhook
+    /// receiver hears of it ([`deliver_webhooks_to`](FakeServer::deliver_webhooks_to)).
+    /// `false` when the fake holds no pending invitation `id`.
+    pub fn accept(&self, id: &str) -> bool {
+        let now = self.clock.now();
+        let today = Timestamp::try_from(now).unwrap_or(Timestamp::UNIX_EPOCH);
+        let mut state = lock(&self.state);
+        let n = state.members.len() + 1;
+        let Some(invitation) = state
+            .invitations
+            .iter_mut()
+            .find(|inv| inv.id == id && inv.status_at(today) == InvitationStatus::Pending)
+        else {
+            return false;
+        };
+        invitation.status = InvitationStatus::Accepted;
+        let invitation = invitation.clone();
+        let member = self.rules.accepted_member(&invitation, n);
+        state.members.push(member.clone());
+        if let Some(hooks) = state.hooks.as_mut() {
+            hooks.announce(&*self.rules, Happened::Accepted(&invitation, &member), now);
+        }
+        true
+    }
+
+    /// Lets the pending invitation `id` expire now, on the fake's clock: lists show it
+    /// expired (GitHub among its failed invitations). No vendor sends a webhook for it.
+    /// `false` when the fake holds no pending invitation `id`.
+    pub fn expire(&self, id: &str) -> bool {
+        let today = Timestamp::try_from(self.clock.now()).unwrap_or(Timestamp::UNIX_EPOCH);
+        let mut state = lock(&self.state);
+        match state
+            .invitations
+            .iter_mut()
+            .find(|inv| inv.id == id && inv.status_at(today) == InvitationStatus::Pending)
+        {
+            Some(invitation) => {
+                invitation.expires_at = Some(today);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Marks the pending invitation `id` failed, as GitHub does with one it could not deliver
+    /// (listed among its failed invitations). No webhook is sent. `false` when the fake holds
+    /// no pending invitation `id`.
+    pub fn fail(&self, id: &str) -> bool {
+        let today = Timestamp::try_from(self.clock.now()).unwrap_or(Timestamp::UNIX_EPOCH);
+        let mut state = lock(&self.state);
+        match state
+            .invitations
+            .iter_mut()
+            .find(|inv| inv.id == id && inv.status_at(today) == InvitationStatus::Pending)
+        {
+            Some(invitation) => {
+                invitation.status = InvitationStatus::Failed;
                 true
             }
             None => false,

@@ -34,7 +34,7 @@ use cursor::Cursor;
 pub use app::GitHubApp;
 #[cfg(feature = "webhooks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
-pub use webhook::verify_webhook;
+pub use webhook::{decode_webhook, receive_webhook, verify_webhook};
 
 use std::fmt;
 use std::time::{Duration, SystemTime};

@@ -3,7 +3,12 @@
 use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::model::webhook::{header, hmac_matches, WebhookError};
+use serde_json::Value;
+
+use crate::model::event::{EventKind, EventSource, InvitationEvent, WebhookBody};
+use crate::model::extension::Payload;
+use crate::model::webhook::{header, hmac_matches, id_text, parse_body, text, WebhookError};
+use crate::vendors::timestamp;
 
 /// Checks that a GitHub webhook delivery was signed with one of `secrets` (several while a
 /// secret is rotated): `X-Hub-Signature-256` must be `sha256=` and the lower-case hex
@@ -75,4 +80,96 @@ fn decode_hex(hex: &str) -> Option<[u8; 32]> {
         *byte = u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).ok()?;
     }
     Some(bytes)
+}
+
+/// Reads a GitHub webhook delivery (already verified with [`verify_webhook`]) as an
+/// [`InvitationEvent`]: the `organization` event's `member_invited` (invitation id, email or
+/// login, the invitee's user id, when it was made), `member_added` (an invitation accepted:
+/// the new member's login and user id; GitHub names no invitation and no email) and
+/// `member_removed`. Any other event or action is `Ok(None)`, after the delivery's headers
+/// are checked. The event keeps the whole body as a [`WebhookBody`] payload and the delivery
+/// id (`X-GitHub-Delivery`) for [`Deduplicator`](crate::events::Deduplicator).
+///
+/// GitHub sends nothing when an invitation expires, fails or is cancelled: poll for those
+/// ([`Provider::poll_events`](crate::Provider::poll_events)).
+///
+/// ```
+/// use orginvite::events::EventKind;
+/// use orginvite::github::decode_webhook;
+/// use reqwest::header::HeaderMap;
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-github-event", "organization".parse().unwrap());
+/// headers.insert("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958".parse().unwrap());
+/// let body = br#"{"action":"member_added","organization":{"login":"acme"},
+///     "membership":{"state":"active","role":"member","user":{"login":"octocat","id":1}}}"#;
+/// let event = decode_webhook(&headers, body).unwrap().expect("an invitation event");
+/// assert_eq!(event.kind, EventKind::MemberAdded);
+/// assert_eq!(event.login.as_deref(), Some("octocat"));
+/// assert_eq!(event.user_id.as_deref(), Some("1"));
+/// ```
+pub fn decode_webhook(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<InvitationEvent>, WebhookError> {
+    let name =
+        header(headers, "x-github-event").ok_or(WebhookError::MissingHeader("X-GitHub-Event"))?;
+    let delivery = header(headers, "x-github-delivery")
+        .ok_or(WebhookError::MissingHeader("X-GitHub-Delivery"))?;
+    if name != "organization" {
+        return Ok(None);
+    }
+    let json = parse_body(body)?;
+    let action = json.get("action").and_then(Value::as_str).unwrap_or("");
+    let kind = match action {
+        "member_invited" => EventKind::Invited,
+        "member_added" => EventKind::MemberAdded,
+        "member_removed" => EventKind::MemberRemoved,
+        _ => return Ok(None),
+    };
+    let missing = |field| WebhookError::MissingField {
+        event: format!("organization.{action}"),
+        field,
+    };
+    let organization =
+        text(json.pointer("/organization/login")).ok_or_else(|| missing("organization.login"))?;
+    let mut event = InvitationEvent::new(
+        crate::ProviderKind::GitHub,
+        organization,
+        kind,
+        EventSource::Webhook,
+    );
+    if kind == EventKind::Invited {
+        let invitation = json
+            .get("invitation")
+            .filter(|i| i.is_object())
+            .ok_or_else(|| missing("invitation"))?;
+        event.invitation_id =
+            Some(id_text(invitation.get("id")).ok_or_else(|| missing("invitation.id"))?);
+        event.email = text(invitation.get("email"));
+        event.login = text(invitation.get("login")).or_else(|| text(json.pointer("/user/login")));
+        event.user_id = id_text(json.pointer("/user/id"));
+        event.at = text(invitation.get("created_at")).and_then(|at| timestamp::parse(&at));
+    } else {
+        let user = json
+            .pointer("/membership/user")
+            .filter(|u| u.is_object())
+            .ok_or_else(|| missing("membership.user"))?;
+        event.login = text(user.get("login"));
+        event.user_id = id_text(user.get("id"));
+    }
+    event.delivery_id = Some(delivery.to_owned());
+    event.payload = Payload::new(WebhookBody::new(json));
+    Ok(Some(event))
+}
+
+/// Verifies a GitHub webhook delivery ([`verify_webhook`]) and reads it
+/// ([`decode_webhook`]): what a receiver calls with the raw body and its headers.
+pub fn receive_webhook(
+    headers: &HeaderMap,
+    body: &[u8],
+    secrets: &[SecretString],
+) -> Result<Option<InvitationEvent>, WebhookError> {
+    verify_webhook(headers, body, secrets)?;
+    decode_webhook(headers, body)
 }

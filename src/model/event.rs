@@ -1,0 +1,538 @@
+//! [`InvitationEvent`]: what became of an invitation, told the same way whether a vendor's
+//! webhook said it or two snapshots showed it; [`EventCursor`], the saved state that turns
+//! successive snapshots into events; [`Deduplicator`], which drops a webhook delivered twice.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::fmt;
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::model::extension::Payload;
+use crate::model::invitation::{Invitation, InvitationStatus};
+use crate::model::kind::ProviderKind;
+use crate::model::snapshot::{Member, Snapshot};
+
+/// What happened to an invitation or a membership.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// An invitation was sent.
+    Invited,
+    /// An invitation was accepted: the person is a member now.
+    Accepted,
+    /// An invitation was withdrawn by the organization.
+    Revoked,
+    /// An invitation was not accepted in time.
+    Expired,
+    /// The vendor could not deliver an invitation (GitHub's failed invitations).
+    Failed,
+    /// Someone became a member. GitHub's webhook says this when an invitation is accepted
+    /// (`member_added`); polling says it for a member no invitation it saw leads to.
+    MemberAdded,
+    /// Someone stopped being a member.
+    MemberRemoved,
+    /// An invitation is no longer pending, and the vendor does not tell whether it was
+    /// accepted or withdrawn: a GitHub invitation by email, whose invitee becomes a member
+    /// known by login only.
+    Closed,
+}
+
+impl EventKind {
+    /// A stable `snake_case` name: `invited`, `accepted`, `revoked`, `expired`, `failed`,
+    /// `member_added`, `member_removed` or `closed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Invited => "invited",
+            EventKind::Accepted => "accepted",
+            EventKind::Revoked => "revoked",
+            EventKind::Expired => "expired",
+            EventKind::Failed => "failed",
+            EventKind::MemberAdded => "member_added",
+            EventKind::MemberRemoved => "member_removed",
+            EventKind::Closed => "closed",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an event was learnt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventSource {
+    /// A verified webhook delivery from the vendor.
+    Webhook,
+    /// Two successive snapshots ([`EventCursor`], [`Provider::poll_events`](crate::Provider::poll_events)).
+    Polling,
+}
+
+/// What became of an invitation (or a membership), the same for every vendor and for both
+/// sources: a vendor's webhook (`github::decode_webhook`, `clerk::decode_webhook`, feature
+/// `webhooks`) or polling ([`Provider::poll_events`](crate::Provider::poll_events)).
+///
+/// What is known depends on the vendor and the source; see the per-vendor table in the
+/// guide's "Knowing what became of an invitation". Serializing it gives one JSON object with
+/// the timestamp in RFC 3339 and the vendor's payload as the vendor sent it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct InvitationEvent {
+    /// The vendor.
+    pub provider: ProviderKind,
+    /// The organization: GitHub's login of it, Clerk's and Elastic Cloud's id.
+    pub organization: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// Where it was learnt.
+    pub source: EventSource,
+    /// The invitation's id, when the event names one (not GitHub's `member_added`).
+    pub invitation_id: Option<String>,
+    /// The invitee's or member's email address, when the vendor tells it.
+    pub email: Option<String>,
+    /// The invitee's or member's login, when the vendor tells it (GitHub).
+    pub login: Option<String>,
+    /// The member's (or the invitee's) user id at the vendor, when it tells it.
+    pub user_id: Option<String>,
+    /// When it happened, as the vendor tells it; for what only polling sees, when the
+    /// snapshot that showed it was taken (so no later than it happened plus one interval).
+    pub at: Option<Timestamp>,
+    /// The webhook delivery's id (`X-GitHub-Delivery`, `svix-id`): the same on a redelivery,
+    /// the key to [`Deduplicator`]. `None` for polling.
+    pub delivery_id: Option<String>,
+    /// The vendor's payload: for a webhook, the whole delivery as a [`WebhookBody`]; for
+    /// polling, nothing kept (serializes as `null`).
+    pub payload: Payload,
+}
+
+impl InvitationEvent {
+    /// An event with the names still to be filled in.
+    pub(crate) fn new(
+        provider: ProviderKind,
+        organization: impl Into<String>,
+        kind: EventKind,
+        source: EventSource,
+    ) -> InvitationEvent {
+        InvitationEvent {
+            provider,
+            organization: organization.into(),
+            kind,
+            source,
+            invitation_id: None,
+            email: None,
+            login: None,
+            user_id: None,
+            at: None,
+            delivery_id: None,
+            payload: Payload::omitted(),
+        }
+    }
+
+    /// Who the event is about, for people to read: the email, else the login, else the user id.
+    pub fn who(&self) -> &str {
+        self.email
+            .as_deref()
+            .or(self.login.as_deref())
+            .or(self.user_id.as_deref())
+            .unwrap_or("")
+    }
+}
+
+/// A webhook delivery's body as the vendor sent it, kept as the [`InvitationEvent::payload`]
+/// of the event decoded from it: `event.payload.get::<WebhookBody>()`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct WebhookBody(serde_json::Value);
+
+impl crate::model::extension::sealed::Sealed for WebhookBody {}
+
+impl WebhookBody {
+    pub(crate) fn new(body: serde_json::Value) -> WebhookBody {
+        WebhookBody(body)
+    }
+
+    /// The delivery's JSON.
+    pub fn json(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
+/// Remembers the last `capacity` webhook delivery ids and says whether one is new: vendors
+/// deliver the same event again with the same id (GitHub when asked to, Svix after a failed
+/// attempt), and a receiver should act once.
+///
+/// Size it for the redelivery window: GitHub redelivers for 3 days (7 on Enterprise Server),
+/// Svix retries for about 28 hours. It is safe to share between tasks (`&self`).
+///
+/// ```
+/// use orginvite::events::Deduplicator;
+///
+/// let seen = Deduplicator::new(10_000);
+/// assert!(seen.first_time("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
+/// assert!(!seen.first_time("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
+/// // Handling failed: let the vendor's next attempt through.
+/// seen.forget("72d3162e-cc78-11e3-81ab-4c9367dc0958");
+/// assert!(seen.first_time("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
+/// ```
+pub struct Deduplicator {
+    capacity: usize,
+    seen: Mutex<(HashSet<Box<str>>, VecDeque<Box<str>>)>,
+}
+
+impl fmt::Debug for Deduplicator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deduplicator")
+            .field("capacity", &self.capacity)
+            .field("remembered", &self.len())
+            .finish()
+    }
+}
+
+impl Deduplicator {
+    /// Remembers up to `capacity` ids (at least one), forgetting the oldest first.
+    pub fn new(capacity: usize) -> Deduplicator {
+        let capacity = capacity.max(1);
+        Deduplicator {
+            capacity,
+            seen: Mutex::new((HashSet::new(), VecDeque::new())),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (HashSet<Box<str>>, VecDeque<Box<str>>)> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `delivery_id` is seen for the first time (of the ids remembered); it is
+    /// remembered from now on.
+    pub fn first_time(&self, delivery_id: &str) -> bool {
+        let mut guard = self.lock();
+        let (set, order) = &mut *guard;
+        if set.contains(delivery_id) {
+            return false;
+        }
+        if order.len() == self.capacity {
+            if let Some(oldest) = order.pop_front() {
+                set.remove(&oldest);
+            }
+        }
+        let id: Box<str> = delivery_id.into();
+        set.insert(id.clone());
+        order.push_back(id);
+        true
+    }
+
+    /// Forgets `delivery_id`, so that its next delivery counts as new: call it when handling
+    /// a delivery failed and the vendor should be let to deliver it again.
+    pub fn forget(&self, delivery_id: &str) {
+        let mut guard = self.lock();
+        let (set, order) = &mut *guard;
+        if set.remove(delivery_id) {
+            order.retain(|id| &**id != delivery_id);
+        }
+    }
+
+    /// How many ids it remembers.
+    pub fn len(&self) -> usize {
+        self.lock().1.len()
+    }
+
+    /// Whether it remembers none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An invitation as a cursor remembers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct SeenInvitation {
+    id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    login: Option<String>,
+    /// `pending`, `expired` or `failed`.
+    status: String,
+}
+
+/// A member as a cursor remembers them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct SeenMember {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    login: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+}
+
+impl SeenMember {
+    /// What tells this member apart: the user id, else the login, else the email.
+    fn key(&self) -> String {
+        match (&self.user_id, &self.login, &self.email) {
+            (Some(id), _, _) => format!("id:{id}"),
+            (None, Some(login), _) => format!("login:{}", login.to_lowercase()),
+            (None, None, Some(email)) => format!("email:{}", email.to_lowercase()),
+            (None, None, None) => String::new(),
+        }
+    }
+
+    fn from_member(member: &Member) -> SeenMember {
+        SeenMember {
+            user_id: member.user_id.clone(),
+            login: member.login.clone(),
+            email: member.email.clone(),
+        }
+    }
+
+    /// Whether this member is the invitee of `invitation`.
+    fn is_invitee(&self, invitation: &SeenInvitation) -> bool {
+        let same = |a: &Option<String>, b: &Option<String>| match (a, b) {
+            (Some(a), Some(b)) => a.to_lowercase() == b.to_lowercase(),
+            _ => false,
+        };
+        same(&self.email, &invitation.email) || same(&self.login, &invitation.login)
+    }
+}
+
+/// Where polling left off: what the last snapshot showed of an organization's invitations and
+/// members. [`EventCursor::advance`] compares the next snapshot with it and yields what
+/// changed as [`InvitationEvent`]s; [`Provider::poll_events`](crate::Provider::poll_events)
+/// takes the snapshot and advances in one call.
+///
+/// A cursor serializes (with serde) so that a watcher can save it after handling each poll's
+/// events and start from it again after a restart: nothing is replayed, nothing lost. (Events
+/// handled but not yet saved come again: at least once.) The first snapshot a new cursor sees
+/// is its starting point and yields no event.
+///
+/// What polling can tell, per vendor:
+///
+/// | vendor | invited | accepted | revoked | expired / failed | members |
+/// |---|---|---|---|---|---|
+/// | GitHub | yes | by login (an invitation by email turns into [`EventKind::Closed`] and a [`EventKind::MemberAdded`] known by login: GitHub shows members' emails to no one) | by login | yes (its failed invitations) | added, removed |
+/// | Clerk | yes | yes | yes | expired | added, removed |
+/// | Elastic Cloud | yes | yes | yes | expired | added, removed |
+///
+/// ```
+/// use orginvite::events::{EventCursor, EventKind};
+/// use orginvite::testkit::Sandbox;
+/// use orginvite::{CreateInvitation, Provider};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), orginvite::Error> {
+/// let (fake, clerk) = Sandbox::clerk().await;
+/// let mut cursor = EventCursor::new();
+/// assert!(clerk.poll_events(fake.organization(), &mut cursor).await?.is_empty());
+///
+/// let invitation = clerk
+///     .create_invitation(&CreateInvitation::email(fake.organization(), "jane@example.com"))
+///     .await?;
+/// fake.accept(&invitation.id);
+/// let events = clerk.poll_events(fake.organization(), &mut cursor).await?;
+/// assert_eq!(events.len(), 1);
+/// assert_eq!(events[0].kind, EventKind::Accepted);
+/// // Saved and read back, it goes on where it was.
+/// let saved = serde_json::to_string(&cursor).unwrap();
+/// let mut cursor: EventCursor = serde_json::from_str(&saved).unwrap();
+/// assert!(clerk.poll_events(fake.organization(), &mut cursor).await?.is_empty());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventCursor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provider: Option<ProviderKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    organization: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    taken_at: Option<Timestamp>,
+    /// Invitations by id.
+    #[serde(default)]
+    invitations: BTreeMap<String, SeenInvitation>,
+    #[serde(default)]
+    members: Vec<SeenMember>,
+}
+
+impl EventCursor {
+    /// A cursor that has seen nothing: the first snapshot it sees is its starting point.
+    pub fn new() -> EventCursor {
+        EventCursor::default()
+    }
+
+    /// Whether it has seen a snapshot yet.
+    pub fn is_started(&self) -> bool {
+        self.taken_at.is_some()
+    }
+
+    /// When the last snapshot it saw was taken.
+    pub fn last_seen(&self) -> Option<Timestamp> {
+        self.taken_at
+    }
+
+    /// How many invitations (pending, expired, failed) and members it remembers.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.invitations.len(), self.members.len())
+    }
+
+    /// Compares `snapshot` with the last one seen, returns what changed, and remembers
+    /// `snapshot` instead. A snapshot of another vendor or organization than the last one
+    /// starts the cursor again (no events).
+    pub fn advance(&mut self, snapshot: &Snapshot) -> Vec<InvitationEvent> {
+        let provider = snapshot.provider();
+        let organization = snapshot.organization();
+        let taken_at = Timestamp::try_from(snapshot.taken_at()).ok();
+        let mut invitations: BTreeMap<String, SeenInvitation> = BTreeMap::new();
+        let mut listed: Vec<Invitation> = Vec::new();
+        for invitation in snapshot.invitations() {
+            let status = match invitation.status {
+                InvitationStatus::Pending => "pending",
+                InvitationStatus::Expired => "expired",
+                InvitationStatus::Failed => "failed",
+                _ => continue,
+            };
+            invitations.insert(
+                invitation.id.clone(),
+                SeenInvitation {
+                    id: invitation.id.clone(),
+                    email: invitation.email.clone(),
+                    login: invitation.login.clone(),
+                    status: status.to_owned(),
+                },
+            );
+            listed.push(invitation);
+        }
+        let members: Vec<SeenMember> = snapshot
+            .members()
+            .map(|m| SeenMember::from_member(&m))
+            .collect();
+        let same_place = self.provider == Some(provider)
+            && self.organization.as_deref() == Some(organization)
+            && self.taken_at.is_some();
+        let events = if same_place {
+            let place = (
+                provider,
+                organization,
+                taken_at,
+                snapshot.members_show_emails(),
+            );
+            self.diff(place, &listed, &invitations, &members)
+        } else {
+            Vec::new()
+        };
+        *self = EventCursor {
+            provider: Some(provider),
+            organization: Some(organization.to_owned()),
+            taken_at,
+            invitations,
+            members,
+        };
+        events
+    }
+
+    fn diff(
+        &self,
+        (provider, organization, taken_at, members_show_emails): (
+            ProviderKind,
+            &str,
+            Option<Timestamp>,
+            bool,
+        ),
+        listed: &[Invitation],
+        now: &BTreeMap<String, SeenInvitation>,
+        members: &[SeenMember],
+    ) -> Vec<InvitationEvent> {
+        let event = |kind: EventKind| {
+            let mut event =
+                InvitationEvent::new(provider, organization, kind, EventSource::Polling);
+            event.at = taken_at;
+            event
+        };
+        let about = |mut event: InvitationEvent, invitation: &SeenInvitation| {
+            event.invitation_id = Some(invitation.id.clone());
+            event.email = invitation.email.clone();
+            event.login = invitation.login.clone();
+            event
+        };
+        let lapse = |status: &str| match status {
+            "failed" => EventKind::Failed,
+            _ => EventKind::Expired,
+        };
+        let before: HashSet<String> = self.members.iter().map(SeenMember::key).collect();
+        let mut joined: Vec<&SeenMember> = members
+            .iter()
+            .filter(|m| !before.contains(&m.key()))
+            .collect();
+        let mut events = Vec::new();
+        for invitation in listed {
+            let Some(seen) = now.get(&invitation.id) else {
+                continue;
+            };
+            match self.invitations.get(&invitation.id) {
+                None => {
+                    let mut invited = about(event(EventKind::Invited), seen);
+                    invited.at = invitation.created_at.or(taken_at);
+                    events.push(invited);
+                    if seen.status != "pending" {
+                        events.push(about(event(lapse(&seen.status)), seen));
+                    }
+                }
+                Some(earlier) if earlier.status == "pending" && seen.status != "pending" => {
+                    let mut lapsed = about(event(lapse(&seen.status)), seen);
+                    if seen.status == "expired" {
+                        lapsed.at = invitation
+                            .expires_at
+                            .filter(|at| Some(*at) <= taken_at)
+                            .or(taken_at);
+                    }
+                    events.push(lapsed);
+                }
+                Some(_) => {}
+            }
+        }
+        for earlier in self.invitations.values() {
+            if earlier.status != "pending" || now.contains_key(&earlier.id) {
+                continue;
+            }
+            // Gone from the list: accepted when its invitee is a member now, else withdrawn
+            // (or, where the vendor cannot tell, closed).
+            let member = members.iter().find(|m| m.is_invitee(earlier));
+            match member {
+                Some(member) => {
+                    let mut accepted = about(event(EventKind::Accepted), earlier);
+                    accepted.user_id = member.user_id.clone();
+                    accepted.login = accepted.login.or_else(|| member.login.clone());
+                    accepted.email = accepted.email.or_else(|| member.email.clone());
+                    joined.retain(|m| !std::ptr::eq(*m, member));
+                    events.push(accepted);
+                }
+                None if earlier.login.is_none() && !members_show_emails => {
+                    events.push(about(event(EventKind::Closed), earlier));
+                }
+                None => events.push(about(event(EventKind::Revoked), earlier)),
+            }
+        }
+        for member in joined {
+            let mut added = event(EventKind::MemberAdded);
+            added.user_id = member.user_id.clone();
+            added.login = member.login.clone();
+            added.email = member.email.clone();
+            events.push(added);
+        }
+        let after: HashSet<String> = members.iter().map(SeenMember::key).collect();
+        for member in self.members.iter().filter(|m| !after.contains(&m.key())) {
+            let mut removed = event(EventKind::MemberRemoved);
+            removed.user_id = member.user_id.clone();
+            removed.login = member.login.clone();
+            removed.email = member.email.clone();
+            events.push(removed);
+        }
+        events
+    }
+}

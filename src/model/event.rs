@@ -2,7 +2,7 @@
 //! webhook said it or two snapshots showed it; [`EventCursor`], the saved state that turns
 //! successive snapshots into events; [`Deduplicator`], which drops a webhook delivered twice.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::Mutex;
 
@@ -35,8 +35,8 @@ pub enum EventKind {
     /// Someone stopped being a member.
     MemberRemoved,
     /// An invitation is no longer pending, and the vendor does not tell whether it was
-    /// accepted or withdrawn: a GitHub invitation by email, whose invitee becomes a member
-    /// known by login only.
+    /// accepted or withdrawn: on polling GitHub, an invitation by email that went while
+    /// someone joined (GitHub shows a new member's login, never their email).
     Closed,
 }
 
@@ -316,7 +316,7 @@ impl SeenMember {
 ///
 /// | vendor | invited | accepted | revoked | expired / failed | members |
 /// |---|---|---|---|---|---|
-/// | GitHub | yes | by login (an invitation by email turns into [`EventKind::Closed`] and a [`EventKind::MemberAdded`] known by login: GitHub shows members' emails to no one) | by login | yes (its failed invitations) | added, removed |
+/// | GitHub | yes | by login (an invitation by email that goes while someone joins is [`EventKind::Closed`], with a [`EventKind::MemberAdded`] known by login: GitHub shows members' emails to no one) | yes | yes (its failed invitations) | added, removed |
 /// | Clerk | yes | yes | yes | expired | added, removed |
 /// | Elastic Cloud | yes | yes | yes | expired | added, removed |
 ///
@@ -353,9 +353,9 @@ pub struct EventCursor {
     organization: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     taken_at: Option<Timestamp>,
-    /// Invitations by id.
+    /// Invitations, in the order the vendor listed them.
     #[serde(default)]
-    invitations: BTreeMap<String, SeenInvitation>,
+    invitations: Vec<SeenInvitation>,
     #[serde(default)]
     members: Vec<SeenMember>,
 }
@@ -388,7 +388,7 @@ impl EventCursor {
         let provider = snapshot.provider();
         let organization = snapshot.organization();
         let taken_at = Timestamp::try_from(snapshot.taken_at()).ok();
-        let mut invitations: BTreeMap<String, SeenInvitation> = BTreeMap::new();
+        let mut invitations: Vec<SeenInvitation> = Vec::new();
         let mut listed: Vec<Invitation> = Vec::new();
         for invitation in snapshot.invitations() {
             let status = match invitation.status {
@@ -397,15 +397,12 @@ impl EventCursor {
                 InvitationStatus::Failed => "failed",
                 _ => continue,
             };
-            invitations.insert(
-                invitation.id.clone(),
-                SeenInvitation {
-                    id: invitation.id.clone(),
-                    email: invitation.email.clone(),
-                    login: invitation.login.clone(),
-                    status: status.to_owned(),
-                },
-            );
+            invitations.push(SeenInvitation {
+                id: invitation.id.clone(),
+                email: invitation.email.clone(),
+                login: invitation.login.clone(),
+                status: status.to_owned(),
+            });
             listed.push(invitation);
         }
         let members: Vec<SeenMember> = snapshot
@@ -445,9 +442,15 @@ impl EventCursor {
             bool,
         ),
         listed: &[Invitation],
-        now: &BTreeMap<String, SeenInvitation>,
+        now: &[SeenInvitation],
         members: &[SeenMember],
     ) -> Vec<InvitationEvent> {
+        let now: HashMap<&str, &SeenInvitation> = now.iter().map(|i| (i.id.as_str(), i)).collect();
+        let earlier: HashMap<&str, &SeenInvitation> = self
+            .invitations
+            .iter()
+            .map(|i| (i.id.as_str(), i))
+            .collect();
         let event = |kind: EventKind| {
             let mut event =
                 InvitationEvent::new(provider, organization, kind, EventSource::Polling);
@@ -471,10 +474,10 @@ impl EventCursor {
             .collect();
         let mut events = Vec::new();
         for invitation in listed {
-            let Some(seen) = now.get(&invitation.id) else {
+            let Some(seen) = now.get(invitation.id.as_str()) else {
                 continue;
             };
-            match self.invitations.get(&invitation.id) {
+            match earlier.get(invitation.id.as_str()) {
                 None => {
                     let mut invited = about(event(EventKind::Invited), seen);
                     invited.at = invitation.created_at.or(taken_at);
@@ -496,8 +499,8 @@ impl EventCursor {
                 Some(_) => {}
             }
         }
-        for earlier in self.invitations.values() {
-            if earlier.status != "pending" || now.contains_key(&earlier.id) {
+        for earlier in &self.invitations {
+            if earlier.status != "pending" || now.contains_key(earlier.id.as_str()) {
                 continue;
             }
             // Gone from the list: accepted when its invitee is a member now, else withdrawn
@@ -512,7 +515,12 @@ impl EventCursor {
                     joined.retain(|m| !std::ptr::eq(*m, member));
                     events.push(accepted);
                 }
-                None if earlier.login.is_none() && !members_show_emails => {
+                // Only a member the vendor does not show the email of can be who accepted
+                // an invitation by email; with no such newcomer, it was withdrawn.
+                None if earlier.login.is_none()
+                    && !members_show_emails
+                    && joined.iter().any(|m| m.email.is_none()) =>
+                {
                     events.push(about(event(EventKind::Closed), earlier));
                 }
                 None => events.push(about(event(EventKind::Revoked), earlier)),
@@ -533,6 +541,161 @@ impl EventCursor {
             removed.email = member.email.clone();
             events.push(removed);
         }
+        // Invitations made between the polls first, by when they were made.
+        events.sort_by_key(|event| event.at);
         events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::model::request::Role;
+
+    fn invitation(id: &str, email: Option<&str>, login: Option<&str>) -> Invitation {
+        Invitation {
+            provider: ProviderKind::ALL[1],
+            id: id.into(),
+            email: email.map(str::to_owned),
+            login: login.map(str::to_owned),
+            role: Role::Member,
+            status: InvitationStatus::Pending,
+            created_at: Some(Timestamp::from_second(1_700_000_000).unwrap()),
+            expires_at: None,
+            inviter: None,
+            accept_url: None,
+            payload: Payload::omitted(),
+        }
+    }
+
+    /// A snapshot `minutes` after the first, showing emails of members or not.
+    fn snapshot(
+        minutes: u64,
+        show_emails: bool,
+        invitations: &[Invitation],
+        members: &[Member],
+    ) -> Snapshot {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + minutes * 60);
+        let mut snapshot = Snapshot::new(ProviderKind::ALL[1], "org_1", at, show_emails);
+        for invitation in invitations {
+            snapshot.add_invitation(invitation.clone());
+        }
+        for member in members {
+            snapshot.add_member(member.clone());
+        }
+        snapshot
+    }
+
+    fn member(id: &str, login: Option<&str>, email: Option<&str>) -> Member {
+        Member::listed(
+            Some(id.into()),
+            login.map(Into::into),
+            email.map(Into::into),
+            None,
+        )
+    }
+
+    fn briefs(events: &[InvitationEvent]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| format!("{} {} {:?}", e.kind, e.who(), e.invitation_id))
+            .collect()
+    }
+
+    #[test]
+    fn the_first_snapshot_is_the_starting_point_and_another_place_starts_again() {
+        let mut cursor = EventCursor::new();
+        let first = snapshot(0, true, &[invitation("1", Some("a@x.io"), None)], &[]);
+        assert!(cursor.advance(&first).is_empty());
+        assert!(cursor.is_started());
+        assert_eq!(cursor.counts(), (1, 0));
+        // The same again: nothing happened.
+        assert!(cursor.advance(&first).is_empty());
+        // Another organization: a new starting point, no events.
+        let mut other = Snapshot::new(ProviderKind::ALL[1], "org_2", SystemTime::UNIX_EPOCH, true);
+        other.add_invitation(invitation("9", Some("z@x.io"), None));
+        assert!(cursor.advance(&other).is_empty());
+        assert_eq!(cursor.counts(), (1, 0));
+    }
+
+    #[test]
+    fn members_who_come_and_go_and_invitations_that_lapse_between_polls() {
+        let mut cursor = EventCursor::new();
+        let old = member("u1", None, Some("old@x.io"));
+        cursor.advance(&snapshot(0, true, &[], &[old.clone()]));
+        let made_and_expired = Invitation {
+            status: InvitationStatus::Expired,
+            ..invitation("2", Some("late@x.io"), None)
+        };
+        let events = cursor.advance(&snapshot(
+            1,
+            true,
+            &[made_and_expired],
+            &[member("u2", None, Some("new@x.io"))],
+        ));
+        assert_eq!(
+            briefs(&events),
+            [
+                "invited late@x.io Some(\"2\")",
+                "expired late@x.io Some(\"2\")",
+                "member_added new@x.io None",
+                "member_removed old@x.io None",
+            ]
+        );
+        // The invitation's time is when it was made; what only polling saw, the snapshot's.
+        assert_eq!(events[0].at.unwrap().as_second(), 1_700_000_000);
+        assert_eq!(events[2].at.unwrap().as_second(), 1_800_000_060);
+    }
+
+    #[test]
+    fn where_members_hide_their_emails_a_vanished_email_invitation_is_closed_only_if_someone_joined(
+    ) {
+        let pending = [
+            invitation("1", Some("a@x.io"), None),
+            invitation("2", None, Some("octo")),
+        ];
+        let mut cursor = EventCursor::new();
+        cursor.advance(&snapshot(0, false, &pending, &[]));
+        // Both went; nobody joined: both withdrawn.
+        let events = cursor.advance(&snapshot(1, false, &[], &[]));
+        assert_eq!(
+            briefs(&events),
+            ["revoked a@x.io Some(\"1\")", "revoked octo Some(\"2\")"]
+        );
+
+        let mut cursor = EventCursor::new();
+        cursor.advance(&snapshot(0, false, &pending, &[]));
+        // Both went; `octo` joined, and someone GitHub names by login only.
+        let joined = [
+            member("7", Some("octo"), None),
+            member("8", Some("someone"), None),
+        ];
+        let events = cursor.advance(&snapshot(1, false, &[], &joined));
+        assert_eq!(
+            briefs(&events),
+            [
+                "closed a@x.io Some(\"1\")",
+                "accepted octo Some(\"2\")",
+                "member_added someone None",
+            ]
+        );
+        assert_eq!(events[1].user_id.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn a_cursor_reads_back_what_it_wrote() {
+        let mut cursor = EventCursor::new();
+        cursor.advance(&snapshot(
+            0,
+            true,
+            &[invitation("1", Some("a@x.io"), None)],
+            &[member("u1", Some("al"), Some("al@x.io"))],
+        ));
+        let saved = serde_json::to_string(&cursor).unwrap();
+        let read: EventCursor = serde_json::from_str(&saved).unwrap();
+        assert_eq!(read, cursor);
+        assert!(serde_json::from_str::<EventCursor>(r#"{"provider":"gitlab"}"#).is_err());
     }
 }

@@ -19,6 +19,8 @@ mod elastic_retry;
 mod elastic_secrets;
 mod elastic_validation;
 mod entry_points;
+#[cfg(feature = "webhooks")]
+mod events;
 mod fault_matrix;
 mod github_decode;
 mod github_errors;

@@ -199,3 +199,210 @@ fn clerk_deliveries_verify_by_svix_signature_within_five_minutes() {
         assert!(!text.contains("C2FVsBQIhrscChlQIMV"), "{text}");
     }
 }
+
+/// What the tests compare of an event: everything but the payload.
+fn summary(event: &orginvite::events::InvitationEvent) -> String {
+    format!(
+        "{} {} {} inv={:?} email={:?} login={:?} user={:?} at={:?} delivery={:?}",
+        event.provider.as_str(),
+        event.organization,
+        event.kind,
+        event.invitation_id,
+        event.email,
+        event.login,
+        event.user_id,
+        event.at.map(|at| at.to_string()),
+        event.delivery_id,
+    )
+}
+
+fn github_delivery(event: &str) -> HeaderMap {
+    headers(&[
+        ("x-github-event", event),
+        ("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+    ])
+}
+
+#[test]
+fn githubs_example_organization_payloads_decode_into_events() {
+    let cases = [
+        (
+            include_str!("../fixtures/github/webhook-organization-member_invited.json"),
+            r#"github Octocoders invited inv=Some("39652351") email=None login=Some("hacktocat") user=Some("39652351") at=Some("2021-05-24T04:10:21Z") delivery=Some("72d3162e-cc78-11e3-81ab-4c9367dc0958")"#,
+        ),
+        (
+            include_str!("../fixtures/github/webhook-organization-member_added.json"),
+            r#"github Octocoders member_added inv=None email=None login=Some("hacktocat") user=Some("39652351") at=None delivery=Some("72d3162e-cc78-11e3-81ab-4c9367dc0958")"#,
+        ),
+        (
+            include_str!("../fixtures/github/webhook-organization-member_removed.json"),
+            r#"github Octocoders member_removed inv=None email=None login=Some("Hacktocat") user=Some("5") at=None delivery=Some("72d3162e-cc78-11e3-81ab-4c9367dc0958")"#,
+        ),
+    ];
+    for (body, expected) in cases {
+        let event = github::decode_webhook(&github_delivery("organization"), body.as_bytes())
+            .unwrap()
+            .expect("an invitation event");
+        assert_eq!(summary(&event), expected);
+        assert_eq!(event.source, orginvite::events::EventSource::Webhook);
+        // The whole delivery is kept.
+        let kept = event
+            .payload
+            .get::<orginvite::events::WebhookBody>()
+            .unwrap();
+        assert_eq!(
+            kept.json(),
+            &serde_json::from_str::<serde_json::Value>(body).unwrap()
+        );
+    }
+}
+
+#[test]
+fn github_deliveries_that_are_not_invitation_events_are_none_and_bad_ones_typed() {
+    let invited = include_str!("../fixtures/github/webhook-organization-member_invited.json");
+    // Another event, another action.
+    assert_eq!(
+        github::decode_webhook(&github_delivery("push"), b"{}"),
+        Ok(None)
+    );
+    let renamed = br#"{"action":"renamed","organization":{"login":"acme"}}"#;
+    assert_eq!(
+        github::decode_webhook(&github_delivery("organization"), renamed),
+        Ok(None)
+    );
+    // Missing headers.
+    let no_delivery = headers(&[("x-github-event", "organization")]);
+    assert_eq!(
+        github::decode_webhook(&no_delivery, invited.as_bytes()),
+        Err(WebhookError::MissingHeader("X-GitHub-Delivery"))
+    );
+    assert_eq!(
+        github::decode_webhook(&HeaderMap::new(), invited.as_bytes()),
+        Err(WebhookError::MissingHeader("X-GitHub-Event"))
+    );
+    // A form-encoded hook, a body cut short: not JSON, and the body is not in the error.
+    for body in [&b"payload=%7B%22action%22"[..], &invited.as_bytes()[..200]] {
+        match github::decode_webhook(&github_delivery("organization"), body) {
+            Err(WebhookError::NotJson(reason)) => assert!(!reason.contains("action")),
+            other => panic!("expected NotJson, got {other:?}"),
+        }
+    }
+    // `member_invited` without its invitation.
+    let bare = br#"{"action":"member_invited","organization":{"login":"acme"}}"#;
+    assert_eq!(
+        github::decode_webhook(&github_delivery("organization"), bare),
+        Err(WebhookError::MissingField {
+            event: "organization.member_invited".into(),
+            field: "invitation",
+        })
+    );
+}
+
+#[test]
+fn a_github_delivery_is_verified_then_decoded() {
+    let secret = vec![SecretString::from(GITHUB_SECRET)];
+    let body = br#"{"action":"member_removed","organization":{"login":"acme"},"membership":{"user":{"login":"octocat","id":1}}}"#;
+    let mut signed = github_delivery("organization");
+    signed.insert(
+        "x-hub-signature-256",
+        "sha256=0000000000000000000000000000000000000000000000000000000000000000"
+            .parse()
+            .unwrap(),
+    );
+    assert_eq!(
+        github::receive_webhook(&signed, body, &secret),
+        Err(WebhookError::BadSignature)
+    );
+}
+
+fn svix_delivery() -> HeaderMap {
+    headers(&[("svix-id", "msg_p5jXN8AQM9LWM0D4loKWxJek")])
+}
+
+#[test]
+fn clerks_example_payloads_decode_into_events() {
+    let cases = [
+        (
+            include_str!("../fixtures/clerk/webhook-organizationInvitation.created.json"),
+            r#"clerk org_2g7np7Hrk0SN6kj5EDMLDaKNL0S invited inv=Some("orginv_2g7np7Hrk0SN6kj5EDMLDaKNL0S") email=Some("jane.doe@acme.com") login=None user=None at=Some("2024-05-28T08:00:00Z") delivery=Some("msg_p5jXN8AQM9LWM0D4loKWxJek")"#,
+        ),
+        (
+            include_str!("../fixtures/clerk/webhook-organizationInvitation.accepted.json"),
+            r#"clerk org_2g7np7Hrk0SN6kj5EDMLDaKNL0S accepted inv=Some("orginv_2g7np7Hrk0SN6kj5EDMLDaKNL0S") email=Some("jane.doe@acme.com") login=None user=Some("user_2h8op3Isl1QR7tKu5FGNfaLKEoU") at=Some("2024-05-28T08:05:00Z") delivery=Some("msg_p5jXN8AQM9LWM0D4loKWxJek")"#,
+        ),
+        (
+            include_str!("../fixtures/clerk/webhook-organizationInvitation.revoked.json"),
+            r#"clerk org_2g7np7Hrk0SN6kj5EDMLDaKNL0S revoked inv=Some("orginv_2g7np7Hrk0SN6kj5EDMLDaKNL0S") email=Some("jane.doe@acme.com") login=None user=None at=Some("2024-05-28T08:05:00Z") delivery=Some("msg_p5jXN8AQM9LWM0D4loKWxJek")"#,
+        ),
+        (
+            include_str!("../fixtures/clerk/webhook-organizationMembership.created.json"),
+            r#"clerk org_2g7np7Hrk0SN6kj5EDMLDaKNL0S member_added inv=None email=Some("jane.doe@acme.com") login=None user=Some("user_2h8op3Isl1QR7tKu5FGNfaLKEoU") at=Some("2024-05-28T08:00:00Z") delivery=Some("msg_p5jXN8AQM9LWM0D4loKWxJek")"#,
+        ),
+        (
+            include_str!("../fixtures/clerk/webhook-organizationMembership.deleted.json"),
+            r#"clerk org_2g7np7Hrk0SN6kj5EDMLDaKNL0S member_removed inv=None email=Some("jane.doe@acme.com") login=None user=Some("user_2h8op3Isl1QR7tKu5FGNfaLKEoU") at=Some("2024-05-28T08:00:00Z") delivery=Some("msg_p5jXN8AQM9LWM0D4loKWxJek")"#,
+        ),
+    ];
+    for (body, expected) in cases {
+        let event = clerk::decode_webhook(&svix_delivery(), body.as_bytes())
+            .unwrap()
+            .expect("an invitation event");
+        assert_eq!(summary(&event), expected);
+    }
+    // The unbranded header names.
+    let plain = headers(&[("webhook-id", "msg_1")]);
+    let body = include_str!("../fixtures/clerk/webhook-organizationInvitation.revoked.json");
+    let event = clerk::decode_webhook(&plain, body.as_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.delivery_id.as_deref(), Some("msg_1"));
+}
+
+#[test]
+fn clerk_deliveries_of_other_types_are_none_and_bad_ones_typed() {
+    let user_created = br#"{"object":"event","type":"user.created","timestamp":1,"data":{}}"#;
+    assert_eq!(
+        clerk::decode_webhook(&svix_delivery(), user_created),
+        Ok(None)
+    );
+    assert_eq!(
+        clerk::decode_webhook(&HeaderMap::new(), user_created),
+        Err(WebhookError::MissingHeader("svix-id"))
+    );
+    assert!(matches!(
+        clerk::decode_webhook(&svix_delivery(), b"<html>"),
+        Err(WebhookError::NotJson(_))
+    ));
+    let no_data = br#"{"object":"event","type":"organizationInvitation.created","timestamp":1}"#;
+    assert_eq!(
+        clerk::decode_webhook(&svix_delivery(), no_data),
+        Err(WebhookError::MissingField {
+            event: "organizationInvitation.created".into(),
+            field: "data",
+        })
+    );
+    // Without `created_at`, the envelope's timestamp, in seconds or in milliseconds.
+    for envelope in ["1654012591", "1654012591835"] {
+        let body = format!(
+            r#"{{"object":"event","type":"organizationInvitation.created","timestamp":{envelope},
+                "data":{{"id":"orginv_1","organization_id":"org_1","email_address":"a@example.com"}}}}"#
+        );
+        let event = clerk::decode_webhook(&svix_delivery(), body.as_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.at.unwrap().as_second(), 1654012591);
+    }
+}
+
+#[test]
+fn redeliveries_are_dropped_by_the_deduplicator_within_its_bound() {
+    let seen = orginvite::events::Deduplicator::new(2);
+    assert!(seen.first_time("a"));
+    assert!(!seen.first_time("a"));
+    assert!(seen.first_time("b"));
+    assert!(seen.first_time("c"));
+    // Bounded: the oldest is forgotten.
+    assert_eq!(seen.len(), 2);
+    assert!(seen.first_time("a"));
+    assert!(!seen.first_time("c"));
+}

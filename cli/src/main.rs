@@ -8,6 +8,7 @@
 
 mod bulk;
 mod client;
+mod events;
 mod journal;
 mod outcome;
 mod output;
@@ -167,6 +168,13 @@ enum OrgCommand {
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
     },
+    /// Where each person's invitation stands (pending, member, expired, failed, unknown) and
+    /// since when: people from a CSV file or the flags, all from one snapshot of the
+    /// organization.
+    Status(events::StatusArgs),
+    /// Print invitation events as they happen (invited, accepted, revoked, expired, failed,
+    /// member added or removed), polling the organization every interval, until Ctrl-C.
+    Watch(events::WatchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -337,6 +345,10 @@ async fn run(cli: Cli) -> ExitCode {
             login: Some(login), ..
         } if cli.global.sandbox => (vec![login.clone()], Vec::new()),
         OrgCommand::Check { csv: Some(csv), .. } if cli.global.sandbox => rows::names(csv),
+        OrgCommand::Status(args) if cli.global.sandbox => match &args.csv {
+            Some(csv) => rows::names(csv),
+            None => (args.logins.clone(), Vec::new()),
+        },
         _ => (Vec::new(), Vec::new()),
     };
     let progress = progress::Progress::new();
@@ -375,6 +387,12 @@ async fn run(cli: Cli) -> ExitCode {
         }
         OrgCommand::Check { csv: Some(csv), .. } => {
             check_all(provider, &organization, &csv, cli.global.output, &progress).await
+        }
+        OrgCommand::Status(args) => {
+            events::status(provider, &organization, &args, cli.global.output, &progress).await
+        }
+        OrgCommand::Watch(args) => {
+            events::watch(provider, &organization, &args, cli.global.output).await
         }
         OrgCommand::Check { email, login, .. } => {
             let invitee = match (email, login) {

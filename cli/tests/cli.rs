@@ -1821,3 +1821,224 @@ async fn reinvitations_stop_at_the_rounds_the_journal_counts_too() {
         stdout(&output)
     );
 }
+
+/// Seeds a pending, a member, an expired and an unknown person, runs `status --csv` and
+/// returns each person's state, and the requests the run sent.
+async fn status_on<V>(
+    fake: &FakeServer<V>,
+    target: &Target,
+    member: orginvite::testkit::FakeMember,
+    member_row: &str,
+) -> (Vec<(String, String, String)>, Vec<String>) {
+    let org = fake.organization().to_owned();
+    let pending = fake.add_invitation(&org, "pending@example.com");
+    let expired = fake.add_invitation(&org, "expired@example.com");
+    assert!(fake.expire(&expired));
+    fake.add(member);
+    let dir = scratch("status");
+    let csv = write(
+        &dir.join("people.csv"),
+        &format!(
+            "email,login\npending@example.com,\n{member_row}\nexpired@example.com,\nnobody@example.com,\n",
+        ),
+    );
+    let before = fake.requests().await.len();
+    let run = target
+        .run(&["--output", "json", "status", "--csv", &csv])
+        .await;
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let states = json_lines(&stdout(&run))
+        .iter()
+        .map(|r| {
+            let id = r["invitation_id"].as_str().unwrap().to_owned();
+            let id = if id == pending {
+                "pending-id".to_owned()
+            } else if id == expired {
+                "expired-id".to_owned()
+            } else {
+                id
+            };
+            (
+                r["invitee"].as_str().unwrap().to_owned(),
+                r["state"].as_str().unwrap().to_owned(),
+                id,
+            )
+        })
+        .collect();
+    let reads = fake.requests().await[before..]
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    (states, reads)
+}
+
+fn triples(rows: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    rows.iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_of_a_csv_on_every_vendor_costs_one_snapshot() {
+    use orginvite::testkit::FakeMember;
+
+    let github = real_time_github().await;
+    let org = github.organization().to_owned();
+    let member = FakeMember::new(&org).login("octo-member").user_id("77");
+    let (states, reads) =
+        status_on(&github, &Target::github(&github), member, ",octo-member").await;
+    assert_eq!(
+        states,
+        triples(&[
+            ("pending@example.com", "pending", "pending-id"),
+            ("octo-member", "member", ""),
+            // GitHub lists an expired invitation among its failed ones.
+            ("expired@example.com", "failed", "expired-id"),
+            ("nobody@example.com", "unknown", ""),
+        ])
+    );
+    assert_eq!(
+        reads,
+        [
+            format!("GET /orgs/{org}/invitations"),
+            format!("GET /orgs/{org}/failed_invitations"),
+            format!("GET /orgs/{org}/members"),
+        ]
+    );
+
+    let every_state = triples(&[
+        ("pending@example.com", "pending", "pending-id"),
+        ("member@example.com", "member", ""),
+        ("expired@example.com", "expired", "expired-id"),
+        ("nobody@example.com", "unknown", ""),
+    ]);
+    let clerk = FakeClerk::start_with_clock(Arc::new(TokioSleeper)).await;
+    let org = clerk.organization().to_owned();
+    let member = FakeMember::new(&org).email("member@example.com");
+    let (states, reads) = status_on(
+        &clerk,
+        &Target::clerk(&clerk),
+        member,
+        "member@example.com,",
+    )
+    .await;
+    assert_eq!(states, every_state);
+    assert_eq!(
+        reads,
+        [
+            format!("GET /v1/organizations/{org}/invitations"),
+            format!("GET /v1/organizations/{org}/memberships"),
+        ]
+    );
+
+    let elastic = FakeElasticCloud::start_with_clock(Arc::new(TokioSleeper)).await;
+    let org = elastic.organization().to_owned();
+    let member = FakeMember::new(&org)
+        .email("member@example.com")
+        .user_id("u-1");
+    let (states, reads) = status_on(
+        &elastic,
+        &Target::elastic(&elastic),
+        member,
+        "member@example.com,",
+    )
+    .await;
+    assert_eq!(states, every_state);
+    assert_eq!(
+        reads,
+        [
+            format!("GET /api/v1/organizations/{org}/invitations"),
+            format!("GET /api/v1/organizations/{org}/members"),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_prints_each_event_once_across_restarts_and_stops_on_ctrl_c() {
+    let fake = FakeClerk::start_with_clock(Arc::new(TokioSleeper)).await;
+    let target = Target::clerk(&fake);
+    let org = fake.organization().to_owned();
+    let state = scratch("watch").join("watch.json");
+    let state = state.to_str().unwrap();
+    let watch = |output: &'static str| {
+        let target = &target;
+        async move {
+            let run = target
+                .run(&[
+                    "--output", output, "watch", "--polls", "1", "--state", state,
+                ])
+                .await;
+            assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+            run
+        }
+    };
+    let events = |run: &Output| -> Vec<String> {
+        json_lines(&stdout(run))
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["kind"].as_str().unwrap(),
+                    e["invitee"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+
+    // The first poll sets the starting point.
+    let first = watch("json").await;
+    assert!(stdout(&first).is_empty());
+    assert!(stderr(&first).contains("watching"), "{}", stderr(&first));
+
+    let al = fake.add_invitation(&org, "al@example.com");
+    let bo = fake.add_invitation(&org, "bo@example.com");
+    let mut invited = events(&watch("json").await);
+    invited.sort();
+    assert_eq!(
+        invited,
+        ["invited al@example.com", "invited bo@example.com"]
+    );
+
+    fake.accept(&al);
+    fake.expire(&bo);
+    let before = fake.requests().await.len();
+    let mut changed = events(&watch("json").await);
+    changed.sort();
+    assert_eq!(
+        changed,
+        ["accepted al@example.com", "expired bo@example.com"]
+    );
+    assert_eq!(
+        fake.requests().await.len() - before,
+        2,
+        "one snapshot a poll"
+    );
+    // Nothing happened since: nothing printed.
+    assert!(events(&watch("json").await).is_empty());
+
+    // Watching until Ctrl-C: it stops at once, in the middle of its hour-long wait.
+    let polled = fake.requests().await.len();
+    let child = target
+        .command(&["watch", "--interval", "1h", "--state", state])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while fake.requests().await.len() < polled + 2 {
+        assert!(std::time::Instant::now() < deadline, "no poll");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("stops at once")
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(fake.requests().await.len(), polled + 2);
+}

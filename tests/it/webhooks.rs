@@ -406,3 +406,34 @@ fn redeliveries_are_dropped_by_the_deduplicator_within_its_bound() {
     assert!(seen.first_time("a"));
     assert!(!seen.first_time("c"));
 }
+
+use proptest::prelude::*;
+
+proptest! {
+    /// Any body and any header values: a typed answer, never a panic.
+    #[test]
+    fn any_delivery_is_answered_without_panicking(
+        body in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..256),
+            r#"\{"(action|type|data|organization|membership|invitation)":[\[\]\{\}":,a-z0-9_.]{0,60}\}"#
+                .prop_map(String::into_bytes),
+        ],
+        event in "(organization|push|)",
+        signature in "(sha256=|v1,)?[0-9a-zA-Z+/=]{0,70}",
+        timestamp in "[0-9]{0,12}",
+    ) {
+        let headers = headers(&[
+            ("x-github-event", event.as_str()),
+            ("x-github-delivery", "d-1"),
+            ("x-hub-signature-256", signature.as_str()),
+            ("svix-id", "msg_1"),
+            ("svix-timestamp", timestamp.as_str()),
+            ("svix-signature", signature.as_str()),
+        ]);
+        let secrets = [SecretString::from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")];
+        let _ = github::receive_webhook(&headers, &body, &secrets);
+        let _ = clerk::receive_webhook(&headers, &body, &secrets, at(1_614_265_330));
+        let _ = github::decode_webhook(&headers, &body);
+        let _ = clerk::decode_webhook(&headers, &body);
+    }
+}

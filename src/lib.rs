@@ -23,7 +23,10 @@
 //!   [`Provider::membership`] tells whether someone is a member, invited, or neither;
 //! - is never in doubt: [`Provider::ensure_invited`] settles a create that may have worked by
 //!   looking the invitation up, [`Provider::resend_invitation`] re-sends one, and
-//!   [`Provider::invite_all`] onboards a whole list with one outcome per person.
+//!   [`Provider::invite_all`] onboards a whole list with one outcome per person;
+//! - tells what became of invitations: [`Provider::poll_events`] turns successive snapshots
+//!   into [`InvitationEvent`](events::InvitationEvent)s, and with the `webhooks` feature the
+//!   vendors' signed webhooks give the same events.
 //!
 //! The providers are [`GitHub`] (github.com and GitHub Enterprise Server, with a token or as a
 //! [`GitHubApp`](github::GitHubApp)), [`Clerk`] (the Backend API) and [`ElasticCloud`] (including GovCloud). Every
@@ -66,6 +69,10 @@
 //! - `testkit`: the fake vendors (`orginvite::testkit`), built on `wiremock`.
 //! - `redis`: `Pacer::redis`, one pacer shared by every process through Redis, and with
 //!   `testkit`, `testkit::RedisServer` for tests. Needs Rust 1.88.
+//! - `roster`: roster files and their plans (`orginvite::roster`), with `toml`.
+//! - `webhooks`: verifying and reading GitHub's and Clerk's webhook deliveries
+//!   ([`github::receive_webhook`], [`clerk::receive_webhook`]) into the
+//!   [`InvitationEvent`](events::InvitationEvent)s polling gives too.
 //! - `fuzzing`: hidden entry points for `fuzz/`; not a stable API.
 
 #![warn(missing_docs)]
@@ -86,8 +93,9 @@ mod ops;
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 
-/// Webhook deliveries: why one is refused. Each vendor verifies its own:
-/// [`github::verify_webhook`] (`X-Hub-Signature-256`), [`clerk::verify_webhook`] (Svix).
+/// Webhook deliveries: why one is refused. Each vendor verifies and reads its own:
+/// [`github::receive_webhook`] (`X-Hub-Signature-256`), [`clerk::receive_webhook`] (Svix),
+/// into [`InvitationEvent`](crate::events::InvitationEvent)s.
 #[cfg(feature = "webhooks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
 pub mod webhook {
@@ -261,3 +269,7 @@ struct VendorsDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/testing.md")]
 struct TestingDoctests;
+
+#[cfg(all(doctest, feature = "webhooks"))]
+#[doc = include_str!("../docs/events.md")]
+struct EventsDoctests;

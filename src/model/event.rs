@@ -182,8 +182,11 @@ impl WebhookBody {
 /// ```
 pub struct Deduplicator {
     capacity: usize,
-    seen: Mutex<(HashSet<Box<str>>, VecDeque<Box<str>>)>,
+    seen: Mutex<Seen>,
 }
+
+/// The ids remembered, and the order to forget them in.
+type Seen = (HashSet<Box<str>>, VecDeque<Box<str>>);
 
 impl fmt::Debug for Deduplicator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -204,7 +207,7 @@ impl Deduplicator {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (HashSet<Box<str>>, VecDeque<Box<str>>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Seen> {
         self.seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -310,7 +313,9 @@ impl SeenMember {
 /// A cursor serializes (with serde) so that a watcher can save it after handling each poll's
 /// events and start from it again after a restart: nothing is replayed, nothing lost. (Events
 /// handled but not yet saved come again: at least once.) The first snapshot a new cursor sees
-/// is its starting point and yields no event.
+/// is its starting point and yields no event. An invitation made and accepted between two
+/// polls is never seen pending: polling shows only its new member
+/// ([`EventKind::MemberAdded`]).
 ///
 /// What polling can tell, per vendor:
 ///
@@ -334,10 +339,14 @@ impl SeenMember {
 /// let invitation = clerk
 ///     .create_invitation(&CreateInvitation::email(fake.organization(), "jane@example.com"))
 ///     .await?;
+/// let events = clerk.poll_events(fake.organization(), &mut cursor).await?;
+/// assert_eq!(events[0].kind, EventKind::Invited);
+///
 /// fake.accept(&invitation.id);
 /// let events = clerk.poll_events(fake.organization(), &mut cursor).await?;
 /// assert_eq!(events.len(), 1);
 /// assert_eq!(events[0].kind, EventKind::Accepted);
+/// assert_eq!(events[0].email.as_deref(), Some("jane@example.com"));
 /// // Saved and read back, it goes on where it was.
 /// let saved = serde_json::to_string(&cursor).unwrap();
 /// let mut cursor: EventCursor = serde_json::from_str(&saved).unwrap();
@@ -623,8 +632,12 @@ mod tests {
     #[test]
     fn members_who_come_and_go_and_invitations_that_lapse_between_polls() {
         let mut cursor = EventCursor::new();
-        let old = member("u1", None, Some("old@x.io"));
-        cursor.advance(&snapshot(0, true, &[], &[old.clone()]));
+        cursor.advance(&snapshot(
+            0,
+            true,
+            &[],
+            &[member("u1", None, Some("old@x.io"))],
+        ));
         let made_and_expired = Invitation {
             status: InvitationStatus::Expired,
             ..invitation("2", Some("late@x.io"), None)

@@ -2,7 +2,7 @@
 //! revoked, one lets the invitation expire. The webhook receiver and the polling stream each
 //! yield exactly what the vendor tells, once; a redelivery is dropped.
 
-use orginvite::events::{Deduplicator, EventCursor, EventKind, InvitationEvent};
+use orginvite::events::{Deduplicator, EventCursor, InvitationEvent};
 use orginvite::testkit::{FakeServer, Sandbox};
 use orginvite::{clerk, github, CreateInvitation, Invitation, Provider, SecretString};
 use reqwest::header::HeaderMap;

@@ -69,37 +69,34 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
-/// Who `status` looks at: the file's people, or the flags'.
-fn people(
-    args: &StatusArgs,
+/// One person of a file or the flags: the file's line (0 for a flag), a name to print, and
+/// who they are to the vendor.
+pub(crate) struct Person {
+    pub(crate) line: u64,
+    pub(crate) who: String,
+    pub(crate) invitee: Invitee,
+}
+
+/// The people of a CSV file (the columns of `invite --csv`; only the person's are read),
+/// and whether some line named nobody (each reported on stderr).
+pub(crate) fn csv_people(
+    path: &Path,
     organization: &str,
     provider: &dyn Provider,
-) -> Result<(Vec<(String, Invitee)>, bool), Usage> {
-    let mut unreadable = false;
-    let Some(path) = &args.csv else {
-        let people = args
-            .emails
-            .iter()
-            .map(|email| (email.clone(), Invitee::email(email)))
-            .chain(
-                args.logins
-                    .iter()
-                    .map(|login| (login.clone(), Invitee::login(login))),
-            )
-            .collect();
-        return Ok((people, unreadable));
-    };
+) -> Result<(Vec<Person>, bool), Usage> {
     let rows = bulk::read_rows(path, &rows::Defaults::default(), organization, provider)?;
+    let mut unreadable = false;
     let mut people = Vec::with_capacity(rows.len());
     for row in &rows {
         match row.invitee() {
-            Some(invitee) => {
-                let who = invitee
+            Some(invitee) => people.push(Person {
+                line: row.line,
+                who: invitee
                     .as_email()
                     .map(str::to_owned)
-                    .unwrap_or_else(|| crate::output::invitee_text(invitee));
-                people.push((who, invitee.clone()));
-            }
+                    .unwrap_or_else(|| crate::output::invitee_text(invitee)),
+                invitee: invitee.clone(),
+            }),
             None => {
                 unreadable = true;
                 let why = row.request.as_ref().err().cloned().unwrap_or_default();
@@ -108,6 +105,30 @@ fn people(
         }
     }
     Ok((people, unreadable))
+}
+
+/// The people a command names, from a file or the flags, and a snapshot of the organization
+/// to answer for them: or the exit code, the problem printed.
+pub(crate) async fn people_and_snapshot(
+    csv: Option<&Path>,
+    flags: Vec<Person>,
+    organization: &str,
+    provider: &dyn Provider,
+) -> Result<(Vec<Person>, bool, Snapshot), ExitCode> {
+    let (people, unreadable) = match csv {
+        Some(path) => csv_people(path, organization, provider).map_err(|Usage(problem)| {
+            eprintln!("error: {problem}");
+            ExitCode::from(2)
+        })?,
+        None => (flags, false),
+    };
+    match provider.snapshot(organization).await {
+        Ok(snapshot) => Ok((people, unreadable, snapshot)),
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            Err(exit_for(&error))
+        }
+    }
 }
 
 /// A person's state in a snapshot: the state, since when, the invitation id, and a word on
@@ -155,22 +176,28 @@ pub(crate) async fn status(
     output: OutputFormat,
     progress: &progress::Progress,
 ) -> ExitCode {
-    let (people, unreadable) = match people(args, organization, provider) {
-        Ok(people) => people,
-        Err(Usage(problem)) => {
-            eprintln!("error: {problem}");
-            return ExitCode::from(2);
-        }
-    };
-    let snapshot = match provider.snapshot(organization).await {
-        Ok(snapshot) => snapshot,
-        Err(error) => {
-            eprintln!("error: {}", describe(&error));
-            return exit_for(&error);
-        }
-    };
+    let flags = args
+        .emails
+        .iter()
+        .map(|email| (email, Invitee::email(email)))
+        .chain(
+            args.logins
+                .iter()
+                .map(|login| (login, Invitee::login(login))),
+        )
+        .map(|(who, invitee)| Person {
+            line: 0,
+            who: who.clone(),
+            invitee,
+        })
+        .collect();
+    let (people, unreadable, snapshot) =
+        match people_and_snapshot(args.csv.as_deref(), flags, organization, provider).await {
+            Ok(found) => found,
+            Err(code) => return code,
+        };
     let mut table = Table::new(["invitee", "state", "since", "invitation id", "note"]);
-    for (who, invitee) in &people {
+    for Person { who, invitee, .. } in &people {
         let (state, since, id, note) = state_of(&snapshot, invitee);
         match output {
             OutputFormat::Json => print_json(&json!({

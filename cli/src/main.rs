@@ -699,35 +699,14 @@ async fn check_all(
     output: OutputFormat,
     progress: &progress::Progress,
 ) -> ExitCode {
-    let defaults = rows::Defaults::default();
-    let rows = match bulk::read_rows(path, &defaults, organization, provider) {
-        Ok(rows) => rows,
-        Err(Usage(problem)) => {
-            eprintln!("error: {problem}");
-            return ExitCode::from(2);
-        }
-    };
-    let snapshot = match provider.snapshot(organization).await {
-        Ok(snapshot) => snapshot,
-        Err(error) => {
-            eprintln!("error: {}", describe(&error));
-            return exit_for(&error);
-        }
-    };
-    let mut table = Table::new(["line", "invitee", "membership", "role", "invitation id"]);
-    let mut unreadable = false;
-    for row in &rows {
-        let Some(invitee) = row.invitee() else {
-            unreadable = true;
-            let why = row.request.as_ref().err().cloned().unwrap_or_default();
-            eprintln!("line {}: {why}", row.line);
-            continue;
+    let (people, unreadable, snapshot) =
+        match events::people_and_snapshot(Some(path), Vec::new(), organization, provider).await {
+            Ok(found) => found,
+            Err(code) => return code,
         };
-        let who = invitee
-            .as_email()
-            .map(str::to_owned)
-            .unwrap_or_else(|| output::invitee_text(invitee));
-        let (state, role, id) = match snapshot.presence(invitee) {
+    let mut table = Table::new(["line", "invitee", "membership", "role", "invitation id"]);
+    for events::Person { line, who, invitee } in people {
+        let (state, role, id) = match snapshot.presence(&invitee) {
             Presence::Member(member) => (
                 "member",
                 member.role.map(|r| r.to_string()).unwrap_or_default(),
@@ -742,11 +721,11 @@ async fn check_all(
         };
         match output {
             OutputFormat::Json => print_json(&json!({
-                "line": row.line, "invitee": who, "membership": state, "role": role,
+                "line": line, "invitee": who, "membership": state, "role": role,
                 "invitation_id": id,
             })),
             OutputFormat::Table | OutputFormat::Markdown => {
-                table.row([row.line.to_string(), who, state.to_owned(), role, id])
+                table.row([line.to_string(), who, state.to_owned(), role, id])
             }
         }
     }

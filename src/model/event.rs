@@ -153,6 +153,7 @@ pub struct WebhookBody(serde_json::Value);
 impl crate::model::extension::sealed::Sealed for WebhookBody {}
 
 impl WebhookBody {
+    #[cfg_attr(not(feature = "webhooks"), allow(dead_code))]
     pub(crate) fn new(body: serde_json::Value) -> WebhookBody {
         WebhookBody(body)
     }

@@ -1237,34 +1237,33 @@ impl<V> FakeServer<V> {
     /// expired (GitHub among its failed invitations). No vendor sends a webhook for it.
     /// `false` when the fake holds no pending invitation `id`.
     pub fn expire(&self, id: &str) -> bool {
-        let today = Timestamp::try_from(self.clock.now()).unwrap_or(Timestamp::UNIX_EPOCH);
-        let mut state = lock(&self.state);
-        match state
-            .invitations
-            .iter_mut()
-            .find(|inv| inv.id == id && inv.status_at(today) == InvitationStatus::Pending)
-        {
-            Some(invitation) => {
-                invitation.expires_at = Some(today);
-                true
-            }
-            None => false,
-        }
+        self.change_pending(id, |invitation, now| invitation.expires_at = Some(now))
     }
 
     /// Marks the pending invitation `id` failed, as GitHub does with one it could not deliver
     /// (listed among its failed invitations). No webhook is sent. `false` when the fake holds
     /// no pending invitation `id`.
     pub fn fail(&self, id: &str) -> bool {
-        let today = Timestamp::try_from(self.clock.now()).unwrap_or(Timestamp::UNIX_EPOCH);
+        self.change_pending(id, |invitation, _| {
+            invitation.status = InvitationStatus::Failed;
+        })
+    }
+
+    /// Changes the invitation `id` if it is pending now, on the fake's clock.
+    fn change_pending(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut FakeInvitation, Timestamp),
+    ) -> bool {
+        let now = Timestamp::try_from(self.clock.now()).unwrap_or(Timestamp::UNIX_EPOCH);
         let mut state = lock(&self.state);
-        match state
+        let pending = state
             .invitations
             .iter_mut()
-            .find(|inv| inv.id == id && inv.status_at(today) == InvitationStatus::Pending)
-        {
+            .find(|inv| inv.id == id && inv.status_at(now) == InvitationStatus::Pending);
+        match pending {
             Some(invitation) => {
-                invitation.status = InvitationStatus::Failed;
+                change(invitation, now);
                 true
             }
             None => false,

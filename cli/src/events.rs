@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use orginvite::events::{EventCursor, InvitationEvent};
-use orginvite::{Invitee, Presence, Provider, Snapshot};
+use orginvite::{ErrorKind, Invitee, Presence, Provider, Snapshot};
 use serde_json::json;
 
 use crate::output::{describe, print_json, time, Table};
@@ -270,8 +270,10 @@ fn print_event(event: &InvitationEvent, output: OutputFormat) {
 }
 
 /// `watch`: polls the organization every interval and prints what changed, until Ctrl-C (or
-/// `--polls`). A failed poll is reported and tried again at the next interval; a refused
-/// credential ends the watch.
+/// `--polls`): exit 0, or 1 when the last poll failed. A failed poll is reported and tried
+/// again at the next interval; a refused credential (exit 2), a missing permission or an
+/// unknown organization (exit 1) end the watch, as does a state file of another vendor or
+/// organization (exit 2, before any request).
 pub(crate) async fn watch(
     provider: &dyn Provider,
     organization: &str,
@@ -285,6 +287,16 @@ pub(crate) async fn watch(
             return ExitCode::from(2);
         }
     };
+    if let Some((vendor, watched)) = cursor.place() {
+        if !cursor.follows(provider.kind(), organization) {
+            eprintln!(
+                "error: invalid_request: the state file follows {watched} on {vendor}, not \
+                 {organization} on {}; give another --state file",
+                provider.kind()
+            );
+            return ExitCode::from(2);
+        }
+    }
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
     let mut polls = 0u64;
@@ -318,8 +330,16 @@ pub(crate) async fn watch(
             }
             Err(error) => {
                 eprintln!("error: {}", describe(&error));
+                // What the next poll would meet again ends the watch; the rest (a timeout, a
+                // 5xx, a rate limit) is tried again at the next interval.
                 if exit_for(&error) == ExitCode::from(2) {
                     return ExitCode::from(2);
+                }
+                if matches!(
+                    error.kind(),
+                    ErrorKind::PermissionDenied | ErrorKind::NotFound | ErrorKind::PaymentRequired
+                ) {
+                    return ExitCode::FAILURE;
                 }
                 failed = true;
             }

@@ -2016,6 +2016,24 @@ async fn watch_prints_each_event_once_across_restarts_and_stops_on_ctrl_c() {
     // Nothing happened since: nothing printed.
     assert!(events(&watch("json").await).is_empty());
 
+    // A state file of another organization is refused before any request.
+    let before = fake.requests().await.len();
+    let elsewhere = bare()
+        .args(["--provider", "clerk", "--org", "org_elsewhere"])
+        .args(["--base-url", &target.base_url])
+        .args(["watch", "--polls", "1", "--state", state])
+        .env(target.credential.0, &target.credential.1)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status.code(), Some(2), "{}", stderr(&elsewhere));
+    assert!(
+        stderr(&elsewhere).contains("the state file follows"),
+        "{}",
+        stderr(&elsewhere)
+    );
+    assert_eq!(fake.requests().await.len(), before);
+
     // Watching until Ctrl-C: it stops at once, in the middle of its hour-long wait.
     let polled = fake.requests().await.len();
     let child = target

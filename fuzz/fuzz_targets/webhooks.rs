@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use orginvite::fuzzing;
 use orginvite::{clerk, github, SecretString};
 
-const NAMES: [&str; 8] = [
+const NAMES: [&str; 10] = [
     "x-github-event",
     "x-github-delivery",
     "x-hub-signature-256",
@@ -15,6 +15,8 @@ const NAMES: [&str; 8] = [
     "svix-id",
     "svix-timestamp",
     "svix-signature",
+    "webhook-id",
+    "webhook-timestamp",
     "webhook-signature",
 ];
 
@@ -25,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut pairs: Vec<(&str, &[u8])> = Vec::new();
-    for _ in 0..count % 8 {
+    for _ in 0..count % 10 {
         if rest.len() < 2 {
             break;
         }

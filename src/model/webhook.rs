@@ -86,7 +86,10 @@ pub(crate) fn text(value: Option<&serde_json::Value>) -> Option<String> {
 
 /// Checks a signed Unix timestamp (seconds) against `now`, within [`TIMESTAMP_TOLERANCE`].
 pub(crate) fn check_timestamp(timestamp: u64, now: SystemTime) -> Result<(), WebhookError> {
-    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(timestamp);
+    // A time past what the clock can hold is as far ahead as it gets.
+    let Some(at) = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(timestamp)) else {
+        return Err(WebhookError::Future(Duration::from_secs(timestamp)));
+    };
     match now.duration_since(at) {
         Ok(age) if age > TIMESTAMP_TOLERANCE => Err(WebhookError::Stale(age)),
         Ok(_) => Ok(()),

@@ -136,11 +136,15 @@ impl<V> FakeServer<V> {
     pub fn deliver_webhooks_to(&self, url: impl Into<String>, secret: impl Into<String>) -> &Self {
         let (outgoing, queue) = mpsc::unbounded_channel();
         tokio::spawn(deliver(url.into(), queue, self.hook_log.clone()));
-        lock(&self.state).hooks = Some(Hooks {
+        let mut state = lock(&self.state);
+        // Delivery ids go on from the last receiver's: an id never names two deliveries.
+        let sent = state.hooks.as_ref().map_or(0, |hooks| hooks.sent);
+        state.hooks = Some(Hooks {
             secret: secret.into(),
             outgoing,
-            sent: 0,
+            sent,
         });
+        drop(state);
         self
     }
 
@@ -164,8 +168,9 @@ impl<V> FakeServer<V> {
             .clone()
     }
 
-    /// Sends the delivery `id` again, exactly as before (same id, headers and body), as a
-    /// vendor's redelivery does; `false` when no such delivery was sent.
+    /// Sends the delivery `id` again, with the same id and body, as a vendor's redelivery
+    /// does: GitHub's with the same headers, Clerk's signed again at the fake's clock as Svix
+    /// signs each attempt. `false` when no delivery `id` has been sent and answered yet.
     pub fn redeliver(&self, id: &str) -> bool {
         let delivery = self
             .hook_log
@@ -174,9 +179,17 @@ impl<V> FakeServer<V> {
             .iter()
             .find(|d| d.id == id)
             .cloned();
+        let now = self.clock.now();
         let state = lock(&self.state);
         match (delivery, state.hooks.as_ref()) {
             (Some(mut delivery), Some(hooks)) => {
+                delivery.headers = self.rules.sign_webhook(
+                    &hooks.secret,
+                    &delivery.id,
+                    &delivery.event,
+                    &delivery.body,
+                    now,
+                );
                 delivery.answered = None;
                 hooks.outgoing.send(Outgoing::Send(delivery)).is_ok()
             }

@@ -98,9 +98,9 @@ pub fn verify_webhook(
 /// [`InvitationEvent`]: `organizationInvitation.created` (invited), `.accepted` (with the
 /// accepting user's id), `.revoked`, and `organizationMembership.created` (member added) and
 /// `.deleted` (member removed), with the invitation or membership id's organization, the
-/// email, and when it happened (the object's `created_at` or `updated_at`, else the
-/// envelope's `timestamp`, read as seconds or milliseconds since Clerk's documents say
-/// both). Any other type is `Ok(None)`. The event keeps the whole body as a [`WebhookBody`]
+/// email, and when it happened (the object's `created_at` or `updated_at`; for a deleted
+/// membership, and where those are missing, the envelope's `timestamp`, read as seconds or
+/// milliseconds since Clerk's documents say both). Any other type is `Ok(None)`. The event keeps the whole body as a [`WebhookBody`]
 /// payload and the delivery id (`svix-id`) for
 /// [`Deduplicator`](crate::events::Deduplicator).
 ///
@@ -165,28 +165,33 @@ pub fn decode_webhook(
         event.email = text(data.get("email_address"));
         event.user_id = text(data.get("user_id"));
     } else {
-        let user = data
-            .get("public_user_data")
-            .filter(|user| user.is_object())
-            .ok_or_else(|| missing("data.public_user_data"))?;
-        event.user_id = text(user.get("user_id"));
-        event.email = text(user.get("identifier")).filter(|email| email.contains('@'));
-        event.login = text(user.get("username"));
+        // Optional in Clerk's schema: without it, the event names no one.
+        let user = data.get("public_user_data");
+        event.user_id = text(user.and_then(|user| user.get("user_id")));
+        event.email =
+            text(user.and_then(|user| user.get("identifier"))).filter(|email| email.contains('@'));
+        event.login = text(user.and_then(|user| user.get("username")));
     }
-    let field = if changed { "updated_at" } else { "created_at" };
-    event.at = data
-        .get(field)
-        .and_then(Value::as_i64)
-        .and_then(|ms| Timestamp::from_millisecond(ms).ok())
-        .or_else(|| {
-            let envelope = json.get("timestamp").and_then(Value::as_i64)?;
-            // Seconds in the spec's examples, milliseconds in Clerk's guide.
-            if envelope >= 100_000_000_000 {
-                Timestamp::from_millisecond(envelope).ok()
-            } else {
-                Timestamp::from_second(envelope).ok()
-            }
-        });
+    let envelope = || {
+        let envelope = json.get("timestamp").and_then(Value::as_i64)?;
+        // Seconds in the spec's examples, milliseconds in Clerk's guide.
+        if envelope >= 100_000_000_000 {
+            Timestamp::from_millisecond(envelope).ok()
+        } else {
+            Timestamp::from_second(envelope).ok()
+        }
+    };
+    let object_time = |field: &str| {
+        data.get(field)
+            .and_then(Value::as_i64)
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+    };
+    event.at = match kind {
+        // A deleted membership's own times are of its life, not of its end.
+        EventKind::MemberRemoved => envelope().or_else(|| object_time("updated_at")),
+        _ if changed => object_time("updated_at").or_else(envelope),
+        _ => object_time("created_at").or_else(envelope),
+    };
     event.delivery_id = Some(delivery.to_owned());
     event.payload = Payload::new(WebhookBody::new(json));
     Ok(Some(event))

@@ -98,6 +98,12 @@ fn pacing(global: &Global, vendor: Vendor) -> Pacing {
 /// process's own at `--rate`; `None` leaves the client's default.
 fn pacer(global: &Global, vendor: Vendor, organization: &str) -> Result<Option<Pacer>, Usage> {
     let Some(url) = &global.redis else {
+        if global.redis_ca.is_some() || global.redis_cert.is_some() {
+            return Err(Usage(
+                "invalid_request: --redis-ca and --redis-cert go with --redis rediss://..."
+                    .to_owned(),
+            ));
+        }
         return Ok(global.rate.as_ref().map(|rate| Pacer::new(rate.clone())));
     };
     #[cfg(feature = "redis")]
@@ -110,7 +116,25 @@ fn pacer(global: &Global, vendor: Vendor, organization: &str) -> Result<Option<P
             Vendor::Clerk => orginvite::ProviderKind::Clerk,
             Vendor::Elastic => orginvite::ProviderKind::ElasticCloud,
         };
-        let shared = orginvite::RedisPacer::new(url.clone()).key(redis_key(provider, organization));
+        let mut shared =
+            orginvite::RedisPacer::new(url.clone()).key(redis_key(provider, organization));
+        let read = |path: &std::path::Path, what: &str| {
+            std::fs::read(path).map_err(|e| {
+                Usage(format!(
+                    "invalid_config: cannot read the {what} {}: {e}",
+                    path.display()
+                ))
+            })
+        };
+        if let Some(ca) = &global.redis_ca {
+            shared = shared.ca_pem(read(ca, "Redis certificate authority")?);
+        }
+        if let (Some(certificate), Some(key)) = (&global.redis_cert, &global.redis_key) {
+            shared = shared.client_certificate(
+                read(certificate, "Redis client certificate")?,
+                read(key, "Redis client key")?,
+            );
+        }
         Ok(Some(Pacer::redis(shared, pacing)?))
     }
     #[cfg(not(feature = "redis"))]

@@ -79,6 +79,29 @@ pub(crate) struct Global {
         hide_env_values = true
     )]
     redis: Option<String>,
+    /// With a rediss:// --redis: trust the certificate authorities in this PEM file instead of
+    /// the system's (a managed Redis with a private authority).
+    #[arg(long, global = true, value_name = "FILE", env = "ORGINVITE_REDIS_CA")]
+    redis_ca: Option<PathBuf>,
+    /// With a rediss:// --redis: present this client certificate (PEM) for mutual TLS; needs
+    /// --redis-key.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "ORGINVITE_REDIS_CERT",
+        requires = "redis_key"
+    )]
+    redis_cert: Option<PathBuf>,
+    /// The private key (PEM) of --redis-cert.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "ORGINVITE_REDIS_KEY",
+        requires = "redis_cert"
+    )]
+    redis_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2060,3 +2060,71 @@ async fn watch_prints_each_event_once_across_restarts_and_stops_on_ctrl_c() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(fake.requests().await.len(), polled + 2);
 }
+
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_is_paced_through_redis_over_tls_as_an_acl_user_whose_password_never_shows() {
+    use orginvite::testkit::RedisServer;
+    use orginvite::RedisPacer;
+    const PASSWORD: &str = "canary-cli-tls-9b2c-password";
+    if !RedisServer::available() {
+        assert!(
+            std::env::var_os("ORGINVITE_REQUIRE_REDIS").is_none(),
+            "redis-server is required here"
+        );
+        return;
+    }
+    let server = RedisServer::start_tls().unwrap();
+    let url = server
+        .add_user("pacer", PASSWORD, RedisPacer::ACL_RULES)
+        .unwrap();
+    assert!(url.starts_with("rediss://"));
+    let ca = server.ca_file().unwrap();
+    let fake = real_time_github().await;
+    let target = Target::github(&fake);
+    let dir = scratch("redis-tls");
+    let csv = write(
+        &dir.join("people.csv"),
+        "email\na@example.com\nb@example.com\nc@example.com\n",
+    );
+    let run = target
+        .command(&[
+            "--redis",
+            &url,
+            "--redis-ca",
+            ca.to_str().unwrap(),
+            "--rate",
+            "20/s",
+            "invite",
+            "--csv",
+            &csv,
+        ])
+        .output()
+        .await
+        .unwrap();
+    let shown = format!("{}{}", stdout(&run), stderr(&run));
+    assert_eq!(run.status.code(), Some(0), "{shown}");
+    assert_eq!(fake.invitations().len(), 3);
+    // Paced through that server: its keys are there (a fallback to local pacing leaves none).
+    let key = format!("{{orginvite:github:{}}}:starts", fake.organization());
+    assert_eq!(server.command(&["EXISTS", &key]).unwrap().trim(), ":1");
+    assert!(!shown.contains(PASSWORD), "{shown}");
+    assert!(!shown.contains("shared pacer cannot be reached"), "{shown}");
+
+    // From the environment, the URL stays out of --help.
+    let help = bare()
+        .env("ORGINVITE_REDIS_URL", &url)
+        .arg("--help")
+        .output()
+        .await
+        .unwrap();
+    assert!(!stdout(&help).contains(PASSWORD));
+
+    // A certificate authority without --redis is a usage error, before anything is sent.
+    let before = fake.requests().await.len();
+    let alone = target
+        .run(&["--redis-ca", ca.to_str().unwrap(), "list"])
+        .await;
+    assert_eq!(alone.status.code(), Some(2), "{}", stderr(&alone));
+    assert_eq!(fake.requests().await.len(), before);
+}

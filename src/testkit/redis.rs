@@ -42,6 +42,70 @@ pub struct RedisServer {
     port: u16,
     password: Option<String>,
     child: Option<Child>,
+    tls: Option<Tls>,
+}
+
+/// A TLS server's port and the files its certificates are in, made for it alone.
+struct Tls {
+    port: u16,
+    dir: PathBuf,
+    ca_pem: String,
+    client_certificate_pem: String,
+    client_key_pem: String,
+}
+
+impl Tls {
+    /// A certificate authority, a certificate for 127.0.0.1 and localhost signed by it (with
+    /// its key), and a client certificate for mutual TLS, written to a directory of their own.
+    fn generate(port: u16) -> io::Result<Tls> {
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+            IsCa, KeyPair, KeyUsagePurpose,
+        };
+        let failed = |e: rcgen::Error| io::Error::other(format!("cannot make a certificate: {e}"));
+        let mut authority = CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
+        authority.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        authority.distinguished_name.push(
+            DnType::CommonName,
+            format!("orginvite test authority {port}"),
+        );
+        authority.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let issuer = CertifiedIssuer::self_signed(authority, KeyPair::generate().map_err(failed)?)
+            .map_err(failed)?;
+        let leaf = |names: Vec<String>, usage: ExtendedKeyUsagePurpose| {
+            let key = KeyPair::generate().map_err(failed)?;
+            let mut params = CertificateParams::new(names).map_err(failed)?;
+            params.extended_key_usages = vec![usage];
+            let certificate = params.signed_by(&key, &issuer).map_err(failed)?;
+            Ok::<_, io::Error>((certificate.pem(), key.serialize_pem()))
+        };
+        let (server_pem, server_key) = leaf(
+            vec!["127.0.0.1".to_owned(), "localhost".to_owned()],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        )?;
+        let (client_certificate_pem, client_key_pem) = leaf(
+            vec!["orginvite-client".to_owned()],
+            ExtendedKeyUsagePurpose::ClientAuth,
+        )?;
+        let dir =
+            std::env::temp_dir().join(format!("orginvite-redis-tls-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let ca_pem = issuer.pem();
+        std::fs::write(dir.join("ca.pem"), &ca_pem)?;
+        std::fs::write(dir.join("server.pem"), server_pem)?;
+        std::fs::write(dir.join("server.key"), server_key)?;
+        Ok(Tls {
+            port,
+            dir,
+            ca_pem,
+            client_certificate_pem,
+            client_key_pem,
+        })
+    }
 }
 
 impl fmt::Debug for RedisServer {
@@ -51,6 +115,7 @@ impl fmt::Debug for RedisServer {
             .field("port", &self.port)
             .field("password", &self.password.as_ref().map(|_| "[redacted]"))
             .field("running", &self.child.is_some())
+            .field("tls_port", &self.tls.as_ref().map(|tls| tls.port))
             .finish()
     }
 }
@@ -65,6 +130,103 @@ impl RedisServer {
     /// it.
     pub fn start_with_password(password: impl Into<String>) -> io::Result<RedisServer> {
         RedisServer::launch(Some(password.into()))
+    }
+
+    /// Starts a server that also listens with TLS, on a port of its own
+    /// ([`tls_url`](Self::tls_url)), with a certificate for `127.0.0.1` and `localhost` signed
+    /// by a certificate authority made for this server alone ([`ca_pem`](Self::ca_pem)).
+    /// Client certificates are asked for but optional; [`client_certificate`](Self::client_certificate)
+    /// gives one the server trusts. The plain port ([`url`](Self::url)) stays open, to look at
+    /// the keys. The certificates are made afresh each time (with `rcgen`) and removed on
+    /// drop. The `redis-server` must be built with TLS (Debian's is).
+    pub fn start_tls() -> io::Result<RedisServer> {
+        let tls_port = free_port()?;
+        let mut server = RedisServer {
+            binary: binary(),
+            port: free_port()?,
+            password: None,
+            child: None,
+            tls: Some(Tls::generate(tls_port)?),
+        };
+        server.restart()?;
+        Ok(server)
+    }
+
+    /// `rediss://127.0.0.1:port/` for a server started with [`start_tls`](Self::start_tls).
+    pub fn tls_url(&self) -> Option<String> {
+        let tls = self.tls.as_ref()?;
+        Some(format!("rediss://127.0.0.1:{}/", tls.port))
+    }
+
+    /// The certificate authority (PEM) that signed the TLS server's certificate.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(|tls| tls.ca_pem.as_str())
+    }
+
+    /// The file holding [`ca_pem`](Self::ca_pem), for a command line's `--redis-ca`.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        self.tls.as_ref().map(|tls| tls.dir.join("ca.pem"))
+    }
+
+    /// A client certificate and its key (PEM) the TLS server trusts, for mutual TLS.
+    pub fn client_certificate(&self) -> Option<(&str, &str)> {
+        self.tls.as_ref().map(|tls| {
+            (
+                tls.client_certificate_pem.as_str(),
+                tls.client_key_pem.as_str(),
+            )
+        })
+    }
+
+    /// Adds the ACL user `name` with `password` and the ACL `rules` (such as
+    /// [`RedisPacer::ACL_RULES`](crate::RedisPacer::ACL_RULES)), through the plain port as the
+    /// default user; returns a `redis://` URL (or `rediss://` for a TLS server) that signs in
+    /// as that user. The user is gone after a [`restart`](Self::restart).
+    pub fn add_user(&self, name: &str, password: &str, rules: &str) -> io::Result<String> {
+        let mut command = vec!["ACL", "SETUSER", name, "reset", "on"];
+        let secret = format!(">{password}");
+        command.push(&secret);
+        command.extend(rules.split_whitespace());
+        let reply = self.command(&command)?;
+        if !reply.starts_with('+') {
+            return Err(io::Error::other(format!(
+                "ACL SETUSER refused: {}",
+                reply.trim()
+            )));
+        }
+        let port = self.tls.as_ref().map_or(self.port, |tls| tls.port);
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        Ok(format!("{scheme}://{name}:{password}@127.0.0.1:{port}/"))
+    }
+
+    /// Sends one command on the plain port, as the default user, and returns the reply's first
+    /// line (`+OK`, `-ERR ...`, `:1`, `$5` ...).
+    pub fn command(&self, args: &[&str]) -> io::Result<String> {
+        let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        let mut request = Vec::new();
+        if let Some(password) = &self.password {
+            request.extend(
+                format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{password}\r\n", password.len()).bytes(),
+            );
+        }
+        request.extend(format!("*{}\r\n", args.len()).bytes());
+        for arg in args {
+            request.extend(format!("${}\r\n{arg}\r\n", arg.len()).bytes());
+        }
+        stream.write_all(&request)?;
+        let mut reader = io::BufReader::new(stream);
+        let mut line = String::new();
+        if self.password.is_some() {
+            io::BufRead::read_line(&mut reader, &mut line)?;
+            line.clear();
+        }
+        io::BufRead::read_line(&mut reader, &mut line)?;
+        Ok(line)
     }
 
     /// Whether a `redis-server` binary can be run here.
@@ -83,6 +245,7 @@ impl RedisServer {
             port: free_port()?,
             password,
             child: None,
+            tls: None,
         };
         server.restart()?;
         Ok(server)
@@ -133,6 +296,15 @@ impl RedisServer {
         if let Some(password) = &self.password {
             command.args(["--requirepass", password]);
         }
+        if let Some(tls) = &self.tls {
+            let file = |name: &str| tls.dir.join(name).to_string_lossy().into_owned();
+            command
+                .args(["--tls-port", &tls.port.to_string()])
+                .args(["--tls-cert-file", &file("server.pem")])
+                .args(["--tls-key-file", &file("server.key")])
+                .args(["--tls-ca-cert-file", &file("ca.pem")])
+                .args(["--tls-auth-clients", "optional"]);
+        }
         let child = command.spawn().map_err(|error| {
             io::Error::new(
                 error.kind(),
@@ -177,6 +349,9 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+        if let Some(tls) = &self.tls {
+            let _ = std::fs::remove_dir_all(&tls.dir);
+        }
     }
 }
 

@@ -51,7 +51,15 @@ pub struct RedisPacer {
     timeout: Duration,
     lease: Duration,
     when_unavailable: WhenUnavailable,
+    /// The certificate authorities (PEM) a `rediss://` server's certificate must chain to,
+    /// instead of the system's.
+    ca: Option<Vec<u8>>,
+    /// The client certificate (PEM) and its private key (PEM), for mutual TLS.
+    identity: Option<Identity>,
 }
+
+/// A client certificate (PEM) and its private key (PEM), kept secret.
+type Identity = (Vec<u8>, Arc<secrecy::SecretBox<Vec<u8>>>);
 
 impl fmt::Debug for RedisPacer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -64,16 +72,24 @@ impl fmt::Debug for RedisPacer {
             .field("timeout", &self.timeout)
             .field("lease", &self.lease)
             .field("when_unavailable", &self.when_unavailable)
+            .field("ca", &self.ca.as_ref().map(|_| "[PEM]"))
+            .field(
+                "client_certificate",
+                &self.identity.as_ref().map(|_| "[PEM, key redacted]"),
+            )
             .finish()
     }
 }
 
-/// A Redis URL without its password.
+/// A Redis URL without its user and password.
 fn redacted(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) => {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("[redacted]"));
+            }
+            if !parsed.username().is_empty() {
+                let _ = parsed.set_username("[redacted]");
             }
             // `redis+unix://` URLs carry the user and password as query parameters.
             if parsed.query().is_some() {
@@ -86,10 +102,16 @@ fn redacted(url: &str) -> String {
 }
 
 impl RedisPacer {
-    /// The Redis at `url` (`redis://[[user]:password@]host[:port][/db]`, or
-    /// `redis+unix:///path/to/socket`), sharing the key `orginvite` until [`key`](Self::key)
-    /// names another. TLS (`rediss://`) is not supported. Needs Redis 5 or later; Redis
-    /// Cluster is not supported (one pacer's keys must live on one node).
+    /// The Redis at `url`: `redis://[[user]:password@]host[:port][/db]`, the same over TLS as
+    /// `rediss://...`, or `redis+unix:///path/to/socket`. It shares the key `orginvite` until
+    /// [`key`](Self::key) names another. An ACL user goes in the URL (`redis://user:password@host`);
+    /// user and password never show in `Debug`, errors or logs.
+    ///
+    /// Over TLS, the server's certificate must chain to the system's certificate authorities,
+    /// or to those given with [`ca_pem`](Self::ca_pem), and name the URL's host; rustls
+    /// checks it, and a certificate that does not verify fails the connection (it never falls
+    /// back to plain text). Needs Redis 5 or later; Redis Cluster is not supported (one
+    /// pacer's keys must live on one node).
     pub fn new(url: impl Into<String>) -> RedisPacer {
         RedisPacer {
             url: secrecy::SecretString::from(url.into()),
@@ -97,12 +119,38 @@ impl RedisPacer {
             timeout: Duration::from_millis(250),
             lease: Duration::from_secs(10),
             when_unavailable: WhenUnavailable::default(),
+            ca: None,
+            identity: None,
         }
+    }
+
+    /// Trusts the certificate authorities of `pem` (one or more PEM certificates, as in a
+    /// `ca.pem` file) for a `rediss://` server, instead of the system's: a managed Redis with a
+    /// private authority. Checked when the pacer is built; a `redis://` URL with it is refused
+    /// there.
+    pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> RedisPacer {
+        self.ca = Some(pem.into());
+        self
+    }
+
+    /// Presents `certificate` (PEM) with its private `key` (PEM) to a `rediss://` server that
+    /// asks for client certificates (mutual TLS). The key never shows in `Debug` or errors.
+    pub fn client_certificate(
+        mut self,
+        certificate: impl Into<Vec<u8>>,
+        key: impl Into<Vec<u8>>,
+    ) -> RedisPacer {
+        let key: Box<Vec<u8>> = Box::new(key.into());
+        self.identity = Some((certificate.into(), Arc::new(secrecy::SecretBox::new(key))));
+        self
     }
 
     setters! {
         /// The key every process sharing one budget uses: one per vendor account, such as
-        /// `github:acme` or `clerk:ins_123`. The pacer's Redis keys start with it.
+        /// `github:acme` or `clerk:ins_123`. The pacer's Redis keys are it as a hash tag and a
+        /// suffix (`{github:acme}:next`, `{github:acme}:lease`, ...), so that they share one
+        /// slot of a Redis Cluster; a key that has a hash tag already (`{acme}:github`) is
+        /// kept as it is.
         key(self, key: impl Into<String>) { self.key = key.into() }
 
         /// How long one call to Redis may take, connecting included, before Redis counts as
@@ -118,6 +166,19 @@ impl RedisPacer {
         /// What happens when Redis cannot be reached; see [`WhenUnavailable`].
         when_unavailable(self, when: WhenUnavailable) { self.when_unavailable = when }
     }
+}
+
+impl RedisPacer {
+    /// The smallest ACL rule set a Redis user needs to run the pacer, for the keys
+    /// [`key`](Self::key) `orginvite...` makes (`{orginvite...}:next`, ...): `ACL SETUSER
+    /// pacer on >password` followed by these rules (with `~{` and your key's prefix instead of
+    /// `~{orginvite*` when the key starts otherwise). The pacer
+    /// runs its scripts with `EVALSHA` (loading them with `SCRIPT LOAD` when the server lost
+    /// them), and the scripts run the data commands listed. A user without one of them gets
+    /// [`ErrorKind::PacerUnavailable`](crate::ErrorKind::PacerUnavailable) naming it.
+    pub const ACL_RULES: &'static str = "~{orginvite* resetchannels -@all +evalsha +script|load \
+        +time +get +set +del +exists +pttl +pexpire +hmget +hset +zadd +zcard +zrange +zscore \
+        +zremrangebyscore";
 }
 
 /// How long a serialized turn is kept alive at most while its request is in flight.
@@ -357,6 +418,9 @@ impl store::Lease for Lease {
 /// The runtime side of a [`RedisPacer`]: the connection and the scripts.
 pub(crate) struct Shared {
     config: RedisPacer,
+    /// The key as the scripts get it, a hash tag (`{key}`): every key of the pacer
+    /// (`{key}:next`, `{key}:lease`, ...) is in one slot of a Redis Cluster.
+    tagged: String,
     client: redis::Client,
     /// Connected on first use, by the runtime of that use; reconnects by itself.
     connection: tokio::sync::OnceCell<ConnectionManager>,
@@ -385,17 +449,13 @@ impl fmt::Debug for Shared {
 impl Shared {
     pub(crate) fn new(config: RedisPacer) -> Result<Shared, Error> {
         let url = secrecy::ExposeSecret::expose_secret(&config.url);
-        let client = redis::Client::open(url).map_err(|_| {
-            Error::config(format!(
-                "the shared pacer's Redis URL is not one this build accepts (redis:// or redis+unix://): {}",
-                redacted(url)
-            ))
-        })?;
+        let client = client(&config, url)?;
         if config.key.is_empty() {
             return Err(Error::config("the shared pacer's key must not be empty"));
         }
         let holder = format!("{}-{:016x}", std::process::id(), fastrand::u64(..));
         Ok(Shared {
+            tagged: hash_tagged(&config.key),
             config,
             client,
             connection: tokio::sync::OnceCell::new(),
@@ -507,7 +567,7 @@ impl Shared {
         // Armed from here: however this call ends before the answer is read, a turn the
         // script may have granted is given back.
         let mut lease = serialize.then(|| Lease::pending(self.clone(), id.clone()));
-        let mut invocation = self.acquire.key(&self.config.key);
+        let mut invocation = self.acquire.key(&self.tagged);
         invocation
             .arg(code)
             .arg(ms(pacing.min_interval.unwrap_or(Duration::ZERO)))
@@ -544,43 +604,170 @@ impl Shared {
 
     /// Holds every process for `wait`.
     pub(crate) async fn hold(&self, wait: Duration) -> Result<(), String> {
-        let mut invocation = self.hold.key(&self.config.key);
+        let mut invocation = self.hold.key(&self.tagged);
         invocation.arg(ms(wait).max(1));
         self.run::<u8>(invocation).await.map(drop)
     }
 
     /// Shares a spacing learned from headers, for `valid_for`.
     pub(crate) async fn learn(&self, spacing: Duration, valid_for: Duration) -> Result<(), String> {
-        let mut invocation = self.learn.key(&self.config.key);
+        let mut invocation = self.learn.key(&self.tagged);
         invocation.arg(ms(spacing)).arg(ms(valid_for).max(1));
         self.run::<u8>(invocation).await.map(drop)
     }
 
     /// Extends lease `id`: `Ok(0)` when it is no longer held.
     async fn renew(&self, id: &str) -> Result<u8, String> {
-        let mut invocation = self.renew.key(&self.config.key);
+        let mut invocation = self.renew.key(&self.tagged);
         invocation.arg(id).arg(ms(self.config.lease).max(1));
         self.run::<u8>(invocation).await
     }
 
     /// Gives lease `id` back: `Ok(true)` when another process waits for a turn.
     async fn release(&self, id: &str) -> Result<bool, String> {
-        let mut invocation = self.release.key(&self.config.key);
+        let mut invocation = self.release.key(&self.tagged);
         invocation.arg(id);
         self.run::<u8>(invocation).await.map(|waiting| waiting == 1)
     }
 }
 
-/// A Redis error in words, without anything of the URL.
+/// `key` as a hash tag, `{key}`, unless it holds one already (a `{...}` with something in
+/// it), which then decides the slot.
+fn hash_tagged(key: &str) -> String {
+    let tagged = key
+        .find('{')
+        .and_then(|open| key[open + 1..].find('}'))
+        .is_some_and(|length| length > 0);
+    if tagged {
+        key.to_owned()
+    } else {
+        format!("{{{key}}}")
+    }
+}
+
+/// The client of `config`, for `url`: TLS with the given authorities and identity when the
+/// URL is `rediss://`.
+fn client(config: &RedisPacer, url: &str) -> Result<redis::Client, Error> {
+    let unreadable = || {
+        Error::config(format!(
+            "the shared pacer's Redis URL is not one this build accepts (redis://, rediss:// or \
+             redis+unix://): {}",
+            redacted(url)
+        ))
+    };
+    let tls = url::Url::parse(url).is_ok_and(|parsed| parsed.scheme() == "rediss");
+    if (config.ca.is_some() || config.identity.is_some()) && !tls {
+        return Err(Error::config(format!(
+            "a certificate authority or client certificate is given for the shared pacer, but its \
+             URL is not rediss:// (TLS): {}",
+            redacted(url)
+        )));
+    }
+    if !tls || (config.ca.is_none() && config.identity.is_none()) {
+        return redis::Client::open(url).map_err(|_| unreadable());
+    }
+    if let Some(ca) = &config.ca {
+        certificates(ca, "certificate authority")?;
+    }
+    let client_tls = match &config.identity {
+        Some((certificate, key)) => {
+            certificates(certificate, "client certificate")?;
+            use rustls::pki_types::pem::PemObject;
+            let key = secrecy::ExposeSecret::expose_secret(&**key);
+            if rustls::pki_types::PrivateKeyDer::from_pem_slice(key).is_err() {
+                return Err(Error::config(
+                    "the shared pacer's client key is not a PEM private key",
+                ));
+            }
+            Some(redis::ClientTlsConfig {
+                client_cert: certificate.clone(),
+                client_key: key.clone(),
+            })
+        }
+        None => None,
+    };
+    let certificates = redis::TlsCertificates {
+        client_tls,
+        root_cert: config.ca.clone(),
+    };
+    redis::Client::build_with_tls(url, certificates).map_err(|e| {
+        Error::config(format!(
+            "the shared pacer's TLS settings are refused ({}): {}",
+            describe(&e),
+            redacted(url)
+        ))
+    })
+}
+
+/// Checks that `pem` holds at least one certificate and nothing unreadable.
+fn certificates(pem: &[u8], what: &str) -> Result<(), Error> {
+    use rustls::pki_types::pem::PemObject;
+    let mut count = 0;
+    for certificate in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
+        if certificate.is_err() {
+            count = 0;
+            break;
+        }
+        count += 1;
+    }
+    if count == 0 {
+        return Err(Error::config(format!(
+            "the shared pacer's {what} is not PEM certificates"
+        )));
+    }
+    Ok(())
+}
+
+/// A Redis error in words, without anything of the URL: a TLS handshake's refusal with its
+/// reason (an unknown authority, a name that does not match, an expired certificate).
 fn describe(error: &redis::RedisError) -> String {
+    if let Some(tls) = tls_refusal(error) {
+        return format!("the TLS handshake failed: {tls}");
+    }
     if error.is_timeout() {
         "timed out".to_owned()
     } else if error.is_connection_refusal() || error.is_connection_dropped() || error.is_io_error()
     {
         "cannot connect".to_owned()
     } else {
-        format!("Redis answered an error ({:?})", error.kind())
+        match error.code() {
+            // An ACL user without the right to a command the pacer runs.
+            Some("NOPERM") => format!(
+                "the Redis user may not run a command the pacer needs ({}); see RedisPacer's \
+                 documentation for the ACL rules",
+                error.detail().unwrap_or("no detail")
+            ),
+            Some(code) => format!("Redis answered an error ({code})"),
+            None => format!("Redis answered an error ({:?})", error.kind()),
+        }
     }
+}
+
+/// The TLS error somewhere in `error`'s chain, in words. (The `redis` crate keeps an I/O
+/// error as a shared `Arc<dyn Error>`, and an I/O error hides its own inner error from
+/// `source()`: both are opened here.)
+fn tls_refusal(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    type Shared = Arc<dyn std::error::Error + Send + Sync>;
+    fn tls_in<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            return io.get_ref().and_then(|inner| tls_in(inner));
+        }
+        if let Some(shared) = error.downcast_ref::<Shared>() {
+            return tls_in(&**shared);
+        }
+        None
+    }
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = current {
+        if let Some(tls) = tls_in(error) {
+            return Some(tls.to_string());
+        }
+        current = error.source();
+    }
+    None
 }
 
 impl SharedStore for Shared {

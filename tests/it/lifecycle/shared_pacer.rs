@@ -110,6 +110,14 @@ async fn run(clients: usize, per_client: usize, limit: u32, pacer: impl Fn() -> 
                 .expect("a valid client")
         })
         .collect();
+    // Each client connects to its pacer's Redis first, with one read, as a running service
+    // has: the run times pacing, not a first TLS handshake.
+    for provider in &providers {
+        provider
+            .find_invitation(fake.organization(), &Invitee::email("warm-up@example.com"))
+            .await
+            .expect("a read before the run");
+    }
     // The fake's first window starts now, before the first request.
     fake.rate_limit(limit, Duration::from_secs(1));
     let started = Instant::now();
@@ -145,6 +153,19 @@ async fn run(clients: usize, per_client: usize, limit: u32, pacer: impl Fn() -> 
     }
 }
 
+/// A run that went as one client at the limit would: no failure, no rate-limit answer, and
+/// within 1.05 times the ideal time (never under it).
+fn as_one(together: &Run, ideal: Duration) {
+    assert_eq!(together.failed, 0);
+    assert_eq!(together.rate_limited, 0, "the fake refused a request");
+    assert!(together.elapsed >= ideal, "faster than the limit allows");
+    assert!(
+        together.elapsed <= ideal.mul_f64(1.05),
+        "took {:?}, over 1.05 x the ideal {ideal:?}",
+        together.elapsed
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_clients_on_one_key_never_exceed_the_vendors_window() {
     let Some(server) = redis() else { return };
@@ -165,14 +186,7 @@ async fn four_clients_on_one_key_never_exceed_the_vendors_window() {
         together.elapsed.as_secs_f64() / ideal.as_secs_f64(),
         together.rate_limited
     );
-    assert_eq!(together.failed, 0);
-    assert_eq!(together.rate_limited, 0, "the fake refused a request");
-    assert!(together.elapsed >= ideal, "faster than the limit allows");
-    assert!(
-        together.elapsed <= ideal.mul_f64(1.05),
-        "took {:?}, over 1.05 x the ideal {ideal:?}",
-        together.elapsed
-    );
+    as_one(&together, ideal);
 
     // The same clients with pacers of their own: each keeps to the limit, together they go
     // four times over it.
@@ -494,11 +508,18 @@ async fn a_serialized_turn_is_one_request_in_flight_across_clients() {
         .await
         .unwrap();
     let lease: Option<String> = redis::cmd("GET")
-        .arg(format!("{key}:lease"))
+        .arg(format!("{{{key}}}:lease"))
         .query_async(&mut connection)
         .await
         .unwrap();
     assert_eq!(lease, None);
+    // The pacer's keys are where that looked: its spacing is there, under the hash tag.
+    let next: Option<String> = redis::cmd("GET")
+        .arg(format!("{{{key}}}:next"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(next.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -662,7 +683,7 @@ async fn redis_killed_mid_run_falls_back_locally_and_sharing_resumes_when_it_ret
         .await
         .unwrap();
     let next: Option<u64> = redis::cmd("GET")
-        .arg(format!("{key}:next"))
+        .arg(format!("{{{key}}}:next"))
         .query_async(&mut connection)
         .await
         .unwrap();
@@ -974,4 +995,171 @@ async fn a_request_slower_than_the_lease_keeps_its_turn() {
         gap >= Duration::from_secs(1),
         "b was sent {gap:?} after a, before a's answer"
     );
+}
+
+/// A throwaway `redis-server` listening with TLS too, or `None` as [`redis`] says.
+fn redis_tls() -> Option<RedisServer> {
+    redis()?;
+    Some(RedisServer::start_tls().expect("a throwaway redis-server with TLS starts"))
+}
+
+/// A pacer on `server`'s TLS port, trusting its authority.
+fn over_tls(server: &RedisServer, key: &str, pacing: Pacing) -> Pacer {
+    let config = RedisPacer::new(server.tls_url().unwrap())
+        .ca_pem(server.ca_pem().unwrap())
+        .key(key);
+    Pacer::redis(config, pacing).expect("valid TLS settings")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_clients_pace_as_one_over_tls() {
+    let Some(server) = redis_tls() else { return };
+    let pacing = Pacing::rate(20, Duration::from_secs(1)).learn_from_headers(false);
+    let key = key("tls");
+    let together = run(4, 25, 20, || over_tls(&server, &key, pacing.clone())).await;
+    println!(
+        "shared pacer over TLS: 4 clients x 25 at 20/s: {:.3} s, {} rate-limit answers",
+        together.elapsed.as_secs_f64(),
+        together.rate_limited
+    );
+    as_one(&together, Duration::from_secs(4));
+    // The keys are on the server, under the pacer's hash tag.
+    let reply = server
+        .command(&["EXISTS", &format!("{{{key}}}:starts")])
+        .unwrap();
+    assert_eq!(reply.trim(), ":1");
+
+    // Mutual TLS: with the client certificate the server trusts.
+    let (certificate, client_key) = server.client_certificate().unwrap();
+    let config = RedisPacer::new(server.tls_url().unwrap())
+        .ca_pem(server.ca_pem().unwrap())
+        .client_certificate(certificate, client_key)
+        .key(key.clone())
+        .when_unavailable(WhenUnavailable::FailClosed);
+    assert!(!format!("{config:?}").contains("PRIVATE KEY"));
+    let fake = FakeGitHub::start_with_clock(Arc::new(TokioSleeper)).await;
+    let github = fake
+        .client_builder()
+        .pacer(Pacer::redis(config, Pacing::off()).unwrap())
+        .build()
+        .unwrap();
+    github
+        .create_invitation(&CreateInvitation::email("acme", "mtls@example.com"))
+        .await
+        .expect("paced through mutual TLS");
+}
+
+#[tokio::test]
+async fn a_server_certificate_from_another_authority_is_refused_by_name() {
+    let Some(server) = redis_tls() else { return };
+    let other = RedisServer::start_tls().unwrap();
+    let fake = FakeGitHub::start_with_clock(Arc::new(TokioSleeper)).await;
+    let wrong_authority = |when: WhenUnavailable| {
+        let config = RedisPacer::new(server.tls_url().unwrap())
+            .ca_pem(other.ca_pem().unwrap())
+            .key(key("untrusted"))
+            .when_unavailable(when);
+        fake.client_builder()
+            .pacer(Pacer::redis(config, Pacing::off()).unwrap())
+            .build()
+            .unwrap()
+    };
+
+    // Failing closed: a typed error naming the reason, and nothing sent.
+    let closed = wrong_authority(WhenUnavailable::FailClosed);
+    let error = closed
+        .create_invitation(&CreateInvitation::email("acme", "closed@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PacerUnavailable);
+    let message = error.to_string();
+    assert!(message.contains("TLS handshake failed"), "{message}");
+    assert!(message.contains("UnknownIssuer"), "{message}");
+    assert!(error.nothing_sent());
+    assert!(fake.requests().await.is_empty());
+
+    // Falling back: the local pacer, and one warning for the outage, not one per request.
+    let events = Arc::new(Events::default());
+    let config = RedisPacer::new(server.tls_url().unwrap())
+        .ca_pem(other.ca_pem().unwrap())
+        .key(key("untrusted"));
+    let fallback = fake
+        .client_builder()
+        .pacer(Pacer::redis(config, Pacing::off()).unwrap())
+        .observer(events.clone())
+        .build()
+        .unwrap();
+    for n in 0..3 {
+        fallback
+            .create_invitation(&CreateInvitation::email(
+                "acme",
+                format!("open{n}@example.com"),
+            ))
+            .await
+            .expect("paced locally");
+    }
+    assert_eq!(events.unavailable(), 1);
+    assert_eq!(fake.invitations().len(), 3);
+
+    // Plain text is never tried instead: a CA with a redis:// URL is refused when built.
+    let plain = Pacer::redis(
+        RedisPacer::new(server.url()).ca_pem(server.ca_pem().unwrap()),
+        Pacing::off(),
+    )
+    .unwrap_err();
+    assert_eq!(plain.kind(), ErrorKind::InvalidConfig);
+    assert!(plain.to_string().contains("not rediss://"), "{plain}");
+    let garbage = Pacer::redis(
+        RedisPacer::new(server.tls_url().unwrap()).ca_pem("not a certificate"),
+        Pacing::off(),
+    )
+    .unwrap_err();
+    assert_eq!(garbage.kind(), ErrorKind::InvalidConfig);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acl_user_with_the_documented_rules_runs_the_pacer_and_one_without_evalsha_is_told() {
+    const PASSWORD: &str = "canary-acl-5d1e-password";
+    let Some(server) = redis() else { return };
+    let url = server
+        .add_user("pacer", PASSWORD, RedisPacer::ACL_RULES)
+        .unwrap();
+    let key = format!("orginvite:{}", key("acl"));
+    let pacing = Pacing::rate(20, Duration::from_secs(1)).learn_from_headers(false);
+    let shared = |url: &str| {
+        Pacer::redis(
+            RedisPacer::new(url)
+                .key(key.clone())
+                .when_unavailable(WhenUnavailable::FailClosed),
+            pacing.clone(),
+        )
+        .unwrap()
+    };
+    // Two clients, 30 invitations at 20/s: every script runs as that user, failing closed.
+    let together = run(2, 15, 20, || shared(&url)).await;
+    as_one(&together, Duration::from_secs(1));
+    let reply = server
+        .command(&["EXISTS", &format!("{{{key}}}:starts")])
+        .unwrap();
+    assert_eq!(reply.trim(), ":1");
+
+    // Without EVALSHA: refused, with the command named, the password nowhere.
+    let rules = RedisPacer::ACL_RULES.replace("+evalsha", "");
+    let url = server.add_user("no-scripts", PASSWORD, &rules).unwrap();
+    let fake = FakeGitHub::start_with_clock(Arc::new(TokioSleeper)).await;
+    let github = fake.client_builder().pacer(shared(&url)).build().unwrap();
+    let error = github
+        .create_invitation(&CreateInvitation::email("acme", "noperm@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PacerUnavailable);
+    let message = format!("{error} {error:?}");
+    assert!(message.contains("evalsha"), "{message}");
+    assert!(message.contains("may not run"), "{message}");
+    assert!(!message.contains(PASSWORD), "{message}");
+    assert!(
+        !message.contains("no-scripts"),
+        "the user name showed: {message}"
+    );
+    assert!(fake.requests().await.is_empty());
 }

@@ -116,8 +116,12 @@ fn pacer(global: &Global, vendor: Vendor, organization: &str) -> Result<Option<P
             Vendor::Clerk => orginvite::ProviderKind::Clerk,
             Vendor::Elastic => orginvite::ProviderKind::ElasticCloud,
         };
-        let mut shared =
-            orginvite::RedisPacer::new(url.clone()).key(redis_key(provider, organization));
+        let shared = if global.redis_cluster {
+            orginvite::RedisPacer::cluster(url.split(',').map(str::trim))
+        } else {
+            orginvite::RedisPacer::new(url.clone())
+        };
+        let mut shared = shared.key(redis_key(provider, organization));
         let read = |path: &std::path::Path, what: &str| {
             std::fs::read(path).map_err(|e| {
                 Usage(format!(

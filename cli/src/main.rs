@@ -79,6 +79,9 @@ pub(crate) struct Global {
         hide_env_values = true
     )]
     redis: Option<String>,
+    /// --redis is a Redis Cluster: one or more of its nodes' URLs, comma-separated.
+    #[arg(long, global = true, requires = "redis")]
+    redis_cluster: bool,
     /// With a rediss:// --redis: trust the certificate authorities in this PEM file instead of
     /// the system's (a managed Redis with a private authority).
     #[arg(long, global = true, value_name = "FILE", env = "ORGINVITE_REDIS_CA")]

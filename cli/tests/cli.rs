@@ -2128,3 +2128,50 @@ async fn a_csv_is_paced_through_redis_over_tls_as_an_acl_user_whose_password_nev
     assert_eq!(alone.status.code(), Some(2), "{}", stderr(&alone));
     assert_eq!(fake.requests().await.len(), before);
 }
+
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_is_paced_through_a_redis_cluster_given_two_seeds() {
+    use orginvite::testkit::{RedisCluster, RedisServer};
+    if !RedisServer::available() {
+        assert!(
+            std::env::var_os("ORGINVITE_REQUIRE_REDIS").is_none(),
+            "redis-server is required here"
+        );
+        return;
+    }
+    let cluster = RedisCluster::start(3).unwrap();
+    let seeds = cluster.urls()[..2].join(",");
+    let fake = real_time_github().await;
+    let target = Target::github(&fake);
+    let dir = scratch("redis-cluster");
+    let csv = write(
+        &dir.join("people.csv"),
+        "email\na@example.com\nb@example.com\n",
+    );
+    let run = target
+        .run(&[
+            "--redis",
+            &seeds,
+            "--redis-cluster",
+            "--rate",
+            "20/s",
+            "invite",
+            "--csv",
+            &csv,
+        ])
+        .await;
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(
+        !stderr(&run).contains("cannot be reached"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(fake.invitations().len(), 2);
+    let tag = format!("{{orginvite:github:{}}}", fake.organization());
+    let node = cluster.node_of(&tag).unwrap();
+    let reply = cluster
+        .command(node, &["EXISTS", &format!("{tag}:starts")])
+        .unwrap();
+    assert_eq!(reply.trim(), ":1");
+}

@@ -118,7 +118,7 @@ use hooks::Happened;
 pub use hooks::WebhookDelivery;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::{RedisServer, REDIS_SERVER_ENV};
+pub use redis::{RedisCluster, RedisServer, REDIS_SERVER_ENV};
 /// The mock-server crate the fakes are built on, for custom matchers and request types.
 pub use wiremock;
 

@@ -43,6 +43,8 @@ pub struct RedisServer {
     password: Option<String>,
     child: Option<Child>,
     tls: Option<Tls>,
+    /// A cluster node's configuration file, kept across restarts so that it rejoins.
+    cluster_config: Option<PathBuf>,
 }
 
 /// A TLS server's port and the files its certificates are in, made for it alone.
@@ -147,6 +149,7 @@ impl RedisServer {
             password: None,
             child: None,
             tls: Some(Tls::generate(tls_port)?),
+            cluster_config: None,
         };
         server.restart()?;
         Ok(server)
@@ -204,7 +207,7 @@ impl RedisServer {
     }
 
     /// Sends one command on the plain port, as the default user, and returns the reply's first
-    /// line (`+OK`, `-ERR ...`, `:1`, `$5` ...).
+    /// line (`+OK`, `-ERR ...`, `:1`, ...) or, for a bulk string, its text.
     pub fn command(&self, args: &[&str]) -> io::Result<String> {
         let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port))?;
         stream.set_read_timeout(Some(Duration::from_secs(2)))?;
@@ -226,6 +229,16 @@ impl RedisServer {
             line.clear();
         }
         io::BufRead::read_line(&mut reader, &mut line)?;
+        // A bulk string: its text.
+        if let Some(length) = line
+            .strip_prefix('$')
+            .and_then(|n| n.trim().parse::<usize>().ok())
+        {
+            let mut text = vec![0; length + 2];
+            reader.read_exact(&mut text)?;
+            text.truncate(length);
+            return Ok(String::from_utf8_lossy(&text).into_owned());
+        }
         Ok(line)
     }
 
@@ -246,6 +259,7 @@ impl RedisServer {
             password,
             child: None,
             tls: None,
+            cluster_config: None,
         };
         server.restart()?;
         Ok(server)
@@ -295,6 +309,12 @@ impl RedisServer {
             .stderr(Stdio::null());
         if let Some(password) = &self.password {
             command.args(["--requirepass", password]);
+        }
+        if let Some(config) = &self.cluster_config {
+            command
+                .args(["--cluster-enabled", "yes"])
+                .args(["--cluster-config-file", &config.to_string_lossy()])
+                .args(["--cluster-node-timeout", "1000"]);
         }
         if let Some(tls) = &self.tls {
             let file = |name: &str| tls.dir.join(name).to_string_lossy().into_owned();
@@ -378,4 +398,183 @@ fn answers(address: SocketAddr) -> bool {
     }
     let mut reply = [0u8; 64];
     matches!(stream.read(&mut reply), Ok(n) if n > 0 && matches!(reply[0], b'+' | b'-'))
+}
+
+/// A Redis Cluster of its own on loopback: masters with no replicas, each a [`RedisServer`]
+/// with cluster mode on, their slots assigned with `redis-cli --cluster create`; stopped when
+/// dropped. Features `testkit` and `redis`; needs `redis-cli` beside `redis-server` (Debian's
+/// `redis-tools`, which `redis-server` depends on).
+///
+/// A node stopped with [`stop_node`](Self::stop_node) takes its slots down (the cluster
+/// refuses commands until it covers every slot again); [`restart_node`](Self::restart_node)
+/// brings it back, empty, with its identity and slots.
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+    dir: PathBuf,
+}
+
+impl fmt::Debug for RedisCluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisCluster")
+            .field("ports", &self.ports())
+            .finish()
+    }
+}
+
+impl RedisCluster {
+    /// Starts `masters` nodes (three at least, as Redis Cluster wants) on free loopback
+    /// ports, makes them one cluster and waits until it serves every slot.
+    pub fn start(masters: usize) -> io::Result<RedisCluster> {
+        let dir = std::env::temp_dir().join(format!(
+            "orginvite-redis-cluster-{}-{:x}",
+            std::process::id(),
+            free_port()?
+        ));
+        std::fs::create_dir_all(&dir)?;
+        let mut nodes = Vec::with_capacity(masters);
+        for n in 0..masters.max(3) {
+            let mut node = RedisServer {
+                binary: binary(),
+                port: free_port()?,
+                password: None,
+                child: None,
+                tls: None,
+                cluster_config: Some(dir.join(format!("nodes-{n}.conf"))),
+            };
+            node.restart()?;
+            nodes.push(node);
+        }
+        let cluster = RedisCluster { nodes, dir };
+        let mut create = Command::new(cli_binary());
+        create.arg("--cluster").arg("create");
+        for port in cluster.ports() {
+            create.arg(format!("127.0.0.1:{port}"));
+        }
+        let output = create
+            .args(["--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot run redis-cli: {e}")))?;
+        if !output.status.success() {
+            return Err(io::Error::other(format!(
+                "redis-cli --cluster create failed: {}",
+                String::from_utf8_lossy(&output.stdout)
+            )));
+        }
+        cluster.wait_until_served()?;
+        Ok(cluster)
+    }
+
+    /// `redis://127.0.0.1:port/` of every node: seeds for
+    /// [`RedisPacer::cluster`](crate::RedisPacer::cluster).
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// The nodes' ports, in the order they were started.
+    pub fn ports(&self) -> Vec<u16> {
+        self.nodes.iter().map(RedisServer::port).collect()
+    }
+
+    /// The node (by its place in [`ports`](Self::ports)) that serves `key`'s slot.
+    pub fn node_of(&self, key: &str) -> io::Result<usize> {
+        let any = self
+            .nodes
+            .iter()
+            .find(|node| node.is_running())
+            .ok_or_else(|| io::Error::other("no node runs"))?;
+        let slot: u16 = any
+            .command(&["CLUSTER", "KEYSLOT", key])?
+            .trim()
+            .trim_start_matches(':')
+            .parse()
+            .map_err(|_| io::Error::other("CLUSTER KEYSLOT answered no number"))?;
+        let nodes = any.command(&["CLUSTER", "NODES"])?;
+        for line in nodes.lines() {
+            let fields: Vec<&str> = line.split(' ').collect();
+            if fields.len() < 9 || !fields[2].contains("master") {
+                continue;
+            }
+            let serves = fields[8..].iter().any(|range| {
+                let mut bounds = range.split('-').filter_map(|b| b.parse::<u16>().ok());
+                match (bounds.next(), bounds.next()) {
+                    (Some(low), Some(high)) => (low..=high).contains(&slot),
+                    (Some(only), None) => only == slot,
+                    _ => false,
+                }
+            });
+            if serves {
+                let port = fields[1]
+                    .split(['@', ':'])
+                    .nth(1)
+                    .and_then(|p| p.parse::<u16>().ok());
+                if let Some(at) = self.ports().iter().position(|&p| Some(p) == port) {
+                    return Ok(at);
+                }
+            }
+        }
+        Err(io::Error::other(format!("no master serves slot {slot}")))
+    }
+
+    /// A command on node `node`'s plain port; see [`RedisServer::command`].
+    pub fn command(&self, node: usize, args: &[&str]) -> io::Result<String> {
+        self.nodes[node].command(args)
+    }
+
+    /// Kills node `node` at once (`SIGKILL`): its slots are down until it returns.
+    pub fn stop_node(&mut self, node: usize) {
+        self.nodes[node].stop();
+    }
+
+    /// Starts node `node` again, empty but with its identity, and waits until the cluster
+    /// serves every slot again.
+    pub fn restart_node(&mut self, node: usize) -> io::Result<()> {
+        self.nodes[node].restart()?;
+        self.wait_until_served()
+    }
+
+    /// Waits until every running node says the cluster is `ok`.
+    fn wait_until_served(&self) -> io::Result<()> {
+        let started = Instant::now();
+        loop {
+            let ok = self
+                .nodes
+                .iter()
+                .filter(|node| node.is_running())
+                .all(|node| {
+                    node.command(&["CLUSTER", "INFO"])
+                        .is_ok_and(|info| info.contains("cluster_state:ok"))
+                });
+            if ok {
+                return Ok(());
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the cluster did not serve every slot within 30 s",
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            node.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The `redis-cli` beside the `redis-server` in use, else the one on `PATH`.
+fn cli_binary() -> PathBuf {
+    let server = binary();
+    match server.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && dir.join("redis-cli").exists() => {
+            dir.join("redis-cli")
+        }
+        _ => PathBuf::from("redis-cli"),
+    }
 }

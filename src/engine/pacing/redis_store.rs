@@ -56,6 +56,8 @@ pub struct RedisPacer {
     ca: Option<Vec<u8>>,
     /// The client certificate (PEM) and its private key (PEM), for mutual TLS.
     identity: Option<Identity>,
+    /// The seed nodes of a Redis Cluster (the first is `url`); empty for one server.
+    cluster: Vec<secrecy::SecretString>,
 }
 
 /// A client certificate (PEM) and its private key (PEM), kept secret.
@@ -71,6 +73,14 @@ impl fmt::Debug for RedisPacer {
             .field("key", &self.key)
             .field("timeout", &self.timeout)
             .field("lease", &self.lease)
+            .field(
+                "cluster",
+                &self
+                    .cluster
+                    .iter()
+                    .map(|seed| redacted(secrecy::ExposeSecret::expose_secret(seed)))
+                    .collect::<Vec<_>>(),
+            )
             .field("when_unavailable", &self.when_unavailable)
             .field("ca", &self.ca.as_ref().map(|_| "[PEM]"))
             .field(
@@ -110,8 +120,8 @@ impl RedisPacer {
     /// Over TLS, the server's certificate must chain to the system's certificate authorities,
     /// or to those given with [`ca_pem`](Self::ca_pem), and name the URL's host; rustls
     /// checks it, and a certificate that does not verify fails the connection (it never falls
-    /// back to plain text). Needs Redis 5 or later; Redis Cluster is not supported (one
-    /// pacer's keys must live on one node).
+    /// back to plain text). Needs Redis 5 or later; for a Redis Cluster, see
+    /// [`cluster`](Self::cluster).
     pub fn new(url: impl Into<String>) -> RedisPacer {
         RedisPacer {
             url: secrecy::SecretString::from(url.into()),
@@ -121,6 +131,35 @@ impl RedisPacer {
             when_unavailable: WhenUnavailable::default(),
             ca: None,
             identity: None,
+            cluster: Vec::new(),
+        }
+    }
+
+    /// A Redis Cluster, reached through one or more of its nodes (`seeds`, URLs as for
+    /// [`new`](Self::new), `rediss://` for TLS; the others are found from them). The pacer's
+    /// keys share a hash tag (see [`key`](Self::key)), so every script runs on the master of
+    /// one slot; `MOVED` and `ASK` redirections are followed, and a failover is an outage like
+    /// any other ([`WhenUnavailable`]) until the cluster serves the slot again.
+    ///
+    /// ```
+    /// use orginvite::RedisPacer;
+    ///
+    /// let shared = RedisPacer::cluster(["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"])
+    ///     .key("orginvite:github:acme");
+    /// # let _ = shared;
+    /// ```
+    pub fn cluster<S: Into<String>>(seeds: impl IntoIterator<Item = S>) -> RedisPacer {
+        let seeds: Vec<secrecy::SecretString> = seeds
+            .into_iter()
+            .map(|seed| secrecy::SecretString::from(seed.into()))
+            .collect();
+        let first = seeds
+            .first()
+            .map(|seed| secrecy::ExposeSecret::expose_secret(seed).to_owned())
+            .unwrap_or_default();
+        RedisPacer {
+            cluster: seeds,
+            ..RedisPacer::new(first)
         }
     }
 
@@ -421,9 +460,7 @@ pub(crate) struct Shared {
     /// The key as the scripts get it, a hash tag (`{key}`): every key of the pacer
     /// (`{key}:next`, `{key}:lease`, ...) is in one slot of a Redis Cluster.
     tagged: String,
-    client: redis::Client,
-    /// Connected on first use, by the runtime of that use; reconnects by itself.
-    connection: tokio::sync::OnceCell<ConnectionManager>,
+    link: Link,
     /// This client's prefix for the names of its turns.
     holder: String,
     turns: AtomicU64,
@@ -449,7 +486,17 @@ impl fmt::Debug for Shared {
 impl Shared {
     pub(crate) fn new(config: RedisPacer) -> Result<Shared, Error> {
         let url = secrecy::ExposeSecret::expose_secret(&config.url);
-        let client = client(&config, url)?;
+        let link = if config.cluster.is_empty() {
+            Link::Single {
+                client: client(&config, url)?,
+                connection: tokio::sync::OnceCell::new(),
+            }
+        } else {
+            Link::Cluster {
+                client: cluster_client(&config)?,
+                connection: tokio::sync::OnceCell::new(),
+            }
+        };
         if config.key.is_empty() {
             return Err(Error::config("the shared pacer's key must not be empty"));
         }
@@ -457,8 +504,7 @@ impl Shared {
         Ok(Shared {
             tagged: hash_tagged(&config.key),
             config,
-            client,
-            connection: tokio::sync::OnceCell::new(),
+            link,
             holder,
             turns: AtomicU64::new(0),
             down_until: Mutex::new(None),
@@ -502,23 +548,37 @@ impl Shared {
         self.reported.swap(false, Ordering::SeqCst)
     }
 
-    async fn connection(&self) -> Result<ConnectionManager, String> {
+    async fn connection(&self) -> Result<Connected, String> {
         let timeout = self.config.timeout;
-        let connection = self
-            .connection
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(timeout))
-                    .set_response_timeout(Some(timeout))
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_millis(200));
-                self.client
-                    .get_connection_manager_with_config(config)
-                    .await
-                    .map_err(|e| describe(&e))
-            })
-            .await?;
-        Ok(connection.clone())
+        match &self.link {
+            Link::Single { client, connection } => {
+                let connection = connection
+                    .get_or_try_init(|| async {
+                        let config = ConnectionManagerConfig::new()
+                            .set_connection_timeout(Some(timeout))
+                            .set_response_timeout(Some(timeout))
+                            .set_number_of_retries(1)
+                            .set_max_delay(Duration::from_millis(200));
+                        client
+                            .get_connection_manager_with_config(config)
+                            .await
+                            .map_err(|e| describe(&e))
+                    })
+                    .await?;
+                Ok(Connected::Single(connection.clone()))
+            }
+            Link::Cluster { client, connection } => {
+                let connection = connection
+                    .get_or_try_init(|| async {
+                        client
+                            .get_async_connection()
+                            .await
+                            .map_err(|e| describe(&e))
+                    })
+                    .await?;
+                Ok(Connected::Cluster(connection.clone()))
+            }
+        }
     }
 
     /// Runs one script invocation: connecting, and once more on a fresh connection when the
@@ -529,12 +589,12 @@ impl Shared {
     ) -> Result<T, String> {
         let call = async {
             let mut connection = self.connection().await?;
-            match invocation.invoke_async(&mut connection).await {
+            match connection.invoke(&invocation).await {
                 Ok(value) => Ok(value),
                 // The manager reconnects after a broken connection: ask once more on the
                 // new one (the scripts are safe to run twice).
-                Err(e) if e.is_connection_dropped() || e.is_io_error() => invocation
-                    .invoke_async(&mut connection)
+                Err(e) if e.is_connection_dropped() || e.is_io_error() => connection
+                    .invoke(&invocation)
                     .await
                     .map_err(|e| describe(&e)),
                 Err(e) => Err(describe(&e)),
@@ -631,6 +691,83 @@ impl Shared {
     }
 }
 
+/// How a pacer reaches Redis: one server, or a cluster. (One per pacer, never moved: the
+/// variants' sizes do not matter.)
+#[allow(clippy::large_enum_variant)]
+enum Link {
+    /// Connected on first use, by the runtime of that use; reconnects by itself.
+    Single {
+        client: redis::Client,
+        connection: tokio::sync::OnceCell<ConnectionManager>,
+    },
+    /// Connected on first use; follows redirections and refreshes its slots by itself.
+    Cluster {
+        client: redis::cluster::ClusterClient,
+        connection: tokio::sync::OnceCell<redis::cluster_async::ClusterConnection>,
+    },
+}
+
+/// A connection in hand.
+enum Connected {
+    Single(ConnectionManager),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl Connected {
+    async fn invoke<T: redis::FromRedisValue>(
+        &mut self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> redis::RedisResult<T> {
+        match self {
+            Connected::Single(connection) => invocation.invoke_async(connection).await,
+            Connected::Cluster(connection) => invocation.invoke_async(connection).await,
+        }
+    }
+}
+
+/// The cluster client of `config`'s seeds, with its TLS settings.
+fn cluster_client(config: &RedisPacer) -> Result<redis::cluster::ClusterClient, Error> {
+    let seeds: Vec<&str> = config
+        .cluster
+        .iter()
+        .map(secrecy::ExposeSecret::expose_secret)
+        .collect();
+    let schemes: Vec<bool> = seeds
+        .iter()
+        .map(|seed| url::Url::parse(seed).is_ok_and(|parsed| parsed.scheme() == "rediss"))
+        .collect();
+    let tls = schemes.first().copied().unwrap_or(false);
+    if schemes.iter().any(|&each| each != tls) {
+        return Err(Error::config(
+            "the shared pacer's cluster seeds mix redis:// and rediss://",
+        ));
+    }
+    if (config.ca.is_some() || config.identity.is_some()) && !tls {
+        return Err(Error::config(
+            "a certificate authority or client certificate is given for the shared pacer, but its \
+             cluster seeds are not rediss:// (TLS)",
+        ));
+    }
+    let mut builder = redis::cluster::ClusterClient::builder(seeds.iter().copied())
+        .connection_timeout(config.timeout)
+        .response_timeout(config.timeout)
+        .retries(2);
+    if tls && (config.ca.is_some() || config.identity.is_some()) {
+        builder = builder.certs(tls_certificates(config)?);
+    }
+    builder.build().map_err(|e| {
+        Error::config(format!(
+            "the shared pacer's cluster seeds are refused ({}): {}",
+            describe(&e),
+            seeds
+                .iter()
+                .map(|seed| redacted(seed))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
 /// `key` as a hash tag, `{key}`, unless it holds one already (a `{...}` with something in
 /// it), which then decides the slot.
 fn hash_tagged(key: &str) -> String {
@@ -666,6 +803,18 @@ fn client(config: &RedisPacer, url: &str) -> Result<redis::Client, Error> {
     if !tls || (config.ca.is_none() && config.identity.is_none()) {
         return redis::Client::open(url).map_err(|_| unreadable());
     }
+    let certificates = tls_certificates(config)?;
+    redis::Client::build_with_tls(url, certificates).map_err(|e| {
+        Error::config(format!(
+            "the shared pacer's TLS settings are refused ({}): {}",
+            describe(&e),
+            redacted(url)
+        ))
+    })
+}
+
+/// The certificate authority and client identity of `config`, checked.
+fn tls_certificates(config: &RedisPacer) -> Result<redis::TlsCertificates, Error> {
     if let Some(ca) = &config.ca {
         certificates(ca, "certificate authority")?;
     }
@@ -686,16 +835,9 @@ fn client(config: &RedisPacer, url: &str) -> Result<redis::Client, Error> {
         }
         None => None,
     };
-    let certificates = redis::TlsCertificates {
+    Ok(redis::TlsCertificates {
         client_tls,
         root_cert: config.ca.clone(),
-    };
-    redis::Client::build_with_tls(url, certificates).map_err(|e| {
-        Error::config(format!(
-            "the shared pacer's TLS settings are refused ({}): {}",
-            describe(&e),
-            redacted(url)
-        ))
     })
 }
 

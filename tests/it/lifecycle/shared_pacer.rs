@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use futures_util::{stream, StreamExt};
 use orginvite::testkit::wiremock::matchers::method;
 use orginvite::testkit::wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-use orginvite::testkit::{FakeGitHub, Fault, RedisServer};
+use orginvite::testkit::{FakeGitHub, Fault, RedisCluster, RedisServer};
 
 use crate::common::{github_invitation, Captured};
 use orginvite::observe::{Observer, RateLimitEvent, WaitCause};
@@ -1162,4 +1162,104 @@ async fn an_acl_user_with_the_documented_rules_runs_the_pacer_and_one_without_ev
         "the user name showed: {message}"
     );
     assert!(fake.requests().await.is_empty());
+}
+
+/// A throwaway three-master Redis Cluster, or `None` as [`redis`] says.
+fn redis_cluster() -> Option<RedisCluster> {
+    redis()?;
+    Some(RedisCluster::start(3).expect("a throwaway Redis Cluster starts"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_clients_pace_as_one_on_a_cluster_and_survive_the_loss_of_its_master() {
+    let Some(mut cluster) = redis_cluster() else {
+        return;
+    };
+    let pacing = Pacing::rate(20, Duration::from_secs(1)).learn_from_headers(false);
+    let key = key("cluster");
+    let events: Vec<Arc<Events>> = (0..4).map(|_| Arc::new(Events::default())).collect();
+    let seeds = cluster.urls();
+    let on_cluster = |when: WhenUnavailable| {
+        Pacer::redis(
+            RedisPacer::cluster(seeds.clone())
+                .key(key.clone())
+                .when_unavailable(when),
+            pacing.clone(),
+        )
+        .expect("valid cluster seeds")
+    };
+    let together = run(4, 25, 20, || on_cluster(WhenUnavailable::PaceLocally)).await;
+    println!(
+        "shared pacer on a 3-master cluster: 4 clients x 25 at 20/s: {:.3} s, {} rate-limit answers",
+        together.elapsed.as_secs_f64(),
+        together.rate_limited
+    );
+    as_one(&together, Duration::from_secs(4));
+    // Every key of the pacer is on the master of its hash tag's slot.
+    let node = cluster.node_of(&format!("{{{key}}}")).unwrap();
+    let reply = cluster
+        .command(node, &["EXISTS", &format!("{{{key}}}:starts")])
+        .unwrap();
+    assert_eq!(reply.trim(), ":1");
+
+    // That master dies mid-run: the clients pace locally (one report each), nothing panics,
+    // nothing is invited twice, and sharing resumes when the node is back.
+    let fake = FakeGitHub::start_with_clock(Arc::new(TokioSleeper)).await;
+    let clients: Vec<GitHub> = events
+        .iter()
+        .map(|events| {
+            fake.client_builder()
+                .pacer(on_cluster(WhenUnavailable::PaceLocally))
+                .observer(events.clone())
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let invite_round = |round: usize| {
+        let clients = &clients;
+        async move {
+            futures_util::future::join_all(clients.iter().enumerate().map(
+                |(c, client)| async move {
+                    client
+                        .create_invitation(&CreateInvitation::email(
+                            "acme",
+                            format!("r{round}-c{c}@example.com"),
+                        ))
+                        .await
+                },
+            ))
+            .await
+        }
+    };
+    assert!(invite_round(0).await.iter().all(Result::is_ok));
+    cluster.stop_node(node);
+    assert!(invite_round(1).await.iter().all(Result::is_ok));
+    cluster.restart_node(node).unwrap();
+    // The cluster serves the slot again; the clients come back to it within a few rounds.
+    let mut round = 2;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(invite_round(round).await.iter().all(Result::is_ok));
+        round += 1;
+        let back = events.iter().all(|events| events.restored() >= 1);
+        let shared = cluster
+            .command(node, &["EXISTS", &format!("{{{key}}}:starts")])
+            .unwrap();
+        if back && shared.trim() == ":1" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "sharing did not resume");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for events in &events {
+        assert!(events.unavailable() >= 1);
+    }
+    let created = fake.invitations();
+    let distinct: HashSet<_> = created.iter().map(|i| i.email.clone()).collect();
+    assert_eq!(
+        distinct.len(),
+        created.len(),
+        "an invitation was duplicated"
+    );
+    assert_eq!(created.len(), 4 * round);
 }

@@ -50,6 +50,8 @@ pub struct RedisServer {
 /// A TLS server's port and the files its certificates are in, made for it alone.
 struct Tls {
     port: u16,
+    /// Whether a client must present a certificate (else it may).
+    require_clients: bool,
     dir: PathBuf,
     ca_pem: String,
     client_certificate_pem: String,
@@ -102,6 +104,7 @@ impl Tls {
         std::fs::write(dir.join("server.key"), server_key)?;
         Ok(Tls {
             port,
+            require_clients: false,
             dir,
             ca_pem,
             client_certificate_pem,
@@ -142,13 +145,24 @@ impl RedisServer {
     /// the keys. The certificates are made afresh each time (with `rcgen`) and removed on
     /// drop. The `redis-server` must be built with TLS (Debian's is).
     pub fn start_tls() -> io::Result<RedisServer> {
-        let tls_port = free_port()?;
+        RedisServer::launch_tls(false)
+    }
+
+    /// Starts a server as [`start_tls`](Self::start_tls) does, that refuses a TLS client
+    /// without a certificate it trusts (`--tls-auth-clients yes`): mutual TLS.
+    pub fn start_mutual_tls() -> io::Result<RedisServer> {
+        RedisServer::launch_tls(true)
+    }
+
+    fn launch_tls(require_clients: bool) -> io::Result<RedisServer> {
+        let mut tls = Tls::generate(free_port()?)?;
+        tls.require_clients = require_clients;
         let mut server = RedisServer {
             binary: binary(),
             port: free_port()?,
             password: None,
             child: None,
-            tls: Some(Tls::generate(tls_port)?),
+            tls: Some(tls),
             cluster_config: None,
         };
         server.restart()?;
@@ -323,7 +337,14 @@ impl RedisServer {
                 .args(["--tls-cert-file", &file("server.pem")])
                 .args(["--tls-key-file", &file("server.key")])
                 .args(["--tls-ca-cert-file", &file("ca.pem")])
-                .args(["--tls-auth-clients", "optional"]);
+                .args([
+                    "--tls-auth-clients",
+                    if tls.require_clients {
+                        "yes"
+                    } else {
+                        "optional"
+                    },
+                ]);
         }
         let child = command.spawn().map_err(|error| {
             io::Error::new(

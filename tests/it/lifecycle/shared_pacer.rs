@@ -1028,25 +1028,43 @@ async fn four_clients_pace_as_one_over_tls() {
         .command(&["EXISTS", &format!("{{{key}}}:starts")])
         .unwrap();
     assert_eq!(reply.trim(), ":1");
+}
 
-    // Mutual TLS: with the client certificate the server trusts.
-    let (certificate, client_key) = server.client_certificate().unwrap();
+#[tokio::test]
+async fn a_server_that_requires_client_certificates_takes_the_one_given_and_refuses_none() {
+    if redis().is_none() {
+        return;
+    }
+    let server = RedisServer::start_mutual_tls().unwrap();
+    let fake = FakeGitHub::start_with_clock(Arc::new(TokioSleeper)).await;
     let config = RedisPacer::new(server.tls_url().unwrap())
         .ca_pem(server.ca_pem().unwrap())
-        .client_certificate(certificate, client_key)
-        .key(key.clone())
+        .key(key("mtls"))
         .when_unavailable(WhenUnavailable::FailClosed);
+    let client = |config: RedisPacer| {
+        fake.client_builder()
+            .pacer(Pacer::redis(config, Pacing::off()).unwrap())
+            .build()
+            .unwrap()
+    };
+
+    // Without a certificate: refused, nothing sent.
+    let error = client(config.clone())
+        .create_invitation(&CreateInvitation::email("acme", "none@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PacerUnavailable);
+    assert!(fake.requests().await.is_empty());
+
+    // With the one the server trusts: paced through it.
+    let (certificate, client_key) = server.client_certificate().unwrap();
+    let config = config.client_certificate(certificate, client_key);
     assert!(!format!("{config:?}").contains("PRIVATE KEY"));
-    let fake = FakeGitHub::start_with_clock(Arc::new(TokioSleeper)).await;
-    let github = fake
-        .client_builder()
-        .pacer(Pacer::redis(config, Pacing::off()).unwrap())
-        .build()
-        .unwrap();
-    github
+    client(config)
         .create_invitation(&CreateInvitation::email("acme", "mtls@example.com"))
         .await
         .expect("paced through mutual TLS");
+    assert_eq!(fake.invitations().len(), 1);
 }
 
 #[tokio::test]

@@ -189,13 +189,21 @@ impl Observer for Progress {
             }
             _ => return,
         };
-        let log = {
+        // An unreachable shared pacer is said even outside a run (once per outage: the event
+        // comes once); the rest only while a run shows its progress.
+        let outage = matches!(event, RateLimitEvent::SharedPacerUnavailable { .. });
+        let (log, quiet) = {
             let mut state = self.state();
             state.waiting = Some(waiting.clone());
-            state.active && state.bar.is_none()
+            (
+                state.active && state.bar.is_none(),
+                !state.active && state.bar.is_none(),
+            )
         };
         if log {
             eprintln!("progress: {waiting}");
+        } else if outage && quiet {
+            eprintln!("warning: {waiting}");
         }
         self.refresh(false);
     }

@@ -2120,6 +2120,36 @@ async fn a_csv_is_paced_through_redis_over_tls_as_an_acl_user_whose_password_nev
         .unwrap();
     assert!(!stdout(&help).contains(PASSWORD));
 
+    // A server it cannot trust (another server's authority): the CLI says why, and neither
+    // the password nor the user shows.
+    let other = RedisServer::start_tls().unwrap();
+    let refused = target
+        .command(&[
+            "--redis",
+            &url,
+            "--redis-ca",
+            other.ca_file().unwrap().to_str().unwrap(),
+            "--rate",
+            "20/s",
+            "invite",
+            "--email",
+            "d@example.com",
+        ])
+        .output()
+        .await
+        .unwrap();
+    let shown = format!("{}{}", stdout(&refused), stderr(&refused));
+    // Paced alone, with one warning that says why.
+    assert_eq!(refused.status.code(), Some(0), "{shown}");
+    assert_eq!(
+        stderr(&refused).matches("shared pacer unreachable").count(),
+        1,
+        "{shown}"
+    );
+    assert!(shown.contains("UnknownIssuer"), "{shown}");
+    assert!(!shown.contains(PASSWORD), "{shown}");
+    assert!(!shown.contains("pacer:"), "{shown}");
+
     // A certificate authority without --redis is a usage error, before anything is sent.
     let before = fake.requests().await.len();
     let alone = target

@@ -155,11 +155,12 @@ impl RedisServer {
     }
 
     fn launch_tls(require_clients: bool) -> io::Result<RedisServer> {
+        let port = free_port()?;
         let mut tls = Tls::generate(free_port()?)?;
         tls.require_clients = require_clients;
         let mut server = RedisServer {
             binary: binary(),
-            port: free_port()?,
+            port,
             password: None,
             child: None,
             tls: Some(tls),
@@ -452,20 +453,25 @@ impl RedisCluster {
             free_port()?
         ));
         std::fs::create_dir_all(&dir)?;
-        let mut nodes = Vec::with_capacity(masters);
+        let mut cluster = RedisCluster {
+            nodes: Vec::with_capacity(masters),
+            dir: dir.clone(),
+        };
         for n in 0..masters.max(3) {
-            let mut node = RedisServer {
+            let node = RedisServer {
                 binary: binary(),
-                port: free_port()?,
+                port: cluster_port()?,
                 password: None,
                 child: None,
                 tls: None,
                 cluster_config: Some(dir.join(format!("nodes-{n}.conf"))),
             };
-            node.restart()?;
-            nodes.push(node);
+            // Dropped with the cluster (its directory too) if the next one fails.
+            cluster.nodes.push(node);
+            if let Some(node) = cluster.nodes.last_mut() {
+                node.restart()?;
+            }
         }
-        let cluster = RedisCluster { nodes, dir };
         let mut create = Command::new(cli_binary());
         create.arg("--cluster").arg("create");
         for port in cluster.ports() {
@@ -537,6 +543,15 @@ impl RedisCluster {
         Err(io::Error::other(format!("no master serves slot {slot}")))
     }
 
+    /// Adds the ACL user `name` on every node (see [`RedisServer::add_user`]) and returns
+    /// the nodes' URLs signing in as that user.
+    pub fn add_user(&self, name: &str, password: &str, rules: &str) -> io::Result<Vec<String>> {
+        self.nodes
+            .iter()
+            .map(|node| node.add_user(name, password, rules))
+            .collect()
+    }
+
     /// A command on node `node`'s plain port; see [`RedisServer::command`].
     pub fn command(&self, node: usize, args: &[&str]) -> io::Result<String> {
         self.nodes[node].command(args)
@@ -587,6 +602,20 @@ impl Drop for RedisCluster {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A free loopback port a cluster node can take: Redis refuses ports over 55535 in cluster
+/// mode, its bus being on the port plus 10000.
+fn cluster_port() -> io::Result<u16> {
+    for _ in 0..200 {
+        let port = free_port()?;
+        if port <= 55535 && TcpListener::bind((Ipv4Addr::LOCALHOST, port + 10000)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(io::Error::other(
+        "no free loopback port under 55536 for a cluster node",
+    ))
 }
 
 /// The `redis-cli` beside the `redis-server` in use, else the one on `PATH`.

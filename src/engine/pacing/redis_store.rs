@@ -49,6 +49,8 @@ pub struct RedisPacer {
     url: secrecy::SecretString,
     key: String,
     timeout: Duration,
+    /// How long connecting may take, when set; else the timeout, or 2 s over TLS.
+    connect_timeout: Option<Duration>,
     lease: Duration,
     when_unavailable: WhenUnavailable,
     /// The certificate authorities (PEM) a `rediss://` server's certificate must chain to,
@@ -72,6 +74,7 @@ impl fmt::Debug for RedisPacer {
             )
             .field("key", &self.key)
             .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
             .field("lease", &self.lease)
             .field(
                 "cluster",
@@ -127,6 +130,7 @@ impl RedisPacer {
             url: secrecy::SecretString::from(url.into()),
             key: "orginvite".to_owned(),
             timeout: Duration::from_millis(250),
+            connect_timeout: None,
             lease: Duration::from_secs(10),
             when_unavailable: WhenUnavailable::default(),
             ca: None,
@@ -192,9 +196,16 @@ impl RedisPacer {
         /// kept as it is.
         key(self, key: impl Into<String>) { self.key = key.into() }
 
-        /// How long one call to Redis may take, connecting included, before Redis counts as
-        /// unreachable for that call. Defaults to 250 ms.
+        /// How long one call to Redis may take before Redis counts as unreachable for that
+        /// call; connecting included, unless [`connect_timeout`](Self::connect_timeout) says
+        /// otherwise. Defaults to 250 ms.
         timeout(self, timeout: Duration) { self.timeout = timeout }
+
+        /// How long connecting to Redis may take (TCP, TLS and Redis's own handshake) before
+        /// Redis counts as unreachable for that call. Defaults to the
+        /// [`timeout`](Self::timeout), or 2 s over TLS, whose handshake (and reading the
+        /// system's certificate authorities) takes longer.
+        connect_timeout(self, timeout: Duration) { self.connect_timeout = Some(timeout) }
 
         /// How long a serialized turn outlives its holder: while a request holds the turn, its
         /// process renews the lease every third of this (for two minutes at most); a process that
@@ -213,11 +224,13 @@ impl RedisPacer {
     /// pacer on >password` followed by these rules (with `~{` and your key's prefix instead of
     /// `~{orginvite*` when the key starts otherwise). The pacer
     /// runs its scripts with `EVALSHA` (loading them with `SCRIPT LOAD` when the server lost
-    /// them), and the scripts run the data commands listed. A user without one of them gets
+    /// them), the scripts run the data commands listed, and a Redis Cluster's client asks
+    /// `CLUSTER SLOTS` and `PING`. A URL naming a database (`.../2`) needs `+select` too.
+    /// `resetchannels` needs Redis 6.2 or later. A user without one of them gets
     /// [`ErrorKind::PacerUnavailable`](crate::ErrorKind::PacerUnavailable) naming it.
-    pub const ACL_RULES: &'static str = "~{orginvite* resetchannels -@all +evalsha +script|load \
-        +time +get +set +del +exists +pttl +pexpire +hmget +hset +zadd +zcard +zrange +zscore \
-        +zremrangebyscore";
+    pub const ACL_RULES: &'static str = "resetkeys ~{orginvite* resetchannels -@all +evalsha \
+        +script|load +ping +cluster|slots +time +get +set +del +exists +pttl +pexpire +hmget \
+        +hset +zadd +zcard +zrange +zscore +zremrangebyscore";
 }
 
 /// How long a serialized turn is kept alive at most while its request is in flight.
@@ -548,14 +561,32 @@ impl Shared {
         self.reported.swap(false, Ordering::SeqCst)
     }
 
+    /// How long connecting may take.
+    fn connect_timeout(&self) -> Duration {
+        let tls = if self.config.cluster.is_empty() {
+            is_tls(secrecy::ExposeSecret::expose_secret(&self.config.url))
+        } else {
+            self.config
+                .cluster
+                .iter()
+                .any(|seed| is_tls(secrecy::ExposeSecret::expose_secret(seed)))
+        };
+        match (self.config.connect_timeout, tls) {
+            (Some(timeout), _) => timeout,
+            (None, true) => self.config.timeout.max(Duration::from_secs(2)),
+            (None, false) => self.config.timeout,
+        }
+    }
+
     async fn connection(&self) -> Result<Connected, String> {
         let timeout = self.config.timeout;
+        let connect_timeout = self.connect_timeout();
         match &self.link {
             Link::Single { client, connection } => {
                 let connection = connection
                     .get_or_try_init(|| async {
                         let config = ConnectionManagerConfig::new()
-                            .set_connection_timeout(Some(timeout))
+                            .set_connection_timeout(Some(connect_timeout))
                             .set_response_timeout(Some(timeout))
                             .set_number_of_retries(1)
                             .set_max_delay(Duration::from_millis(200));
@@ -581,14 +612,17 @@ impl Shared {
         }
     }
 
-    /// Runs one script invocation: connecting, and once more on a fresh connection when the
-    /// one in hand turns out broken, all within the timeout.
+    /// Runs one script invocation: connecting (within the connect timeout), then the call,
+    /// and once more on a fresh connection when the one in hand turns out broken, within the
+    /// timeout.
     async fn run<T: redis::FromRedisValue>(
         &self,
         invocation: redis::ScriptInvocation<'_>,
     ) -> Result<T, String> {
+        let mut connection = tokio::time::timeout(self.connect_timeout(), self.connection())
+            .await
+            .map_err(|_| "timed out connecting".to_owned())??;
         let call = async {
-            let mut connection = self.connection().await?;
             match connection.invoke(&invocation).await {
                 Ok(value) => Ok(value),
                 // The manager reconnects after a broken connection: ask once more on the
@@ -732,10 +766,16 @@ fn cluster_client(config: &RedisPacer) -> Result<redis::cluster::ClusterClient, 
         .iter()
         .map(secrecy::ExposeSecret::expose_secret)
         .collect();
-    let schemes: Vec<bool> = seeds
+    if seeds
         .iter()
-        .map(|seed| url::Url::parse(seed).is_ok_and(|parsed| parsed.scheme() == "rediss"))
-        .collect();
+        .any(|seed| url::Url::parse(seed).is_ok_and(|parsed| parsed.fragment().is_some()))
+    {
+        return Err(Error::config(
+            "a cluster seed's URL has a `#...` part, which could turn off certificate checks: \
+             leave it out",
+        ));
+    }
+    let schemes: Vec<bool> = seeds.iter().map(|seed| is_tls(seed)).collect();
     let tls = schemes.first().copied().unwrap_or(false);
     if schemes.iter().any(|&each| each != tls) {
         return Err(Error::config(
@@ -749,7 +789,11 @@ fn cluster_client(config: &RedisPacer) -> Result<redis::cluster::ClusterClient, 
         ));
     }
     let mut builder = redis::cluster::ClusterClient::builder(seeds.iter().copied())
-        .connection_timeout(config.timeout)
+        .connection_timeout(config.connect_timeout.unwrap_or(if tls {
+            config.timeout.max(Duration::from_secs(2))
+        } else {
+            config.timeout
+        }))
         .response_timeout(config.timeout)
         .retries(2);
     if tls && (config.ca.is_some() || config.identity.is_some()) {
@@ -766,6 +810,11 @@ fn cluster_client(config: &RedisPacer) -> Result<redis::cluster::ClusterClient, 
                 .join(", ")
         ))
     })
+}
+
+/// Whether `url` asks for TLS (`rediss://`, or Valkey's `valkeys://`).
+fn is_tls(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|parsed| matches!(parsed.scheme(), "rediss" | "valkeys"))
 }
 
 /// `key` as a hash tag, `{key}`, unless it holds one already (a `{...}` with something in
@@ -792,7 +841,13 @@ fn client(config: &RedisPacer, url: &str) -> Result<redis::Client, Error> {
             redacted(url)
         ))
     };
-    let tls = url::Url::parse(url).is_ok_and(|parsed| parsed.scheme() == "rediss");
+    if url::Url::parse(url).is_ok_and(|parsed| parsed.fragment().is_some()) {
+        return Err(Error::config(
+            "the shared pacer's Redis URL has a `#...` part, which could turn off certificate \
+             checks: leave it out",
+        ));
+    }
+    let tls = is_tls(url);
     if (config.ca.is_some() || config.identity.is_some()) && !tls {
         return Err(Error::config(format!(
             "a certificate authority or client certificate is given for the shared pacer, but its \
@@ -872,17 +927,37 @@ fn describe(error: &redis::RedisError) -> String {
     {
         "cannot connect".to_owned()
     } else {
+        let detail = error.detail().unwrap_or("");
+        let refused_by_acl = error.code() == Some("NOPERM")
+            || detail.contains("ACL")
+            || detail.contains("user executing the script");
         match error.code() {
-            // An ACL user without the right to a command the pacer runs.
-            Some("NOPERM") => format!(
-                "the Redis user may not run a command the pacer needs ({}); see RedisPacer's \
-                 documentation for the ACL rules",
-                error.detail().unwrap_or("no detail")
+            // An ACL user without the right to a command the pacer runs: the command, never
+            // the rest of Redis's words (which name the user since Redis 7.2).
+            _ if refused_by_acl => format!(
+                "the Redis user may not run a command the pacer needs ({}); see \
+                 RedisPacer::ACL_RULES",
+                quoted(detail).map_or_else(
+                    || "which one Redis did not say".to_owned(),
+                    |c| format!("`{c}`")
+                )
             ),
             Some(code) => format!("Redis answered an error ({code})"),
             None => format!("Redis answered an error ({:?})", error.kind()),
         }
     }
+}
+
+/// The first word of `text` between single quotes (Redis's way of naming a command).
+fn quoted(text: &str) -> Option<&str> {
+    let start = text.find('\'')? + 1;
+    let length = text[start..].find('\'')?;
+    Some(&text[start..start + length]).filter(|word| {
+        !word.is_empty()
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "|_-.".contains(c))
+    })
 }
 
 /// The TLS error somewhere in `error`'s chain, in words. (The `redis` crate keeps an I/O
@@ -909,7 +984,14 @@ fn tls_refusal(error: &(dyn std::error::Error + 'static)) -> Option<String> {
         }
         current = error.source();
     }
-    None
+    // A cluster's first connection keeps its cause as text only.
+    let text = error.to_string();
+    let at = text.find("invalid peer certificate")?;
+    let words: String = text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || " :_-()".contains(*c))
+        .collect();
+    Some(words.trim().to_owned())
 }
 
 impl SharedStore for Shared {
@@ -944,5 +1026,49 @@ impl SharedStore for Shared {
 
     fn learn(&self, spacing: Duration, valid_for: Duration) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(Shared::learn(self, spacing, valid_for))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_becomes_a_hash_tag_unless_it_has_one_as_redis_reads_them() {
+        assert_eq!(hash_tagged("github:acme"), "{github:acme}");
+        // Redis's rule: the first `{`, the first `}` after it, something between.
+        assert_eq!(hash_tagged("{acme}:github"), "{acme}:github");
+        assert_eq!(hash_tagged("a{b}c{d}"), "a{b}c{d}");
+        assert_eq!(hash_tagged("{}{a}"), "{{}{a}}");
+        assert_eq!(hash_tagged("a}b{"), "{a}b{}");
+        assert_eq!(hash_tagged("ab{"), "{ab{}");
+    }
+
+    #[test]
+    fn only_the_quoted_command_of_an_acl_refusal_is_kept() {
+        // Redis 7.0, and 7.2 and Valkey (which name the user).
+        assert_eq!(
+            quoted("this user has no permissions to run the 'evalsha' command"),
+            Some("evalsha")
+        );
+        assert_eq!(
+            quoted("User pacer-x has no permissions to run the 'script|load' command"),
+            Some("script|load")
+        );
+        assert_eq!(quoted("no quotes here"), None);
+        assert_eq!(quoted("a 'two words' quote"), None);
+    }
+
+    #[test]
+    fn urls_are_shown_without_their_user_or_password() {
+        let shown = redacted("rediss://pacer:s3cret@redis.internal:6380/0");
+        assert!(
+            !shown.contains("pacer") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+        assert!(shown.contains("redis.internal:6380"), "{shown}");
+        let cluster = RedisPacer::cluster(["redis://ops:pw1@a:1", "redis://ops:pw1@b:2"]);
+        let shown = format!("{cluster:?}");
+        assert!(!shown.contains("pw1") && !shown.contains("ops"), "{shown}");
     }
 }

@@ -29,7 +29,9 @@ fn redis() -> Option<RedisServer> {
     redis_with(None)
 }
 
-fn redis_with(password: Option<&str>) -> Option<RedisServer> {
+/// `Some` when `redis-server` is installed; `None` (with a note) when it is not and it is not
+/// required.
+fn installed() -> Option<()> {
     if !RedisServer::available() {
         let required = std::env::var_os("ORGINVITE_REQUIRE_REDIS").is_some();
         assert!(
@@ -39,6 +41,11 @@ fn redis_with(password: Option<&str>) -> Option<RedisServer> {
         eprintln!("skipped: redis-server is not installed");
         return None;
     }
+    Some(())
+}
+
+fn redis_with(password: Option<&str>) -> Option<RedisServer> {
+    installed()?;
     let server = match password {
         Some(password) => RedisServer::start_with_password(password),
         None => RedisServer::start(),
@@ -999,7 +1006,7 @@ async fn a_request_slower_than_the_lease_keeps_its_turn() {
 
 /// A throwaway `redis-server` listening with TLS too, or `None` as [`redis`] says.
 fn redis_tls() -> Option<RedisServer> {
-    redis()?;
+    installed()?;
     Some(RedisServer::start_tls().expect("a throwaway redis-server with TLS starts"))
 }
 
@@ -1032,7 +1039,7 @@ async fn four_clients_pace_as_one_over_tls() {
 
 #[tokio::test]
 async fn a_server_that_requires_client_certificates_takes_the_one_given_and_refuses_none() {
-    if redis().is_none() {
+    if installed().is_none() {
         return;
     }
     let server = RedisServer::start_mutual_tls().unwrap();
@@ -1184,7 +1191,7 @@ async fn an_acl_user_with_the_documented_rules_runs_the_pacer_and_one_without_ev
 
 /// A throwaway three-master Redis Cluster, or `None` as [`redis`] says.
 fn redis_cluster() -> Option<RedisCluster> {
-    redis()?;
+    installed()?;
     Some(RedisCluster::start(3).expect("a throwaway Redis Cluster starts"))
 }
 
@@ -1220,8 +1227,9 @@ async fn four_clients_pace_as_one_on_a_cluster_and_survive_the_loss_of_its_maste
         .unwrap();
     assert_eq!(reply.trim(), ":1");
 
-    // That master dies mid-run: the clients pace locally (one report each), nothing panics,
-    // nothing is invited twice, and sharing resumes when the node is back.
+    // That master dies between two rounds of the clients' invitations: they pace locally
+    // (each reports the outage), nothing panics, nothing is invited twice, and sharing
+    // resumes when the node is back.
     let fake = FakeGitHub::start_with_clock(Arc::new(TokioSleeper)).await;
     let clients: Vec<GitHub> = events
         .iter()
@@ -1280,4 +1288,37 @@ async fn four_clients_pace_as_one_on_a_cluster_and_survive_the_loss_of_its_maste
         "an invitation was duplicated"
     );
     assert_eq!(created.len(), 4 * round);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acl_user_with_the_documented_rules_runs_the_pacer_on_a_cluster() {
+    let Some(cluster) = redis_cluster() else {
+        return;
+    };
+    let seeds = cluster
+        .add_user(
+            "pacer",
+            "canary-cluster-acl-password",
+            RedisPacer::ACL_RULES,
+        )
+        .unwrap();
+    let key = format!("orginvite:{}", key("cluster-acl"));
+    let pacing = Pacing::rate(20, Duration::from_secs(1)).learn_from_headers(false);
+    let together = run(2, 15, 20, || {
+        Pacer::redis(
+            RedisPacer::cluster(seeds.clone())
+                .key(key.clone())
+                .when_unavailable(WhenUnavailable::FailClosed),
+            pacing.clone(),
+        )
+        .unwrap()
+    })
+    .await;
+    // 30 invitations at 20 in any second: the second burst at 1 s.
+    as_one(&together, Duration::from_secs(1));
+    let node = cluster.node_of(&format!("{{{key}}}")).unwrap();
+    let reply = cluster
+        .command(node, &["EXISTS", &format!("{{{key}}}:starts")])
+        .unwrap();
+    assert_eq!(reply.trim(), ":1");
 }

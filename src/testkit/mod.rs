@@ -1212,58 +1212,50 @@ impl<V> FakeServer<V> {
     /// receiver hears of it ([`deliver_webhooks_to`](FakeServer::deliver_webhooks_to)).
     /// `false` when the fake holds no pending invitation `id`.
     pub fn accept(&self, id: &str) -> bool {
-        let now = self.clock.now();
-        let today = Timestamp::try_from(now).unwrap_or(Timestamp::UNIX_EPOCH);
-        let mut state = lock(&self.state);
-        let n = state.members.len() + 1;
-        let Some(invitation) = state
-            .invitations
-            .iter_mut()
-            .find(|inv| inv.id == id && inv.status_at(today) == InvitationStatus::Pending)
-        else {
-            return false;
-        };
-        invitation.status = InvitationStatus::Accepted;
-        let invitation = invitation.clone();
-        let member = self.rules.accepted_member(&invitation, n);
-        state.members.push(member.clone());
-        if let Some(hooks) = state.hooks.as_mut() {
-            hooks.announce(&*self.rules, Happened::Accepted(&invitation, &member), now);
-        }
-        true
+        self.change_pending(id, |state, at, now| {
+            state.invitations[at].status = InvitationStatus::Accepted;
+            let invitation = state.invitations[at].clone();
+            let member = self
+                .rules
+                .accepted_member(&invitation, state.members.len() + 1);
+            state.members.push(member.clone());
+            if let Some(hooks) = state.hooks.as_mut() {
+                let happened = Happened::Accepted(&invitation, &member);
+                hooks.announce(&*self.rules, happened, now.into());
+            }
+        })
     }
 
     /// Lets the pending invitation `id` expire now, on the fake's clock: lists show it
     /// expired (GitHub among its failed invitations). No vendor sends a webhook for it.
     /// `false` when the fake holds no pending invitation `id`.
     pub fn expire(&self, id: &str) -> bool {
-        self.change_pending(id, |invitation, now| invitation.expires_at = Some(now))
+        self.change_pending(id, |state, at, now| {
+            state.invitations[at].expires_at = Some(now);
+        })
     }
 
     /// Marks the pending invitation `id` failed, as GitHub does with one it could not deliver
     /// (listed among its failed invitations). No webhook is sent. `false` when the fake holds
     /// no pending invitation `id`.
     pub fn fail(&self, id: &str) -> bool {
-        self.change_pending(id, |invitation, _| {
-            invitation.status = InvitationStatus::Failed;
+        self.change_pending(id, |state, at, _| {
+            state.invitations[at].status = InvitationStatus::Failed;
         })
     }
 
-    /// Changes the invitation `id` if it is pending now, on the fake's clock.
-    fn change_pending(
-        &self,
-        id: &str,
-        change: impl FnOnce(&mut FakeInvitation, Timestamp),
-    ) -> bool {
+    /// Changes the invitation `id` (by its place in the state) if it is pending now, on the
+    /// fake's clock.
+    fn change_pending(&self, id: &str, change: impl FnOnce(&mut State, usize, Timestamp)) -> bool {
         let now = Timestamp::try_from(self.clock.now()).unwrap_or(Timestamp::UNIX_EPOCH);
         let mut state = lock(&self.state);
         let pending = state
             .invitations
-            .iter_mut()
-            .find(|inv| inv.id == id && inv.status_at(now) == InvitationStatus::Pending);
+            .iter()
+            .position(|inv| inv.id == id && inv.status_at(now) == InvitationStatus::Pending);
         match pending {
-            Some(invitation) => {
-                change(invitation, now);
+            Some(at) => {
+                change(&mut state, at, now);
                 true
             }
             None => false,

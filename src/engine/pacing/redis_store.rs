@@ -233,6 +233,20 @@ impl RedisPacer {
         +hset +zadd +zcard +zrange +zscore +zremrangebyscore";
 }
 
+impl RedisPacer {
+    /// How long connecting may take: as set, else the call's timeout, or 2 s over TLS. (A
+    /// cluster's seeds share one scheme, that of `url`, the first.)
+    fn connect_bound(&self) -> Duration {
+        match self.connect_timeout {
+            Some(timeout) => timeout,
+            None if is_tls(secrecy::ExposeSecret::expose_secret(&self.url)) => {
+                self.timeout.max(Duration::from_secs(2))
+            }
+            None => self.timeout,
+        }
+    }
+}
+
 /// How long a serialized turn is kept alive at most while its request is in flight.
 const MAX_RENEWAL: Duration = Duration::from_secs(120);
 
@@ -474,6 +488,8 @@ pub(crate) struct Shared {
     /// (`{key}:next`, `{key}:lease`, ...) is in one slot of a Redis Cluster.
     tagged: String,
     link: Link,
+    /// How long connecting may take ([`RedisPacer::connect_bound`]).
+    connect_timeout: Duration,
     /// This client's prefix for the names of its turns.
     holder: String,
     turns: AtomicU64,
@@ -516,6 +532,7 @@ impl Shared {
         let holder = format!("{}-{:016x}", std::process::id(), fastrand::u64(..));
         Ok(Shared {
             tagged: hash_tagged(&config.key),
+            connect_timeout: config.connect_bound(),
             config,
             link,
             holder,
@@ -561,26 +578,9 @@ impl Shared {
         self.reported.swap(false, Ordering::SeqCst)
     }
 
-    /// How long connecting may take.
-    fn connect_timeout(&self) -> Duration {
-        let tls = if self.config.cluster.is_empty() {
-            is_tls(secrecy::ExposeSecret::expose_secret(&self.config.url))
-        } else {
-            self.config
-                .cluster
-                .iter()
-                .any(|seed| is_tls(secrecy::ExposeSecret::expose_secret(seed)))
-        };
-        match (self.config.connect_timeout, tls) {
-            (Some(timeout), _) => timeout,
-            (None, true) => self.config.timeout.max(Duration::from_secs(2)),
-            (None, false) => self.config.timeout,
-        }
-    }
-
     async fn connection(&self) -> Result<Connected, String> {
         let timeout = self.config.timeout;
-        let connect_timeout = self.connect_timeout();
+        let connect_timeout = self.connect_timeout;
         match &self.link {
             Link::Single { client, connection } => {
                 let connection = connection
@@ -619,7 +619,7 @@ impl Shared {
         &self,
         invocation: redis::ScriptInvocation<'_>,
     ) -> Result<T, String> {
-        let mut connection = tokio::time::timeout(self.connect_timeout(), self.connection())
+        let mut connection = tokio::time::timeout(self.connect_timeout, self.connection())
             .await
             .map_err(|_| "timed out connecting".to_owned())??;
         let call = async {
@@ -789,11 +789,7 @@ fn cluster_client(config: &RedisPacer) -> Result<redis::cluster::ClusterClient, 
         ));
     }
     let mut builder = redis::cluster::ClusterClient::builder(seeds.iter().copied())
-        .connection_timeout(config.connect_timeout.unwrap_or(if tls {
-            config.timeout.max(Duration::from_secs(2))
-        } else {
-            config.timeout
-        }))
+        .connection_timeout(config.connect_bound())
         .response_timeout(config.timeout)
         .retries(2);
     if tls && (config.ca.is_some() || config.identity.is_some()) {
